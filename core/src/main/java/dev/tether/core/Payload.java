@@ -1,0 +1,105 @@
+package dev.tether.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The content of a message: a JSON value, a text or bytes. Immutable and safe to share between
+ * threads and sessions.
+ *
+ * <p>A {@link Json} payload must not be mutated after it was handed to Tether: the node is
+ * encoded later, on another thread, and possibly shared.
+ */
+public sealed interface Payload permits Payload.Json, Payload.Text, Payload.Binary {
+
+    /** The empty payload: JSON {@code null}. */
+    Payload EMPTY = new Json(com.fasterxml.jackson.databind.node.NullNode.getInstance());
+
+    /** A JSON value. A JSON string is normalised to a {@link Text}. */
+    static Payload json(JsonNode value) {
+        Objects.requireNonNull(value, "value");
+        return value.isTextual() ? new Text(value.textValue()) : new Json(value);
+    }
+
+    /** A text. */
+    static Payload text(String value) {
+        return new Text(value);
+    }
+
+    /** Bytes, copied. */
+    static Payload binary(byte[] value) {
+        return new Binary(value.clone());
+    }
+
+    /** A JSON value other than a string. */
+    record Json(JsonNode value) implements Payload {
+        public Json {
+            Objects.requireNonNull(value, "value");
+        }
+    }
+
+    /** A text, sent as a JSON string. */
+    record Text(String value) implements Payload {
+        public Text {
+            Objects.requireNonNull(value, "value");
+        }
+    }
+
+    /** Bytes, sent in a binary frame. The array is owned by this payload and never exposed. */
+    final class Binary implements Payload {
+        private final byte[] bytes;
+
+        private Binary(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        /** Wraps without copying; the caller gives up the array. For codecs. */
+        public static Binary wrap(byte[] owned) {
+            return new Binary(Objects.requireNonNull(owned, "owned"));
+        }
+
+        /** A read-only view of the bytes. */
+        public ByteBuffer buffer() {
+            return ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+        }
+
+        /** A copy of the bytes. */
+        public byte[] toByteArray() {
+            return bytes.clone();
+        }
+
+        /** Number of bytes. */
+        public int length() {
+            return bytes.length;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Binary b && Arrays.equals(bytes, b.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public String toString() {
+            return "Binary[" + bytes.length + " bytes]";
+        }
+    }
+
+    /** The payload as text: the string, the JSON text, or the bytes decoded as UTF-8. */
+    default String asText() {
+        if (this instanceof Text t) {
+            return t.value();
+        }
+        if (this instanceof Json j) {
+            return j.value().toString();
+        }
+        return new String(((Binary) this).bytes, StandardCharsets.UTF_8);
+    }
+}

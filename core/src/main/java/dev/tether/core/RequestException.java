@@ -1,0 +1,29 @@
+package dev.tether.core;
+
+/**
+ * Completes a request's future exceptionally: the peer failed it, it timed out, or the session
+ * closed first. {@link #code()} tells which.
+ */
+public final class RequestException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Code for a request that got no reply in time. */
+    public static final String TIMEOUT = "timeout";
+    /** Code for a request whose session closed before the reply. */
+    public static final String CLOSED = "closed";
+    /** Code for a request that could not be queued (slow consumer). */
+    public static final String OVERFLOW = "overflow";
+
+    private final String code;
+
+    public RequestException(String code, String message) {
+        super(message, null, false, false);
+        this.code = code;
+    }
+
+    /** A stable machine-readable code: {@link #TIMEOUT}, {@link #CLOSED}, or the peer's. */
+    public String code() {
+        return code;
+    }
+}

@@ -1,0 +1,70 @@
+package dev.tether.core;
+
+import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.TransportConnection;
+import java.security.Principal;
+import java.util.Collection;
+import java.util.Optional;
+
+/**
+ * A Tether hub: the sessions, topics and engine of one server. A transport (such as the Undertow
+ * handler) feeds it connections; the application sends and publishes through it.
+ *
+ * <pre>{@code
+ * Tether tether = Tether.create(TetherConfig.defaults(), new SessionHandler() {
+ *     public void onMessage(Session session, Message message) {
+ *         session.send("response", Payload.text("Message received!"));
+ *     }
+ * });
+ * }</pre>
+ *
+ * <p>Threading: every method may be called from any thread.
+ */
+public interface Tether extends AutoCloseable {
+
+    /** Creates a hub with its own timer thread and, unless configured, its own handler pool. */
+    static Tether create(TetherConfig config, SessionHandler handler) {
+        return new Hub(config, handler);
+    }
+
+    /** The configuration this hub was built with. */
+    TetherConfig config();
+
+    /**
+     * Publishes a reliable message to every subscriber of {@code topic}. The message is encoded
+     * once and the bytes shared between all subscribers.
+     *
+     * @return the number of sessions it was queued for
+     */
+    int publish(String topic, String event, Payload payload);
+
+    /** Publishes a volatile message (dropped for subscribers that are backed up). */
+    int publishVolatile(String topic, String event, Payload payload);
+
+    /** The session with this id, if it is alive. */
+    Optional<Session> session(String id);
+
+    /** A snapshot of the live sessions. */
+    Collection<Session> sessions();
+
+    /** Number of sessions subscribed to {@code topic}. */
+    int subscribers(String topic);
+
+    /** A snapshot of counters and gauges. */
+    Stats stats();
+
+    /**
+     * For transports: attaches a newly upgraded connection, authenticated as {@code principal}.
+     * The engine expects a hello frame next (see PROTOCOL.md). Call on the connection's I/O
+     * thread; the returned listener must be fed every event of the connection.
+     */
+    ConnectionListener connect(TransportConnection connection, Principal principal);
+
+    /**
+     * Stops the hub: closes every connection with {@link CloseCodes#SERVER_RESTART}, ends every
+     * session, stops the timer and the pool it created. Idempotent.
+     */
+    @Override
+    void close();
+}

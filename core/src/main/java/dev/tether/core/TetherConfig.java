@@ -1,0 +1,266 @@
+package dev.tether.core;
+
+import dev.tether.core.internal.protocol.JsonProtocol;
+import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.Authorizer;
+import dev.tether.core.spi.ErrorHandler;
+import dev.tether.core.spi.MetricsListener;
+import dev.tether.core.spi.Protocol;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+
+/**
+ * Immutable configuration of a {@link Tether} hub. Built with {@link #builder()}, validated by
+ * {@link Builder#build()}, which names the offending field. Every limit has a documented default.
+ */
+public final class TetherConfig {
+
+    /** Default {@link Builder#heartbeatInterval(Duration)}: 25 s. */
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(25);
+    /** Default {@link Builder#heartbeatTimeout(Duration)}: 20 s. */
+    public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(20);
+    /** Default {@link Builder#helloTimeout(Duration)}: 10 s. */
+    public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(10);
+    /** Default {@link Builder#sessionRetention(Duration)}: 2 minutes. */
+    public static final Duration DEFAULT_SESSION_RETENTION = Duration.ofMinutes(2);
+    /** Default {@link Builder#outboundQueueCapacity(int)}: 1024 messages. */
+    public static final int DEFAULT_OUTBOUND_QUEUE_CAPACITY = 1024;
+    /** Default {@link Builder#volatileQueueLimit(int)}: 512 messages. */
+    public static final int DEFAULT_VOLATILE_QUEUE_LIMIT = 512;
+    /** Default {@link Builder#replayBufferMessages(int)}: 1024 messages. */
+    public static final int DEFAULT_REPLAY_BUFFER_MESSAGES = 1024;
+    /** Default {@link Builder#replayBufferBytes(long)}: 1 MiB. */
+    public static final long DEFAULT_REPLAY_BUFFER_BYTES = 1L << 20;
+    /** Default {@link Builder#maxMessageBytes(int)}: 64 KiB. */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+    /** Default {@link Builder#drainBatch(int)}: 256 frames per drain. */
+    public static final int DEFAULT_DRAIN_BATCH = 256;
+    /** Default {@link Builder#ackEvery(int)}: 32 messages. */
+    public static final int DEFAULT_ACK_EVERY = 32;
+    /** Default {@link Builder#ackDelay(Duration)}: 200 ms. */
+    public static final Duration DEFAULT_ACK_DELAY = Duration.ofMillis(200);
+    /** Default {@link Builder#handlerPendingLimit(int)}: 64 callbacks per session. */
+    public static final int DEFAULT_HANDLER_PENDING_LIMIT = 64;
+    /** Default {@link Builder#timerTick(Duration)}: 10 ms. */
+    public static final Duration DEFAULT_TIMER_TICK = Duration.ofMillis(10);
+
+    private final Duration heartbeatInterval;
+    private final Duration heartbeatTimeout;
+    private final Duration helloTimeout;
+    private final Duration sessionRetention;
+    private final int outboundQueueCapacity;
+    private final int volatileQueueLimit;
+    private final int replayBufferMessages;
+    private final long replayBufferBytes;
+    private final int maxMessageBytes;
+    private final int drainBatch;
+    private final int ackEvery;
+    private final Duration ackDelay;
+    private final int handlerPendingLimit;
+    private final Duration timerTick;
+    private final Executor handlerExecutor;
+    private final Protocol protocol;
+    private final Authenticator authenticator;
+    private final Authorizer authorizer;
+    private final MetricsListener metrics;
+    private final ErrorHandler errorHandler;
+
+    private TetherConfig(Builder b) {
+        this.heartbeatInterval = b.heartbeatInterval;
+        this.heartbeatTimeout = b.heartbeatTimeout;
+        this.helloTimeout = b.helloTimeout;
+        this.sessionRetention = b.sessionRetention;
+        this.outboundQueueCapacity = b.outboundQueueCapacity;
+        this.volatileQueueLimit = b.volatileQueueLimit;
+        this.replayBufferMessages = b.replayBufferMessages;
+        this.replayBufferBytes = b.replayBufferBytes;
+        this.maxMessageBytes = b.maxMessageBytes;
+        this.drainBatch = b.drainBatch;
+        this.ackEvery = b.ackEvery;
+        this.ackDelay = b.ackDelay;
+        this.handlerPendingLimit = b.handlerPendingLimit;
+        this.timerTick = b.timerTick;
+        this.handlerExecutor = b.handlerExecutor;
+        this.protocol = b.protocol;
+        this.authenticator = b.authenticator;
+        this.authorizer = b.authorizer;
+        this.metrics = b.metrics;
+        this.errorHandler = b.errorHandler;
+    }
+
+    /** A builder with every field at its default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The configuration with every field at its default. */
+    public static TetherConfig defaults() {
+        return builder().build();
+    }
+
+    /** How often the server pings each connection. */
+    public Duration heartbeatInterval() { return heartbeatInterval; }
+    /** How long after a ping without any inbound frame the connection is declared dead. */
+    public Duration heartbeatTimeout() { return heartbeatTimeout; }
+    /** How long a new connection has to send its hello. */
+    public Duration helloTimeout() { return helloTimeout; }
+    /** How long a detached session is kept for a resume. */
+    public Duration sessionRetention() { return sessionRetention; }
+    /** Messages a session's outbound queue holds. */
+    public int outboundQueueCapacity() { return outboundQueueCapacity; }
+    /** Queue depth above which volatile messages are dropped. */
+    public int volatileQueueLimit() { return volatileQueueLimit; }
+    /** Unacknowledged reliable messages a session keeps for replay (a power of two). */
+    public int replayBufferMessages() { return replayBufferMessages; }
+    /** Bytes of unacknowledged reliable messages a session keeps for replay. */
+    public long replayBufferBytes() { return replayBufferBytes; }
+    /** The largest inbound message accepted; larger ones close the connection with 1009. */
+    public int maxMessageBytes() { return maxMessageBytes; }
+    /** Frames written per drain before yielding the I/O thread. */
+    public int drainBatch() { return drainBatch; }
+    /** The server acknowledges client messages at least every this many. */
+    public int ackEvery() { return ackEvery; }
+    /** The server acknowledges client messages at most this long after receiving them. */
+    public Duration ackDelay() { return ackDelay; }
+    /** Pending callbacks per session above which reading from its connection is suspended. */
+    public int handlerPendingLimit() { return handlerPendingLimit; }
+    /** The resolution of the hub's timer wheel. */
+    public Duration timerTick() { return timerTick; }
+    /** Runs handler callbacks; {@code null} means the hub creates and owns a pool. */
+    public Executor handlerExecutor() { return handlerExecutor; }
+    /** The wire protocol. */
+    public Protocol protocol() { return protocol; }
+    /** Authenticates handshakes. */
+    public Authenticator authenticator() { return authenticator; }
+    /** Authorises subscribe and publish. */
+    public Authorizer authorizer() { return authorizer; }
+    /** Receives engine events. */
+    public MetricsListener metrics() { return metrics; }
+    /** Receives failures with no caller to report to. */
+    public ErrorHandler errorHandler() { return errorHandler; }
+
+    /** Builds a {@link TetherConfig}. Not thread-safe. */
+    public static final class Builder {
+        private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+        private Duration heartbeatTimeout = DEFAULT_HEARTBEAT_TIMEOUT;
+        private Duration helloTimeout = DEFAULT_HELLO_TIMEOUT;
+        private Duration sessionRetention = DEFAULT_SESSION_RETENTION;
+        private int outboundQueueCapacity = DEFAULT_OUTBOUND_QUEUE_CAPACITY;
+        private int volatileQueueLimit = DEFAULT_VOLATILE_QUEUE_LIMIT;
+        private int replayBufferMessages = DEFAULT_REPLAY_BUFFER_MESSAGES;
+        private long replayBufferBytes = DEFAULT_REPLAY_BUFFER_BYTES;
+        private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+        private int drainBatch = DEFAULT_DRAIN_BATCH;
+        private int ackEvery = DEFAULT_ACK_EVERY;
+        private Duration ackDelay = DEFAULT_ACK_DELAY;
+        private int handlerPendingLimit = DEFAULT_HANDLER_PENDING_LIMIT;
+        private Duration timerTick = DEFAULT_TIMER_TICK;
+        private Executor handlerExecutor;
+        private Protocol protocol = JsonProtocol.INSTANCE;
+        private Authenticator authenticator = Authenticator.ANONYMOUS;
+        private Authorizer authorizer = Authorizer.ALLOW_ALL;
+        private MetricsListener metrics = MetricsListener.NO_OP;
+        private ErrorHandler errorHandler = ErrorHandler.LOGGING;
+
+        private Builder() {
+        }
+
+        /** Default 25 s. */
+        public Builder heartbeatInterval(Duration v) { this.heartbeatInterval = v; return this; }
+        /** Default 20 s; must not exceed the interval. */
+        public Builder heartbeatTimeout(Duration v) { this.heartbeatTimeout = v; return this; }
+        /** Default 10 s. */
+        public Builder helloTimeout(Duration v) { this.helloTimeout = v; return this; }
+        /** Default 2 minutes. */
+        public Builder sessionRetention(Duration v) { this.sessionRetention = v; return this; }
+        /** Default 1024; at least 2. */
+        public Builder outboundQueueCapacity(int v) { this.outboundQueueCapacity = v; return this; }
+        /** Default 512; at most the queue capacity. */
+        public Builder volatileQueueLimit(int v) { this.volatileQueueLimit = v; return this; }
+        /** Default 1024; a power of two, at least 2. */
+        public Builder replayBufferMessages(int v) { this.replayBufferMessages = v; return this; }
+        /** Default 1 MiB; at least 1024. */
+        public Builder replayBufferBytes(long v) { this.replayBufferBytes = v; return this; }
+        /** Default 64 KiB; at least 128. */
+        public Builder maxMessageBytes(int v) { this.maxMessageBytes = v; return this; }
+        /** Default 256; at least 1. */
+        public Builder drainBatch(int v) { this.drainBatch = v; return this; }
+        /** Default 32; at least 1. */
+        public Builder ackEvery(int v) { this.ackEvery = v; return this; }
+        /** Default 200 ms. */
+        public Builder ackDelay(Duration v) { this.ackDelay = v; return this; }
+        /** Default 64; at least 2. */
+        public Builder handlerPendingLimit(int v) { this.handlerPendingLimit = v; return this; }
+        /** Default 10 ms; between 1 ms and 1 s. */
+        public Builder timerTick(Duration v) { this.timerTick = v; return this; }
+        /** Default: a pool the hub creates (2 threads per core, at least 4) and shuts down on close. */
+        public Builder handlerExecutor(Executor v) { this.handlerExecutor = v; return this; }
+        /** Default: the native JSON protocol of PROTOCOL.md. */
+        public Builder protocol(Protocol v) { this.protocol = v; return this; }
+        /** Default: {@link Authenticator#ANONYMOUS}. */
+        public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
+        /** Default: {@link Authorizer#ALLOW_ALL}. */
+        public Builder authorizer(Authorizer v) { this.authorizer = v; return this; }
+        /** Default: {@link MetricsListener#NO_OP}. */
+        public Builder metrics(MetricsListener v) { this.metrics = v; return this; }
+        /** Default: {@link ErrorHandler#LOGGING}. */
+        public Builder errorHandler(ErrorHandler v) { this.errorHandler = v; return this; }
+
+        /**
+         * Validates and builds.
+         *
+         * @throws IllegalArgumentException naming the first invalid field
+         * @throws NullPointerException naming the first missing field
+         */
+        public TetherConfig build() {
+            positive("heartbeatInterval", heartbeatInterval);
+            positive("heartbeatTimeout", heartbeatTimeout);
+            if (heartbeatTimeout.compareTo(heartbeatInterval) > 0) {
+                throw new IllegalArgumentException("heartbeatTimeout must not exceed heartbeatInterval");
+            }
+            positive("helloTimeout", helloTimeout);
+            positive("sessionRetention", sessionRetention);
+            positive("ackDelay", ackDelay);
+            positive("timerTick", timerTick);
+            if (timerTick.toMillis() < 1 || timerTick.toMillis() > 1000) {
+                throw new IllegalArgumentException("timerTick must be between 1 ms and 1 s: " + timerTick);
+            }
+            atLeast("outboundQueueCapacity", outboundQueueCapacity, 2);
+            atLeast("volatileQueueLimit", volatileQueueLimit, 0);
+            if (volatileQueueLimit > outboundQueueCapacity) {
+                throw new IllegalArgumentException("volatileQueueLimit must not exceed outboundQueueCapacity");
+            }
+            atLeast("replayBufferMessages", replayBufferMessages, 2);
+            if (Integer.bitCount(replayBufferMessages) != 1) {
+                throw new IllegalArgumentException("replayBufferMessages must be a power of two: " + replayBufferMessages);
+            }
+            if (replayBufferBytes < 1024) {
+                throw new IllegalArgumentException("replayBufferBytes must be at least 1024: " + replayBufferBytes);
+            }
+            atLeast("maxMessageBytes", maxMessageBytes, 128);
+            atLeast("drainBatch", drainBatch, 1);
+            atLeast("ackEvery", ackEvery, 1);
+            atLeast("handlerPendingLimit", handlerPendingLimit, 2);
+            Objects.requireNonNull(protocol, "protocol");
+            Objects.requireNonNull(authenticator, "authenticator");
+            Objects.requireNonNull(authorizer, "authorizer");
+            Objects.requireNonNull(metrics, "metrics");
+            Objects.requireNonNull(errorHandler, "errorHandler");
+            return new TetherConfig(this);
+        }
+
+        private static void positive(String name, Duration value) {
+            Objects.requireNonNull(value, name);
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + value);
+            }
+        }
+
+        private static void atLeast(String name, long value, long min) {
+            if (value < min) {
+                throw new IllegalArgumentException(name + " must be at least " + min + ": " + value);
+            }
+        }
+    }
+}

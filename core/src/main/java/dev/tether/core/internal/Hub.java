@@ -1,0 +1,262 @@
+package dev.tether.core.internal;
+
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Payload;
+import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Stats;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.EncodedMessage;
+import dev.tether.core.spi.TransportConnection;
+import java.security.Principal;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
+ * handler pool. Sessions and links do the per-connection work.
+ */
+public final class Hub implements Tether {
+
+    private static final System.Logger LOG = System.getLogger("dev.tether.core");
+    private static final Base64.Encoder TOKEN_ENCODER = Base64.getUrlEncoder().withoutPadding();
+
+    final TetherConfig config;
+    final SessionHandler handler;
+    final HashedWheelTimer timer;
+    final Executor handlerPool;
+    private final ExecutorService ownedPool;
+    private final SecureRandom random = new SecureRandom();
+    private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
+    private final Set<Link> links = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    final AtomicInteger connections = new AtomicInteger();
+    final LongAdder messagesIn = new LongAdder();
+    final LongAdder messagesOut = new LongAdder();
+    final LongAdder duplicatesIn = new LongAdder();
+    final LongAdder volatileDropped = new LongAdder();
+    final LongAdder reliableOverflowed = new LongAdder();
+    final LongAdder replayed = new LongAdder();
+    final LongAdder resumed = new LongAdder();
+    final LongAdder gaps = new LongAdder();
+    final LongAdder slowConsumerCloses = new LongAdder();
+    final LongAdder protocolErrors = new LongAdder();
+    final LongAdder refused = new LongAdder();
+    final LongAdder handlerErrors = new LongAdder();
+
+    /** Use {@link Tether#create}. */
+    public Hub(TetherConfig config, SessionHandler handler) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.handler = Objects.requireNonNull(handler, "handler");
+        this.timer = new HashedWheelTimer("tether-timer", config.timerTick().toMillis(), 512, config.errorHandler());
+        if (config.handlerExecutor() != null) {
+            this.handlerPool = config.handlerExecutor();
+            this.ownedPool = null;
+        } else {
+            int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+            this.ownedPool = Executors.newFixedThreadPool(threads, daemonThreads("tether-handler-"));
+            this.handlerPool = ownedPool;
+        }
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public TetherConfig config() {
+        return config;
+    }
+
+    @Override
+    public ConnectionListener connect(TransportConnection connection, Principal principal) {
+        Objects.requireNonNull(connection, "connection");
+        Objects.requireNonNull(principal, "principal");
+        Link link = new Link(this, connection, principal);
+        if (closed) {
+            connection.close(CloseCodes.SERVER_RESTART, "server shutting down");
+            return link;
+        }
+        links.add(link);
+        connections.incrementAndGet();
+        config.metrics().connectionOpened();
+        link.start();
+        return link;
+    }
+
+    void linkClosed(Link link, int code) {
+        if (links.remove(link)) {
+            connections.decrementAndGet();
+            config.metrics().connectionClosed(code);
+        }
+    }
+
+    // ------------------------------------------------------------ sessions
+
+    ServerSession newSession(Principal principal) {
+        String id;
+        do {
+            id = randomToken(9);
+        } while (sessions.containsKey(id));
+        ServerSession session = new ServerSession(this, id, randomToken(24), principal);
+        sessions.put(id, session);
+        config.metrics().sessionOpened();
+        return session;
+    }
+
+    ServerSession findSession(String id) {
+        return sessions.get(id);
+    }
+
+    void sessionEnded(ServerSession session) {
+        sessions.remove(session.id(), session);
+        for (String topic : session.topics()) {
+            removeSubscriber(topic, session);
+        }
+        config.metrics().sessionClosed();
+    }
+
+    /** URL-safe random text of {@code bytes} random bytes (24 bytes = 192 bits for tokens). */
+    String randomToken(int bytes) {
+        byte[] b = new byte[bytes];
+        random.nextBytes(b);
+        return TOKEN_ENCODER.encodeToString(b);
+    }
+
+    @Override
+    public Optional<Session> session(String id) {
+        return Optional.ofNullable(sessions.get(id));
+    }
+
+    @Override
+    public Collection<Session> sessions() {
+        return List.copyOf(sessions.values());
+    }
+
+    // ------------------------------------------------------------ topics
+
+    boolean addSubscriber(String topic, ServerSession session) {
+        return topics.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(session);
+    }
+
+    boolean removeSubscriber(String topic, ServerSession session) {
+        boolean[] removed = new boolean[1];
+        topics.computeIfPresent(topic, (t, subscribers) -> {
+            removed[0] = subscribers.remove(session);
+            return subscribers.isEmpty() ? null : subscribers;
+        });
+        return removed[0];
+    }
+
+    @Override
+    public int subscribers(String topic) {
+        Set<ServerSession> subscribers = topics.get(topic);
+        return subscribers == null ? 0 : subscribers.size();
+    }
+
+    @Override
+    public int publish(String topic, String event, Payload payload) {
+        return publish(topic, event, payload, false);
+    }
+
+    @Override
+    public int publishVolatile(String topic, String event, Payload payload) {
+        return publish(topic, event, payload, true);
+    }
+
+    int publish(String topic, String event, Payload payload, boolean isVolatile) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(event, "event");
+        Objects.requireNonNull(payload, "payload");
+        Set<ServerSession> subscribers = topics.get(topic);
+        if (subscribers == null || subscribers.isEmpty()) {
+            return 0;
+        }
+        // Encoded once; every subscriber's queue gets the same immutable entry.
+        EncodedMessage encoded = config.protocol().encode(event, payload, topic);
+        Outbound item = isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0);
+        int queued = 0;
+        for (ServerSession session : subscribers) {
+            if (session.enqueue(item) == dev.tether.core.SendResult.ENQUEUED) {
+                queued++;
+            }
+        }
+        return queued;
+    }
+
+    // ------------------------------------------------------------ stats and lifecycle
+
+    @Override
+    public Stats stats() {
+        long queued = 0;
+        long pendingAcks = 0;
+        for (ServerSession s : sessions.values()) {
+            queued += s.queued();
+            pendingAcks += s.pendingAcks();
+        }
+        return new Stats(connections.get(), sessions.size(), topics.size(), queued, pendingAcks,
+                messagesIn.sum(), messagesOut.sum(), duplicatesIn.sum(), volatileDropped.sum(),
+                reliableOverflowed.sum(), replayed.sum(), resumed.sum(), gaps.sum(),
+                slowConsumerCloses.sum(), protocolErrors.sum(), refused.sum(), handlerErrors.sum());
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LOG.log(System.Logger.Level.INFO, "tether: closing hub with {0} connections and {1} sessions",
+                connections.get(), sessions.size());
+        for (Link link : links) {
+            link.connection.close(CloseCodes.SERVER_RESTART, "server shutting down");
+        }
+        for (ServerSession session : new ArrayList<>(sessions.values())) {
+            session.end(CloseCodes.SERVER_RESTART, "server shutting down", false);
+        }
+        timer.close();
+        if (ownedPool != null) {
+            ownedPool.shutdown();
+        }
+    }
+
+    /** Runs a user callback, reporting and counting a throw instead of letting it escape. */
+    void guard(String context, Runnable callback) {
+        try {
+            callback.run();
+        } catch (RuntimeException | Error e) {
+            handlerErrors.increment();
+            try {
+                config.errorHandler().onError(context, e);
+            } catch (RuntimeException ignored) {
+                // An error handler must not throw; if it does, there is nobody left to tell.
+            }
+        }
+    }
+}

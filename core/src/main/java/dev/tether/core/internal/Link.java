@@ -1,0 +1,262 @@
+package dev.tether.core.internal;
+
+import dev.tether.core.CloseCodes;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.InboundFrame;
+import dev.tether.core.spi.OutboundFrame;
+import dev.tether.core.spi.ProtocolException;
+import dev.tether.core.spi.TransportConnection;
+import java.nio.ByteBuffer;
+import java.security.Principal;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The engine's view of one connection: the hello handshake, the heartbeat, and the routing of
+ * frames to the session it is attached to.
+ *
+ * <p>Threading: all fields but {@link #slowConsumer} are owned by the connection's I/O thread;
+ * timers hop onto it through {@link TransportConnection#execute(Runnable)}.
+ */
+final class Link implements ConnectionListener {
+
+    private final Hub hub;
+    private final TetherConfig config;
+    final TransportConnection connection;
+    private final Principal principal;
+
+    private ServerSession session;
+    private boolean closed;
+    private boolean closing;
+    private boolean readsSuspended;
+    private boolean ackTimerArmed;
+    private long lastReadNanos;
+    private long pingSentNanos;
+    private HashedWheelTimer.Timeout helloTimer;
+    private HashedWheelTimer.Timeout heartbeat;
+    private volatile boolean slowConsumer;
+
+    Link(Hub hub, TransportConnection connection, Principal principal) {
+        this.hub = hub;
+        this.config = hub.config;
+        this.connection = connection;
+        this.principal = principal;
+    }
+
+    void start() {
+        lastReadNanos = System.nanoTime();
+        helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
+                config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void helloDeadline() {
+        if (session == null && !closed) {
+            fail(CloseCodes.HELLO_TIMEOUT, "no hello in time");
+        }
+    }
+
+    // ------------------------------------------------------------ ConnectionListener
+
+    @Override
+    public void onFrame(ByteBuffer data, boolean binary) {
+        lastReadNanos = System.nanoTime();
+        if (closing) {
+            return;
+        }
+        InboundFrame frame;
+        try {
+            frame = config.protocol().decode(data, binary);
+        } catch (ProtocolException e) {
+            fail(e.closeCode(), e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            hub.config.errorHandler().onError("protocol.decode", e);
+            fail(CloseCodes.BAD_REQUEST, "malformed frame");
+            return;
+        }
+        if (session == null) {
+            if (frame instanceof InboundFrame.Hello hello) {
+                onHello(hello);
+            } else {
+                fail(CloseCodes.BAD_REQUEST, "first frame must be hello");
+            }
+            return;
+        }
+        if (session.link == this) {
+            session.onFrame(this, frame);
+        }
+        // Otherwise the session moved on (taken over) or is being handed to us: drop the frame;
+        // a client resends what was not acknowledged.
+    }
+
+    @Override
+    public void onWritable() {
+        ServerSession s = session;
+        if (s != null && s.link == this) {
+            s.scheduleDrain();
+        }
+    }
+
+    @Override
+    public void onClosed(int code, String reason) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closing = true;
+        cancel(helloTimer);
+        cancel(heartbeat);
+        hub.linkClosed(this, code);
+        if (session != null) {
+            session.detach(this);
+        }
+    }
+
+    // ------------------------------------------------------------ handshake
+
+    private void onHello(InboundFrame.Hello hello) {
+        cancel(helloTimer);
+        if (hub.isClosed()) {
+            fail(CloseCodes.SERVER_RESTART, "server shutting down");
+            return;
+        }
+        if (hello.sessionId() == null) {
+            session = hub.newSession(principal);
+            session.attachNew(this, null);
+            return;
+        }
+        ServerSession existing = hub.findSession(hello.sessionId());
+        if (existing != null && !existing.isClosed()) {
+            if (!existing.tokenMatches(hello.resumeToken())
+                    || !existing.principal().getName().equals(principal.getName())) {
+                hub.refused.increment();
+                config.metrics().refused("resume");
+                fail(CloseCodes.FORBIDDEN, "resume refused");
+                return;
+            }
+            session = existing;
+            if (existing.beginResume(this, hello.lastSeq())) {
+                return;
+            }
+        }
+        // Expired, unknown (e.g. the server restarted) or ended: a new session, and the client is told.
+        hub.gaps.increment();
+        config.metrics().gapReported();
+        session = hub.newSession(principal);
+        session.attachNew(this, existing == null ? "unknown" : "expired");
+    }
+
+    /** The session is now attached to this link (on this link's I/O thread). */
+    void attached() {
+        if (heartbeat == null) {
+            long interval = config.heartbeatInterval().toNanos();
+            // A random first delay spreads the pings of connections that arrived together.
+            long first = interval / 2 + ThreadLocalRandom.current().nextLong(interval / 2 + 1);
+            heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), first, TimeUnit.NANOSECONDS);
+        }
+        session.scheduleDrain();
+    }
+
+    // ------------------------------------------------------------ heartbeat and acks
+
+    private void ping() {
+        if (closing) {
+            return;
+        }
+        long ack = session.link == this ? session.takeClientAck() : 0;
+        writeControl(new OutboundFrame.Ping(ack));
+        pingSentNanos = System.nanoTime();
+        heartbeat = hub.timer.schedule(() -> connection.execute(this::checkPong),
+                config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void checkPong() {
+        if (closing) {
+            return;
+        }
+        if (lastReadNanos - pingSentNanos < 0) {
+            fail(CloseCodes.HEARTBEAT_TIMEOUT, "heartbeat timeout");
+            return;
+        }
+        long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
+        heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), Math.max(rest, 1), TimeUnit.NANOSECONDS);
+    }
+
+    /** A reliable client message was accepted; {@code unacked} are now waiting for our ack. */
+    void clientMessageAccepted(long unacked) {
+        if (unacked >= config.ackEvery()) {
+            writeControl(new OutboundFrame.Ack(session.takeClientAck()));
+        } else if (!ackTimerArmed) {
+            ackTimerArmed = true;
+            hub.timer.schedule(() -> connection.execute(this::ackDeadline),
+                    config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void ackDeadline() {
+        ackTimerArmed = false;
+        if (!closing && session.link == this && session.hasUnackedClientMessages()) {
+            writeControl(new OutboundFrame.Ack(session.takeClientAck()));
+        }
+    }
+
+    // ------------------------------------------------------------ writes and closes
+
+    /** Writes a control frame and flushes. I/O thread only. */
+    void writeControl(OutboundFrame frame) {
+        if (!closing) {
+            connection.write(config.protocol().frame(frame));
+            connection.flush();
+        }
+    }
+
+    /** Closes this connection for a reason of its own making. I/O thread only. */
+    void fail(int code, String reason) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        if (code == CloseCodes.BAD_REQUEST || code == CloseCodes.INVALID_SEQUENCE) {
+            hub.protocolErrors.increment();
+        }
+        connection.close(code, reason);
+    }
+
+    /** Another connection resumed our session. Any thread. */
+    void takenOver() {
+        connection.execute(() -> fail(CloseCodes.SESSION_TAKEN_OVER, "session taken over"));
+    }
+
+    boolean markSlowConsumer() {
+        if (slowConsumer) {
+            return false;
+        }
+        slowConsumer = true;
+        return true;
+    }
+
+    void suspendReads() {
+        if (!readsSuspended && !closed) {
+            readsSuspended = true;
+            connection.suspendReads();
+        }
+    }
+
+    void resumeReads() {
+        if (readsSuspended && !closed) {
+            readsSuspended = false;
+            connection.resumeReads();
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private static void cancel(HashedWheelTimer.Timeout t) {
+        if (t != null) {
+            t.cancel();
+        }
+    }
+}

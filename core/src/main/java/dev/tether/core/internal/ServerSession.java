@@ -1,0 +1,696 @@
+package dev.tether.core.internal;
+
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Message;
+import dev.tether.core.Payload;
+import dev.tether.core.RequestException;
+import dev.tether.core.Responder;
+import dev.tether.core.SendResult;
+import dev.tether.core.Session;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.InboundFrame;
+import dev.tether.core.spi.OutboundFrame;
+import dev.tether.core.spi.Protocol;
+import dev.tether.core.spi.TransportConnection;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.Principal;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jctools.queues.MpscArrayQueue;
+
+/**
+ * A session: the outbound queue, sequence numbers, acknowledgements, replay buffer and the
+ * client-side de-duplication state. The one place that knows about them.
+ *
+ * <p>Threading:
+ * <ul>
+ *   <li>Any thread enqueues into the bounded MPSC {@link #queue} and schedules a drain with one
+ *       CAS on {@link #drainScheduled}; no lock on that path.</li>
+ *   <li>The <em>I/O state</em> (sequence numbers, replay buffer, client de-duplication) is owned by
+ *       the I/O thread of one link, the {@link #holder}, and kept in plain fields. It is touched
+ *       only on that thread and only while {@link #link} is that link, or during a handoff.</li>
+ *   <li>A resume moves ownership to the new link's thread by a handoff that first runs a task on
+ *       the old holder's thread (so its in-flight work finishes) and then lands on the new one.
+ *       One handoff at a time; a resume arriving during one waits, and the one it replaces is
+ *       closed as taken over.</li>
+ *   <li>Lifecycle fields (holder, handoff, waiting, expiry, closed) are guarded by {@code this};
+ *       that lock is taken on attach, detach, resume and close only.</li>
+ * </ul>
+ */
+final class ServerSession implements Session {
+
+    private static final AtomicIntegerFieldUpdater<ServerSession> DRAIN_SCHEDULED =
+            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "drainScheduled");
+
+    private final Hub hub;
+    private final TetherConfig config;
+    private final Protocol protocol;
+    private final String id;
+    private final String token;
+    private final Principal principal;
+    private final MpscArrayQueue<Outbound> queue;
+    final SerialExecutor callbacks;
+    private final Set<String> topics = ConcurrentHashMap.newKeySet();
+    private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    /** Reliable messages that did not fit the queue and are not yet reported as a gap. */
+    private final AtomicLong overflowed = new AtomicLong();
+    private final Runnable drainTask = this::drain;
+
+    private volatile int drainScheduled;
+    /** The link that may write and read now; null while detached or during a handoff. */
+    volatile Link link;
+    private volatile boolean closed;
+
+    // Guarded by this.
+    private Link holder;
+    private boolean handoff;
+    private Link waiting;
+    private long waitingLastSeq;
+    private HashedWheelTimer.Timeout expiry;
+
+    // I/O state: owned by the holder's I/O thread.
+    private final ReplayBuffer replay;
+    private long lastSeq;
+    private long ackedSeq;
+    private long lastClientSeq;
+    private long clientSeqAcked;
+
+    ServerSession(Hub hub, String id, String token, Principal principal) {
+        this.hub = hub;
+        this.config = hub.config;
+        this.protocol = config.protocol();
+        this.id = id;
+        this.token = token;
+        this.principal = principal;
+        this.queue = new MpscArrayQueue<>(config.outboundQueueCapacity());
+        this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
+        int limit = config.handlerPendingLimit();
+        this.callbacks = new SerialExecutor(hub.handlerPool, limit, limit / 4,
+                this::suspendReads, this::resumeReads, config.errorHandler());
+    }
+
+    // ================================================================ public API
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public Principal principal() {
+        return principal;
+    }
+
+    @Override
+    public boolean isConnected() {
+        return link != null;
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public SendResult send(String event, Payload payload) {
+        return enqueue(Outbound.reliable(protocol.encode(checkEvent(event), Objects.requireNonNull(payload, "payload"), null), 0));
+    }
+
+    @Override
+    public SendResult sendVolatile(String event, Payload payload) {
+        return enqueue(Outbound.volatileMessage(protocol.encode(checkEvent(event), Objects.requireNonNull(payload, "payload"), null)));
+    }
+
+    private static String checkEvent(String event) {
+        if (Objects.requireNonNull(event, "event").isEmpty()) {
+            throw new IllegalArgumentException("event must not be empty");
+        }
+        return event;
+    }
+
+    @Override
+    public CompletableFuture<Payload> request(String event, Payload payload, Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive: " + timeout);
+        }
+        long rid = requestIds.incrementAndGet();
+        CompletableFuture<Payload> future = new CompletableFuture<>();
+        requests.put(rid, future);
+        SendResult result = enqueue(Outbound.reliable(protocol.encode(checkEvent(event),
+                Objects.requireNonNull(payload, "payload"), null), rid));
+        if (result != SendResult.ENQUEUED) {
+            requests.remove(rid);
+            future.completeExceptionally(new RequestException(
+                    result == SendResult.CLOSED ? RequestException.CLOSED : RequestException.OVERFLOW,
+                    "request '" + event + "' not sent: " + result));
+            return future;
+        }
+        HashedWheelTimer.Timeout t = hub.timer.schedule(() -> {
+            CompletableFuture<Payload> f = requests.remove(rid);
+            if (f != null) {
+                hub.handlerPool.execute(() -> f.completeExceptionally(new RequestException(
+                        RequestException.TIMEOUT, "no reply to '" + event + "' within " + timeout)));
+            }
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        future.whenComplete((v, e) -> t.cancel());
+        return future;
+    }
+
+    @Override
+    public boolean subscribe(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        if (closed || !topics.add(topic)) {
+            return false;
+        }
+        hub.addSubscriber(topic, this);
+        if (closed) {
+            // Raced with end(): make sure the topic table does not keep a dead session.
+            hub.removeSubscriber(topic, this);
+        }
+        return true;
+    }
+
+    @Override
+    public boolean unsubscribe(String topic) {
+        if (!topics.remove(Objects.requireNonNull(topic, "topic"))) {
+            return false;
+        }
+        hub.removeSubscriber(topic, this);
+        return true;
+    }
+
+    @Override
+    public Set<String> topics() {
+        return Set.copyOf(topics);
+    }
+
+    @Override
+    public void close(String reason) {
+        end(CloseCodes.SESSION_CLOSED, Objects.requireNonNull(reason, "reason"), true);
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + id + ", " + principal.getName() + (link != null ? ", connected]" : "]");
+    }
+
+    // ================================================================ enqueue and drain (hot path)
+
+    SendResult enqueue(Outbound item) {
+        if (closed) {
+            return SendResult.CLOSED;
+        }
+        if (item.kind == Outbound.VOLATILE && (link == null || queue.size() >= config.volatileQueueLimit())) {
+            return dropVolatile();
+        }
+        if (!queue.offer(item)) {
+            if (item.kind == Outbound.VOLATILE) {
+                return dropVolatile();
+            }
+            if (item.kind == Outbound.RELIABLE) {
+                overflowed.incrementAndGet();
+                hub.reliableOverflowed.increment();
+                config.metrics().reliableOverflowed();
+            }
+            closeSlowConsumer();
+            return SendResult.OVERFLOW;
+        }
+        config.metrics().messagesQueued(1);
+        scheduleDrain();
+        return SendResult.ENQUEUED;
+    }
+
+    private SendResult dropVolatile() {
+        hub.volatileDropped.increment();
+        config.metrics().volatileDropped();
+        return SendResult.DROPPED;
+    }
+
+    private void closeSlowConsumer() {
+        Link l = link;
+        if (l != null && l.markSlowConsumer()) {
+            hub.slowConsumerCloses.increment();
+            config.metrics().slowConsumerClosed();
+            l.connection.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
+        }
+    }
+
+    void scheduleDrain() {
+        Link l = link;
+        if (l != null && DRAIN_SCHEDULED.compareAndSet(this, 0, 1)) {
+            l.connection.execute(drainTask);
+        }
+    }
+
+    /**
+     * Writes what is queued, up to one batch, then flushes once. At most one drain task is
+     * scheduled or running at a time (the {@code drainScheduled} flag); a task that finds the
+     * session moved to another link re-routes itself there.
+     */
+    private void drain() {
+        Link l = link;
+        if (l == null) {
+            drainScheduled = 0;
+            if (link != null && !queue.isEmpty()) {
+                scheduleDrain();
+            }
+            return;
+        }
+        TransportConnection c = l.connection;
+        if (!c.inIoThread()) {
+            c.execute(drainTask);
+            return;
+        }
+        // Cleared before reading the queue: a producer that enqueues from here on schedules again.
+        drainScheduled = 0;
+        int written = writeGapIfAny(c);
+        boolean blocked = false;
+        int limit = config.drainBatch();
+        while (written < limit) {
+            if (!c.isWritable()) {
+                blocked = true; // onWritable() schedules the next drain
+                break;
+            }
+            Outbound item = queue.relaxedPeek();
+            if (item == null) {
+                break;
+            }
+            if (item.kind == Outbound.RELIABLE && !replay.fits(item.sizeBytes())) {
+                blocked = true; // the next ack schedules the next drain
+                break;
+            }
+            queue.relaxedPoll();
+            write(c, item);
+            written++;
+        }
+        if (written > 0) {
+            c.flush();
+            hub.messagesOut.add(written);
+        }
+        if (!blocked && !queue.isEmpty()) {
+            scheduleDrain(); // batch limit reached: yield the I/O thread to other connections
+        }
+    }
+
+    private void write(TransportConnection c, Outbound item) {
+        switch (item.kind) {
+            case Outbound.RELIABLE -> {
+                long seq = ++lastSeq;
+                replay.add(item, seq, item.sizeBytes());
+                c.write(protocol.frame(seq, item.requestId, item.message));
+            }
+            case Outbound.VOLATILE -> c.write(protocol.frame(0, 0, item.message));
+            default -> c.write(protocol.frame(item.control));
+        }
+    }
+
+    /** Reports reliable messages that overflowed the queue, in sequence position. */
+    private int writeGapIfAny(TransportConnection c) {
+        if (overflowed.get() == 0 || !replay.fits(32)) {
+            return 0;
+        }
+        long lost = overflowed.getAndSet(0);
+        Gap gap = new Gap(lastSeq + 1, lastSeq + lost, "overflow");
+        lastSeq = gap.to();
+        replay.add(gap, gap.to(), 32);
+        c.write(protocol.frame(new OutboundFrame.Gap(gap.from(), gap.to(), gap.reason())));
+        hub.gaps.increment();
+        config.metrics().gapReported();
+        return 1;
+    }
+
+    // ================================================================ inbound (holder's I/O thread)
+
+    void onFrame(Link l, InboundFrame frame) {
+        if (frame instanceof InboundFrame.Msg m) {
+            onMessage(l, m);
+        } else if (frame instanceof InboundFrame.Ack a) {
+            onAck(l, a.seq());
+        } else if (frame instanceof InboundFrame.Pong p) {
+            if (p.ack() >= 0) {
+                onAck(l, p.ack());
+            }
+        } else if (frame instanceof InboundFrame.Reply r) {
+            onReply(r);
+        } else if (frame instanceof InboundFrame.Subscribe s) {
+            onSubscribe(l, s.id(), s.topic());
+        } else if (frame instanceof InboundFrame.Unsubscribe u) {
+            unsubscribe(u.topic());
+            l.writeControl(new OutboundFrame.Ok(u.id()));
+        } else if (frame instanceof InboundFrame.Hello) {
+            l.fail(CloseCodes.BAD_REQUEST, "hello sent twice");
+        }
+    }
+
+    private void onMessage(Link l, InboundFrame.Msg m) {
+        if (m.seq() > 0) {
+            if (m.seq() <= lastClientSeq) {
+                hub.duplicatesIn.increment(); // a resend after resume: processed already
+                return;
+            }
+            if (m.seq() != lastClientSeq + 1) {
+                l.fail(CloseCodes.INVALID_SEQUENCE, "client sequence number skipped");
+                return;
+            }
+            lastClientSeq = m.seq();
+            l.clientMessageAccepted(lastClientSeq - clientSeqAcked);
+        }
+        hub.messagesIn.increment();
+        Message message = new Message(m.event(), m.payload(), m.topic());
+        if (m.topic() != null) {
+            if (!config.authorizer().canPublish(principal, m.topic())) {
+                refuse(l, m.seq(), "publish", m.topic());
+                return;
+            }
+            boolean isVolatile = m.seq() == 0;
+            callbacks.execute(() -> hub.publish(m.topic(), m.event(), m.payload(), isVolatile));
+            return;
+        }
+        long dispatched = System.nanoTime();
+        if (m.requestId() > 0) {
+            Responder responder = new ClientRequest(m.requestId());
+            callbacks.execute(() -> runHandler("handler.onRequest", dispatched,
+                    () -> hub.handler.onRequest(this, message, responder)));
+        } else {
+            callbacks.execute(() -> runHandler("handler.onMessage", dispatched,
+                    () -> hub.handler.onMessage(this, message)));
+        }
+    }
+
+    private void runHandler(String context, long dispatchedNanos, Runnable callback) {
+        hub.guard(context, callback);
+        config.metrics().handlerCompleted(System.nanoTime() - dispatchedNanos);
+    }
+
+    private void refuse(Link l, long id, String what, String topic) {
+        hub.refused.increment();
+        config.metrics().refused(what);
+        l.writeControl(new OutboundFrame.Error(id, "forbidden", what + " on '" + topic + "' is not allowed"));
+    }
+
+    private void onAck(Link l, long seq) {
+        if (seq > lastSeq) {
+            l.fail(CloseCodes.INVALID_SEQUENCE, "ack for a message never sent");
+            return;
+        }
+        if (seq < ackedSeq) {
+            l.fail(CloseCodes.INVALID_SEQUENCE, "ack went backwards");
+            return;
+        }
+        release(seq);
+    }
+
+    private void release(long seq) {
+        int released = replay.release(seq);
+        ackedSeq = seq;
+        if (released > 0) {
+            config.metrics().messagesAcked(released);
+            if (!queue.isEmpty() || overflowed.get() > 0) {
+                scheduleDrain(); // the drain may have stopped on a full replay buffer
+            }
+        }
+    }
+
+    private void onReply(InboundFrame.Reply r) {
+        CompletableFuture<Payload> future = requests.remove(r.requestId());
+        if (future == null) {
+            return; // timed out already, or a reply to a request of an earlier incarnation
+        }
+        // Complete off the I/O thread: dependent stages are application code.
+        if (r.errorCode() != null) {
+            hub.handlerPool.execute(() -> future.completeExceptionally(new RequestException(r.errorCode(), r.errorMessage())));
+        } else {
+            hub.handlerPool.execute(() -> future.complete(r.payload()));
+        }
+    }
+
+    private void onSubscribe(Link l, long frameId, String topic) {
+        if (!config.authorizer().canSubscribe(principal, topic)) {
+            refuse(l, frameId, "subscribe", topic);
+            return;
+        }
+        subscribe(topic);
+        l.writeControl(new OutboundFrame.Ok(frameId));
+    }
+
+    /** The ack to piggyback on a ping or send alone; marks it sent. Holder's thread only. */
+    long takeClientAck() {
+        clientSeqAcked = lastClientSeq;
+        return lastClientSeq;
+    }
+
+    boolean hasUnackedClientMessages() {
+        return lastClientSeq > clientSeqAcked;
+    }
+
+    private void suspendReads() {
+        Link l = link;
+        if (l != null) {
+            l.connection.execute(l::suspendReads);
+        }
+    }
+
+    private void resumeReads() {
+        Link l = link;
+        if (l != null) {
+            l.connection.execute(l::resumeReads);
+        }
+    }
+
+    // ================================================================ lifecycle
+
+    /** Attaches the first link of a new session (on that link's I/O thread). */
+    void attachNew(Link l, String gapReason) {
+        synchronized (this) {
+            holder = l;
+        }
+        l.writeControl(welcome(false, 0, 0, gapReason));
+        land(l);
+        callbacks.execute(() -> hub.guard("handler.onOpen", () -> hub.handler.onOpen(this)));
+    }
+
+    /**
+     * Starts a resume by {@code l} (on its I/O thread). Returns false if the session has ended
+     * and the caller must start a new one.
+     */
+    boolean beginResume(Link l, long clientLastSeq) {
+        Link previous;
+        Link from;
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            if (expiry != null) {
+                expiry.cancel();
+                expiry = null;
+            }
+            previous = link;
+            link = null; // from now on nothing is written to or read from the previous link
+            if (handoff) {
+                if (waiting != null) {
+                    waiting.takenOver();
+                }
+                waiting = l;
+                waitingLastSeq = clientLastSeq;
+                return true;
+            }
+            handoff = true;
+            from = holder;
+        }
+        if (previous != null) {
+            previous.takenOver();
+        }
+        transfer(from, l, clientLastSeq);
+        return true;
+    }
+
+    /** Hands the I/O state from {@code from}'s thread to {@code to}'s. */
+    private void transfer(Link from, Link to, long clientLastSeq) {
+        Runnable land = () -> to.connection.execute(() -> completeResume(to, clientLastSeq));
+        if (from == null) {
+            land.run();
+        } else {
+            from.connection.execute(land);
+        }
+    }
+
+    private void completeResume(Link l, long clientLastSeq) {
+        synchronized (this) {
+            holder = l;
+            handoff = false;
+        }
+        if (closed) {
+            l.fail(CloseCodes.SESSION_CLOSED, "session closed");
+            return;
+        }
+        if (clientLastSeq > lastSeq || clientLastSeq < ackedSeq) {
+            l.fail(CloseCodes.INVALID_SEQUENCE, clientLastSeq > lastSeq
+                    ? "resume from a sequence number never sent" : "resume went backwards");
+            land(null);
+            return;
+        }
+        release(clientLastSeq);
+        l.writeControl(welcome(true, 0, 0, null));
+        TransportConnection c = l.connection;
+        int count = replay.forEachAfter(clientLastSeq, (item, seq) -> {
+            if (item instanceof Gap gap) {
+                c.write(protocol.frame(new OutboundFrame.Gap(gap.from(), gap.to(), gap.reason())));
+            } else {
+                Outbound o = (Outbound) item;
+                c.write(protocol.frame(seq, o.requestId, o.message));
+            }
+        });
+        c.flush();
+        hub.replayed.add(count);
+        hub.resumed.increment();
+        config.metrics().sessionResumed();
+        config.metrics().messagesReplayed(count);
+        land(l);
+    }
+
+    /**
+     * Makes {@code l} the attached link (or detaches when it is null or already closed), or
+     * starts the next handoff if a resume is waiting. On the holder's thread.
+     */
+    private void land(Link l) {
+        Link next;
+        long nextLastSeq;
+        synchronized (this) {
+            next = waiting;
+            nextLastSeq = waitingLastSeq;
+            if (next == null) {
+                if (l == null || l.isClosed() || closed) {
+                    link = null;
+                    scheduleExpiry();
+                } else {
+                    link = l;
+                    l.attached();
+                }
+                return;
+            }
+            waiting = null;
+            handoff = true;
+        }
+        if (l != null) {
+            l.fail(CloseCodes.SESSION_TAKEN_OVER, "session taken over");
+        }
+        transfer(l == null ? holderSnapshot() : l, next, nextLastSeq);
+    }
+
+    private synchronized Link holderSnapshot() {
+        return holder;
+    }
+
+    /** {@code l} closed (on its I/O thread). */
+    void detach(Link l) {
+        synchronized (this) {
+            if (link != l) {
+                return;
+            }
+            link = null;
+            scheduleExpiry();
+        }
+    }
+
+    // Guarded by this.
+    private void scheduleExpiry() {
+        if (closed || expiry != null) {
+            return;
+        }
+        expiry = hub.timer.schedule(this::expire, config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void expire() {
+        synchronized (this) {
+            expiry = null;
+            if (link != null || handoff || closed) {
+                return;
+            }
+        }
+        end(CloseCodes.SESSION_CLOSED, "session expired", false);
+    }
+
+    /** Ends the session; idempotent. */
+    void end(int code, String reason, boolean closeConnection) {
+        Link l;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (expiry != null) {
+                expiry.cancel();
+                expiry = null;
+            }
+            l = link;
+            link = null;
+        }
+        if (l != null && closeConnection) {
+            l.connection.close(code, reason);
+        }
+        hub.sessionEnded(this);
+        RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
+        requests.values().forEach(f -> hub.handlerPool.execute(() -> f.completeExceptionally(failure)));
+        requests.clear();
+        callbacks.execute(() -> hub.guard("handler.onClose", () -> hub.handler.onClose(this, code, reason)));
+    }
+
+    // ================================================================ helpers
+
+    private OutboundFrame.Welcome welcome(boolean resumed, long gapFrom, long gapTo, String reason) {
+        return new OutboundFrame.Welcome(id, token, resumed, lastClientSeq, gapFrom, gapTo, reason,
+                config.heartbeatInterval().toMillis(), config.heartbeatTimeout().toMillis(),
+                config.maxMessageBytes());
+    }
+
+    /** Constant-time comparison of a presented resume token. */
+    boolean tokenMatches(String presented) {
+        return MessageDigest.isEqual(token.getBytes(StandardCharsets.US_ASCII),
+                presented.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    int queued() {
+        return queue.size();
+    }
+
+    int pendingAcks() {
+        return replay.size();
+    }
+
+    /** Answers one client request through the outbound queue; first answer wins. */
+    private final class ClientRequest implements Responder {
+        private final long requestId;
+        private final AtomicBoolean answered = new AtomicBoolean();
+
+        ClientRequest(long requestId) {
+            this.requestId = requestId;
+        }
+
+        @Override
+        public void reply(Payload payload) {
+            Objects.requireNonNull(payload, "payload");
+            if (answered.compareAndSet(false, true)) {
+                enqueue(Outbound.control(new OutboundFrame.Reply(requestId, payload)));
+            }
+        }
+
+        @Override
+        public void fail(String code, String message) {
+            Objects.requireNonNull(code, "code");
+            Objects.requireNonNull(message, "message");
+            if (answered.compareAndSet(false, true)) {
+                enqueue(Outbound.control(new OutboundFrame.ReplyError(requestId, code, message)));
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.tether.core.spi;
+
+import dev.tether.core.Payload;
+
+/**
+ * A frame from a client, decoded by a {@link Protocol}. The engine validates sequence numbers,
+ * acknowledgements and state; a protocol only checks the shape.
+ */
+public sealed interface InboundFrame {
+
+    /**
+     * The first frame of every connection: a new session, or the resume of an old one.
+     *
+     * @param sessionId   the session to resume, or {@code null} for a new session
+     * @param resumeToken the resume token issued with that session, or {@code null}
+     * @param lastSeq     the last server sequence number the client received (0 if none)
+     */
+    record Hello(String sessionId, String resumeToken, long lastSeq) implements InboundFrame { }
+
+    /**
+     * An application message.
+     *
+     * @param seq       the client's sequence number (1, 2, 3, ...), or 0 for a volatile message
+     * @param requestId non-zero when the client expects a reply with this id
+     * @param event     the event name
+     * @param payload   the content
+     * @param topic     the topic to publish to, or {@code null} for a message to the server
+     */
+    record Msg(long seq, long requestId, String event, Payload payload, String topic) implements InboundFrame { }
+
+    /**
+     * The reply to a request the server made.
+     *
+     * @param requestId    the request's id
+     * @param payload      the reply, or {@code null} when the request failed
+     * @param errorCode    the failure code when the request failed, else {@code null}
+     * @param errorMessage the failure message when the request failed, else {@code null}
+     */
+    record Reply(long requestId, Payload payload, String errorCode, String errorMessage) implements InboundFrame { }
+
+    /** Cumulative acknowledgement: the client received every server message up to {@code seq}. */
+    record Ack(long seq) implements InboundFrame { }
+
+    /** Heartbeat answer; {@code ack} is a cumulative acknowledgement like {@link Ack}, or -1 if absent. */
+    record Pong(long ack) implements InboundFrame { }
+
+    /** Subscribe to {@code topic}; {@code id} correlates the server's ok or error. */
+    record Subscribe(long id, String topic) implements InboundFrame { }
+
+    /** Unsubscribe from {@code topic}; {@code id} correlates the server's ok or error. */
+    record Unsubscribe(long id, String topic) implements InboundFrame { }
+}

@@ -1,0 +1,60 @@
+package dev.tether.core.spi;
+
+import dev.tether.core.Payload;
+
+/**
+ * A control frame from the server, encoded by a {@link Protocol}. Application messages are not
+ * among them: they go through {@link Protocol#encode} and {@link Protocol#frame} so that a topic
+ * publish is encoded once.
+ */
+public sealed interface OutboundFrame {
+
+    /**
+     * The answer to {@link InboundFrame.Hello}.
+     *
+     * @param sessionId          the session's public id
+     * @param resumeToken        the secret that resumes this session
+     * @param resumed            whether an existing session was resumed
+     * @param lastClientSeq      the last client sequence number the server processed
+     * @param gapFrom            first server sequence number the client will never get, or 0
+     * @param gapTo              last server sequence number the client will never get, or 0
+     * @param reason             why the resume was refused or has a gap, or {@code null}
+     * @param heartbeatIntervalMs how often the server pings
+     * @param heartbeatTimeoutMs  how long the server waits for the answer
+     * @param maxMessageBytes    the largest message the server accepts
+     */
+    record Welcome(String sessionId, String resumeToken, boolean resumed, long lastClientSeq,
+                   long gapFrom, long gapTo, String reason,
+                   long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes)
+            implements OutboundFrame { }
+
+    /** Cumulative acknowledgement of client messages up to {@code seq}. */
+    record Ack(long seq) implements OutboundFrame { }
+
+    /** Heartbeat; carries the cumulative ack of client messages. */
+    record Ping(long ack) implements OutboundFrame { }
+
+    /** A successful reply to a client request. */
+    record Reply(long requestId, Payload payload) implements OutboundFrame { }
+
+    /** A failed reply to a client request. */
+    record ReplyError(long requestId, String code, String message) implements OutboundFrame { }
+
+    /** Success of a subscribe or unsubscribe. */
+    record Ok(long id) implements OutboundFrame { }
+
+    /**
+     * An error that does not close the connection.
+     *
+     * @param id      the id of the frame it answers (subscribe id, client seq), or 0
+     * @param code    a stable machine-readable code, e.g. {@code "forbidden"}
+     * @param message a human-readable description
+     */
+    record Error(long id, String code, String message) implements OutboundFrame { }
+
+    /** Server messages {@code from}..{@code to} (inclusive) are lost and will never be delivered. */
+    record Gap(long from, long to, String reason) implements OutboundFrame { }
+
+    /** The server is going away: reconnect after {@code afterMs} milliseconds. */
+    record Reconnect(long afterMs) implements OutboundFrame { }
+}

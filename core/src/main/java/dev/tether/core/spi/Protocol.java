@@ -1,0 +1,47 @@
+package dev.tether.core.spi;
+
+import dev.tether.core.Payload;
+import java.nio.ByteBuffer;
+
+/**
+ * A wire protocol: turns WebSocket frames into {@link InboundFrame}s and the engine's outbound
+ * messages into {@link Frame}s. The native JSON protocol is the default (see PROTOCOL.md).
+ *
+ * <p>Threading: implementations are stateless and thread-safe. {@link #decode} and
+ * {@link #frame} run on I/O threads and must not block; {@link #encode} runs on the publishing
+ * thread.
+ */
+public interface Protocol {
+
+    /** A short name for logs, e.g. {@code "tether-json/1"}. */
+    String name();
+
+    /**
+     * Decodes one inbound WebSocket message. Reads {@code data} fully and keeps no reference to it.
+     *
+     * @throws ProtocolException for malformed input; the connection is closed with its code
+     */
+    InboundFrame decode(ByteBuffer data, boolean binary) throws ProtocolException;
+
+    /**
+     * Encodes the session-independent part of an application message once.
+     *
+     * @param event   event name
+     * @param payload content
+     * @param topic   topic it is published to, or {@code null}
+     */
+    EncodedMessage encode(String event, Payload payload, String topic);
+
+    /**
+     * Frames an encoded message for one session. Must share the bytes of {@code message} rather
+     * than copy them (at most a small per-delivery header is allocated).
+     *
+     * @param seq       the session's sequence number, or 0 for a volatile message
+     * @param requestId non-zero when the server expects a reply with this id
+     * @param message   made by this protocol's {@link #encode}
+     */
+    Frame frame(long seq, long requestId, EncodedMessage message);
+
+    /** Encodes a control frame. */
+    Frame frame(OutboundFrame frame);
+}

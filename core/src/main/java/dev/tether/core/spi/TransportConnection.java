@@ -1,0 +1,57 @@
+package dev.tether.core.spi;
+
+import java.net.InetSocketAddress;
+
+/**
+ * One live WebSocket, as a transport exposes it to the engine. The engine owns the session;
+ * the transport owns the socket.
+ *
+ * <p>Threading: each connection has one I/O thread. {@link #write(Frame)}, {@link #flush()},
+ * {@link #isWritable()}, {@link #suspendReads()} and {@link #resumeReads()} are called only on
+ * that thread. {@link #execute(Runnable)}, {@link #close(int, String)} and
+ * {@link #remoteAddress()} may be called from any thread.
+ */
+public interface TransportConnection {
+
+    /**
+     * Queues one frame for writing without flushing. Returns {@code false} if the connection is
+     * closed and the frame was not accepted. See {@link Frame} for buffer ownership.
+     */
+    boolean write(Frame frame);
+
+    /** Writes what {@link #write(Frame)} queued to the socket, as few system calls as it can. */
+    void flush();
+
+    /**
+     * Whether the transport can take more frames now. When this returns {@code false} the engine
+     * stops draining until the transport calls {@link ConnectionListener#onWritable()}.
+     */
+    boolean isWritable();
+
+    /** Stops reading from the socket (inbound backpressure) until {@link #resumeReads()}. */
+    void suspendReads();
+
+    /** Resumes reading after {@link #suspendReads()}. */
+    void resumeReads();
+
+    /**
+     * Runs {@code task} on this connection's I/O thread, after tasks submitted before it. Never
+     * blocks. Tasks submitted after the connection closed may be dropped.
+     */
+    void execute(Runnable task);
+
+    /**
+     * Whether the current thread is this connection's I/O thread.
+     */
+    boolean inIoThread();
+
+    /**
+     * Flushes what is queued, sends a close frame with {@code code} and {@code reason}, and closes
+     * the socket. Idempotent; any thread. The transport reports the end through
+     * {@link ConnectionListener#onClosed(int, String)}.
+     */
+    void close(int code, String reason);
+
+    /** The peer's address, for logs and limits. */
+    InetSocketAddress remoteAddress();
+}
