@@ -1,0 +1,551 @@
+package dev.tether.core.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Message;
+import dev.tether.core.Payload;
+import dev.tether.core.RequestException;
+import dev.tether.core.Responder;
+import dev.tether.core.SendResult;
+import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.Authorizer;
+import java.security.Principal;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The session engine on an in-memory transport: no sockets. */
+class SessionEngineTest {
+
+    private static final Principal ALICE = () -> "alice";
+    private static final Principal MALLORY = () -> "mallory";
+
+    private final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Session> opened = new LinkedBlockingQueue<>();
+    private Tether tether;
+
+    private final SessionHandler handler = new SessionHandler() {
+        @Override
+        public void onOpen(Session session) {
+            opened.add(session);
+        }
+
+        @Override
+        public void onMessage(Session session, Message message) {
+            if (message.event().equals("boom")) {
+                throw new IllegalStateException("handler bug");
+            }
+            messages.add(message);
+        }
+
+        @Override
+        public void onRequest(Session session, Message message, Responder responder) {
+            responder.reply(Payload.text("re:" + message.payload().asText()));
+        }
+    };
+
+    private Tether start(TetherConfig.Builder config) {
+        tether = Tether.create(config.errorHandler((context, error) -> { }).build(), handler);
+        return tether;
+    }
+
+    private Tether start() {
+        return start(TetherConfig.builder());
+    }
+
+    @AfterEach
+    void stop() {
+        if (tether != null) {
+            tether.close();
+        }
+    }
+
+    private Session openedSession() throws InterruptedException {
+        Session s = opened.poll(10, TimeUnit.SECONDS);
+        assertThat(s).as("onOpen").isNotNull();
+        return s;
+    }
+
+    @Test
+    void helloIsAnsweredWithWelcomeCarryingSessionAndLimits() throws Exception {
+        start(TetherConfig.builder().heartbeatInterval(Duration.ofSeconds(7)).heartbeatTimeout(Duration.ofSeconds(3)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = c.hello();
+        assertThat(welcome.path("resumed").asBoolean()).isFalse();
+        assertThat(welcome.path("hb").asLong()).isEqualTo(7000);
+        assertThat(welcome.path("hbTimeout").asLong()).isEqualTo(3000);
+        assertThat(welcome.path("token").asText()).hasSizeGreaterThanOrEqualTo(22); // >= 128 bits base64
+        Session s = openedSession();
+        assertThat(s.id()).isEqualTo(welcome.path("sid").asText());
+        assertThat(s.principal().getName()).isEqualTo("alice");
+        assertThat(tether.stats().connections()).isEqualTo(1);
+    }
+
+    @Test
+    void frameBeforeHelloClosesWithBadRequest() {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"x\"}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.BAD_REQUEST);
+    }
+
+    @Test
+    void malformedFrameClosesOnlyThatConnection() throws Exception {
+        start();
+        InMemoryConnection good = InMemoryConnection.open(tether, ALICE);
+        good.hello();
+        Session s = openedSession();
+        InMemoryConnection bad = InMemoryConnection.open(tether, ALICE);
+        bad.hello();
+        bad.send("{not json");
+        assertThat(bad.awaitClose()).isEqualTo(CloseCodes.BAD_REQUEST);
+        assertThat(s.send("still", Payload.text("here"))).isEqualTo(SendResult.ENQUEUED);
+        assertThat(good.next("msg").path("e").asText()).isEqualTo("still");
+        assertThat(tether.stats().protocolErrors()).isEqualTo(1);
+    }
+
+    @Test
+    void helloTimeoutClosesSilentConnection() {
+        start(TetherConfig.builder().helloTimeout(Duration.ofMillis(50)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.HELLO_TIMEOUT);
+    }
+
+    @Test
+    void reliableMessagesCarryConsecutiveSequenceNumbers() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        for (int i = 0; i < 5; i++) {
+            s.send("n", Payload.text("m" + i));
+        }
+        for (int i = 1; i <= 5; i++) {
+            JsonNode m = c.next("msg");
+            assertThat(m.path("seq").asLong()).isEqualTo(i);
+            assertThat(m.path("d").asText()).isEqualTo("m" + (i - 1));
+        }
+        assertThat(tether.stats().pendingAcks()).isEqualTo(5);
+    }
+
+    @Test
+    void drainWritesEverythingQueuedWithOneFlush() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        c.onIo(() -> { }); // the welcome flush is done
+        int flushesBefore = c.flushes;
+        int framesBefore = c.framesWritten;
+        CountDownLatch release = c.blockIo();
+        for (int i = 0; i < 100; i++) {
+            assertThat(s.send("batch", Payload.text("m" + i))).isEqualTo(SendResult.ENQUEUED);
+        }
+        release.countDown();
+        for (int i = 0; i < 100; i++) {
+            c.next("msg");
+        }
+        assertThat(c.framesWritten - framesBefore).isEqualTo(100);
+        assertThat(c.flushes - flushesBefore).isEqualTo(1);
+    }
+
+    @Test
+    void outboundQueueBoundIsEnforcedAndOverflowClosesAsSlowConsumer() throws Exception {
+        start(TetherConfig.builder().outboundQueueCapacity(8).volatileQueueLimit(4));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        CountDownLatch release = c.blockIo(); // nothing drains while the I/O thread is busy
+        int enqueued = 0;
+        SendResult last = null;
+        for (int i = 0; i < 100 && last != SendResult.OVERFLOW; i++) {
+            last = s.send("r", Payload.text("m" + i));
+            if (last == SendResult.ENQUEUED) {
+                enqueued++;
+            }
+        }
+        assertThat(last).isEqualTo(SendResult.OVERFLOW);
+        assertThat(enqueued).isBetween(8, 16); // JCTools rounds capacity up to a power of two
+        assertThat(s.sendVolatile("v", Payload.EMPTY)).isEqualTo(SendResult.DROPPED);
+        release.countDown();
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.SLOW_CONSUMER);
+        assertThat(tether.stats().slowConsumerCloses()).isEqualTo(1);
+        assertThat(tether.stats().reliableOverflowed()).isEqualTo(1);
+        assertThat(tether.stats().volatileDropped()).isEqualTo(1);
+        assertThat(s.isClosed()).as("session stays resumable").isFalse();
+    }
+
+    @Test
+    void volatileMessagesAreDroppedAboveTheirLimitWhileReliableOnesQueue() throws Exception {
+        start(TetherConfig.builder().outboundQueueCapacity(64).volatileQueueLimit(4));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        CountDownLatch release = c.blockIo();
+        for (int i = 0; i < 4; i++) {
+            assertThat(s.sendVolatile("v", Payload.EMPTY)).isEqualTo(SendResult.ENQUEUED);
+        }
+        assertThat(s.sendVolatile("v", Payload.EMPTY)).isEqualTo(SendResult.DROPPED);
+        assertThat(s.send("r", Payload.EMPTY)).isEqualTo(SendResult.ENQUEUED);
+        release.countDown();
+        for (int i = 0; i < 4; i++) {
+            assertThat(c.next("msg").has("seq")).isFalse();
+        }
+        assertThat(c.next("msg").path("seq").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void cumulativeAckReleasesTheReplayBuffer() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        for (int i = 0; i < 10; i++) {
+            s.send("n", Payload.EMPTY);
+        }
+        for (int i = 0; i < 10; i++) {
+            c.next("msg");
+        }
+        c.send("{\"t\":\"ack\",\"seq\":6}");
+        c.onIo(() -> { });
+        assertThat(tether.stats().pendingAcks()).isEqualTo(4);
+        c.send("{\"t\":\"pong\",\"ack\":10}");
+        c.onIo(() -> { });
+        assertThat(tether.stats().pendingAcks()).isZero();
+    }
+
+    @Test
+    void fullReplayBufferStopsTheDrainUntilAcked() throws Exception {
+        start(TetherConfig.builder().replayBufferMessages(4));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        for (int i = 0; i < 6; i++) {
+            s.send("n", Payload.EMPTY);
+        }
+        for (int i = 1; i <= 4; i++) {
+            assertThat(c.next("msg").path("seq").asLong()).isEqualTo(i);
+        }
+        c.onIo(() -> { });
+        assertThat(c.received).isEmpty();
+        assertThat(tether.stats().queued()).isEqualTo(2);
+        c.send("{\"t\":\"ack\",\"seq\":4}");
+        assertThat(c.next("msg").path("seq").asLong()).isEqualTo(5);
+        assertThat(c.next("msg").path("seq").asLong()).isEqualTo(6);
+    }
+
+    @Test
+    void ackForAMessageNeverSentClosesWithInvalidSequence() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"ack\",\"seq\":5}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.INVALID_SEQUENCE);
+    }
+
+    @Test
+    void ackGoingBackwardsClosesWithInvalidSequence() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        s.send("a", Payload.EMPTY);
+        s.send("b", Payload.EMPTY);
+        c.next("msg");
+        c.next("msg");
+        c.send("{\"t\":\"ack\",\"seq\":2}");
+        c.send("{\"t\":\"ack\",\"seq\":1}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.INVALID_SEQUENCE);
+    }
+
+    @Test
+    void clientMessagesAreDeduplicatedBySequenceNumber() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
+        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
+        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
+        c.send("{\"t\":\"msg\",\"seq\":3,\"e\":\"m\",\"d\":3}");
+        for (int i = 1; i <= 3; i++) {
+            Message m = messages.poll(10, TimeUnit.SECONDS);
+            assertThat(m).isNotNull();
+            assertThat(((Payload.Json) m.payload()).value().asInt()).isEqualTo(i);
+        }
+        c.onIo(() -> { });
+        assertThat(messages).isEmpty();
+        assertThat(tether.stats().duplicatesIn()).isEqualTo(2);
+    }
+
+    @Test
+    void clientSequenceNumberThatSkipsClosesWithInvalidSequence() {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\"}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.INVALID_SEQUENCE);
+    }
+
+    @Test
+    void serverAcknowledgesClientMessagesEveryAckEvery() {
+        start(TetherConfig.builder().ackEvery(3).ackDelay(Duration.ofSeconds(30)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        for (int i = 1; i <= 3; i++) {
+            c.send("{\"t\":\"msg\",\"seq\":" + i + ",\"e\":\"m\"}");
+        }
+        assertThat(c.next("ack").path("seq").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void serverAcknowledgesAfterAckDelayWhenFewerThanAckEvery() {
+        start(TetherConfig.builder().ackEvery(100).ackDelay(Duration.ofMillis(20)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\"}");
+        assertThat(c.next("ack").path("seq").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void throwingHandlerIsCountedAndTheSessionCarriesOn() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"boom\"}");
+        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"after\"}");
+        Message m = messages.poll(10, TimeUnit.SECONDS);
+        assertThat(m).isNotNull();
+        assertThat(m.event()).isEqualTo("after");
+        assertThat(tether.stats().handlerErrors()).isEqualTo(1);
+    }
+
+    @Test
+    void clientRequestGetsTheHandlersReply() {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":9,\"e\":\"echo\",\"d\":\"hi\"}");
+        JsonNode reply = c.next("reply");
+        assertThat(reply.path("rid").asLong()).isEqualTo(9);
+        assertThat(reply.path("d").asText()).isEqualTo("re:hi");
+    }
+
+    @Test
+    void serverRequestCompletesWithTheClientsReply() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        CompletableFuture<Payload> reply = s.request("ask", Payload.text("q"), Duration.ofSeconds(10));
+        JsonNode req = c.next("msg");
+        assertThat(req.path("rid").asLong()).isPositive();
+        c.send("{\"t\":\"reply\",\"rid\":" + req.path("rid").asLong() + ",\"d\":\"answer\"}");
+        assertThat(reply.get(10, TimeUnit.SECONDS)).isEqualTo(Payload.text("answer"));
+    }
+
+    @Test
+    void serverRequestFailsWithTimeoutWhenNoReply() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        CompletableFuture<Payload> reply = s.request("ask", Payload.EMPTY, Duration.ofMillis(50));
+        assertThatThrownBy(() -> reply.orTimeout(10, TimeUnit.SECONDS).join())
+                .isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(RequestException.class)
+                .cause().extracting(e -> ((RequestException) e).code()).isEqualTo(RequestException.TIMEOUT);
+    }
+
+    @Test
+    void topicPublishReachesEverySubscriberOnceWithTheSameBytes() throws Exception {
+        start();
+        List<InMemoryConnection> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+            c.hello();
+            c.send("{\"t\":\"sub\",\"id\":1,\"topic\":\"room\"}");
+            assertThat(c.next("ok").path("id").asLong()).isEqualTo(1);
+            clients.add(c);
+        }
+        assertThat(tether.subscribers("room")).isEqualTo(20);
+        assertThat(tether.publish("room", "news", Payload.text("hello"))).isEqualTo(20);
+        for (InMemoryConnection c : clients) {
+            JsonNode m = c.next("msg");
+            assertThat(m.path("topic").asText()).isEqualTo("room");
+            assertThat(m.path("d").asText()).isEqualTo("hello");
+            assertThat(m.path("seq").asLong()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void forbiddenSubscribeGetsAnErrorFrameAndTheConnectionStaysOpen() throws Exception {
+        start(TetherConfig.builder().authorizer(new Authorizer() {
+            @Override
+            public boolean canSubscribe(Principal principal, String topic) {
+                return !topic.equals("secret");
+            }
+        }));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        c.send("{\"t\":\"sub\",\"id\":4,\"topic\":\"secret\"}");
+        JsonNode error = c.next("error");
+        assertThat(error.path("id").asLong()).isEqualTo(4);
+        assertThat(error.path("code").asText()).isEqualTo("forbidden");
+        s.send("ok", Payload.EMPTY);
+        assertThat(c.next("msg").path("e").asText()).isEqualTo("ok");
+        assertThat(s.topics()).isEmpty();
+        assertThat(c.closeCode).isNotDone();
+    }
+
+    @Test
+    void resumeReplaysEverythingAfterTheLastReceived() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        for (int i = 1; i <= 5; i++) {
+            s.send("n", Payload.text("m" + i));
+        }
+        for (int i = 1; i <= 5; i++) {
+            first.next("msg");
+        }
+        first.drop();
+        first.awaitClose();
+        s.send("n", Payload.text("m6")); // sent while detached
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText()
+                + "\",\"token\":\"" + welcome.path("token").asText() + "\",\"last\":2}");
+        JsonNode resumed = second.next("welcome");
+        assertThat(resumed.path("resumed").asBoolean()).isTrue();
+        assertThat(resumed.path("sid").asText()).isEqualTo(s.id());
+        for (int i = 3; i <= 6; i++) {
+            JsonNode m = second.next("msg");
+            assertThat(m.path("seq").asLong()).isEqualTo(i);
+            assertThat(m.path("d").asText()).isEqualTo("m" + i);
+        }
+        assertThat(tether.stats().replayed()).isEqualTo(3);
+        assertThat(tether.stats().resumed()).isEqualTo(1);
+    }
+
+    @Test
+    void resumeWhileTheOldConnectionIsOpenTakesItOver() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText()
+                + "\",\"token\":\"" + welcome.path("token").asText() + "\",\"last\":0}");
+        assertThat(second.next("welcome").path("resumed").asBoolean()).isTrue();
+        assertThat(first.awaitClose()).isEqualTo(CloseCodes.SESSION_TAKEN_OVER);
+        s.send("after", Payload.EMPTY);
+        assertThat(second.next("msg").path("e").asText()).isEqualTo("after");
+        assertThat(first.received.stream().filter(f -> f.path("t").asText().equals("msg"))).isEmpty();
+    }
+
+    @Test
+    void resumeWithAnotherPrincipalIsRefused() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        InMemoryConnection thief = InMemoryConnection.open(tether, MALLORY);
+        thief.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText()
+                + "\",\"token\":\"" + welcome.path("token").asText() + "\",\"last\":0}");
+        assertThat(thief.awaitClose()).isEqualTo(CloseCodes.FORBIDDEN);
+        s.send("still-mine", Payload.EMPTY);
+        assertThat(first.next("msg").path("e").asText()).isEqualTo("still-mine");
+    }
+
+    @Test
+    void resumeWithAWrongTokenIsRefused() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        InMemoryConnection other = InMemoryConnection.open(tether, ALICE);
+        other.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText()
+                + "\",\"token\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"last\":0}");
+        assertThat(other.awaitClose()).isEqualTo(CloseCodes.FORBIDDEN);
+        assertThat(first.closeCode).isNotDone();
+    }
+
+    @Test
+    void resumeOfAnUnknownSessionStartsAFreshOneAndSaysSo() {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"nope\",\"token\":\"nope\",\"last\":7}");
+        JsonNode welcome = c.next("welcome");
+        assertThat(welcome.path("resumed").asBoolean()).isFalse();
+        assertThat(welcome.path("gap").path("reason").asText()).isEqualTo("unknown");
+        assertThat(tether.stats().gaps()).isEqualTo(1);
+    }
+
+    @Test
+    void detachedSessionExpiresAfterTheRetentionWindow() throws Exception {
+        CountDownLatch closed = new CountDownLatch(1);
+        tether = Tether.create(TetherConfig.builder().sessionRetention(Duration.ofMillis(50))
+                .errorHandler((c, e) -> { }).build(), new SessionHandler() {
+                    @Override
+                    public void onClose(Session session, int code, String reason) {
+                        closed.countDown();
+                    }
+                });
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.drop();
+        assertThat(closed.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(tether.stats().sessions()).isZero();
+    }
+
+    @Test
+    void silentClientIsClosedByHeartbeatTimeout() {
+        start(TetherConfig.builder().heartbeatInterval(Duration.ofMillis(100)).heartbeatTimeout(Duration.ofMillis(50)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        JsonNode ping = c.next("ping");
+        assertThat(ping.has("ack")).isTrue();
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.HEARTBEAT_TIMEOUT);
+    }
+
+    @Test
+    void answeringPingsKeepsTheConnectionOpen() {
+        start(TetherConfig.builder().heartbeatInterval(Duration.ofMillis(60)).heartbeatTimeout(Duration.ofMillis(30)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        for (int i = 0; i < 5; i++) {
+            c.next("ping");
+            c.send("{\"t\":\"pong\"}");
+        }
+        assertThat(c.closeCode).isNotDone();
+    }
+
+    @Test
+    void hubCloseClosesConnectionsWithServerRestart() {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        tether.close();
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
+    }
+
+    @Test
+    void anonymousAuthenticatorIsTheDefault() {
+        assertThat(TetherConfig.defaults().authenticator()).isSameAs(Authenticator.ANONYMOUS);
+    }
+}
