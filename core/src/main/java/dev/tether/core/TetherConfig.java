@@ -223,7 +223,7 @@ public final class TetherConfig {
             positive("sessionRetention", sessionRetention);
             positive("ackDelay", ackDelay);
             positive("timerTick", timerTick);
-            if (timerTick.toMillis() < 1 || timerTick.toMillis() > 1000) {
+            if (timerTick.compareTo(Duration.ofMillis(1)) < 0 || timerTick.compareTo(Duration.ofSeconds(1)) > 0) {
                 throw new IllegalArgumentException("timerTick must be between 1 ms and 1 s: " + timerTick);
             }
             atLeast("outboundQueueCapacity", outboundQueueCapacity, 2);

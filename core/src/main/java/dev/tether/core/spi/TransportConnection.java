@@ -36,7 +36,8 @@ public interface TransportConnection {
 
     /**
      * Runs {@code task} on this connection's I/O thread, after tasks submitted before it. Never
-     * blocks. Tasks submitted after the connection closed may be dropped.
+     * blocks. Must keep working after the connection closed, for as long as the transport runs:
+     * the engine hands session state between I/O threads through it.
      */
     void execute(Runnable task);
 

@@ -107,6 +107,12 @@ public final class JsonProtocol implements Protocol {
             }
         }
         if (binaryPayload != null) {
+            if (!"msg".equals(f.type) && !"reply".equals(f.type)) {
+                throw bad("only msg and reply may be binary");
+            }
+            if (f.payload != null || f.errCode != null) {
+                throw bad("a binary frame carries its payload after the header, not in 'd'");
+            }
             f.payload = binaryPayload;
         }
         return toFrame(f);

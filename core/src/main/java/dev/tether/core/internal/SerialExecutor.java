@@ -1,0 +1,234 @@
+package dev.tether.core.internal;
+
+import dev.tether.core.spi.ErrorHandler;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import org.jctools.queues.MpscUnboundedArrayQueue;
+
+/**
+ * Runs the tasks of one session one at a time, in submission order, on a shared pool, and
+ * signals when too many are waiting so that the transport can stop reading from that session.
+ *
+ * <p>At most one drain task per executor is in the pool at any time. It runs a bounded batch and
+ * then goes back to the end of the pool's queue, so one busy session cannot starve the others
+ * sharing the pool.
+ *
+ * <p>Backpressure: {@code onSaturated} runs when {@link #pending()} reaches {@code highWater},
+ * {@code onDrained} when it falls back to {@code lowWater} after that. The two strictly alternate
+ * and never overlap: each transition waits until the previous callback has returned, so a
+ * suspend can never be overtaken by the resume that should have followed it.
+ *
+ * <p>Threading: {@link #execute} and {@link #pending} may be called from any thread and never
+ * block. Tasks run on pool threads, never two at once, with each task's effects visible to the
+ * next.
+ */
+public final class SerialExecutor implements Executor {
+
+    /** Long enough to amortise a pool hand-off, short enough to keep sessions fair. */
+    private static final int BATCH = 64;
+
+    /** Per-session queue, so start small; it grows in chunks of this size. */
+    private static final int QUEUE_CHUNK_SIZE = 16;
+
+    // The pending count and the backpressure phase share one long so that deciding a transition
+    // and observing the count that justifies it is a single atomic step.
+    private static final long COUNT_MASK = 0xFFFF_FFFFL;
+    private static final int PHASE_SHIFT = 32;
+    private static final int NORMAL = 0;
+    /** onSaturated is running; no drained transition may start until it returns. */
+    private static final int SATURATING = 1;
+    private static final int SATURATED = 2;
+    /** onDrained is running; no saturated transition may start until it returns. */
+    private static final int DRAINING = 3;
+
+    private static final AtomicLongFieldUpdater<SerialExecutor> STATE =
+            AtomicLongFieldUpdater.newUpdater(SerialExecutor.class, "state");
+    private static final AtomicIntegerFieldUpdater<SerialExecutor> SCHEDULED =
+            AtomicIntegerFieldUpdater.newUpdater(SerialExecutor.class, "scheduled");
+
+    private final Executor pool;
+    private final int highWater;
+    private final int lowWater;
+    private final Runnable onSaturated;
+    private final Runnable onDrained;
+    private final ErrorHandler errors;
+    private final MpscUnboundedArrayQueue<Runnable> queue =
+            new MpscUnboundedArrayQueue<>(QUEUE_CHUNK_SIZE);
+    private final Runnable drainTask = this::drain;
+
+    private volatile long state;
+    private volatile int scheduled;
+
+    /**
+     * Creates an executor for one session. Safe to call from any thread.
+     *
+     * @param pool        shared pool that runs the drain task
+     * @param highWater   pending count at which {@code onSaturated} runs on the submitting thread
+     * @param lowWater    pending count at which {@code onDrained} runs on a pool thread, after a
+     *                    saturation
+     * @param onSaturated typically suspends reads; must be quick and should not throw
+     * @param onDrained   typically resumes reads; must be quick and should not throw
+     * @param errors      receives failures: {@code "handler"} for a task that threw,
+     *                    {@code "executor.rejected"} when the pool refused the drain task
+     * @throws IllegalArgumentException unless {@code highWater > lowWater >= 0}
+     */
+    public SerialExecutor(Executor pool, int highWater, int lowWater, Runnable onSaturated,
+            Runnable onDrained, ErrorHandler errors) {
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.onSaturated = Objects.requireNonNull(onSaturated, "onSaturated");
+        this.onDrained = Objects.requireNonNull(onDrained, "onDrained");
+        this.errors = Objects.requireNonNull(errors, "errors");
+        if (lowWater < 0) {
+            throw new IllegalArgumentException("lowWater must be >= 0, got " + lowWater);
+        }
+        if (highWater <= lowWater) {
+            throw new IllegalArgumentException("highWater must be > lowWater (" + lowWater
+                    + "), got " + highWater);
+        }
+        this.highWater = highWater;
+        this.lowWater = lowWater;
+    }
+
+    /**
+     * Queues {@code task} to run after every task previously submitted to this executor. Safe to
+     * call from any thread; never blocks and never rejects for being over {@code highWater}. If
+     * the pool rejects the drain task, the rejection is reported and the tasks stay queued until
+     * a later call retries.
+     *
+     * @param task the task
+     */
+    @Override
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        // Count before publishing so the drain's decrement can never run ahead of the increment.
+        long s = STATE.incrementAndGet(this);
+        boolean saturating = false;
+        while (phase(s) == NORMAL && count(s) >= highWater) {
+            if (STATE.compareAndSet(this, s, withPhase(s, SATURATING))) {
+                saturating = true;
+                break;
+            }
+            s = state;
+        }
+        queue.offer(task);
+        trySchedule();
+        if (saturating) {
+            signalSaturated();
+        }
+    }
+
+    /**
+     * Returns the number of tasks submitted and not yet finished, including one that is running.
+     * Safe to call from any thread.
+     *
+     * @return the pending count
+     */
+    public int pending() {
+        return count(state);
+    }
+
+    private void signalSaturated() {
+        try {
+            onSaturated.run();
+        } catch (Throwable error) {
+            report("executor.saturated", error);
+        }
+        long s;
+        do {
+            s = state;
+        } while (!STATE.compareAndSet(this, s, withPhase(s, SATURATED)));
+        // The pool may have drained below lowWater while onSaturated ran; that decrement saw
+        // SATURATING and did nothing, so make sure a drain pass comes to signal drained.
+        if (count(s) <= lowWater) {
+            trySchedule();
+        }
+    }
+
+    private void drain() {
+        Runnable task;
+        for (int i = 0; i < BATCH && (task = queue.poll()) != null; i++) {
+            try {
+                task.run();
+            } catch (Throwable error) {
+                report("handler", error);
+            }
+            long s = STATE.decrementAndGet(this);
+            if (phase(s) == SATURATED && count(s) <= lowWater) {
+                signalDrainedIfDue();
+            }
+        }
+        signalDrainedIfDue();
+        scheduled = 0;
+        // Re-check after clearing the flag: a submitter that saw it set relied on this pass.
+        if (!queue.isEmpty() || drainedDue(state)) {
+            trySchedule();
+        }
+    }
+
+    private void signalDrainedIfDue() {
+        long s = state;
+        while (drainedDue(s)) {
+            if (STATE.compareAndSet(this, s, withPhase(s, DRAINING))) {
+                try {
+                    onDrained.run();
+                } catch (Throwable error) {
+                    report("executor.drained", error);
+                }
+                long t;
+                do {
+                    t = state;
+                } while (!STATE.compareAndSet(this, t, withPhase(t, NORMAL)));
+                // If submissions pushed the count back over highWater meanwhile, the next
+                // execute() sees NORMAL over the mark and signals saturation on its own thread.
+                return;
+            }
+            s = state;
+        }
+    }
+
+    private boolean drainedDue(long s) {
+        return phase(s) == SATURATED && count(s) <= lowWater;
+    }
+
+    private void trySchedule() {
+        if (scheduled != 0 || !SCHEDULED.compareAndSet(this, 0, 1)) {
+            return;
+        }
+        try {
+            pool.execute(drainTask);
+        } catch (RuntimeException e) {
+            // Clear the flag so the next execute() retries; the tasks stay queued.
+            scheduled = 0;
+            report("executor.rejected", e);
+        }
+    }
+
+    private void report(String context, Throwable error) {
+        try {
+            errors.onError(context, error);
+        } catch (Throwable ignored) {
+            // ErrorHandler's contract says it never throws; the drain must survive one that does.
+        }
+    }
+
+    private static int count(long s) {
+        return (int) (s & COUNT_MASK);
+    }
+
+    private static int phase(long s) {
+        return (int) (s >>> PHASE_SHIFT);
+    }
+
+    private static long withPhase(long s, int phase) {
+        return (s & COUNT_MASK) | ((long) phase << PHASE_SHIFT);
+    }
+
+    @Override
+    public String toString() {
+        long s = state;
+        return "SerialExecutor[pending=" + count(s) + ", phase=" + phase(s) + "]";
+    }
+}
