@@ -2,6 +2,7 @@ package dev.tether.core.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
+import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
@@ -24,6 +25,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -45,6 +47,10 @@ public final class Hub implements Tether {
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
+    /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
+    private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
+    /** Prefix of every session id this hub issues: tells an expired session from one issued elsewhere. */
+    private final String epoch;
     private volatile boolean closed;
 
     final AtomicInteger connections = new AtomicInteger();
@@ -74,6 +80,7 @@ public final class Hub implements Tether {
             this.ownedPool = Executors.newFixedThreadPool(threads, daemonThreads("tether-handler-"));
             this.handlerPool = ownedPool;
         }
+        this.epoch = randomToken(6) + ".";
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -118,7 +125,7 @@ public final class Hub implements Tether {
     ServerSession newSession(Principal principal) {
         String id;
         do {
-            id = randomToken(9);
+            id = epoch + randomToken(9);
         } while (sessions.containsKey(id));
         ServerSession session = new ServerSession(this, id, randomToken(24), principal);
         sessions.put(id, session);
@@ -130,12 +137,28 @@ public final class Hub implements Tether {
         return sessions.get(id);
     }
 
-    void sessionEnded(ServerSession session) {
+    void sessionEnded(ServerSession session, boolean expired) {
         sessions.remove(session.id(), session);
+        if (!expired && !closed) {
+            ended.put(session.id(), Boolean.TRUE);
+            timer.schedule(() -> ended.remove(session.id()), config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
+        }
         for (String topic : session.topics()) {
             removeSubscriber(topic, session);
         }
         config.metrics().sessionClosed();
+    }
+
+    /**
+     * Why a session id presented for resume has no live session: {@code "ended"} if it was closed
+     * (the resume is refused), {@code "expired"} if this hub issued it, else {@code "unknown"}
+     * (another server, or this one before a restart).
+     */
+    String whyMissing(String sessionId) {
+        if (ended.containsKey(sessionId)) {
+            return "ended";
+        }
+        return sessionId.startsWith(epoch) ? "expired" : "unknown";
     }
 
     /** URL-safe random text of {@code bytes} random bytes (24 bytes = 192 bits for tokens). */
@@ -199,7 +222,7 @@ public final class Hub implements Tether {
         Outbound item = isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0);
         int queued = 0;
         for (ServerSession session : subscribers) {
-            if (session.enqueue(item) == dev.tether.core.SendResult.ENQUEUED) {
+            if (session.enqueue(item) == SendResult.ENQUEUED) {
                 queued++;
             }
         }
@@ -238,7 +261,7 @@ public final class Hub implements Tether {
             link.connection.close(CloseCodes.SERVER_RESTART, "server shutting down");
         }
         for (ServerSession session : new ArrayList<>(sessions.values())) {
-            session.end(CloseCodes.SERVER_RESTART, "server shutting down", false);
+            session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
         }
         timer.close();
         if (ownedPool != null) {

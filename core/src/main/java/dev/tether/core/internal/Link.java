@@ -103,12 +103,16 @@ final class Link implements ConnectionListener {
         if (closed) {
             return;
         }
+        boolean clientEnded = code == CloseCodes.NORMAL && !closing;
         closed = true;
         closing = true;
         cancel(helloTimer);
         cancel(heartbeat);
         hub.linkClosed(this, code);
-        if (session != null) {
+        if (session != null && session.link == this && clientEnded) {
+            // A normal close by the client means it is done: free the session now.
+            session.end(CloseCodes.NORMAL, "closed by client", false, false);
+        } else if (session != null) {
             session.detach(this);
         }
     }
@@ -140,11 +144,17 @@ final class Link implements ConnectionListener {
                 return;
             }
         }
-        // Expired, unknown (e.g. the server restarted) or ended: a new session, and the client is told.
+        String why = existing == null ? hub.whyMissing(hello.sessionId()) : "ended";
+        if (why.equals("ended")) {
+            session = null;
+            fail(CloseCodes.SESSION_CLOSED, "session ended");
+            return;
+        }
+        // Expired, or unknown (another server, or this one restarted): a new session, and the client is told.
         hub.gaps.increment();
         config.metrics().gapReported();
         session = hub.newSession(principal);
-        session.attachNew(this, existing == null ? "unknown" : "expired");
+        session.attachNew(this, why);
     }
 
     /** The session is now attached to this link (on this link's I/O thread). */

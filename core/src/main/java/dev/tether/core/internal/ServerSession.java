@@ -196,7 +196,7 @@ final class ServerSession implements Session {
 
     @Override
     public void close(String reason) {
-        end(CloseCodes.SESSION_CLOSED, Objects.requireNonNull(reason, "reason"), true);
+        end(CloseCodes.SESSION_CLOSED, Objects.requireNonNull(reason, "reason"), true, false);
     }
 
     @Override
@@ -617,11 +617,11 @@ final class ServerSession implements Session {
                 return;
             }
         }
-        end(CloseCodes.SESSION_CLOSED, "session expired", false);
+        end(CloseCodes.SESSION_CLOSED, "session expired", false, true);
     }
 
-    /** Ends the session; idempotent. */
-    void end(int code, String reason, boolean closeConnection) {
+    /** Ends the session; idempotent. {@code expired}: by the retention window or a hub shutdown. */
+    void end(int code, String reason, boolean closeConnection, boolean expired) {
         Link l;
         synchronized (this) {
             if (closed) {
@@ -638,7 +638,7 @@ final class ServerSession implements Session {
         if (l != null && closeConnection) {
             l.connection.close(code, reason);
         }
-        hub.sessionEnded(this);
+        hub.sessionEnded(this, expired);
         RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
         requests.values().forEach(f -> hub.handlerPool.execute(() -> f.completeExceptionally(failure)));
         requests.clear();

@@ -545,6 +545,52 @@ class SessionEngineTest {
     }
 
     @Test
+    void resumeOfAnExpiredSessionStartsAFreshOneWithReasonExpired() throws Exception {
+        start(TetherConfig.builder().sessionRetention(Duration.ofMillis(30)));
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        openedSession();
+        first.drop();
+        first.awaitClose();
+        awaitSessions(0); // the old one expired
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 0));
+        JsonNode fresh = second.next("welcome");
+        assertThat(fresh.path("resumed").asBoolean()).isFalse();
+        assertThat(fresh.path("gap").path("reason").asText()).isEqualTo("expired");
+        assertThat(fresh.path("sid").asText()).isNotEqualTo(welcome.path("sid").asText());
+    }
+
+    @Test
+    void resumeOfASessionTheClientEndedIsRefused() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        first.onIo(() -> { });
+        first.close(CloseCodes.NORMAL, "bye"); // a transport reports the client's close like this
+        first.awaitClose();
+        awaitSessions(0);
+        assertThat(s.isClosed()).isTrue();
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 0));
+        assertThat(second.awaitClose()).isEqualTo(CloseCodes.SESSION_CLOSED);
+    }
+
+    private void awaitSessions(long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (tether.stats().sessions() != expected) {
+            assertThat(System.nanoTime()).as("sessions == " + expected).isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+    }
+
+    private static String resumeHello(JsonNode welcome, long last) {
+        return "{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText()
+                + "\",\"token\":\"" + welcome.path("token").asText() + "\",\"last\":" + last + "}";
+    }
+
+    @Test
     void anonymousAuthenticatorIsTheDefault() {
         assertThat(TetherConfig.defaults().authenticator()).isSameAs(Authenticator.ANONYMOUS);
     }
