@@ -54,9 +54,18 @@ public final class CloseCodes {
     private CloseCodes() {
     }
 
-    /** Whether a client should reconnect and resume after this code. */
+    /**
+     * Whether a client should reconnect and resume after this code (PROTOCOL.md, section 9):
+     * 4000-4499 but {@link #SESSION_TAKEN_OVER}, and the transient WebSocket codes 1001, 1002,
+     * 1006, 1011-1014. Everything else, including unknown codes from 4500 up, is terminal.
+     */
     public static boolean isResumable(int code) {
-        return (code >= 4000 && code < 4500) || code == GOING_AWAY || code == ABNORMAL
-                || code == INTERNAL_ERROR || code == 1012 || code == 1013 || code == 1014;
+        if (code >= 4000 && code < 4500) {
+            return code != SESSION_TAKEN_OVER;
+        }
+        return switch (code) {
+            case GOING_AWAY, PROTOCOL_ERROR, ABNORMAL, INTERNAL_ERROR, 1012, 1013, 1014 -> true;
+            default -> false;
+        };
     }
 }

@@ -369,7 +369,7 @@ final class ServerSession implements Session {
         Message message = new Message(m.event(), m.payload(), m.topic());
         if (m.topic() != null) {
             if (!config.authorizer().canPublish(principal, m.topic())) {
-                refuse(l, m.seq(), "publish", m.topic());
+                refuse(l, 0, m.seq(), "publish", m.topic());
                 return;
             }
             boolean isVolatile = m.seq() == 0;
@@ -392,10 +392,10 @@ final class ServerSession implements Session {
         config.metrics().handlerCompleted(System.nanoTime() - dispatchedNanos);
     }
 
-    private void refuse(Link l, long id, String what, String topic) {
+    private void refuse(Link l, long id, long seq, String what, String topic) {
         hub.refused.increment();
         config.metrics().refused(what);
-        l.writeControl(new OutboundFrame.Error(id, "forbidden", what + " on '" + topic + "' is not allowed"));
+        l.writeControl(new OutboundFrame.Error(id, seq, "forbidden", what + " on '" + topic + "' is not allowed"));
     }
 
     private void onAck(Link l, long seq) {
@@ -436,7 +436,7 @@ final class ServerSession implements Session {
 
     private void onSubscribe(Link l, long frameId, String topic) {
         if (!config.authorizer().canSubscribe(principal, topic)) {
-            refuse(l, frameId, "subscribe", topic);
+            refuse(l, frameId, 0, "subscribe", topic);
             return;
         }
         subscribe(topic);

@@ -46,11 +46,13 @@ public sealed interface OutboundFrame {
     /**
      * An error that does not close the connection.
      *
-     * @param id      the id of the frame it answers (subscribe id, client seq), or 0
+     * @param id      the id of the {@code sub}/{@code unsub} it answers, or 0
+     * @param seq     the sequence number of the client message it refuses, or 0 (also for a
+     *                refused volatile message)
      * @param code    a stable machine-readable code, e.g. {@code "forbidden"}
      * @param message a human-readable description
      */
-    record Error(long id, String code, String message) implements OutboundFrame { }
+    record Error(long id, long seq, String code, String message) implements OutboundFrame { }
 
     /** Server messages {@code from}..{@code to} (inclusive) are lost and will never be delivered. */
     record Gap(long from, long to, String reason) implements OutboundFrame { }

@@ -371,7 +371,11 @@ public final class JsonProtocol implements Protocol {
                 g.writeNumberField("id", o.id());
             } else if (frame instanceof OutboundFrame.Error e) {
                 g.writeStringField("t", "error");
-                g.writeNumberField("id", e.id());
+                if (e.id() > 0) {
+                    g.writeNumberField("id", e.id());
+                } else {
+                    g.writeNumberField("seq", e.seq());
+                }
                 g.writeStringField("code", e.code());
                 g.writeStringField("message", e.message());
             } else if (frame instanceof OutboundFrame.Gap gap) {

@@ -492,8 +492,10 @@ class JsonProtocolTest {
                 Arguments.of(new OutboundFrame.ReplyError(3, "unhandled", "no handler for ask"),
                         "{\"t\":\"reply\",\"rid\":3,\"err\":{\"code\":\"unhandled\",\"message\":\"no handler for ask\"}}"),
                 Arguments.of(new OutboundFrame.Ok(1), "{\"t\":\"ok\",\"id\":1}"),
-                Arguments.of(new OutboundFrame.Error(1, "forbidden", "not allowed"),
+                Arguments.of(new OutboundFrame.Error(1, 0, "forbidden", "not allowed"),
                         "{\"t\":\"error\",\"id\":1,\"code\":\"forbidden\",\"message\":\"not allowed\"}"),
+                Arguments.of(new OutboundFrame.Error(0, 7, "forbidden", "not allowed"),
+                        "{\"t\":\"error\",\"seq\":7,\"code\":\"forbidden\",\"message\":\"not allowed\"}"),
                 Arguments.of(new OutboundFrame.Gap(5, 9, "overflow"),
                         "{\"t\":\"gap\",\"from\":5,\"to\":9,\"reason\":\"overflow\"}"),
                 Arguments.of(new OutboundFrame.Reconnect(1500), "{\"t\":\"reconnect\",\"afterMs\":1500}"));
@@ -551,7 +553,7 @@ class JsonProtocolTest {
     @ParameterizedTest
     @MethodSource("awkwardStrings")
     void escapesStringsInControlFrames(String s) throws Exception {
-        JsonNode error = textJson(PROTOCOL.frame(new OutboundFrame.Error(2, s, s)));
+        JsonNode error = textJson(PROTOCOL.frame(new OutboundFrame.Error(2, 0, s, s)));
         JsonNode welcome = textJson(PROTOCOL.frame(new OutboundFrame.Welcome(s, s, false, 0, 0, 0, s, 1, 1, 128)));
 
         assertThat(error.get("code").textValue()).isEqualTo(s);
