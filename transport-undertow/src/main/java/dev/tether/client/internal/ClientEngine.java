@@ -55,12 +55,8 @@ public final class ClientEngine implements TetherClient {
 
     private static final System.Logger LOG = System.getLogger("dev.tether.client");
 
-    /**
-     * {@code sub}/{@code unsub} ids start here. An {@code error} frame's {@code id} is a
-     * subscription's id or a refused publish's {@code seq}; numbering subscriptions far above any
-     * reachable {@code seq} keeps the two apart.
-     */
-    static final long TOPIC_ID_BASE = 1L << 48;
+    /** {@code sub}/{@code unsub} ids start here. */
+    static final long TOPIC_ID_BASE = 1;
     /** Callbacks waiting to run past which the client stops reading (backpressure). */
     static final int MAX_PENDING_CALLBACKS = 256;
     /** Frames waiting for the socket past which volatile messages are dropped. */
@@ -884,8 +880,8 @@ public final class ClientEngine implements TetherClient {
     }
 
     private void error(ServerFrame frame) throws FrameException {
-        long id = frame.longField("id", 0);
-        long seq = frame.longField("seq", 0);
+        long id = frame.longField("id", 1, 0);
+        long seq = frame.longField("seq", 1, 0);
         String code = frame.textField("code", "error");
         String message = frame.textField("message", "");
         if (id > 0 && topicOpsById.containsKey(id)) {

@@ -1,0 +1,201 @@
+package dev.tether.undertow;
+
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.ErrorHandler;
+import dev.tether.undertow.internal.ConnectionSettings;
+import dev.tether.undertow.internal.UpgradeRequest;
+import dev.tether.undertow.internal.WebSocketUpgrade;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.security.Principal;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The Undertow handler that turns WebSocket upgrade requests into Tether connections. Mount it in
+ * an existing Undertow server at any path (for example with {@code Handlers.path()}), or let
+ * {@link TetherServer} start a server around it.
+ *
+ * <p>For each request, in order, before anything is upgraded:
+ * <ol>
+ *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, a key and version 13):
+ *       handed to the {@code next} handler if there is one, otherwise answered 400;</li>
+ *   <li>an {@code Origin} header that is not in {@link TetherUndertowConfig#allowedOrigins()}
+ *       (when that set is not empty): 403;</li>
+ *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
+ *       {@code WWW-Authenticate: Bearer}, or 403) and its reason as a short plain-text body; an
+ *       authenticator that throws is reported to the hub's error handler under
+ *       {@code "authenticate"} and answered 401;</li>
+ *   <li>otherwise the request is upgraded and the connection attached to the hub, on the
+ *       connection's I/O thread, as the authenticated principal.</li>
+ * </ol>
+ * Refusals are reported to the hub's {@link dev.tether.core.spi.MetricsListener#refused(String)}
+ * as {@code "handshake"}. After the upgrade nothing of the HTTP request is kept by Tether: no
+ * exchange, no headers, no query string.
+ *
+ * <p>Inbound messages larger than the hub's {@link TetherConfig#maxMessageBytes()}, whole or in
+ * fragments, close the connection with 1009.
+ *
+ * <p>Embedding: the handler expects to run on the I/O thread (do not dispatch it to a worker: it
+ * never blocks, and the authenticator is specified to be fast). A host that mounts it in its own
+ * server should set what {@link TetherServer} sets for its standalone server: a handshake timeout
+ * against slow clients ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * {@code UndertowOptions.NO_REQUEST_TIMEOUT}), a small {@code UndertowOptions.MAX_HEADER_SIZE}
+ * and a listen backlog ({@code Options.BACKLOG}). Those options belong to the server, which the
+ * handler does not own.
+ *
+ * <p>Threading: immutable and thread-safe; one instance serves every request.
+ */
+public final class TetherHandler implements HttpHandler {
+
+    private static final int MAX_BODY_CHARS = 200;
+
+    private final Tether tether;
+    private final TetherUndertowConfig config;
+    private final HttpHandler next;
+    private final WebSocketUpgrade upgrade;
+
+    /** A handler for {@code tether} with the default configuration, answering non-upgrades with 400. */
+    public TetherHandler(Tether tether) {
+        this(tether, TetherUndertowConfig.defaults(), null);
+    }
+
+    /** A handler for {@code tether}, answering non-upgrades with 400. */
+    public TetherHandler(Tether tether, TetherUndertowConfig config) {
+        this(tether, config, null);
+    }
+
+    /**
+     * A handler for {@code tether}.
+     *
+     * @param next receives requests that are not WebSocket upgrades; {@code null} answers them 400
+     * @throws IllegalArgumentException if an explicit {@link TetherUndertowConfig#idleTimeout()}
+     *                                  does not exceed the hub's heartbeat interval
+     */
+    public TetherHandler(Tether tether, TetherUndertowConfig config, HttpHandler next) {
+        this.tether = Objects.requireNonNull(tether, "tether");
+        this.config = Objects.requireNonNull(config, "config");
+        this.next = next;
+        TetherConfig hub = tether.config();
+        long idleTimeoutMs;
+        if (config.idleTimeout().isZero()) {
+            idleTimeoutMs = hub.heartbeatInterval().plus(hub.heartbeatTimeout())
+                    .plus(TetherUndertowConfig.IDLE_TIMEOUT_MARGIN).toMillis();
+        } else {
+            if (config.idleTimeout().compareTo(hub.heartbeatInterval()) <= 0) {
+                throw new IllegalArgumentException("idleTimeout must exceed the hub's heartbeatInterval ("
+                        + hub.heartbeatInterval() + "): " + config.idleTimeout());
+            }
+            idleTimeoutMs = config.idleTimeout().toMillis();
+        }
+        WriteWaterMark marks = config.writeWaterMark();
+        ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs,
+                config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes());
+        this.upgrade = new WebSocketUpgrade(tether, settings);
+    }
+
+    /** The hub this handler attaches connections to. */
+    public Tether tether() {
+        return tether;
+    }
+
+    /** This handler's configuration. */
+    public TetherUndertowConfig config() {
+        return config;
+    }
+
+    /**
+     * Refuses or upgrades one request, as described in the class documentation. Never blocks.
+     */
+    @Override
+    public void handleRequest(HttpServerExchange exchange) throws Exception {
+        if (!WebSocketUpgrade.isUpgradeRequest(exchange)) {
+            if (next != null) {
+                next.handleRequest(exchange);
+            } else {
+                respond(exchange, 400, "Expected a WebSocket upgrade request.", false);
+            }
+            return;
+        }
+        if (!originAllowed(exchange)) {
+            refused(exchange, 403, "Origin not allowed.", false);
+            return;
+        }
+        Principal principal = authenticate(exchange);
+        if (principal != null) {
+            upgrade.upgrade(exchange, principal);
+        }
+    }
+
+    private boolean originAllowed(HttpServerExchange exchange) {
+        if (config.allowedOrigins().isEmpty()) {
+            return true;
+        }
+        String origin = exchange.getRequestHeaders().getFirst(Headers.ORIGIN);
+        return origin == null || config.allowedOrigins().contains(origin.trim().toLowerCase(Locale.ROOT));
+    }
+
+    /** The principal, or {@code null} after answering the refusal. */
+    private Principal authenticate(HttpServerExchange exchange) {
+        UpgradeRequest request = new UpgradeRequest(exchange);
+        AuthResult result;
+        try {
+            result = tether.config().authenticator().authenticate(request);
+            if (result == null) {
+                throw new IllegalStateException("the authenticator returned null");
+            }
+        } catch (RuntimeException e) {
+            report(tether.config().errorHandler(), e);
+            result = AuthResult.unauthorized("Unauthorized.");
+        } finally {
+            request.invalidate();
+        }
+        if (result instanceof AuthResult.Accepted accepted) {
+            return accepted.principal();
+        }
+        AuthResult.Refused refusal = (AuthResult.Refused) result;
+        String fallback = refusal.status() == 401 ? "Unauthorized." : "Forbidden.";
+        refused(exchange, refusal.status(), plain(refusal.reason(), fallback), refusal.status() == 401);
+        return null;
+    }
+
+    private void refused(HttpServerExchange exchange, int status, String body, boolean bearer) {
+        try {
+            tether.config().metrics().refused("handshake");
+        } catch (RuntimeException ignored) {
+            // A metrics listener must not throw; a refusal is answered regardless.
+        }
+        respond(exchange, status, body, bearer);
+    }
+
+    private static void respond(HttpServerExchange exchange, int status, String body, boolean bearer) {
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+        if (bearer) {
+            exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer");
+        }
+        exchange.getResponseSender().send(body);
+    }
+
+    /** A short single-line body: the refusal's reason without control characters. */
+    private static String plain(String reason, String fallback) {
+        StringBuilder b = new StringBuilder(Math.min(reason.length(), MAX_BODY_CHARS));
+        for (int i = 0; i < reason.length() && b.length() < MAX_BODY_CHARS; i++) {
+            char c = reason.charAt(i);
+            b.append(Character.isISOControl(c) ? ' ' : c);
+        }
+        String text = b.toString().trim();
+        return text.isEmpty() ? fallback : text;
+    }
+
+    private static void report(ErrorHandler handler, RuntimeException e) {
+        try {
+            handler.onError("authenticate", e);
+        } catch (RuntimeException ignored) {
+            // An error handler must not throw; the handshake is refused regardless.
+        }
+    }
+}

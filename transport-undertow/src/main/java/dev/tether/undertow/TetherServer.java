@@ -1,0 +1,134 @@
+package dev.tether.undertow;
+
+import dev.tether.core.Tether;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Objects;
+import org.xnio.Options;
+
+/**
+ * A running standalone Undertow server with Tether mounted at {@link TetherUndertowConfig#path()}:
+ * the one-line start for applications that have no server of their own.
+ *
+ * <pre>{@code
+ * try (Tether tether = Tether.create(TetherConfig.defaults(), handler);
+ *      TetherServer server = TetherServer.start(tether, 8080)) {
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>The server answers the Tether path with {@link TetherHandler} and every other path with
+ * 404. It sets the handshake timeout ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * {@code NO_REQUEST_TIMEOUT} from {@link TetherUndertowConfig#requestParseTimeout()}), the
+ * largest request head ({@code UndertowOptions.MAX_HEADER_SIZE}), the listen backlog
+ * ({@code Options.BACKLOG}) and the number of I/O threads. Tether does its work on the I/O
+ * threads, so the server's worker pool is kept small.
+ *
+ * <p>Ownership: the server does not own the hub. {@link #close()} stops Undertow (the listening
+ * socket first, then the I/O threads and with them every open connection, which the hub sees as
+ * closed with 1006) and leaves the hub running. For a graceful shutdown close the hub first (it
+ * tells every client to reconnect and closes their connections with 4012), then the server; a
+ * try-with-resources block that declares the hub before the server does exactly that.
+ *
+ * <p>Threading: every method may be called from any thread.
+ */
+public final class TetherServer implements AutoCloseable {
+
+    private final Undertow undertow;
+    private final InetSocketAddress address;
+    private final TetherHandler handler;
+    private boolean closed;
+
+    private TetherServer(Undertow undertow, InetSocketAddress address, TetherHandler handler) {
+        this.undertow = undertow;
+        this.address = address;
+        this.handler = handler;
+    }
+
+    /**
+     * Starts a server on {@code port} of every interface with the default configuration.
+     *
+     * @param port 0 to 65535; 0 picks a free port, see {@link #port()}
+     * @throws IllegalArgumentException if the port is out of range
+     * @throws RuntimeException         if the server cannot bind
+     */
+    public static TetherServer start(Tether tether, int port) {
+        return start(tether, TetherUndertowConfig.builder().port(port).build());
+    }
+
+    /**
+     * Starts a server as configured.
+     *
+     * @throws IllegalArgumentException if {@code config} does not fit the hub (see
+     *                                  {@link TetherHandler#TetherHandler(Tether, TetherUndertowConfig, HttpHandler)})
+     * @throws RuntimeException         if the server cannot bind
+     */
+    public static TetherServer start(Tether tether, TetherUndertowConfig config) {
+        Objects.requireNonNull(tether, "tether");
+        Objects.requireNonNull(config, "config");
+        TetherHandler handler = new TetherHandler(tether, config);
+        String path = config.path();
+        HttpHandler root = exchange -> {
+            if (path.equals(exchange.getRequestPath())) {
+                handler.handleRequest(exchange);
+            } else {
+                exchange.setStatusCode(404);
+                exchange.endExchange();
+            }
+        };
+        int ioThreads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
+        int timeoutMs = (int) config.requestParseTimeout().toMillis();
+        Undertow undertow = Undertow.builder()
+                .addHttpListener(config.port(), config.host())
+                .setIoThreads(ioThreads)
+                // Nothing of Tether runs on the worker pool; it only serves Undertow's own rare tasks.
+                .setWorkerThreads(Math.max(2, ioThreads / 2))
+                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, timeoutMs)
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, timeoutMs)
+                .setServerOption(UndertowOptions.MAX_HEADER_SIZE, config.maxHeaderBytes())
+                .setSocketOption(Options.BACKLOG, config.backlog())
+                .setHandler(root)
+                .build();
+        undertow.start();
+        SocketAddress bound = undertow.getListenerInfo().get(0).getAddress();
+        return new TetherServer(undertow, (InetSocketAddress) bound, handler);
+    }
+
+    /** The port the server listens on, the one the system picked when configured with 0. */
+    public int port() {
+        return address.getPort();
+    }
+
+    /** The address the server listens on. */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The handler mounted at the configured path. */
+    public TetherHandler handler() {
+        return handler;
+    }
+
+    /**
+     * Stops the server: stops accepting, then stops the I/O threads, closing every open
+     * connection. Does not close the hub. Idempotent; blocks until Undertow has stopped.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        undertow.stop();
+    }
+
+    @Override
+    public String toString() {
+        return "TetherServer[" + address + handler.config().path() + "]";
+    }
+}

@@ -1,0 +1,320 @@
+package dev.tether.undertow;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Immutable configuration of the Undertow transport: what {@link TetherHandler} checks before the
+ * upgrade and, for {@link TetherServer}, how the standalone server listens. Built with
+ * {@link #builder()} and validated by {@link Builder#build()}, which names the offending field.
+ * Every limit has a documented default.
+ *
+ * <p>The largest inbound message is not configured here: it is the hub's
+ * {@link dev.tether.core.TetherConfig#maxMessageBytes()}, which the transport enforces by closing
+ * the connection with 1009.
+ *
+ * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
+ * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
+ * {@link #maxHeaderBytes()}) are ignored by a {@link TetherHandler} mounted in a host's own
+ * server; such a host sets the equivalent Undertow options itself (see {@link TetherHandler}).
+ */
+public final class TetherUndertowConfig {
+
+    /** Default {@link Builder#path(String)}: {@code /tether}. */
+    public static final String DEFAULT_PATH = "/tether";
+    /** Default {@link Builder#host(String)}: {@code 0.0.0.0}, every interface. */
+    public static final String DEFAULT_HOST = "0.0.0.0";
+    /** Default {@link Builder#port(int)}: 8080. */
+    public static final int DEFAULT_PORT = 8080;
+    /** Default {@link Builder#ioThreads(int)}: 0, meaning one per available processor. */
+    public static final int DEFAULT_IO_THREADS = 0;
+    /** Default {@link Builder#backlog(int)}: 4096 pending connections. */
+    public static final int DEFAULT_BACKLOG = 4096;
+    /** Default {@link Builder#requestParseTimeout(Duration)}: 10 s. */
+    public static final Duration DEFAULT_REQUEST_PARSE_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Default {@link Builder#idleTimeout(Duration)}: zero, meaning the hub's heartbeat interval
+     * plus its heartbeat timeout plus {@link #IDLE_TIMEOUT_MARGIN}.
+     */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ZERO;
+    /** What the automatic idle timeout adds to the hub's heartbeat interval and timeout: 10 s. */
+    public static final Duration IDLE_TIMEOUT_MARGIN = Duration.ofSeconds(10);
+    /** Default {@link Builder#closeTimeout(Duration)}: 5 s. */
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(5);
+    /** Default {@link Builder#maxHeaderBytes(int)}: 16 KiB. */
+    public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+
+    private final String path;
+    private final Set<String> allowedOrigins;
+    private final String host;
+    private final int port;
+    private final int ioThreads;
+    private final int backlog;
+    private final Duration requestParseTimeout;
+    private final Duration idleTimeout;
+    private final Duration closeTimeout;
+    private final int maxHeaderBytes;
+    private final WriteWaterMark writeWaterMark;
+
+    private TetherUndertowConfig(Builder b) {
+        this.path = b.path;
+        this.allowedOrigins = b.allowedOrigins;
+        this.host = b.host;
+        this.port = b.port;
+        this.ioThreads = b.ioThreads;
+        this.backlog = b.backlog;
+        this.requestParseTimeout = b.requestParseTimeout;
+        this.idleTimeout = b.idleTimeout;
+        this.closeTimeout = b.closeTimeout;
+        this.maxHeaderBytes = b.maxHeaderBytes;
+        this.writeWaterMark = b.writeWaterMark;
+    }
+
+    /** A builder with every field at its default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The configuration with every field at its default. */
+    public static TetherUndertowConfig defaults() {
+        return builder().build();
+    }
+
+    /** The path the standalone server mounts the handler on. */
+    public String path() {
+        return path;
+    }
+
+    /**
+     * The origins allowed to open a connection, lower-cased; empty allows every origin. A request
+     * that carries an {@code Origin} header not in this set is refused with 403 before the
+     * upgrade. A request without an {@code Origin} header is always allowed: browsers always send
+     * one, other clients usually do not, and a forged one protects nothing.
+     */
+    public Set<String> allowedOrigins() {
+        return allowedOrigins;
+    }
+
+    /** The address the standalone server binds to. */
+    public String host() {
+        return host;
+    }
+
+    /** The port the standalone server binds to; 0 picks a free one (see {@link TetherServer#port()}). */
+    public int port() {
+        return port;
+    }
+
+    /** The standalone server's I/O threads; 0 means one per available processor. */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** The standalone server's listen backlog ({@code Options.BACKLOG}). */
+    public int backlog() {
+        return backlog;
+    }
+
+    /**
+     * How long the standalone server waits for a complete request head, and for the first request
+     * on a new socket ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+     * {@code NO_REQUEST_TIMEOUT}): the handshake timeout that stops slow-loris clients.
+     */
+    public Duration requestParseTimeout() {
+        return requestParseTimeout;
+    }
+
+    /**
+     * How long an upgraded connection may see no traffic at all before the socket is closed; zero
+     * means automatic (the hub's heartbeat interval plus its heartbeat timeout plus
+     * {@link #IDLE_TIMEOUT_MARGIN}). A backstop only: the hub's heartbeat detects dead peers
+     * first. An explicit value must exceed the hub's heartbeat interval (checked by
+     * {@link TetherHandler}), otherwise healthy connections would be cut between two pings.
+     */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /**
+     * How long a connection that sent a close frame waits for the peer's close frame before the
+     * socket is closed anyway.
+     */
+    public Duration closeTimeout() {
+        return closeTimeout;
+    }
+
+    /** The largest request head the standalone server accepts ({@code UndertowOptions.MAX_HEADER_SIZE}). */
+    public int maxHeaderBytes() {
+        return maxHeaderBytes;
+    }
+
+    /** When a connection stops and restarts the engine's drain. */
+    public WriteWaterMark writeWaterMark() {
+        return writeWaterMark;
+    }
+
+    @Override
+    public String toString() {
+        return "TetherUndertowConfig[path=" + path + ", allowedOrigins=" + allowedOrigins
+                + ", host=" + host + ", port=" + port + ", ioThreads=" + ioThreads
+                + ", backlog=" + backlog + ", requestParseTimeout=" + requestParseTimeout
+                + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
+                + ", maxHeaderBytes=" + maxHeaderBytes + ", writeWaterMark=" + writeWaterMark + "]";
+    }
+
+    /** Builds a {@link TetherUndertowConfig}. Not thread-safe. */
+    public static final class Builder {
+        private String path = DEFAULT_PATH;
+        private Set<String> allowedOrigins = Set.of();
+        private String host = DEFAULT_HOST;
+        private int port = DEFAULT_PORT;
+        private int ioThreads = DEFAULT_IO_THREADS;
+        private int backlog = DEFAULT_BACKLOG;
+        private Duration requestParseTimeout = DEFAULT_REQUEST_PARSE_TIMEOUT;
+        private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+        private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+        private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
+        private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
+
+        private Builder() {
+        }
+
+        /** Default {@value TetherUndertowConfig#DEFAULT_PATH}; must start with {@code /}. */
+        public Builder path(String v) {
+            this.path = v;
+            return this;
+        }
+
+        /**
+         * Default empty (every origin). Entries are full origins such as
+         * {@code https://app.example.com}, compared case-insensitively; the set is copied.
+         */
+        public Builder allowedOrigins(Set<String> v) {
+            this.allowedOrigins = v;
+            return this;
+        }
+
+        /** Default {@value TetherUndertowConfig#DEFAULT_HOST}. */
+        public Builder host(String v) {
+            this.host = v;
+            return this;
+        }
+
+        /** Default {@value TetherUndertowConfig#DEFAULT_PORT}; 0 to 65535, 0 picks a free port. */
+        public Builder port(int v) {
+            this.port = v;
+            return this;
+        }
+
+        /** Default 0 (one per available processor); 0 to 1024. */
+        public Builder ioThreads(int v) {
+            this.ioThreads = v;
+            return this;
+        }
+
+        /** Default {@value TetherUndertowConfig#DEFAULT_BACKLOG}; at least 1. */
+        public Builder backlog(int v) {
+            this.backlog = v;
+            return this;
+        }
+
+        /** Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        public Builder requestParseTimeout(Duration v) {
+            this.requestParseTimeout = v;
+            return this;
+        }
+
+        /** Default zero (automatic); not negative, at most {@link Integer#MAX_VALUE} ms. */
+        public Builder idleTimeout(Duration v) {
+            this.idleTimeout = v;
+            return this;
+        }
+
+        /** Default 5 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        public Builder closeTimeout(Duration v) {
+            this.closeTimeout = v;
+            return this;
+        }
+
+        /** Default 16 KiB; at least 1024. */
+        public Builder maxHeaderBytes(int v) {
+            this.maxHeaderBytes = v;
+            return this;
+        }
+
+        /** Default {@link WriteWaterMark#DEFAULT}. */
+        public Builder writeWaterMark(WriteWaterMark v) {
+            this.writeWaterMark = v;
+            return this;
+        }
+
+        /**
+         * Validates and builds.
+         *
+         * @throws IllegalArgumentException naming the first invalid field
+         * @throws NullPointerException naming the first missing field
+         */
+        public TetherUndertowConfig build() {
+            Objects.requireNonNull(path, "path");
+            if (!path.startsWith("/")) {
+                throw new IllegalArgumentException("path must start with '/': " + path);
+            }
+            Objects.requireNonNull(allowedOrigins, "allowedOrigins");
+            Set<String> origins = new TreeSet<>();
+            for (String origin : allowedOrigins) {
+                Objects.requireNonNull(origin, "allowedOrigins entry");
+                if (origin.isBlank()) {
+                    throw new IllegalArgumentException("allowedOrigins must not contain a blank entry");
+                }
+                origins.add(origin.trim().toLowerCase(Locale.ROOT));
+            }
+            Objects.requireNonNull(host, "host");
+            if (host.isBlank()) {
+                throw new IllegalArgumentException("host must not be blank");
+            }
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
+            }
+            if (ioThreads < 0 || ioThreads > 1024) {
+                throw new IllegalArgumentException("ioThreads must be between 0 and 1024: " + ioThreads);
+            }
+            if (backlog < 1) {
+                throw new IllegalArgumentException("backlog must be at least 1: " + backlog);
+            }
+            millis("requestParseTimeout", requestParseTimeout, false);
+            millis("idleTimeout", idleTimeout, true);
+            millis("closeTimeout", closeTimeout, false);
+            if (maxHeaderBytes < 1024) {
+                throw new IllegalArgumentException("maxHeaderBytes must be at least 1024: " + maxHeaderBytes);
+            }
+            Objects.requireNonNull(writeWaterMark, "writeWaterMark");
+            Builder copy = new Builder();
+            copy.path = path;
+            copy.allowedOrigins = Set.copyOf(origins);
+            copy.host = host;
+            copy.port = port;
+            copy.ioThreads = ioThreads;
+            copy.backlog = backlog;
+            copy.requestParseTimeout = requestParseTimeout;
+            copy.idleTimeout = idleTimeout;
+            copy.closeTimeout = closeTimeout;
+            copy.maxHeaderBytes = maxHeaderBytes;
+            copy.writeWaterMark = writeWaterMark;
+            return new TetherUndertowConfig(copy);
+        }
+
+        private static void millis(String name, Duration value, boolean zeroAllowed) {
+            Objects.requireNonNull(value, name);
+            if (value.isNegative() || (!zeroAllowed && value.toMillis() < 1)) {
+                throw new IllegalArgumentException(
+                        name + " must be " + (zeroAllowed ? "zero or positive" : "at least 1 ms") + ": " + value);
+            }
+            if (value.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0) {
+                throw new IllegalArgumentException(name + " must be at most " + Integer.MAX_VALUE + " ms: " + value);
+            }
+        }
+    }
+}

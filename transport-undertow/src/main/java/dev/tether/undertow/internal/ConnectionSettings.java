@@ -1,0 +1,29 @@
+package dev.tether.undertow.internal;
+
+/**
+ * The per-connection limits a {@link UndertowConnection} needs, resolved once per handler.
+ *
+ * @param maxMessageBytes the largest inbound message; larger ones close with 1009
+ * @param idleTimeoutMs   the socket idle timeout
+ * @param closeTimeoutMs  how long to wait for the peer's close frame after sending ours
+ * @param lowWaterBytes   backlog below which a connection is writable again
+ * @param highWaterBytes  backlog above which a connection is unwritable
+ */
+public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long closeTimeoutMs,
+                                 int lowWaterBytes, int highWaterBytes) {
+
+    /**
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public ConnectionSettings {
+        if (maxMessageBytes < 1) {
+            throw new IllegalArgumentException("maxMessageBytes must be positive: " + maxMessageBytes);
+        }
+        if (idleTimeoutMs < 1 || closeTimeoutMs < 1) {
+            throw new IllegalArgumentException("timeouts must be positive");
+        }
+        if (lowWaterBytes < 0 || highWaterBytes <= lowWaterBytes) {
+            throw new IllegalArgumentException("water marks out of order: " + lowWaterBytes + ", " + highWaterBytes);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.tether.undertow.internal;
+
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Tether;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.HttpUpgradeListener;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import io.undertow.websockets.core.WebSocketChannel;
+import io.undertow.websockets.core.WebSocketVersion;
+import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
+import java.security.Principal;
+import java.util.Objects;
+import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
+
+/**
+ * Performs the RFC 6455 upgrade of an authenticated exchange and hands the new channel to the hub
+ * as an {@link UndertowConnection}.
+ *
+ * <p>Retention: Undertow's {@code HttpServerConnection} lives as long as the socket and keeps the
+ * upgrade listener it was given. Stock {@code WebSocketProtocolHandshakeHandler} gives it a
+ * listener per request that captures the {@code WebSocketHttpExchange}, and with it the whole
+ * finished request (headers, query, attachments) for the lifetime of the WebSocket. This class is
+ * that listener for every request of a handler and holds no per-request state: the principal
+ * travels to {@link #handleUpgrade} as an exchange attachment that is removed when read, and the
+ * handshake facade is created per call and dropped. Undertow itself drops its reference to the
+ * finished exchange, so nothing of the request stays reachable from the connection
+ * ({@code UndertowConnectionIT} checks this by walking the object graph). As a second line of
+ * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
+ * string that may carry an access token).
+ *
+ * <p>Threading: {@link #upgrade} runs on the thread handling the request; {@link #handleUpgrade}
+ * runs on the connection's I/O thread, where the hub is told about the connection.
+ */
+public final class WebSocketUpgrade implements HttpUpgradeListener {
+
+    private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+    private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
+
+    private final Tether tether;
+    private final ConnectionSettings settings;
+
+    /** Upgrades into {@code tether} with the given per-connection limits. */
+    public WebSocketUpgrade(Tether tether, ConnectionSettings settings) {
+        this.tether = Objects.requireNonNull(tether, "tether");
+        this.settings = Objects.requireNonNull(settings, "settings");
+    }
+
+    /**
+     * Whether the exchange is a WebSocket upgrade request this transport can answer: a GET with
+     * {@code Upgrade: websocket}, a key and version 13.
+     */
+    public static boolean isUpgradeRequest(HttpServerExchange exchange) {
+        if (!Methods.GET.equals(exchange.getRequestMethod())) {
+            return false;
+        }
+        String upgrade = exchange.getRequestHeaders().getFirst(Headers.UPGRADE);
+        if (upgrade == null || !containsToken(upgrade, "websocket")) {
+            return false;
+        }
+        return HANDSHAKE.matches(new HandshakeFacade(exchange));
+    }
+
+    private static boolean containsToken(String header, String token) {
+        for (String part : header.split(",")) {
+            if (part.trim().equalsIgnoreCase(token)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Answers 101 and arranges for {@link #handleUpgrade} to run once the response is written.
+     * The caller has checked {@link #isUpgradeRequest}.
+     */
+    public void upgrade(HttpServerExchange exchange, Principal principal) {
+        exchange.putAttachment(PRINCIPAL, Objects.requireNonNull(principal, "principal"));
+        exchange.upgradeChannel(this);
+        HANDSHAKE.handshake(new HandshakeFacade(exchange));
+    }
+
+    @Override
+    public void handleUpgrade(StreamConnection streamConnection, HttpServerExchange exchange) {
+        if (Thread.currentThread() != streamConnection.getIoThread()) {
+            // A host that dispatched the request ends it on a worker thread; the hub and the
+            // channel must only ever see the connection's I/O thread.
+            streamConnection.getIoThread().execute(() -> attach(streamConnection, exchange));
+        } else {
+            attach(streamConnection, exchange);
+        }
+    }
+
+    private void attach(StreamConnection streamConnection, HttpServerExchange exchange) {
+        Principal principal = exchange.removeAttachment(PRINCIPAL);
+        WebSocketChannel channel;
+        try {
+            channel = HANDSHAKE.createChannel(new HandshakeFacade(exchange), streamConnection,
+                    exchange.getConnection().getByteBufferPool());
+        } catch (RuntimeException e) {
+            tether.config().errorHandler().onError("transport.upgrade", e);
+            IoUtils.safeClose(streamConnection);
+            return;
+        } finally {
+            forget(exchange);
+        }
+        if (principal == null) {
+            // Only reachable if something else upgraded this exchange with our listener.
+            UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
+            return;
+        }
+        UndertowConnection.open(channel, tether, principal, settings);
+    }
+
+    /**
+     * Empties the finished exchange, in case something (an Undertow version, a host's wrapper
+     * handler) keeps referencing it for the lifetime of the socket.
+     */
+    private static void forget(HttpServerExchange exchange) {
+        exchange.removeAttachment(WebSocketVersion.ATTACHMENT_KEY);
+        exchange.getRequestHeaders().clear();
+        exchange.getResponseHeaders().clear();
+        exchange.getQueryParameters().clear();
+        exchange.getPathParameters().clear();
+        // The query string may carry an access token.
+        exchange.setQueryString("");
+    }
+}

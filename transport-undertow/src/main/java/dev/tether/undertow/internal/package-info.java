@@ -1,0 +1,7 @@
+/**
+ * Adapters between Undertow and the Tether engine: the connection over Undertow's
+ * {@code WebSocketChannel} (batched writes, writability, message assembly, closing), the upgrade
+ * that creates it, and the view of an upgrade request the authenticator sees. Not an API: may
+ * change in any release.
+ */
+package dev.tether.undertow.internal;

@@ -1,0 +1,66 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tether.core.TetherConfig;
+import io.undertow.Handlers;
+import io.undertow.Undertow;
+import io.undertow.server.HttpHandler;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The handler mounted in a host's own Undertow server, as an application with a server does it. */
+class EmbeddedHandlerIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final RecordingTether tether = new RecordingTether(TetherConfig.defaults());
+    private Undertow undertow;
+
+    private InetSocketAddress start(HttpHandler root) {
+        undertow = Undertow.builder().addHttpListener(0, "127.0.0.1").setHandler(root).build();
+        undertow.start();
+        return (InetSocketAddress) undertow.getListenerInfo().get(0).getAddress();
+    }
+
+    @AfterEach
+    void stop() {
+        undertow.stop();
+    }
+
+    @Test
+    void mountedAtAnyPathWithNonUpgradesPassedToTheNextHandler() throws Exception {
+        HttpHandler page = exchange -> exchange.getResponseSender().send("the page");
+        TetherHandler handler = new TetherHandler(tether, TetherUndertowConfig.defaults(), page);
+        InetSocketAddress address = start(Handlers.path().addExactPath("/live/socket", handler));
+
+        RawWebSocket.HttpHead plain = RawWebSocket.exchange(address, "GET /live/socket HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertThat(plain.status()).isEqualTo(200);
+        assertThat(plain.body()).isEqualTo("the page");
+
+        try (RawWebSocket raw = RawWebSocket.connect(address, "/live/socket")) {
+            RecordingTether.Attached a = tether.nextConnection(WAIT);
+            assertThat(a).isNotNull();
+            assertThat(a.connectedOnIoThread).isTrue();
+            raw.sendText("ping");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:ping");
+        }
+    }
+
+    @Test
+    void hostThatDispatchesToWorkersStillAttachesOnTheIoThread() throws Exception {
+        TetherHandler handler = new TetherHandler(tether);
+        InetSocketAddress address = start(exchange -> exchange.dispatch(handler));
+        try (RawWebSocket raw = RawWebSocket.connect(address, "/anything", Map.of())) {
+            RecordingTether.Attached a = tether.nextConnection(WAIT);
+            assertThat(a).isNotNull();
+            assertThat(a.connectedOnIoThread).isTrue();
+            raw.sendText("hello");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
+            assertThat(a.offIoThreadCalls.get()).isZero();
+        }
+    }
+}

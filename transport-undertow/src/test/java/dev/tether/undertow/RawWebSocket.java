@@ -1,0 +1,392 @@
+package dev.tether.undertow;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A deliberately small WebSocket client over a plain {@link Socket}, for tests that need to send
+ * what a well-behaved client never would: any opcode, any flags, fragments, oversized or
+ * malformed frames. It upgrades with hand-written HTTP, masks every frame it sends (as RFC 6455
+ * requires of clients) and reads frames one at a time.
+ *
+ * <p>Not thread-safe. Every read has a timeout ({@link #DEFAULT_TIMEOUT} unless set), so a test
+ * that waits for a frame that never comes fails instead of hanging.
+ */
+final class RawWebSocket implements AutoCloseable {
+
+    static final int OP_CONTINUATION = 0x0;
+    static final int OP_TEXT = 0x1;
+    static final int OP_BINARY = 0x2;
+    static final int OP_CLOSE = 0x8;
+    static final int OP_PING = 0x9;
+    static final int OP_PONG = 0xA;
+
+    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+
+    private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final HttpHead response;
+
+    private RawWebSocket(Socket socket, InputStream in, HttpHead response) throws IOException {
+        this.socket = socket;
+        this.in = in;
+        this.out = socket.getOutputStream();
+        this.response = response;
+    }
+
+    /** One frame as read off the wire. */
+    record WireFrame(boolean fin, int rsv, int opcode, byte[] payload) {
+
+        String text() {
+            return new String(payload, StandardCharsets.UTF_8);
+        }
+
+        /** The status code of a close frame, 1005 if it has none. */
+        int closeCode() {
+            return payload.length < 2 ? 1005 : ((payload[0] & 0xFF) << 8) | (payload[1] & 0xFF);
+        }
+
+        /** The reason of a close frame. */
+        String closeReason() {
+            return payload.length <= 2 ? "" : new String(payload, 2, payload.length - 2, StandardCharsets.UTF_8);
+        }
+
+        boolean isClose() {
+            return opcode == OP_CLOSE;
+        }
+    }
+
+    /** The status line and headers of an HTTP response, and the body read so far if asked. */
+    record HttpHead(int status, Map<String, String> headers, String body) {
+
+        /** A header value, case-insensitive name, or {@code null}. */
+        String header(String name) {
+            return headers.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    /** Upgrades to a WebSocket at {@code path}; fails unless the server answers 101. */
+    static RawWebSocket connect(InetSocketAddress server, String path) throws IOException {
+        return connect(server, path, Map.of());
+    }
+
+    /**
+     * Upgrades to a WebSocket at {@code path} with extra request headers; fails unless the server
+     * answers 101 with the right {@code Sec-WebSocket-Accept}.
+     */
+    static RawWebSocket connect(InetSocketAddress server, String path, Map<String, String> headers) throws IOException {
+        byte[] nonce = new byte[16];
+        ThreadLocalRandom.current().nextBytes(nonce);
+        String key = Base64.getEncoder().encodeToString(nonce);
+        Socket socket = open(server);
+        try {
+            InputStream in = new BufferedInputStream(socket.getInputStream());
+            writeHead(socket.getOutputStream(), upgradeRequest(server, path, key, headers));
+            HttpHead head = readHead(in);
+            if (head.status() != 101) {
+                throw new IOException("expected 101, got " + head.status() + " " + head.headers());
+            }
+            String accept = head.header("Sec-WebSocket-Accept");
+            if (!accept(key).equals(accept)) {
+                throw new IOException("bad Sec-WebSocket-Accept: " + accept);
+            }
+            return new RawWebSocket(socket, in, head);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Sends an upgrade request and returns the response head and body without upgrading: for
+     * refusals (400, 401, 403, 404). The connection is closed afterwards.
+     */
+    static HttpHead upgradeResponse(InetSocketAddress server, String path, Map<String, String> headers) throws IOException {
+        byte[] nonce = new byte[16];
+        ThreadLocalRandom.current().nextBytes(nonce);
+        return exchange(server, upgradeRequest(server, path, Base64.getEncoder().encodeToString(nonce), headers));
+    }
+
+    /** Sends {@code request} verbatim (a complete HTTP request head) and reads the response. */
+    static HttpHead exchange(InetSocketAddress server, String request) throws IOException {
+        try (Socket socket = open(server)) {
+            InputStream in = new BufferedInputStream(socket.getInputStream());
+            writeHead(socket.getOutputStream(), request);
+            HttpHead head = readHead(in);
+            String length = head.header("Content-Length");
+            String body = "";
+            if (length != null) {
+                byte[] bytes = in.readNBytes(Integer.parseInt(length.trim()));
+                body = new String(bytes, StandardCharsets.UTF_8);
+            }
+            return new HttpHead(head.status(), head.headers(), body);
+        }
+    }
+
+    /** The 101 response head. */
+    HttpHead handshakeResponse() {
+        return response;
+    }
+
+    /** Sets how long each read waits. */
+    RawWebSocket timeout(Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
+        return this;
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    /** Sends one masked frame with the given FIN flag, RSV bits, opcode and payload. */
+    void sendFrame(boolean fin, int rsv, int opcode, byte[] payload) throws IOException {
+        ByteArrayOutputStream frame = new ByteArrayOutputStream(payload.length + 14);
+        frame.write((fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0xF));
+        int length = payload.length;
+        if (length <= 125) {
+            frame.write(0x80 | length);
+        } else if (length <= 0xFFFF) {
+            frame.write(0x80 | 126);
+            frame.write(length >>> 8);
+            frame.write(length);
+        } else {
+            frame.write(0x80 | 127);
+            byte[] size = ByteBuffer.allocate(8).putLong(length).array();
+            frame.write(size, 0, 8);
+        }
+        byte[] mask = new byte[4];
+        ThreadLocalRandom.current().nextBytes(mask);
+        frame.write(mask, 0, 4);
+        for (int i = 0; i < length; i++) {
+            frame.write(payload[i] ^ mask[i & 3]);
+        }
+        out.write(frame.toByteArray());
+        out.flush();
+    }
+
+    /** Sends one masked frame; RSV bits clear. */
+    void sendFrame(boolean fin, int opcode, byte[] payload) throws IOException {
+        sendFrame(fin, 0, opcode, payload);
+    }
+
+    /** Sends a complete text message in one frame. */
+    void sendText(String text) throws IOException {
+        sendFrame(true, OP_TEXT, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends a complete binary message in one frame. */
+    void sendBinary(byte[] data) throws IOException {
+        sendFrame(true, OP_BINARY, data);
+    }
+
+    /** Sends {@code payload} as one message split into fragments of at most {@code fragmentBytes}. */
+    void sendFragmented(int opcode, byte[] payload, int fragmentBytes) throws IOException {
+        int offset = 0;
+        boolean first = true;
+        do {
+            int n = Math.min(fragmentBytes, payload.length - offset);
+            byte[] part = new byte[n];
+            System.arraycopy(payload, offset, part, 0, n);
+            offset += n;
+            sendFrame(offset == payload.length, first ? opcode : OP_CONTINUATION, part);
+            first = false;
+        } while (offset < payload.length);
+    }
+
+    /** Sends a close frame with a status code and reason. */
+    void sendClose(int code, String reason) throws IOException {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        byte[] payload = new byte[2 + text.length];
+        payload[0] = (byte) (code >>> 8);
+        payload[1] = (byte) code;
+        System.arraycopy(text, 0, payload, 2, text.length);
+        sendFrame(true, OP_CLOSE, payload);
+    }
+
+    /** Writes raw bytes, unframed. */
+    void sendRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /**
+     * Reads the next frame.
+     *
+     * @throws EOFException           if the server closed the socket
+     * @throws SocketTimeoutException if nothing arrived within the timeout
+     */
+    WireFrame readFrame() throws IOException {
+        int b0 = readByte();
+        int b1 = readByte();
+        long length = b1 & 0x7F;
+        if (length == 126) {
+            length = (readByte() << 8) | readByte();
+        } else if (length == 127) {
+            length = ByteBuffer.wrap(readFully(8)).getLong();
+        }
+        if ((b1 & 0x80) != 0) {
+            throw new IOException("a server must not mask its frames");
+        }
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new IOException("frame too large: " + length);
+        }
+        byte[] payload = readFully((int) length);
+        return new WireFrame((b0 & 0x80) != 0, (b0 >>> 4) & 0x7, b0 & 0xF, payload);
+    }
+
+    /** Reads frames until a complete text message (reassembling fragments); skips pings. */
+    String readText() throws IOException {
+        ByteArrayOutputStream message = new ByteArrayOutputStream();
+        for (;;) {
+            WireFrame frame = readFrame();
+            if (frame.opcode() == OP_PING || frame.opcode() == OP_PONG) {
+                continue;
+            }
+            if (frame.isClose()) {
+                throw new IOException("closed: " + frame.closeCode() + " " + frame.closeReason());
+            }
+            message.write(frame.payload(), 0, frame.payload().length);
+            if (frame.fin()) {
+                return message.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    /** Reads frames until a close frame and returns it, skipping data and control frames. */
+    WireFrame readClose() throws IOException {
+        for (;;) {
+            WireFrame frame = readFrame();
+            if (frame.isClose()) {
+                return frame;
+            }
+        }
+    }
+
+    /** Reads frames until a close frame and returns its status code. */
+    int readCloseCode() throws IOException {
+        return readClose().closeCode();
+    }
+
+    /** Whether the server closed the socket: reads, discarding, until end of stream. */
+    boolean awaitEndOfStream() throws IOException {
+        byte[] sink = new byte[8192];
+        while (in.read(sink) >= 0) {
+            // discard
+        }
+        return true;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    // ------------------------------------------------------------------ HTTP
+
+    private static Socket open(InetSocketAddress server) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.connect(server, (int) DEFAULT_TIMEOUT.toMillis());
+            socket.setSoTimeout((int) DEFAULT_TIMEOUT.toMillis());
+            socket.setTcpNoDelay(true);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    private static String upgradeRequest(InetSocketAddress server, String path, String key, Map<String, String> headers) {
+        StringBuilder request = new StringBuilder(256)
+                .append("GET ").append(path).append(" HTTP/1.1\r\n")
+                .append("Host: ").append(server.getHostString()).append(':').append(server.getPort()).append("\r\n")
+                .append("Upgrade: websocket\r\n")
+                .append("Connection: Upgrade\r\n")
+                .append("Sec-WebSocket-Key: ").append(key).append("\r\n")
+                .append("Sec-WebSocket-Version: 13\r\n");
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        return request.append("\r\n").toString();
+    }
+
+    private static void writeHead(OutputStream out, String head) throws IOException {
+        out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+    }
+
+    private static HttpHead readHead(InputStream in) throws IOException {
+        String statusLine = readLine(in);
+        String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+            throw new IOException("not an HTTP response: " + statusLine);
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            }
+        }
+        return new HttpHead(Integer.parseInt(parts[1]), headers, "");
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (;;) {
+            int b = in.read();
+            if (b < 0) {
+                throw new EOFException("end of stream in the response head after '" + line + "'");
+            }
+            if (b == '\n') {
+                int end = line.length();
+                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            }
+            line.append((char) b);
+        }
+    }
+
+    private int readByte() throws IOException {
+        int b = in.read();
+        if (b < 0) {
+            throw new EOFException("the server closed the connection");
+        }
+        return b;
+    }
+
+    private byte[] readFully(int n) throws IOException {
+        byte[] bytes = in.readNBytes(n);
+        if (bytes.length < n) {
+            throw new EOFException("the server closed the connection mid-frame");
+        }
+        return bytes;
+    }
+
+    private static String accept(String key) {
+        try {
+            MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
+            byte[] digest = sha1.digest((key + GUID).getBytes(StandardCharsets.ISO_8859_1));
+            return Base64.getEncoder().encodeToString(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

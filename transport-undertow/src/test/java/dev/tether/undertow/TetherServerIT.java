@@ -1,0 +1,171 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.MetricsListener;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The standalone server: binding, routing and stopping. */
+class TetherServerIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final BlockingQueue<Integer> closedCodes = new LinkedBlockingQueue<>();
+    private Tether tether;
+
+    @BeforeEach
+    void createHub() {
+        tether = Tether.create(TetherConfig.builder()
+                .metrics(new MetricsListener() {
+                    @Override
+                    public void connectionClosed(int closeCode) {
+                        closedCodes.add(closeCode);
+                    }
+                })
+                .build(), new SessionHandler() { });
+    }
+
+    @AfterEach
+    void closeHub() {
+        tether.close();
+    }
+
+    private static TetherServer startOnLoopback(Tether tether) {
+        return TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+    }
+
+    private static InetSocketAddress loopback(int port) {
+        return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    @Test
+    void reportsTheEphemeralPortItBoundAndAcceptsConnectionsThere() throws Exception {
+        try (TetherServer server = startOnLoopback(tether)) {
+            assertThat(server.port()).isPositive();
+            assertThat(server.address().getPort()).isEqualTo(server.port());
+            assertThat(server.address().getAddress().isLoopbackAddress()).isTrue();
+            try (RawWebSocket raw = RawWebSocket.connect(loopback(server.port()), "/tether")) {
+                raw.sendText("{\"t\":\"hello\",\"v\":1}");
+                assertThat(raw.readText()).contains("\"welcome\"");
+            }
+        }
+    }
+
+    @Test
+    void convenienceStartListensOnTheGivenPort() throws Exception {
+        int port;
+        try (TetherServer probe = startOnLoopback(tether)) {
+            port = probe.port(); // a port that was free a moment ago
+        }
+        try (TetherServer server = TetherServer.start(tether, port)) {
+            assertThat(server.port()).isEqualTo(port);
+            try (RawWebSocket raw = RawWebSocket.connect(loopback(port), "/tether")) {
+                assertThat(raw.handshakeResponse().status()).isEqualTo(101);
+            }
+        }
+    }
+
+    @Test
+    void otherPathsAreAnswered404() throws Exception {
+        try (TetherServer server = startOnLoopback(tether)) {
+            assertThat(RawWebSocket.upgradeResponse(loopback(server.port()), "/other", Map.of()).status()).isEqualTo(404);
+            assertThat(RawWebSocket.upgradeResponse(loopback(server.port()), "/tether/x", Map.of()).status()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void closeStopsListeningAndClosesOpenConnections() throws Exception {
+        TetherServer server = startOnLoopback(tether);
+        int port = server.port();
+        try (RawWebSocket raw = RawWebSocket.connect(loopback(port), "/tether")) {
+            raw.sendText("{\"t\":\"hello\",\"v\":1}");
+            raw.readText();
+            assertThat(tether.stats().connections()).isEqualTo(1);
+
+            server.close();
+            server.close(); // idempotent
+
+            assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1006);
+            assertThat(tether.stats().connections()).isZero();
+            assertThatThrownBy(() -> {
+                try (Socket socket = new Socket()) {
+                    socket.connect(loopback(port), (int) WAIT.toMillis());
+                }
+            }).isInstanceOf(ConnectException.class);
+        }
+    }
+
+    @Test
+    void closingTheHubFirstTellsClientsToReconnect() throws IOException, InterruptedException {
+        try (TetherServer server = startOnLoopback(tether);
+             RawWebSocket raw = RawWebSocket.connect(loopback(server.port()), "/tether")) {
+            raw.sendText("{\"t\":\"hello\",\"v\":1}");
+            raw.readText();
+            tether.close();
+            assertThat(raw.readCloseCode()).isEqualTo(4012);
+            assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(4012);
+        }
+    }
+
+    @Test
+    void clientThatNeverFinishesItsRequestIsDisconnectedAfterTheParseTimeout() throws Exception {
+        TetherUndertowConfig config = TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .requestParseTimeout(Duration.ofMillis(500)).build();
+        try (TetherServer server = TetherServer.start(tether, config)) {
+            try (Socket silent = new Socket()) {
+                silent.connect(loopback(server.port()), (int) WAIT.toMillis());
+                silent.setSoTimeout((int) WAIT.toMillis());
+                assertThat(silent.getInputStream().read()).as("end of stream").isEqualTo(-1);
+            }
+            try (Socket slow = new Socket()) {
+                slow.connect(loopback(server.port()), (int) WAIT.toMillis());
+                slow.setSoTimeout((int) WAIT.toMillis());
+                slow.getOutputStream().write("GET /tether HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(slow.getInputStream().readAllBytes()).as("no response to a request never finished").isEmpty();
+            }
+            assertThat(tether.stats().connections()).isZero();
+        }
+    }
+
+    @Test
+    void requestHeadLargerThanTheLimitIsNotUpgraded() throws Exception {
+        TetherUndertowConfig config = TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .maxHeaderBytes(2048).build();
+        try (TetherServer server = TetherServer.start(tether, config)) {
+            Throwable outcome = catchThrowable(() -> {
+                RawWebSocket.HttpHead response = RawWebSocket.upgradeResponse(loopback(server.port()), "/tether",
+                        Map.of("X-Padding", "p".repeat(4096)));
+                assertThat(response.status()).isBetween(400, 499);
+            });
+            if (outcome != null) {
+                assertThat(outcome).isInstanceOf(IOException.class); // or the server just hung up
+            }
+            assertThat(tether.stats().connections()).isZero();
+        }
+    }
+
+    @Test
+    void startingOnAPortInUseFails() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            TetherUndertowConfig config = TetherUndertowConfig.builder().host("127.0.0.1").port(taken.getLocalPort()).build();
+            assertThatThrownBy(() -> TetherServer.start(tether, config)).isInstanceOf(RuntimeException.class);
+        }
+    }
+}

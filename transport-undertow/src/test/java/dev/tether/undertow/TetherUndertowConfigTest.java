@@ -1,0 +1,85 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class TetherUndertowConfigTest {
+
+    @Test
+    void defaultsAreTheDocumentedConstants() {
+        TetherUndertowConfig c = TetherUndertowConfig.defaults();
+        assertThat(c.path()).isEqualTo(TetherUndertowConfig.DEFAULT_PATH).isEqualTo("/tether");
+        assertThat(c.allowedOrigins()).isEmpty();
+        assertThat(c.host()).isEqualTo("0.0.0.0");
+        assertThat(c.port()).isEqualTo(TetherUndertowConfig.DEFAULT_PORT);
+        assertThat(c.ioThreads()).isZero();
+        assertThat(c.backlog()).isEqualTo(4096);
+        assertThat(c.requestParseTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.idleTimeout()).isEqualTo(Duration.ZERO);
+        assertThat(c.closeTimeout()).isEqualTo(TetherUndertowConfig.DEFAULT_CLOSE_TIMEOUT);
+        assertThat(c.maxHeaderBytes()).isEqualTo(TetherUndertowConfig.DEFAULT_MAX_HEADER_BYTES);
+        assertThat(c.writeWaterMark()).isEqualTo(WriteWaterMark.DEFAULT);
+        assertThat(WriteWaterMark.DEFAULT.highBytes()).isEqualTo(256 * 1024);
+    }
+
+    @Test
+    void originsAreCopiedAndLowerCased() {
+        Set<String> origins = new HashSet<>(Set.of("https://App.Example.com "));
+        TetherUndertowConfig c = TetherUndertowConfig.builder().allowedOrigins(origins).build();
+        origins.add("https://late.example.com");
+        assertThat(c.allowedOrigins()).containsExactly("https://app.example.com");
+        assertThatThrownBy(() -> c.allowedOrigins().add("x")).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
+    void builderKeepsNoLinkToTheBuiltConfig() {
+        TetherUndertowConfig.Builder b = TetherUndertowConfig.builder().port(1234);
+        TetherUndertowConfig c = b.build();
+        b.port(4321);
+        assertThat(c.port()).isEqualTo(1234);
+    }
+
+    @Test
+    void invalidValuesAreRefusedNamingTheField() {
+        assertRefused(TetherUndertowConfig.builder().path("tether"), "path");
+        assertRefused(TetherUndertowConfig.builder().allowedOrigins(Set.of(" ")), "allowedOrigins");
+        assertRefused(TetherUndertowConfig.builder().host(" "), "host");
+        assertRefused(TetherUndertowConfig.builder().port(-1), "port");
+        assertRefused(TetherUndertowConfig.builder().port(65536), "port");
+        assertRefused(TetherUndertowConfig.builder().ioThreads(-1), "ioThreads");
+        assertRefused(TetherUndertowConfig.builder().backlog(0), "backlog");
+        assertRefused(TetherUndertowConfig.builder().requestParseTimeout(Duration.ZERO), "requestParseTimeout");
+        assertRefused(TetherUndertowConfig.builder().requestParseTimeout(Duration.ofDays(30)), "requestParseTimeout");
+        assertRefused(TetherUndertowConfig.builder().idleTimeout(Duration.ofSeconds(-1)), "idleTimeout");
+        assertRefused(TetherUndertowConfig.builder().closeTimeout(Duration.ZERO), "closeTimeout");
+        assertRefused(TetherUndertowConfig.builder().maxHeaderBytes(100), "maxHeaderBytes");
+    }
+
+    @Test
+    void missingValuesAreRefusedNamingTheField() {
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().path(null).build())
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("path");
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().idleTimeout(null).build())
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("idleTimeout");
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().writeWaterMark(null).build())
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("writeWaterMark");
+    }
+
+    @Test
+    void waterMarksMustBeOrdered() {
+        assertThatThrownBy(() -> new WriteWaterMark(10, 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("highBytes");
+        assertThatThrownBy(() -> new WriteWaterMark(-1, 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("lowBytes");
+        assertThat(new WriteWaterMark(0, 1).highBytes()).isEqualTo(1);
+    }
+
+    private static void assertRefused(TetherUndertowConfig.Builder builder, String field) {
+        assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(field);
+    }
+}
