@@ -10,6 +10,7 @@ import dev.tether.core.Payload;
 import dev.tether.core.RequestException;
 import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
+import dev.tether.core.internal.SerialExecutor;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpResponse;
@@ -148,13 +149,22 @@ public final class ClientEngine implements TetherClient {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.listener = settings.listener();
         this.http = settings.httpClient() != null ? settings.httpClient() : ClientThreads.defaultHttpClient();
-        this.protocol = new SerialExecutor(ClientThreads.PROTOCOL);
+        this.protocol = serial(ClientThreads.PROTOCOL);
         Executor callbackPool = settings.callbackExecutor() != null
                 ? settings.callbackExecutor() : ClientThreads.CALLBACKS;
-        this.callbacks = new SerialExecutor(callbackPool);
+        this.callbacks = serial(callbackPool);
         this.backoff = new Backoff(settings.backoffBaseMs(), settings.backoffCapMs());
         this.inbound = new InboundSequence(settings.ackEvery());
         this.outbound = new UnackedBuffer(settings.maxUnacked());
+    }
+
+    /**
+     * The engine's ordered executor, shared with the server side. The client applies its own
+     * callback backpressure (MAX_PENDING_CALLBACKS), so the saturation signals are not used.
+     */
+    private static SerialExecutor serial(Executor pool) {
+        return new SerialExecutor(pool, Integer.MAX_VALUE, 0, () -> { }, () -> { },
+                (context, error) -> LOG.log(System.Logger.Level.ERROR, "TC101 " + context + " failed", error));
     }
 
     // ======================================================================= public API, any thread

@@ -399,9 +399,15 @@ public final class UndertowConnection implements TransportConnection {
         String wireReason = truncate(reason);
         abortInbound();
         endBatch();
+        sendCloseFrame(sendable(code), wireReason);
+        reportClosed(code, wireReason, true);
+    }
+
+    /** Sends our close frame and waits a bounded time for the answer, or closes at once if we cannot. */
+    private void sendCloseFrame(int code, String reason) {
         if (channel.isOpen() && !channel.isCloseFrameSent()) {
             try {
-                WebSockets.sendClose(sendable(code), wireReason, channel, closeFrameWritten);
+                WebSockets.sendClose(code, reason, channel, closeFrameWritten);
                 channel.flush();
             } catch (RuntimeException e) {
                 IoUtils.safeClose(channel);
@@ -410,7 +416,6 @@ public final class UndertowConnection implements TransportConnection {
         } else {
             IoUtils.safeClose(channel);
         }
-        reportClosed(code, wireReason, true);
     }
 
     /** The peer's close frame arrived. */
@@ -426,18 +431,7 @@ public final class UndertowConnection implements TransportConnection {
         abortInbound();
         reportClosed(code, reason, false);
         endBatch();
-        if (channel.isOpen() && !channel.isCloseFrameSent()) {
-            int echo = code == NO_STATUS || !isSendable(code) ? CloseCodes.NORMAL : code;
-            try {
-                WebSockets.sendClose(echo, "", channel, closeFrameWritten);
-                channel.flush();
-            } catch (RuntimeException e) {
-                IoUtils.safeClose(channel);
-            }
-            armCloseTimer();
-        } else {
-            IoUtils.safeClose(channel);
-        }
+        sendCloseFrame(code == NO_STATUS || !isSendable(code) ? CloseCodes.NORMAL : code, "");
     }
 
     /** Reading failed; Undertow may already have queued a close frame (1002, 1007). */
