@@ -28,10 +28,22 @@ public interface SessionHandler {
     }
 
     /**
-     * Messages from the client were lost: its resume found a gap it could not fill, or this
-     * side's session was gone. Re-synchronise from the source of truth.
+     * Reliable messages for this session's client, sequence numbers {@code fromSeq} to
+     * {@code toSeq}, will never be delivered: they overflowed its outbound queue (reason
+     * {@code "overflow"}). The client is told of the same gap, in sequence position; both sides
+     * should re-synchronise from the source of truth.
      */
     default void onGap(Session session, long fromSeq, long toSeq, String reason) {
+    }
+
+    /**
+     * A client asked to resume {@code previousSessionId}, which no longer exists (reason
+     * {@code "expired"}: this server had it and the retention window passed; {@code "unknown"}:
+     * issued by another server or before a restart). {@code session} is the fresh session it got
+     * instead; {@link #onOpen} follows. Whatever the old session had not delivered, in either
+     * direction, is lost, and the client is told so.
+     */
+    default void onResumeFailed(Session session, String previousSessionId, String reason) {
     }
 
     /** The session ended: expired, closed by the client, or closed by the application. */

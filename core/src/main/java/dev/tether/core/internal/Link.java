@@ -32,6 +32,8 @@ final class Link implements ConnectionListener {
     private boolean readsSuspended;
     private boolean ackTimerArmed;
     private long lastReadNanos;
+    /** The highest client sequence number seen on this connection: it must only grow. */
+    private long highestClientSeq;
     private long pingSentNanos;
     private HashedWheelTimer.Timeout helloTimer;
     private HashedWheelTimer.Timeout heartbeat;
@@ -127,7 +129,7 @@ final class Link implements ConnectionListener {
         }
         if (hello.sessionId() == null) {
             session = hub.newSession(principal);
-            session.attachNew(this, null);
+            session.attachNew(this, null, null);
             return;
         }
         ServerSession existing = hub.findSession(hello.sessionId());
@@ -154,7 +156,7 @@ final class Link implements ConnectionListener {
         hub.gaps.increment();
         config.metrics().gapReported();
         session = hub.newSession(principal);
-        session.attachNew(this, why);
+        session.attachNew(this, hello.sessionId(), why);
     }
 
     /** The session is now attached to this link (on this link's I/O thread). */
@@ -191,6 +193,18 @@ final class Link implements ConnectionListener {
         }
         long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
         heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), Math.max(rest, 1), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Whether {@code seq} moves forward on this connection. A client may resend what the server
+     * already processed (after a resume), but never goes back on one connection.
+     */
+    boolean acceptClientSeq(long seq) {
+        if (seq <= highestClientSeq) {
+            return false;
+        }
+        highestClientSeq = seq;
+        return true;
     }
 
     /** A reliable client message was accepted; {@code unacked} are now waiting for our ack. */

@@ -47,6 +47,9 @@ import org.jctools.queues.MpscArrayQueue;
  */
 final class ServerSession implements Session {
 
+    /** What a gap entry counts against the replay buffer's byte limit. */
+    private static final int GAP_BYTES = 32;
+
     private static final AtomicIntegerFieldUpdater<ServerSession> DRAIN_SCHEDULED =
             AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "drainScheduled");
 
@@ -61,7 +64,11 @@ final class ServerSession implements Session {
     private final Set<String> topics = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
     private final AtomicLong requestIds = new AtomicLong();
-    /** Reliable messages that did not fit the queue and are not yet reported as a gap. */
+    /**
+     * Reliable messages lost to a full queue and not yet reported. While it is non-zero, every
+     * new reliable message is counted here instead of queued, so that the gap is one contiguous
+     * range reported after everything queued before the loss.
+     */
     private final AtomicLong overflowed = new AtomicLong();
     private final Runnable drainTask = this::drain;
 
@@ -213,21 +220,31 @@ final class ServerSession implements Session {
         if (item.kind == Outbound.VOLATILE && (link == null || queue.size() >= config.volatileQueueLimit())) {
             return dropVolatile();
         }
+        if (item.kind == Outbound.RELIABLE && overflowed.get() > 0) {
+            return overflow(); // joins the gap being collected
+        }
         if (!queue.offer(item)) {
             if (item.kind == Outbound.VOLATILE) {
                 return dropVolatile();
             }
             if (item.kind == Outbound.RELIABLE) {
-                overflowed.incrementAndGet();
-                hub.reliableOverflowed.increment();
-                config.metrics().reliableOverflowed();
+                return overflow();
             }
-            closeSlowConsumer();
+            closeSlowConsumer(); // a reply that does not fit: the requester times out
             return SendResult.OVERFLOW;
         }
         config.metrics().messagesQueued(1);
         scheduleDrain();
         return SendResult.ENQUEUED;
+    }
+
+    private SendResult overflow() {
+        overflowed.incrementAndGet();
+        hub.reliableOverflowed.increment();
+        config.metrics().reliableOverflowed();
+        closeSlowConsumer();
+        scheduleDrain(); // the gap is written once the queue ahead of it has drained
+        return SendResult.OVERFLOW;
     }
 
     private SendResult dropVolatile() {
@@ -273,7 +290,7 @@ final class ServerSession implements Session {
         }
         // Cleared before reading the queue: a producer that enqueues from here on schedules again.
         drainScheduled = 0;
-        int written = writeGapIfAny(c);
+        int written = 0;
         boolean blocked = false;
         int limit = config.drainBatch();
         while (written < limit) {
@@ -283,6 +300,14 @@ final class ServerSession implements Session {
             }
             Outbound item = queue.relaxedPeek();
             if (item == null) {
+                if (overflowed.get() > 0) {
+                    if (!replay.fits(GAP_BYTES)) {
+                        blocked = true; // the next ack schedules the next drain
+                    } else {
+                        writeGap(c);
+                        written++;
+                    }
+                }
                 break;
             }
             if (item.kind == Outbound.RELIABLE && !replay.fits(item.sizeBytes())) {
@@ -314,19 +339,20 @@ final class ServerSession implements Session {
         }
     }
 
-    /** Reports reliable messages that overflowed the queue, in sequence position. */
-    private int writeGapIfAny(TransportConnection c) {
-        if (overflowed.get() == 0 || !replay.fits(32)) {
-            return 0;
-        }
+    /**
+     * Reports the reliable messages that overflowed the queue as one gap, after everything that
+     * was queued before them. The gap takes their sequence numbers and is replayed like them.
+     */
+    private void writeGap(TransportConnection c) {
         long lost = overflowed.getAndSet(0);
         Gap gap = new Gap(lastSeq + 1, lastSeq + lost, "overflow");
         lastSeq = gap.to();
-        replay.add(gap, gap.to(), 32);
+        replay.add(gap, gap.to(), GAP_BYTES);
         c.write(protocol.frame(new OutboundFrame.Gap(gap.from(), gap.to(), gap.reason())));
         hub.gaps.increment();
         config.metrics().gapReported();
-        return 1;
+        callbacks.execute(() -> hub.guard("handler.onGap",
+                () -> hub.handler.onGap(this, gap.from(), gap.to(), gap.reason())));
     }
 
     // ================================================================ inbound (holder's I/O thread)
@@ -354,8 +380,12 @@ final class ServerSession implements Session {
 
     private void onMessage(Link l, InboundFrame.Msg m) {
         if (m.seq() > 0) {
+            if (!l.acceptClientSeq(m.seq())) {
+                l.fail(CloseCodes.INVALID_SEQUENCE, "client sequence number went backwards");
+                return;
+            }
             if (m.seq() <= lastClientSeq) {
-                hub.duplicatesIn.increment(); // a resend after resume: processed already
+                hub.duplicatesIn.increment(); // resent after a resume but processed already
                 return;
             }
             if (m.seq() != lastClientSeq + 1) {
@@ -469,13 +499,22 @@ final class ServerSession implements Session {
 
     // ================================================================ lifecycle
 
-    /** Attaches the first link of a new session (on that link's I/O thread). */
-    void attachNew(Link l, String gapReason) {
+    /**
+     * Attaches the first link of a new session (on that link's I/O thread).
+     *
+     * @param previousId the session the client asked to resume, or {@code null}
+     * @param whyLost    why that session could not be resumed, or {@code null}
+     */
+    void attachNew(Link l, String previousId, String whyLost) {
         synchronized (this) {
             holder = l;
         }
-        l.writeControl(welcome(false, 0, 0, gapReason));
+        l.writeControl(welcome(false, 0, 0, whyLost));
         land(l);
+        if (previousId != null) {
+            callbacks.execute(() -> hub.guard("handler.onResumeFailed",
+                    () -> hub.handler.onResumeFailed(this, previousId, whyLost)));
+        }
         callbacks.execute(() -> hub.guard("handler.onOpen", () -> hub.handler.onOpen(this)));
     }
 
@@ -565,21 +604,31 @@ final class ServerSession implements Session {
     private void land(Link l) {
         Link next;
         long nextLastSeq;
+        boolean takenOver = false;
         synchronized (this) {
             next = waiting;
             nextLastSeq = waitingLastSeq;
             if (next == null) {
-                if (l == null || l.isClosed() || closed) {
+                if (handoff) {
+                    // A resume began while we were completing, handing off from us: it wins.
+                    takenOver = true;
+                } else if (l == null || l.isClosed() || closed) {
                     link = null;
                     scheduleExpiry();
                 } else {
                     link = l;
                     l.attached();
                 }
-                return;
+            } else {
+                waiting = null;
+                handoff = true;
             }
-            waiting = null;
-            handoff = true;
+        }
+        if (next == null) {
+            if (takenOver && l != null) {
+                l.fail(CloseCodes.SESSION_TAKEN_OVER, "session taken over");
+            }
+            return;
         }
         if (l != null) {
             l.fail(CloseCodes.SESSION_TAKEN_OVER, "session taken over");

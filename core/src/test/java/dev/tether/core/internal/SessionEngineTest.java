@@ -273,23 +273,41 @@ class SessionEngineTest {
     }
 
     @Test
-    void clientMessagesAreDeduplicatedBySequenceNumber() throws Exception {
+    void clientMessagesResentAfterResumeAreDeduplicatedBySequenceNumber() throws Exception {
         start();
-        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
-        c.hello();
-        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
-        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
-        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
-        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
-        c.send("{\"t\":\"msg\",\"seq\":3,\"e\":\"m\",\"d\":3}");
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        first.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
+        first.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
+        first.drop(); // the client never saw an ack for 1 and 2
+        first.awaitClose();
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 0));
+        assertThat(second.next("welcome").path("lastClientSeq").asLong()).isEqualTo(2);
+        // A naive client resends everything unacknowledged; the handler still runs once each.
+        second.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":1}");
+        second.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\",\"d\":2}");
+        second.send("{\"t\":\"msg\",\"seq\":3,\"e\":\"m\",\"d\":3}");
         for (int i = 1; i <= 3; i++) {
             Message m = messages.poll(10, TimeUnit.SECONDS);
             assertThat(m).isNotNull();
             assertThat(((Payload.Json) m.payload()).value().asInt()).isEqualTo(i);
         }
-        c.onIo(() -> { });
+        second.onIo(() -> { });
         assertThat(messages).isEmpty();
         assertThat(tether.stats().duplicatesIn()).isEqualTo(2);
+        assertThat(second.closeCode).isNotDone();
+    }
+
+    @Test
+    void clientSequenceNumberGoingBackwardsOnOneConnectionClosesWithInvalidSequence() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\"}");
+        c.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"m\"}");
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\"}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.INVALID_SEQUENCE);
     }
 
     @Test
@@ -575,6 +593,188 @@ class SessionEngineTest {
         InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
         second.send(resumeHello(welcome, 0));
         assertThat(second.awaitClose()).isEqualTo(CloseCodes.SESSION_CLOSED);
+    }
+
+    @Test
+    void overflowWhileDetachedIsReportedAsOneGapAfterWhatWasQueuedOnBothSides() throws Exception {
+        BlockingQueue<String> serverGaps = new LinkedBlockingQueue<>();
+        tether = Tether.create(TetherConfig.builder().outboundQueueCapacity(8).volatileQueueLimit(0)
+                .errorHandler((c, e) -> { }).build(), new SessionHandler() {
+                    @Override
+                    public void onOpen(Session session) {
+                        opened.add(session);
+                    }
+
+                    @Override
+                    public void onGap(Session session, long fromSeq, long toSeq, String reason) {
+                        serverGaps.add(fromSeq + ".." + toSeq + ":" + reason);
+                    }
+                });
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        s.send("n", Payload.text("1"));
+        assertThat(first.next("msg").path("seq").asLong()).isEqualTo(1);
+        first.drop();
+        first.awaitClose();
+        int queued = 0;
+        int lost = 0;
+        for (int i = 2; i <= 40; i++) {
+            if (s.send("n", Payload.text(Integer.toString(i))) == SendResult.ENQUEUED) {
+                queued++;
+            } else {
+                lost++;
+            }
+        }
+        assertThat(queued).isBetween(8, 16); // JCTools rounds the capacity up to a power of two
+        assertThat(queued + lost).isEqualTo(39);
+
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 1));
+        assertThat(second.next("welcome").path("resumed").asBoolean()).isTrue();
+        for (int i = 0; i < queued; i++) {
+            JsonNode m = second.next("msg");
+            assertThat(m.path("seq").asLong()).isEqualTo(2 + i);
+            assertThat(m.path("d").asText()).isEqualTo(Integer.toString(2 + i)); // the oldest come first
+        }
+        JsonNode gap = second.next("gap");
+        long from = 2 + queued;
+        long to = from + lost - 1;
+        assertThat(gap.path("from").asLong()).isEqualTo(from);
+        assertThat(gap.path("to").asLong()).isEqualTo(to);
+        assertThat(gap.path("reason").asText()).isEqualTo("overflow");
+        assertThat(serverGaps.poll(10, TimeUnit.SECONDS)).isEqualTo(from + ".." + to + ":overflow");
+        s.send("n", Payload.text("after"));
+        JsonNode after = second.next("msg");
+        assertThat(after.path("seq").asLong()).isEqualTo(to + 1);
+        assertThat(after.path("d").asText()).isEqualTo("after");
+        assertThat(tether.stats().gaps()).isEqualTo(1);
+        assertThat(tether.stats().reliableOverflowed()).isEqualTo(lost);
+    }
+
+    @Test
+    void gapIsReplayedInPositionToAClientThatMissedIt() throws Exception {
+        start(TetherConfig.builder().outboundQueueCapacity(8).volatileQueueLimit(0));
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        first.drop();
+        first.awaitClose();
+        int queued = 0;
+        for (int i = 1; i <= 30; i++) {
+            if (s.send("n", Payload.text(Integer.toString(i))) == SendResult.ENQUEUED) {
+                queued++;
+            }
+        }
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 0));
+        second.next("welcome");
+        for (int i = 0; i < queued; i++) {
+            second.next("msg");
+        }
+        JsonNode gap = second.next("gap");
+        second.drop(); // lost before the client processed anything
+        second.awaitClose();
+        InMemoryConnection third = InMemoryConnection.open(tether, ALICE);
+        third.send(resumeHello(welcome, 0));
+        third.next("welcome");
+        for (int i = 1; i <= queued; i++) {
+            assertThat(third.next("msg").path("seq").asLong()).isEqualTo(i);
+        }
+        assertThat(third.next("gap")).isEqualTo(gap);
+    }
+
+    @Test
+    void failedResumeTellsTheServerApplicationToo() throws Exception {
+        BlockingQueue<String> failed = new LinkedBlockingQueue<>();
+        tether = Tether.create(TetherConfig.builder().errorHandler((c, e) -> { }).build(), new SessionHandler() {
+            @Override
+            public void onResumeFailed(Session session, String previousSessionId, String reason) {
+                failed.add(previousSessionId + ":" + reason + ":" + session.id());
+            }
+        });
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"gone\",\"token\":\"x\",\"last\":3}");
+        JsonNode welcome = c.next("welcome");
+        assertThat(failed.poll(10, TimeUnit.SECONDS)).isEqualTo("gone:unknown:" + welcome.path("sid").asText());
+    }
+
+    @Test
+    void resumeWithZeroMessagesReceivedLosesNothing() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        first.drop();
+        first.awaitClose();
+        s.send("n", Payload.text("while away"));
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 0));
+        JsonNode resumed = second.next("welcome");
+        assertThat(resumed.path("resumed").asBoolean()).isTrue();
+        assertThat(resumed.has("gap")).isFalse();
+        assertThat(second.next("msg").path("seq").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void resumeAfterSeveralIdleHeartbeatIntervalsLosesNothing() throws Exception {
+        start(TetherConfig.builder().heartbeatInterval(Duration.ofMillis(40)).heartbeatTimeout(Duration.ofMillis(20)));
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        s.send("n", Payload.text("1"));
+        assertThat(first.next("msg").path("seq").asLong()).isEqualTo(1);
+        for (int i = 0; i < 5; i++) { // idle, but alive: five heartbeats answered
+            first.next("ping");
+            first.send("{\"t\":\"pong\",\"ack\":1}");
+        }
+        first.drop();
+        first.awaitClose();
+        s.send("n", Payload.text("2"));
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 1));
+        assertThat(second.next("welcome").path("resumed").asBoolean()).isTrue();
+        JsonNode m = second.next("msg");
+        assertThat(m.path("seq").asLong()).isEqualTo(2);
+        assertThat(m.path("d").asText()).isEqualTo("2");
+    }
+
+    @Test
+    void racingResumesLeaveExactlyOneWinnerAndNoMessageGoesToBoth() throws Exception {
+        start();
+        InMemoryConnection original = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = original.hello();
+        Session s = openedSession();
+        original.drop();
+        original.awaitClose();
+        long last = 0;
+        for (int round = 0; round < 100; round++) {
+            InMemoryConnection a = InMemoryConnection.open(tether, ALICE);
+            InMemoryConnection b = InMemoryConnection.open(tether, ALICE);
+            String hello = resumeHello(welcome, last);
+            a.send(hello);
+            b.send(hello);
+            // Whoever resumed last holds the session; the other is closed as taken over.
+            try {
+                CompletableFuture.anyOf(a.closeCode, b.closeCode).get(3, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("round " + round + " a=" + a.received + " b=" + b.received);
+            }
+            InMemoryConnection winner = a.closeCode.isDone() ? b : a;
+            InMemoryConnection loser = winner == a ? b : a;
+            assertThat(loser.awaitClose()).isEqualTo(CloseCodes.SESSION_TAKEN_OVER);
+            String text = "round " + round;
+            assertThat(winner.next("welcome").path("resumed").asBoolean()).isTrue();
+            assertThat(s.send("r", Payload.text(text))).isEqualTo(SendResult.ENQUEUED);
+            JsonNode m = winner.next(f -> f.path("t").asText().equals("msg")
+                    && f.path("d").asText().equals(text), text);
+            last = m.path("seq").asLong();
+            assertThat(winner.closeCode).isNotDone();
+            winner.onIo(() -> { });
+            assertThat(loser.received.stream().filter(f -> f.path("d").asText().equals(text))).isEmpty();
+            winner.drop();
+            winner.awaitClose();
+        }
     }
 
     private void awaitSessions(long expected) throws InterruptedException {
