@@ -5,6 +5,7 @@ import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ErrorHandler;
 import dev.tether.undertow.internal.ConnectionSettings;
+import dev.tether.undertow.internal.OpenConnections;
 import dev.tether.undertow.internal.UpgradeRequest;
 import dev.tether.undertow.internal.WebSocketUpgrade;
 import io.undertow.server.HttpHandler;
@@ -105,6 +106,11 @@ public final class TetherHandler implements HttpHandler {
     /** This handler's configuration. */
     public TetherUndertowConfig config() {
         return config;
+    }
+
+    /** The connections this handler attached to the hub whose sockets are still open. */
+    OpenConnections openConnections() {
+        return upgrade.openConnections();
     }
 
     /**

@@ -140,7 +140,8 @@ public final class TetherUndertowConfig {
 
     /**
      * How long a connection that sent a close frame waits for the peer's close frame before the
-     * socket is closed anyway.
+     * socket is closed anyway. Also the longest {@link TetherServer#close()} waits for its clients
+     * to answer the close frames it sends them before it stops Undertow.
      */
     public Duration closeTimeout() {
         return closeTimeout;

@@ -142,7 +142,13 @@ final class Link implements ConnectionListener {
                 return;
             }
             session = existing;
-            if (existing.beginResume(this, hello.lastSeq())) {
+            int outcome = existing.beginResume(this, hello.lastSeq(), hello.attempt());
+            if (outcome == ServerSession.RESUMING) {
+                return;
+            }
+            if (outcome == ServerSession.STALE) {
+                session = null;
+                fail(CloseCodes.SESSION_TAKEN_OVER, "stale resume");
                 return;
             }
         }

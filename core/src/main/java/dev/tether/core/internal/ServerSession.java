@@ -83,6 +83,7 @@ final class ServerSession implements Session {
     private Link waiting;
     private long waitingLastSeq;
     private HashedWheelTimer.Timeout expiry;
+    private long highestAttempt;
 
     // I/O state: owned by the holder's I/O thread.
     private final ReplayBuffer replay;
@@ -518,16 +519,33 @@ final class ServerSession implements Session {
         callbacks.execute(() -> hub.guard("handler.onOpen", () -> hub.handler.onOpen(this)));
     }
 
+    /** {@link #beginResume}: the resume is under way. */
+    static final int RESUMING = 0;
+    /** {@link #beginResume}: the session has ended; the caller starts a new one. */
+    static final int ENDED = 1;
+    /** {@link #beginResume}: an older attempt than one already seen; refuse it. */
+    static final int STALE = 2;
+
     /**
-     * Starts a resume by {@code l} (on its I/O thread). Returns false if the session has ended
-     * and the caller must start a new one.
+     * Starts a resume by {@code l} (on its I/O thread).
+     *
+     * @param attempt the client's resume attempt number, or 0 if it sent none
+     * @return {@link #RESUMING}, {@link #ENDED} or {@link #STALE}
      */
-    boolean beginResume(Link l, long clientLastSeq) {
+    int beginResume(Link l, long clientLastSeq, long attempt) {
         Link previous;
         Link from;
         synchronized (this) {
             if (closed) {
-                return false;
+                return ENDED;
+            }
+            if (attempt > 0) {
+                // A late hello from a connection the client already replaced must not steal the
+                // session from its successor.
+                if (attempt <= highestAttempt) {
+                    return STALE;
+                }
+                highestAttempt = attempt;
             }
             if (expiry != null) {
                 expiry.cancel();
@@ -541,7 +559,7 @@ final class ServerSession implements Session {
                 }
                 waiting = l;
                 waitingLastSeq = clientLastSeq;
-                return true;
+                return RESUMING;
             }
             handoff = true;
             from = holder;
@@ -550,7 +568,7 @@ final class ServerSession implements Session {
             previous.takenOver();
         }
         transfer(from, l, clientLastSeq);
-        return true;
+        return RESUMING;
     }
 
     /** Hands the I/O state from {@code from}'s thread to {@code to}'s. */

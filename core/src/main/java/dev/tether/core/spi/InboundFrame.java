@@ -14,8 +14,11 @@ public sealed interface InboundFrame {
      * @param sessionId   the session to resume, or {@code null} for a new session
      * @param resumeToken the resume token issued with that session, or {@code null}
      * @param lastSeq     the last server sequence number the client received (0 if none)
+     * @param attempt     numbers the client's resumes of this session 1, 2, 3, ...; a resume
+     *                    whose attempt is not above one already seen is stale (a connection the
+     *                    client gave up on) and refused. 0 when absent: no check
      */
-    record Hello(String sessionId, String resumeToken, long lastSeq) implements InboundFrame { }
+    record Hello(String sessionId, String resumeToken, long lastSeq, long attempt) implements InboundFrame { }
 
     /**
      * An application message.

@@ -777,6 +777,28 @@ class SessionEngineTest {
         }
     }
 
+    @Test
+    void aStaleResumeCannotStealTheSessionFromANewerOne() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        first.drop();
+        first.awaitClose();
+        String sid = welcome.path("sid").asText();
+        String token = welcome.path("token").asText();
+        InMemoryConnection newer = InMemoryConnection.open(tether, ALICE);
+        newer.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + sid + "\",\"token\":\"" + token + "\",\"last\":0,\"attempt\":2}");
+        assertThat(newer.next("welcome").path("resumed").asBoolean()).isTrue();
+        // The hello of attempt 1 arrives late, from a connection the client already gave up on.
+        InMemoryConnection stale = InMemoryConnection.open(tether, ALICE);
+        stale.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + sid + "\",\"token\":\"" + token + "\",\"last\":0,\"attempt\":1}");
+        assertThat(stale.awaitClose()).isEqualTo(CloseCodes.SESSION_TAKEN_OVER);
+        s.send("still", Payload.EMPTY);
+        assertThat(newer.next("msg").path("e").asText()).isEqualTo("still");
+        assertThat(newer.closeCode).isNotDone();
+    }
+
     private void awaitSessions(long expected) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (tether.stats().sessions() != expected) {

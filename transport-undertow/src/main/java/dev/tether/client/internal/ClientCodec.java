@@ -62,8 +62,11 @@ final class ClientCodec {
         }
     }
 
-    /** {@code hello}: a new session when {@code sid} is {@code null}, else a resume. */
-    static String hello(String sid, String token, long last) {
+    /**
+     * {@code hello}: a new session when {@code sid} is {@code null}, else a resume; {@code attempt}
+     * numbers the resumes of one session 1, 2, 3, ... so the server can refuse a stale one.
+     */
+    static String hello(String sid, String token, long last, long attempt) {
         return object(g -> {
             g.writeStringField("t", "hello");
             g.writeNumberField("v", 1);
@@ -71,6 +74,7 @@ final class ClientCodec {
                 g.writeStringField("sid", sid);
                 g.writeStringField("token", token);
                 g.writeNumberField("last", last);
+                g.writeNumberField("attempt", attempt);
             }
         });
     }

@@ -139,6 +139,8 @@ public final class ClientEngine implements TetherClient {
     private long minReconnectDelayMs;
     private long heartbeatLimitNanos;
     private long lastInboundNanos;
+    /** Resumes asked for the current session; sent in hello so that a stale one is refused. */
+    private long resumeAttempt;
     private ScheduledFuture<?> ackTimer;
     private ScheduledFuture<?> watchdog;
     private ScheduledFuture<?> handshakeTimer;
@@ -443,7 +445,8 @@ public final class ClientEngine implements TetherClient {
         conn.attach(socket);
         state = State.HANDSHAKING;
         lastInboundNanos = System.nanoTime();
-        conn.write(conn.resumeAsked ? ClientCodec.hello(sid, token, inbound.last()) : ClientCodec.hello(null, null, 0));
+        conn.write(conn.resumeAsked ? ClientCodec.hello(sid, token, inbound.last(), ++resumeAttempt)
+                : ClientCodec.hello(null, null, 0, 0));
         handshakeTimer = schedule(settings.connectTimeoutMs(), () -> {
             if (conn == current && state == State.HANDSHAKING) {
                 conn.abort();
@@ -741,6 +744,7 @@ public final class ClientEngine implements TetherClient {
             }
             inbound.reset();
             sessionEpoch++;
+            resumeAttempt = 0;
         }
         boolean reportGap = gapReason != null && inbound.skip(gapFrom, gapTo);
 

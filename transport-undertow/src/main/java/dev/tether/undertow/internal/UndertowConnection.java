@@ -76,7 +76,9 @@ import org.xnio.XnioIoThread;
  * socket dies without a close frame, or with the code of a local {@link #close}. A local close is
  * reported from a task queued on the I/O thread, never from inside the engine's own call. After a
  * local close the connection waits up to the close timeout for the peer's close frame, then
- * closes the socket.
+ * closes the socket. From the moment it is attached to the hub until its socket closes, the
+ * connection is listed in its handler's {@link OpenConnections}, through which a server that stops
+ * closes it with a close frame.
  */
 public final class UndertowConnection implements TransportConnection {
 
@@ -104,6 +106,7 @@ public final class UndertowConnection implements TransportConnection {
     private final InetSocketAddress remoteAddress;
     private final ErrorHandler errorHandler;
     private final ConnectionSettings settings;
+    private final OpenConnections openConnections;
     /** Frames shorter than this share pooled slabs; longer ones get a heap buffer of their own. */
     private final int pooledFrameLimit;
     private final AtomicBoolean closeRequested = new AtomicBoolean();
@@ -150,25 +153,28 @@ public final class UndertowConnection implements TransportConnection {
     private PooledByteBuffer inboundPooled;
     private ByteBuffer inboundHeap;
 
-    private UndertowConnection(WebSocketChannel channel, ErrorHandler errorHandler, ConnectionSettings settings) {
+    private UndertowConnection(WebSocketChannel channel, ErrorHandler errorHandler, ConnectionSettings settings,
+                               OpenConnections openConnections) {
         this.channel = channel;
         this.ioThread = channel.getIoThread();
         this.remoteAddress = channel.getSourceAddress();
         this.errorHandler = errorHandler;
         this.settings = settings;
+        this.openConnections = openConnections;
         this.pooledFrameLimit = channel.getBufferPool().getBufferSize();
     }
 
     /**
-     * Wraps a freshly upgraded channel, attaches it to {@code tether} as {@code principal} and
-     * starts reading. Call on the channel's I/O thread.
+     * Wraps a freshly upgraded channel, attaches it to {@code tether} as {@code principal}, adds it
+     * to {@code openConnections} until its socket closes and starts reading. Call on the channel's
+     * I/O thread.
      *
      * @return the connection, already closed if the hub refused it
      */
     public static UndertowConnection open(WebSocketChannel channel, Tether tether, Principal principal,
-                                          ConnectionSettings settings) {
+                                          ConnectionSettings settings, OpenConnections openConnections) {
         ErrorHandler errors = tether.config().errorHandler();
-        UndertowConnection connection = new UndertowConnection(channel, errors, settings);
+        UndertowConnection connection = new UndertowConnection(channel, errors, settings, openConnections);
         channel.getReceiveSetter().set(connection.receiver);
         channel.getCloseSetter().set(connection.socketClosed);
         channel.setIdleTimeout(settings.idleTimeoutMs());
@@ -183,6 +189,12 @@ public final class UndertowConnection implements TransportConnection {
             connection.close(CloseCodes.INTERNAL_ERROR, "internal error");
         } else {
             connection.listener = listener;
+        }
+        // Added once the listener is in place, since a server already stopping closes it at once.
+        openConnections.add(connection);
+        if (!channel.isOpen()) {
+            // Closed during connect: socketClosed has run (on this thread) before the add.
+            openConnections.remove(connection);
         }
         channel.resumeReceives();
         return connection;
@@ -464,6 +476,7 @@ public final class UndertowConnection implements TransportConnection {
 
     /** The socket is closed: the last event of this connection. */
     private void socketClosed() {
+        openConnections.remove(this);
         if (closeTimer != null) {
             closeTimer.remove();
             closeTimer = null;

@@ -31,6 +31,9 @@ import org.xnio.StreamConnection;
  * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
  * string that may carry an access token).
  *
+ * <p>The connections it attached and whose sockets are still open are listed in
+ * {@link #openConnections()}.
+ *
  * <p>Threading: {@link #upgrade} runs on the thread handling the request; {@link #handleUpgrade}
  * runs on the connection's I/O thread, where the hub is told about the connection.
  */
@@ -41,11 +44,17 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     private final Tether tether;
     private final ConnectionSettings settings;
+    private final OpenConnections openConnections = new OpenConnections();
 
     /** Upgrades into {@code tether} with the given per-connection limits. */
     public WebSocketUpgrade(Tether tether, ConnectionSettings settings) {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.settings = Objects.requireNonNull(settings, "settings");
+    }
+
+    /** The connections this upgrade attached to the hub whose sockets are still open. */
+    public OpenConnections openConnections() {
+        return openConnections;
     }
 
     /**
@@ -111,7 +120,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(channel, tether, principal, settings);
+        UndertowConnection.open(channel, tether, principal, settings, openConnections);
     }
 
     /**

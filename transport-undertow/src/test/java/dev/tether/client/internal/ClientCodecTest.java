@@ -21,7 +21,7 @@ class ClientCodecTest {
 
     @Test
     void helloForANewSessionCarriesOnlyTheVersion() throws Exception {
-        JsonNode hello = json(ClientCodec.hello(null, null, 0));
+        JsonNode hello = json(ClientCodec.hello(null, null, 0, 0));
         assertThat(hello.get("t").asText()).isEqualTo("hello");
         assertThat(hello.get("v").asInt()).isEqualTo(1);
         assertThat(hello.has("sid")).isFalse();
@@ -31,10 +31,11 @@ class ClientCodecTest {
 
     @Test
     void helloForAResumeCarriesSidTokenAndLast() throws Exception {
-        JsonNode hello = json(ClientCodec.hello("s-1", "tok", 41));
+        JsonNode hello = json(ClientCodec.hello("s-1", "tok", 41, 3));
         assertThat(hello.get("sid").asText()).isEqualTo("s-1");
         assertThat(hello.get("token").asText()).isEqualTo("tok");
         assertThat(hello.get("last").asLong()).isEqualTo(41);
+        assertThat(hello.get("attempt").asLong()).isEqualTo(3);
     }
 
     @Test

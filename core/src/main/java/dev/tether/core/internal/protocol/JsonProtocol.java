@@ -92,6 +92,7 @@ public final class JsonProtocol implements Protocol {
                     case "rid" -> f.rid = number(p, value, "rid");
                     case "id" -> f.id = number(p, value, "id");
                     case "last" -> f.last = number(p, value, "last");
+                    case "attempt" -> f.attempt = number(p, value, "attempt");
                     case "ack" -> f.ack = number(p, value, "ack");
                     case "v" -> f.version = number(p, value, "v");
                     case "d" -> {
@@ -139,7 +140,7 @@ public final class JsonProtocol implements Protocol {
                 if ((f.sid == null) != (f.token == null)) {
                     throw bad("resume needs both 'sid' and 'token'");
                 }
-                return new InboundFrame.Hello(f.sid, f.token, Math.max(0, f.last));
+                return new InboundFrame.Hello(f.sid, f.token, Math.max(0, f.last), Math.max(0, f.attempt));
             case "msg":
                 if (f.event == null || f.event.isEmpty()) {
                     throw bad("msg needs a non-empty event 'e'");
@@ -234,6 +235,7 @@ public final class JsonProtocol implements Protocol {
         long rid = -1;
         long id = -1;
         long last = -1;
+        long attempt = -1;
         long ack = -1;
         long version = -1;
         Payload payload;

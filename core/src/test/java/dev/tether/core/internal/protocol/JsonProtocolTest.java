@@ -45,19 +45,19 @@ class JsonProtocolTest {
     @Test
     void decodesHelloForANewSession() throws Exception {
         assertThat(decode("{\"t\":\"hello\",\"v\":1}"))
-                .isEqualTo(new InboundFrame.Hello(null, null, 0));
+                .isEqualTo(new InboundFrame.Hello(null, null, 0, 0));
     }
 
     @Test
     void decodesHelloForAResume() throws Exception {
         assertThat(decode("{\"t\":\"hello\",\"v\":1,\"sid\":\"s-3f9a\",\"token\":\"q8Zk\",\"last\":41}"))
-                .isEqualTo(new InboundFrame.Hello("s-3f9a", "q8Zk", 41));
+                .isEqualTo(new InboundFrame.Hello("s-3f9a", "q8Zk", 41, 0));
     }
 
     @Test
     void decodesResumeWithoutLastAsLastZero() throws Exception {
         assertThat(decode("{\"t\":\"hello\",\"v\":1,\"sid\":\"s\",\"token\":\"k\"}"))
-                .isEqualTo(new InboundFrame.Hello("s", "k", 0));
+                .isEqualTo(new InboundFrame.Hello("s", "k", 0, 0));
     }
 
     @Test
@@ -145,7 +145,7 @@ class JsonProtocolTest {
                 .isEqualTo(decode("{\"t\":\"msg\",\"seq\":9,\"rid\":4,\"e\":\"ev\",\"topic\":\"t\",\"d\":{\"a\":1}}"))
                 .isEqualTo(new InboundFrame.Msg(9, 4, "ev", Payload.json(tree("{\"a\":1}")), "t"));
         assertThat(decode("{\"last\":3,\"token\":\"k\",\"sid\":\"s\",\"v\":1,\"t\":\"hello\"}"))
-                .isEqualTo(new InboundFrame.Hello("s", "k", 3));
+                .isEqualTo(new InboundFrame.Hello("s", "k", 3, 0));
     }
 
     @Test
