@@ -54,16 +54,39 @@ public interface Tether extends AutoCloseable {
     /** A snapshot of counters and gauges. */
     Stats stats();
 
+    /** {@link #admit()}: a connection slot is reserved. */
+    int ADMITTED = 0;
+
     /**
-     * For transports: attaches a newly upgraded connection, authenticated as {@code principal}.
-     * The engine expects a hello frame next (see PROTOCOL.md). Call on the connection's I/O
-     * thread; the returned listener must be fed every event of the connection.
+     * For transports, before the upgrade: reserves a slot for one more connection if the hub is
+     * under {@link TetherConfig#maxConnections()} and {@link TetherConfig#maxHandshakesPerSecond()}
+     * and not closing. Cheap: nothing is created. The slot is taken by the {@link #connect} of
+     * the same handshake, or given back with {@link #cancelAdmission()} if the upgrade does not
+     * happen. A refusal is counted in {@link Stats#refused()}.
+     *
+     * @return {@link #ADMITTED}, or the whole seconds the client should wait before retrying
+     *     (the transport answers HTTP 503 with that {@code Retry-After})
+     */
+    int admit();
+
+    /** For transports: gives back a slot {@link #admit()} reserved when the upgrade failed. */
+    void cancelAdmission();
+
+    /**
+     * For transports: attaches a newly upgraded connection, authenticated as {@code principal},
+     * into the slot {@link #admit()} reserved for it. The engine expects a hello frame next (see
+     * PROTOCOL.md). Call on the connection's I/O thread; the returned listener must be fed every
+     * event of the connection.
      */
     ConnectionListener connect(TransportConnection connection, Principal principal);
 
     /**
-     * Stops the hub: closes every connection with {@link CloseCodes#SERVER_RESTART}, ends every
-     * session, stops the timer and the pool it created. Idempotent.
+     * Drains and stops the hub, blocking up to {@link TetherConfig#drainTimeout()}: refuses new
+     * connections, tells every client to reconnect after a random delay within
+     * {@link TetherConfig#drainReconnectMin()}..{@link TetherConfig#drainReconnectMax()} (so
+     * that they do not come back in lock-step), keeps writing what is queued and waits for it to
+     * be acknowledged, then closes every connection with {@link CloseCodes#SERVER_RESTART}, ends
+     * every session and stops the timer and the pool it created. Idempotent.
      */
     @Override
     void close();

@@ -44,6 +44,22 @@ public final class TetherConfig {
     public static final int DEFAULT_HANDLER_PENDING_LIMIT = 64;
     /** Default {@link Builder#timerTick(Duration)}: 10 ms. */
     public static final Duration DEFAULT_TIMER_TICK = Duration.ofMillis(10);
+    /** Default {@link Builder#inboundRateLimit(int, int)}: 1000 messages per second per connection. */
+    public static final int DEFAULT_INBOUND_MESSAGES_PER_SECOND = 1000;
+    /** Default {@link Builder#inboundRateLimit(int, int)}: a burst of 4096 messages (above the client's resend window). */
+    public static final int DEFAULT_INBOUND_BURST = 4096;
+    /** Default {@link Builder#maxConnections(int)}: 100,000. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 100_000;
+    /** Default {@link Builder#maxHandshakesPerSecond(int)}: 5,000. */
+    public static final int DEFAULT_MAX_HANDSHAKES_PER_SECOND = 5_000;
+    /** Default {@link Builder#admissionRetryAfter(Duration)}: 2 s. */
+    public static final Duration DEFAULT_ADMISSION_RETRY_AFTER = Duration.ofSeconds(2);
+    /** Default {@link Builder#drainTimeout(Duration)}: 10 s. */
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+    /** Default lower end of {@link Builder#drainReconnectWindow(Duration, Duration)}: 1 s. */
+    public static final Duration DEFAULT_DRAIN_RECONNECT_MIN = Duration.ofSeconds(1);
+    /** Default upper end of {@link Builder#drainReconnectWindow(Duration, Duration)}: 10 s. */
+    public static final Duration DEFAULT_DRAIN_RECONNECT_MAX = Duration.ofSeconds(10);
 
     private final Duration heartbeatInterval;
     private final Duration heartbeatTimeout;
@@ -59,6 +75,14 @@ public final class TetherConfig {
     private final Duration ackDelay;
     private final int handlerPendingLimit;
     private final Duration timerTick;
+    private final int inboundMessagesPerSecond;
+    private final int inboundBurst;
+    private final int maxConnections;
+    private final int maxHandshakesPerSecond;
+    private final Duration admissionRetryAfter;
+    private final Duration drainTimeout;
+    private final Duration drainReconnectMin;
+    private final Duration drainReconnectMax;
     private final Executor handlerExecutor;
     private final Protocol protocol;
     private final Authenticator authenticator;
@@ -81,6 +105,14 @@ public final class TetherConfig {
         this.ackDelay = b.ackDelay;
         this.handlerPendingLimit = b.handlerPendingLimit;
         this.timerTick = b.timerTick;
+        this.inboundMessagesPerSecond = b.inboundMessagesPerSecond;
+        this.inboundBurst = b.inboundBurst;
+        this.maxConnections = b.maxConnections;
+        this.maxHandshakesPerSecond = b.maxHandshakesPerSecond;
+        this.admissionRetryAfter = b.admissionRetryAfter;
+        this.drainTimeout = b.drainTimeout;
+        this.drainReconnectMin = b.drainReconnectMin;
+        this.drainReconnectMax = b.drainReconnectMax;
         this.handlerExecutor = b.handlerExecutor;
         this.protocol = b.protocol;
         this.authenticator = b.authenticator;
@@ -127,6 +159,22 @@ public final class TetherConfig {
     public int handlerPendingLimit() { return handlerPendingLimit; }
     /** The resolution of the hub's timer wheel. */
     public Duration timerTick() { return timerTick; }
+    /** Sustained inbound frames per second per connection; 0 means unlimited. Beyond the burst: close 4008. */
+    public int inboundMessagesPerSecond() { return inboundMessagesPerSecond; }
+    /** Inbound frames a connection may send at once above the sustained rate. */
+    public int inboundBurst() { return inboundBurst; }
+    /** Connections admitted at once; more are refused before the upgrade (HTTP 503). */
+    public int maxConnections() { return maxConnections; }
+    /** Handshakes admitted per second; more are refused before the upgrade (HTTP 503). */
+    public int maxHandshakesPerSecond() { return maxHandshakesPerSecond; }
+    /** The Retry-After a refused handshake is given; clients add jitter. */
+    public Duration admissionRetryAfter() { return admissionRetryAfter; }
+    /** How long {@link Tether#close()} waits for queued messages to be written and acknowledged. */
+    public Duration drainTimeout() { return drainTimeout; }
+    /** Shortest reconnect delay {@link Tether#close()} tells a client. */
+    public Duration drainReconnectMin() { return drainReconnectMin; }
+    /** Longest reconnect delay {@link Tether#close()} tells a client; each gets a uniform random delay in between. */
+    public Duration drainReconnectMax() { return drainReconnectMax; }
     /** Runs handler callbacks; {@code null} means the hub creates and owns a pool. */
     public Executor handlerExecutor() { return handlerExecutor; }
     /** The wire protocol. */
@@ -156,6 +204,14 @@ public final class TetherConfig {
         private Duration ackDelay = DEFAULT_ACK_DELAY;
         private int handlerPendingLimit = DEFAULT_HANDLER_PENDING_LIMIT;
         private Duration timerTick = DEFAULT_TIMER_TICK;
+        private int inboundMessagesPerSecond = DEFAULT_INBOUND_MESSAGES_PER_SECOND;
+        private int inboundBurst = DEFAULT_INBOUND_BURST;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxHandshakesPerSecond = DEFAULT_MAX_HANDSHAKES_PER_SECOND;
+        private Duration admissionRetryAfter = DEFAULT_ADMISSION_RETRY_AFTER;
+        private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
+        private Duration drainReconnectMin = DEFAULT_DRAIN_RECONNECT_MIN;
+        private Duration drainReconnectMax = DEFAULT_DRAIN_RECONNECT_MAX;
         private Executor handlerExecutor;
         private Protocol protocol = JsonProtocol.INSTANCE;
         private Authenticator authenticator = Authenticator.ANONYMOUS;
@@ -194,6 +250,30 @@ public final class TetherConfig {
         public Builder handlerPendingLimit(int v) { this.handlerPendingLimit = v; return this; }
         /** Default 10 ms; between 1 ms and 1 s. */
         public Builder timerTick(Duration v) { this.timerTick = v; return this; }
+        /**
+         * Default 1000 messages per second with a burst of 4096; {@code messagesPerSecond} 0 turns
+         * the limit off. Keep the burst above the clients' resend window (the Java client's
+         * {@code maxUnacked}, default 1024), or a resume that resends it all is closed.
+         */
+        public Builder inboundRateLimit(int messagesPerSecond, int burst) {
+            this.inboundMessagesPerSecond = messagesPerSecond;
+            this.inboundBurst = burst;
+            return this;
+        }
+        /** Default 100,000; at least 1. */
+        public Builder maxConnections(int v) { this.maxConnections = v; return this; }
+        /** Default 5,000; at least 1. */
+        public Builder maxHandshakesPerSecond(int v) { this.maxHandshakesPerSecond = v; return this; }
+        /** Default 2 s; whole seconds, at least 1 s. */
+        public Builder admissionRetryAfter(Duration v) { this.admissionRetryAfter = v; return this; }
+        /** Default 10 s; zero closes at once. */
+        public Builder drainTimeout(Duration v) { this.drainTimeout = v; return this; }
+        /** Default 1 s to 10 s; {@code min} at most {@code max}. */
+        public Builder drainReconnectWindow(Duration min, Duration max) {
+            this.drainReconnectMin = min;
+            this.drainReconnectMax = max;
+            return this;
+        }
         /** Default: a pool the hub creates (2 threads per core, at least 4) and shuts down on close. */
         public Builder handlerExecutor(Executor v) { this.handlerExecutor = v; return this; }
         /** Default: the native JSON protocol of PROTOCOL.md. */
@@ -242,6 +322,24 @@ public final class TetherConfig {
             atLeast("drainBatch", drainBatch, 1);
             atLeast("ackEvery", ackEvery, 1);
             atLeast("handlerPendingLimit", handlerPendingLimit, 2);
+            atLeast("inboundMessagesPerSecond", inboundMessagesPerSecond, 0);
+            atLeast("inboundBurst", inboundBurst, 1);
+            atLeast("maxConnections", maxConnections, 1);
+            atLeast("maxHandshakesPerSecond", maxHandshakesPerSecond, 1);
+            Objects.requireNonNull(admissionRetryAfter, "admissionRetryAfter");
+            if (admissionRetryAfter.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("admissionRetryAfter must be at least 1 s: " + admissionRetryAfter);
+            }
+            Objects.requireNonNull(drainTimeout, "drainTimeout");
+            if (drainTimeout.isNegative()) {
+                throw new IllegalArgumentException("drainTimeout must not be negative: " + drainTimeout);
+            }
+            Objects.requireNonNull(drainReconnectMin, "drainReconnectMin");
+            Objects.requireNonNull(drainReconnectMax, "drainReconnectMax");
+            if (drainReconnectMin.isNegative() || drainReconnectMin.compareTo(drainReconnectMax) > 0) {
+                throw new IllegalArgumentException("drainReconnectMin must be between 0 and drainReconnectMax: "
+                        + drainReconnectMin + " > " + drainReconnectMax);
+            }
             Objects.requireNonNull(protocol, "protocol");
             Objects.requireNonNull(authenticator, "authenticator");
             Objects.requireNonNull(authorizer, "authorizer");

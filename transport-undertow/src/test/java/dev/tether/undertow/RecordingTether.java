@@ -105,6 +105,15 @@ final class RecordingTether implements Tether {
     }
 
     @Override
+    public int admit() {
+        return ADMITTED;
+    }
+
+    @Override
+    public void cancelAdmission() {
+    }
+
+    @Override
     public ConnectionListener connect(TransportConnection connection, Principal principal) {
         Attached a = new Attached(connection, principal);
         attached.add(a);

@@ -25,9 +25,11 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
@@ -52,6 +54,11 @@ public final class Hub implements Tether {
     /** Prefix of every session id this hub issues: tells an expired session from one issued elsewhere. */
     private final String epoch;
     private volatile boolean closed;
+    private final Object closeLock = new Object();
+    // Handshake token bucket; handshakes are not a hot path, so a lock is fine.
+    private final Object handshakeLock = new Object();
+    private double handshakeTokens;
+    private long handshakeRefillNanos = System.nanoTime();
 
     final AtomicInteger connections = new AtomicInteger();
     final LongAdder messagesIn = new LongAdder();
@@ -81,6 +88,7 @@ public final class Hub implements Tether {
             this.handlerPool = ownedPool;
         }
         this.epoch = randomToken(6) + ".";
+        this.handshakeTokens = config.maxHandshakesPerSecond();
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -97,18 +105,64 @@ public final class Hub implements Tether {
         return config;
     }
 
+    // ------------------------------------------------------------ admission
+
+    @Override
+    public int admit() {
+        int retryAfter = (int) Math.max(1, config.admissionRetryAfter().toSeconds());
+        if (closed) {
+            return refuseAdmission("closing", retryAfter);
+        }
+        if (!takeHandshakeToken()) {
+            return refuseAdmission("handshake rate", 1);
+        }
+        for (;;) {
+            int n = connections.get();
+            if (n >= config.maxConnections()) {
+                return refuseAdmission("connections", retryAfter);
+            }
+            if (connections.compareAndSet(n, n + 1)) {
+                return ADMITTED;
+            }
+        }
+    }
+
+    private int refuseAdmission(String why, int retryAfterSeconds) {
+        refused.increment();
+        config.metrics().refused("admission: " + why);
+        return retryAfterSeconds;
+    }
+
+    private boolean takeHandshakeToken() {
+        int rate = config.maxHandshakesPerSecond();
+        synchronized (handshakeLock) {
+            long now = System.nanoTime();
+            handshakeTokens = Math.min(rate, handshakeTokens + (now - handshakeRefillNanos) * rate / 1e9);
+            handshakeRefillNanos = now;
+            if (handshakeTokens < 1) {
+                return false;
+            }
+            handshakeTokens -= 1;
+            return true;
+        }
+    }
+
+    @Override
+    public void cancelAdmission() {
+        connections.decrementAndGet();
+    }
+
     @Override
     public ConnectionListener connect(TransportConnection connection, Principal principal) {
         Objects.requireNonNull(connection, "connection");
         Objects.requireNonNull(principal, "principal");
         Link link = new Link(this, connection, principal);
+        links.add(link);
+        config.metrics().connectionOpened();
         if (closed) {
             connection.close(CloseCodes.SERVER_RESTART, "server shutting down");
             return link;
         }
-        links.add(link);
-        connections.incrementAndGet();
-        config.metrics().connectionOpened();
         link.start();
         return link;
     }
@@ -251,14 +305,29 @@ public final class Hub implements Tether {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
         }
-        closed = true;
-        LOG.log(System.Logger.Level.INFO, "tether: closing hub with {0} connections and {1} sessions",
+        LOG.log(System.Logger.Level.INFO, "tether: draining hub with {0} connections and {1} sessions",
                 connections.get(), sessions.size());
+        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        if (!config.drainTimeout().isZero()) {
+            long min = config.drainReconnectMin().toMillis();
+            long max = config.drainReconnectMax().toMillis();
+            for (Link link : links) {
+                long afterMs = min + ThreadLocalRandom.current().nextLong(max - min + 1);
+                link.connection.execute(() -> link.announceReconnect(afterMs));
+            }
+            // Shutdown is not a hot path: poll until what was queued is written and acknowledged.
+            while (!drained() && System.nanoTime() - deadline < 0) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+        }
         for (Link link : links) {
-            link.connection.close(CloseCodes.SERVER_RESTART, "server shutting down");
+            link.connection.close(CloseCodes.SERVER_RESTART, "server restart");
         }
         for (ServerSession session : new ArrayList<>(sessions.values())) {
             session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
@@ -267,6 +336,16 @@ public final class Hub implements Tether {
         if (ownedPool != null) {
             ownedPool.shutdown();
         }
+    }
+
+    /** Whether every connected session has written and had acknowledged all it had queued. */
+    private boolean drained() {
+        for (ServerSession s : sessions.values()) {
+            if (s.isConnected() && (s.queued() > 0 || s.pendingAcks() > 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Runs a user callback, reporting and counting a throw instead of letting it escape. */

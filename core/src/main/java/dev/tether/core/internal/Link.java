@@ -32,6 +32,9 @@ final class Link implements ConnectionListener {
     private boolean readsSuspended;
     private boolean ackTimerArmed;
     private long lastReadNanos;
+    /** Inbound rate limit: a token bucket refilled at inboundMessagesPerSecond, capped at inboundBurst. */
+    private double rateTokens;
+    private long rateRefillNanos;
     /** The highest client sequence number seen on this connection: it must only grow. */
     private long highestClientSeq;
     private long pingSentNanos;
@@ -48,6 +51,8 @@ final class Link implements ConnectionListener {
 
     void start() {
         lastReadNanos = System.nanoTime();
+        rateRefillNanos = lastReadNanos;
+        rateTokens = config.inboundBurst();
         helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
                 config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -62,8 +67,15 @@ final class Link implements ConnectionListener {
 
     @Override
     public void onFrame(ByteBuffer data, boolean binary) {
-        lastReadNanos = System.nanoTime();
+        long now = System.nanoTime();
+        lastReadNanos = now;
         if (closing) {
+            return;
+        }
+        if (!withinRate(now)) {
+            hub.refused.increment();
+            config.metrics().refused("rate limit");
+            fail(CloseCodes.RATE_LIMITED, "inbound rate limit exceeded");
             return;
         }
         InboundFrame frame;
@@ -117,6 +129,20 @@ final class Link implements ConnectionListener {
         } else if (session != null) {
             session.detach(this);
         }
+    }
+
+    private boolean withinRate(long now) {
+        int rate = config.inboundMessagesPerSecond();
+        if (rate == 0) {
+            return true;
+        }
+        rateTokens = Math.min(config.inboundBurst(), rateTokens + (now - rateRefillNanos) * (rate / 1e9));
+        rateRefillNanos = now;
+        if (rateTokens < 1) {
+            return false;
+        }
+        rateTokens -= 1;
+        return true;
     }
 
     // ------------------------------------------------------------ handshake
@@ -251,6 +277,11 @@ final class Link implements ConnectionListener {
             hub.protocolErrors.increment();
         }
         connection.close(code, reason);
+    }
+
+    /** The hub is draining: tell the client when to come back. I/O thread only. */
+    void announceReconnect(long afterMs) {
+        writeControl(new OutboundFrame.Reconnect(afterMs));
     }
 
     /** Another connection resumed our session. Any thread. */

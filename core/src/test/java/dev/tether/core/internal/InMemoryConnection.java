@@ -63,6 +63,9 @@ final class InMemoryConnection implements TransportConnection {
     /** Connects to the hub on the I/O thread, as a transport does after the upgrade. */
     static InMemoryConnection open(Tether tether, Principal principal) {
         InMemoryConnection c = new InMemoryConnection();
+        if (tether.admit() != Tether.ADMITTED) {
+            throw new AssertionError("not admitted");
+        }
         c.listener = CompletableFuture.supplyAsync(() -> tether.connect(c, principal), c.io).join();
         return c;
     }

@@ -59,7 +59,7 @@ class SessionEngineTest {
     };
 
     private Tether start(TetherConfig.Builder config) {
-        tether = Tether.create(config.errorHandler((context, error) -> { }).build(), handler);
+        tether = Tether.create(config.errorHandler((context, error) -> { }).drainTimeout(Duration.ZERO).build(), handler);
         return tether;
     }
 
@@ -518,7 +518,7 @@ class SessionEngineTest {
     void detachedSessionExpiresAfterTheRetentionWindow() throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
         tether = Tether.create(TetherConfig.builder().sessionRetention(Duration.ofMillis(50))
-                .errorHandler((c, e) -> { }).build(), new SessionHandler() {
+                .errorHandler((c, e) -> { }).drainTimeout(Duration.ZERO).build(), new SessionHandler() {
                     @Override
                     public void onClose(Session session, int code, String reason) {
                         closed.countDown();
@@ -599,7 +599,7 @@ class SessionEngineTest {
     void overflowWhileDetachedIsReportedAsOneGapAfterWhatWasQueuedOnBothSides() throws Exception {
         BlockingQueue<String> serverGaps = new LinkedBlockingQueue<>();
         tether = Tether.create(TetherConfig.builder().outboundQueueCapacity(8).volatileQueueLimit(0)
-                .errorHandler((c, e) -> { }).build(), new SessionHandler() {
+                .errorHandler((c, e) -> { }).drainTimeout(Duration.ZERO).build(), new SessionHandler() {
                     @Override
                     public void onOpen(Session session) {
                         opened.add(session);
@@ -687,7 +687,7 @@ class SessionEngineTest {
     @Test
     void failedResumeTellsTheServerApplicationToo() throws Exception {
         BlockingQueue<String> failed = new LinkedBlockingQueue<>();
-        tether = Tether.create(TetherConfig.builder().errorHandler((c, e) -> { }).build(), new SessionHandler() {
+        tether = Tether.create(TetherConfig.builder().errorHandler((c, e) -> { }).drainTimeout(Duration.ZERO).build(), new SessionHandler() {
             @Override
             public void onResumeFailed(Session session, String previousSessionId, String reason) {
                 failed.add(previousSessionId + ":" + reason + ":" + session.id());
@@ -797,6 +797,92 @@ class SessionEngineTest {
         s.send("still", Payload.EMPTY);
         assertThat(newer.next("msg").path("e").asText()).isEqualTo("still");
         assertThat(newer.closeCode).isNotDone();
+    }
+
+    @Test
+    void admissionStopsAtMaxConnectionsAndFreesSlotsWhenConnectionsClose() {
+        start(TetherConfig.builder().maxConnections(3).admissionRetryAfter(Duration.ofSeconds(7)));
+        List<InMemoryConnection> open = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            open.add(InMemoryConnection.open(tether, ALICE));
+        }
+        assertThat(tether.admit()).isEqualTo(7);
+        assertThat(tether.stats().refused()).isEqualTo(1);
+        open.get(0).drop();
+        open.get(0).awaitClose();
+        open.get(0).onIo(() -> { });
+        assertThat(tether.admit()).isEqualTo(Tether.ADMITTED);
+        tether.cancelAdmission();
+        assertThat(tether.stats().connections()).isEqualTo(2);
+    }
+
+    @Test
+    void admissionIsRateLimitedPerSecond() {
+        start(TetherConfig.builder().maxHandshakesPerSecond(5));
+        int admitted = 0;
+        for (int i = 0; i < 50; i++) {
+            if (tether.admit() == Tether.ADMITTED) {
+                admitted++;
+            }
+        }
+        // The bucket starts full (5) and refills at 5/s: a fast loop gets 5, perhaps one more.
+        assertThat(admitted).isBetween(5, 6);
+    }
+
+    @Test
+    void floodAboveTheInboundRateIsClosedWithRateLimitedAndABystanderCarriesOn() throws Exception {
+        start(TetherConfig.builder().inboundRateLimit(10, 20));
+        InMemoryConnection flood = InMemoryConnection.open(tether, ALICE);
+        flood.hello();
+        InMemoryConnection bystander = InMemoryConnection.open(tether, ALICE);
+        String sid = bystander.hello().path("sid").asText();
+        for (int i = 1; i <= 100; i++) {
+            flood.send("{\"t\":\"msg\",\"seq\":" + i + ",\"e\":\"m\"}");
+        }
+        assertThat(flood.awaitClose()).isEqualTo(CloseCodes.RATE_LIMITED);
+        bystander.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"calm\"}");
+        tether.session(sid).orElseThrow().send("fine", Payload.EMPTY);
+        assertThat(bystander.next("msg").path("e").asText()).isEqualTo("fine");
+        assertThat(bystander.closeCode).isNotDone();
+        assertThat(tether.stats().refused()).isEqualTo(1);
+    }
+
+    @Test
+    void closeTellsClientsToReconnectWithinTheWindowThenClosesWithServerRestart() throws Exception {
+        tether = Tether.create(TetherConfig.builder().errorHandler((c, e) -> { })
+                .drainTimeout(Duration.ofSeconds(5))
+                .drainReconnectWindow(Duration.ofMillis(100), Duration.ofMillis(900))
+                .build(), handler);
+        List<InMemoryConnection> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+            c.hello();
+            clients.add(c);
+        }
+        Session first = openedSession();
+        first.send("last words", Payload.EMPTY);
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(tether::close);
+        java.util.Set<Long> delays = new java.util.HashSet<>();
+        int delivered = 0;
+        for (InMemoryConnection c : clients) {
+            JsonNode notice = c.next(f -> f.path("t").asText().equals("reconnect")
+                    || f.path("t").asText().equals("msg"), "reconnect");
+            if (notice.path("t").asText().equals("msg")) {
+                delivered++;
+                c.send("{\"t\":\"ack\",\"seq\":" + notice.path("seq").asLong() + "}");
+                notice = c.next("reconnect");
+            }
+            long after = notice.path("afterMs").asLong();
+            assertThat(after).isBetween(100L, 900L);
+            delays.add(after);
+        }
+        closing.get(10, TimeUnit.SECONDS);
+        for (InMemoryConnection c : clients) {
+            assertThat(c.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
+        }
+        assertThat(delays).as("spread, not lock-step").hasSizeGreaterThan(10);
+        assertThat(delivered).as("the message queued before close").isEqualTo(1);
+        assertThat(tether.admit()).isPositive();
     }
 
     private void awaitSessions(long expected) throws InterruptedException {
