@@ -33,7 +33,7 @@ public final class CloseCodes {
     public static final int RATE_LIMITED = 4008;
     /** Resumable: the client did not keep up; its session is kept and can be resumed. */
     public static final int SLOW_CONSUMER = 4009;
-    /** Resumable: another connection resumed this session. */
+    /** Terminal for this connection: another connection resumed the session (do not resume back). */
     public static final int SESSION_TAKEN_OVER = 4010;
     /** The server is restarting or draining: reconnect after the announced delay. */
     public static final int SERVER_RESTART = 4012;

@@ -15,10 +15,16 @@ package dev.tether.core;
  * @param reliableOverflowed counter: reliable messages that did not fit a queue (reported as gaps)
  * @param replayed           counter: messages replayed after a resume
  * @param resumed            counter: sessions resumed
- * @param gaps               counter: resumes that reported a gap or a lost session
+ * @param gaps               counter: gaps reported to clients: overflow gaps (in a live stream
+ *                           or at a resume) and resumes of sessions that were gone
  * @param slowConsumerCloses counter: connections closed as slow consumers
- * @param protocolErrors     counter: connections closed for bad input
- * @param refused            counter: handshakes, subscribes and publishes refused
+ * @param protocolErrors     counter: connections closed by the engine for malformed frames or
+ *                           impossible sequence numbers (4500, 4505); WebSocket-level errors
+ *                           (1002, 1007, 1009) are closed by the transport and not counted here
+ * @param refused            counter: admissions refused (503), resumes refused (4501),
+ *                           subscribes and publishes refused, and rate-limit closes (4008);
+ *                           authentication and Origin refusals go to
+ *                           {@link dev.tether.core.spi.MetricsListener#refused(String)} only
  * @param handlerErrors      counter: handler callbacks that threw
  */
 public record Stats(

@@ -139,7 +139,7 @@ public final class TetherConfig {
     public Duration helloTimeout() { return helloTimeout; }
     /** How long a detached session is kept for a resume. */
     public Duration sessionRetention() { return sessionRetention; }
-    /** Messages a session's outbound queue holds. */
+    /** Messages a session's outbound queue holds (rounded up to a power of two). */
     public int outboundQueueCapacity() { return outboundQueueCapacity; }
     /** Queue depth above which volatile messages are dropped. */
     public int volatileQueueLimit() { return volatileQueueLimit; }

@@ -44,7 +44,7 @@ public interface MetricsListener {
     /** {@code count} reliable messages were replayed after a resume. */
     default void messagesReplayed(int count) { }
 
-    /** A resume could not be honoured in full: the client was told of a gap or a new session. */
+    /** A gap was reported: messages lost to a full queue, or a resume of a session that was gone. */
     default void gapReported() { }
 
     /** A connection was closed because it could not keep up (slow consumer). */
