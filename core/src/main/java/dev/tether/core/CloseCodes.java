@@ -29,6 +29,11 @@ public final class CloseCodes {
 
     /** Resumable: no traffic within the heartbeat timeout. */
     public static final int HEARTBEAT_TIMEOUT = 4002;
+    /**
+     * Resumable: no hello within the hello timeout. Under overload a healthy client can miss it,
+     * so it may try again (with backoff); an idle socket is gone either way.
+     */
+    public static final int HELLO_TIMEOUT = 4003;
     /** Resumable: inbound rate limit exceeded. */
     public static final int RATE_LIMITED = 4008;
     /** Resumable: the client did not keep up; its session is kept and can be resumed. */
@@ -44,8 +49,6 @@ public final class CloseCodes {
     public static final int BAD_REQUEST = 4500;
     /** Terminal: the principal may not do this. */
     public static final int FORBIDDEN = 4501;
-    /** Terminal: no hello within the handshake deadline. */
-    public static final int HELLO_TIMEOUT = 4502;
     /** Terminal: an acknowledgement or sequence number that cannot be right (forged, backwards). */
     public static final int INVALID_SEQUENCE = 4505;
     /** Terminal: the session was closed by the application. */

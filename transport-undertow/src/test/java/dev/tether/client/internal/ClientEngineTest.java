@@ -11,10 +11,10 @@ class ClientEngineTest {
 
     @Test
     void reconnectsAfterResumableCodesOnly() {
-        for (int code : new int[] {1001, 1002, 1006, 1011, 1012, 4002, 4008, 4009, 4012, 4013, 4499}) {
+        for (int code : new int[] {1001, 1002, 1006, 1011, 1012, 4002, 4003, 4008, 4009, 4012, 4013, 4499}) {
             assertThat(ClientEngine.reconnectable(code)).as("code %d", code).isTrue();
         }
-        for (int code : new int[] {1000, 1003, 1007, 1008, 1009, 1010, 4010, 4500, 4501, 4502, 4505, 4506, 4999}) {
+        for (int code : new int[] {1000, 1003, 1007, 1008, 1009, 1010, 4010, 4500, 4501, 4505, 4506, 4999}) {
             assertThat(ClientEngine.reconnectable(code)).as("code %d", code).isFalse();
         }
     }
