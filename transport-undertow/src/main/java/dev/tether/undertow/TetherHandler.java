@@ -24,6 +24,9 @@ import java.util.Objects;
  * <ol>
  *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, a key and version 13):
  *       handed to the {@code next} handler if there is one, otherwise answered 400;</li>
+ *   <li>the hub refuses admission ({@link Tether#admit()}: too many connections or handshakes
+ *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
+ *       {@code stats().refused()};</li>
  *   <li>an {@code Origin} header that is not in {@link TetherUndertowConfig#allowedOrigins()}
  *       (when that set is not empty): 403;</li>
  *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
@@ -126,6 +129,14 @@ public final class TetherHandler implements HttpHandler {
             }
             return;
         }
+        int retryAfter = tether.admit();
+        if (retryAfter != Tether.ADMITTED) {
+            // Before anything else, and cheap: under a storm this is most of the work we do.
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
+            respond(exchange, 503, "Over capacity; retry later.", false);
+            return;
+        }
+        upgrade.holdAdmission(exchange);
         if (!originAllowed(exchange)) {
             refused(exchange, 403, "Origin not allowed.", false);
             return;
@@ -169,6 +180,7 @@ public final class TetherHandler implements HttpHandler {
     }
 
     private void refused(HttpServerExchange exchange, int status, String body, boolean bearer) {
+        upgrade.releaseAdmission(exchange);
         try {
             tether.config().metrics().refused("handshake");
         } catch (RuntimeException ignored) {

@@ -12,6 +12,7 @@ import io.undertow.websockets.core.WebSocketVersion;
 import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
 import java.security.Principal;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 
@@ -40,6 +41,8 @@ import org.xnio.StreamConnection;
 public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+    /** The slot {@link Tether#admit()} reserved: true while held and not yet attached. */
+    private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
 
     private final Tether tether;
@@ -82,6 +85,45 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     }
 
     /**
+     * Holds the connection slot the hub reserved for this exchange until the connection is
+     * attached, and gives it back on every other outcome: a refusal answered with any status but
+     * 101, or a socket that closes before the upgrade completes.
+     */
+    public void holdAdmission(HttpServerExchange exchange) {
+        AtomicBoolean held = new AtomicBoolean(true);
+        exchange.putAttachment(ADMISSION, held);
+        exchange.addExchangeCompleteListener((done, next) -> {
+            if (done.getStatusCode() != 101) {
+                release(held);
+            } else {
+                // The upgrade happens after this listener; if the socket dies first, it never does.
+                done.getConnection().addCloseListener(connection -> release(held));
+            }
+            next.proceed();
+        });
+    }
+
+    /** Gives the held slot back now: the handler is refusing this exchange. */
+    public void releaseAdmission(HttpServerExchange exchange) {
+        AtomicBoolean held = exchange.getAttachment(ADMISSION);
+        if (held != null) {
+            release(held);
+        }
+    }
+
+    private void release(AtomicBoolean held) {
+        if (held.compareAndSet(true, false)) {
+            tether.cancelAdmission();
+        }
+    }
+
+    /** Takes the held slot for the connection being attached; false if it was given back already. */
+    private static boolean takeAdmission(HttpServerExchange exchange) {
+        AtomicBoolean held = exchange.removeAttachment(ADMISSION);
+        return held != null && held.compareAndSet(true, false);
+    }
+
+    /**
      * Answers 101 and arranges for {@link #handleUpgrade} to run once the response is written.
      * The caller has checked {@link #isUpgradeRequest}.
      */
@@ -104,12 +146,21 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     private void attach(StreamConnection streamConnection, HttpServerExchange exchange) {
         Principal principal = exchange.removeAttachment(PRINCIPAL);
+        if (!takeAdmission(exchange)) {
+            // Nothing reserved a slot (a host that bypassed the handler), or it was given back.
+            if (tether.admit() != Tether.ADMITTED) {
+                forget(exchange);
+                IoUtils.safeClose(streamConnection);
+                return;
+            }
+        }
         WebSocketChannel channel;
         try {
             channel = HANDSHAKE.createChannel(new HandshakeFacade(exchange), streamConnection,
                     exchange.getConnection().getByteBufferPool());
         } catch (RuntimeException e) {
             tether.config().errorHandler().onError("transport.upgrade", e);
+            tether.cancelAdmission();
             IoUtils.safeClose(streamConnection);
             return;
         } finally {
@@ -117,6 +168,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         }
         if (principal == null) {
             // Only reachable if something else upgraded this exchange with our listener.
+            tether.cancelAdmission();
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
