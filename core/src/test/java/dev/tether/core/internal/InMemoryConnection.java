@@ -39,6 +39,8 @@ final class InMemoryConnection implements TransportConnection {
     /** Frames made visible by flush(), in order. */
     final BlockingQueue<JsonNode> received = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
+    /** When each ping was flushed (System.nanoTime()). */
+    final java.util.Queue<Long> pingTimes = new java.util.concurrent.ConcurrentLinkedQueue<>();
     volatile String closeReason;
     volatile int flushes;
     volatile int framesWritten;
@@ -183,7 +185,11 @@ final class InMemoryConnection implements TransportConnection {
         flushes++;
         for (byte[] bytes : unflushed) {
             try {
-                received.add(JSON.readTree(bytes));
+                JsonNode frame = JSON.readTree(bytes);
+                if (frame.path("t").asText().equals("ping")) {
+                    pingTimes.add(System.nanoTime());
+                }
+                received.add(frame);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

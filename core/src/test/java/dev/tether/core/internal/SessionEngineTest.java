@@ -885,6 +885,27 @@ class SessionEngineTest {
         assertThat(tether.admit()).isPositive();
     }
 
+    @Test
+    void heartbeatsOfConnectionsThatArriveTogetherAreSpreadOut() {
+        start(TetherConfig.builder().heartbeatInterval(Duration.ofMillis(800)).heartbeatTimeout(Duration.ofMillis(400)));
+        List<InMemoryConnection> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+            c.hello();
+            clients.add(c);
+        }
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        for (InMemoryConnection c : clients) {
+            c.next("ping");
+            long at = c.pingTimes.peek();
+            first = Math.min(first, at);
+            last = Math.max(last, at);
+        }
+        // Each first ping is due at a random point in [interval/2, interval]: not all at once.
+        assertThat(TimeUnit.NANOSECONDS.toMillis(last - first)).as("spread of first pings (ms)").isGreaterThan(100);
+    }
+
     private void awaitSessions(long expected) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (tether.stats().sessions() != expected) {
