@@ -29,22 +29,21 @@ import org.xnio.Options;
  * ({@code Options.BACKLOG}) and the number of I/O threads. Tether does its work on the I/O
  * threads, so the server's worker pool is kept small.
  *
- * <p>Ownership: the server does not own the hub. {@link #close()} stops accepting connections,
- * closes every open WebSocket with a close frame carrying 1001 (going away, which clients treat
- * as "reconnect and resume"), waits up to {@link TetherUndertowConfig#closeTimeout()} for the
- * clients to answer, then stops Undertow and leaves the hub running. The hub sees those
- * connections closed with 1001 and keeps their sessions for resumption. For a graceful shutdown
- * close the hub first (it tells every client to reconnect and closes their connections with
- * 4012; the server then waits for those closes to complete), then the server; a
- * try-with-resources block that declares the hub before the server does exactly that.
+ * <p>Ownership: the server does not own the hub. {@link #close()} closes every open WebSocket
+ * with a close frame carrying 1001 (going away, which clients treat as "reconnect and resume"),
+ * waits up to {@link TetherUndertowConfig#closeTimeout()} for the clients to answer, then stops
+ * Undertow and leaves the hub running. The hub sees those connections closed with 1001 and keeps
+ * their sessions for resumption. For a graceful shutdown close the hub first (it tells every
+ * client to reconnect and closes their connections with 4012; the server then waits for those
+ * closes to complete), then the server; a try-with-resources block that declares the hub before
+ * the server does exactly that.
  *
  * <p>Why a close frame and not just the socket: a peer learns of a socket closed under it only
- * by reading the end of the stream, and some clients do not read while they apply backpressure.
- * The JDK's {@code java.net.http.WebSocket} (at least up to JDK 17) even loses an end of stream
- * that arrives while the application has not requested a message: it never calls
- * {@code onClose} or {@code onError}, and the client only notices when its heartbeat watchdog
- * gives up. A close frame waits in the client's buffer until it is read, and then reports the
- * close.
+ * by reading the end of the stream, and a client that holds reading back does not read it. The
+ * JDK's {@code java.net.http.WebSocket} (17 at least) even loses an end of stream that arrives
+ * while the application has not requested a message: it never calls {@code onClose} or
+ * {@code onError}, and the client only notices when its heartbeat watchdog gives up. A close
+ * frame waits in the client's buffer until the client reads again, and then reports the close.
  *
  * <p>Threading: every method may be called from any thread, except {@link #close()} from one of
  * this server's own I/O threads (it waits for their work).
@@ -127,10 +126,11 @@ public final class TetherServer implements AutoCloseable {
     }
 
     /**
-     * Stops the server. In order: stops accepting connections; sends every open WebSocket a close
-     * frame with 1001 ({@link CloseCodes#GOING_AWAY}, resumable) and reports each to the hub as
-     * closed with 1001; waits until every client has answered and its socket is closed, at most
-     * {@link TetherUndertowConfig#closeTimeout()}; then stops Undertow, which drops the sockets of
+     * Stops the server. In order: sends every open WebSocket a close frame with 1001
+     * ({@link CloseCodes#GOING_AWAY}, resumable) and reports each to the hub as closed with 1001,
+     * as well as any WebSocket upgraded from then on; waits until every client has answered and
+     * its socket is closed, at most {@link TetherUndertowConfig#closeTimeout()}; then stops
+     * Undertow: the listening socket first, then the I/O threads, which drops the sockets of
      * clients that did not answer in time. Does not close the hub.
      *
      * <p>Idempotent; blocks until Undertow has stopped. If the calling thread is interrupted while
@@ -145,9 +145,9 @@ public final class TetherServer implements AutoCloseable {
             }
             closed = true;
         }
-        // The listening socket stays open until Undertow stops; a client connecting meanwhile
-        // waits in the backlog and is refused then, rather than being accepted only to be closed.
-        undertow.getListenerInfo().forEach(Undertow.ListenerInfo::suspend);
+        // Not ListenerInfo.suspend(): besides no longer accepting, it drops every open connection
+        // without a close frame. The server keeps accepting until Undertow stops; a connection
+        // upgraded meanwhile is closed with 1001 as soon as it is attached.
         OpenConnections open = handler.openConnections();
         open.closeAll(CloseCodes.GOING_AWAY, "server shutting down");
         boolean interrupted = false;

@@ -536,8 +536,9 @@ public final class ChaosProxy implements AutoCloseable {
                 return;
             }
             if (refuseNew) {
-                abort(client);
+                // Counted before the reset: a test that sees the reset then reads the count.
                 refused++;
+                abort(client);
                 continue;
             }
             open(client);
@@ -656,12 +657,13 @@ public final class ChaosProxy implements AutoCloseable {
             return;
         }
         p.closed = true;
+        if (cut) {
+            // Counted before the resets: a test that sees a reset then reads the count.
+            cuts++;
+        }
         abort(p.client);
         abort(p.server);
         pairs.remove(p);
-        if (cut) {
-            cuts++;
-        }
         publishCount();
     }
 

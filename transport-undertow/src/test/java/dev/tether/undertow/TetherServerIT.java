@@ -12,10 +12,15 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -91,25 +96,98 @@ class TetherServerIT {
     }
 
     @Test
-    void closeStopsListeningAndClosesOpenConnections() throws Exception {
-        TetherServer server = startOnLoopback(tether);
+    void closeSendsOpenConnectionsGoingAwayWaitsForTheirAnswerAndStopsListening() throws Exception {
+        // A close timeout far beyond WAIT: close() returning within WAIT proves it waited for the
+        // client's answer, not for the timeout.
+        Duration closeTimeout = Duration.ofSeconds(60);
+        TetherServer server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .closeTimeout(closeTimeout).build());
         int port = server.port();
         try (RawWebSocket raw = RawWebSocket.connect(loopback(port), "/tether")) {
             raw.sendText("{\"t\":\"hello\",\"v\":1}");
-            raw.readText();
-            assertThat(tether.stats().connections()).isEqualTo(1);
+            assertThat(raw.readText()).contains("\"welcome\"");
 
-            server.close();
-            server.close(); // idempotent
-
-            assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1006);
-            assertThat(tether.stats().connections()).isZero();
-            assertThatThrownBy(() -> {
-                try (Socket socket = new Socket()) {
-                    socket.connect(loopback(port), (int) WAIT.toMillis());
-                }
-            }).isInstanceOf(ConnectException.class);
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(server::close);
+            RawWebSocket.WireFrame close = raw.readClose();
+            assertThat(close.closeCode()).isEqualTo(1001);
+            assertThat(close.closeReason()).isEqualTo("server shutting down");
+            assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as("the hub's view").isEqualTo(1001);
+            raw.sendClose(1001, "");
+            closing.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            assertThat(raw.awaitEndOfStream()).isTrue();
         }
+        server.close(); // idempotent
+        assertThatThrownBy(() -> {
+            try (Socket socket = new Socket()) {
+                socket.connect(loopback(port), (int) WAIT.toMillis());
+            }
+        }).isInstanceOf(ConnectException.class);
+    }
+
+    @Test
+    void closeWaitsForAClientThatDoesNotAnswerOnlyUntilTheCloseTimeout() throws Exception {
+        Duration closeTimeout = Duration.ofMillis(300);
+        TetherServer server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .closeTimeout(closeTimeout).build());
+        try (RawWebSocket raw = RawWebSocket.connect(loopback(server.port()), "/tether")) {
+            raw.sendText("{\"t\":\"hello\",\"v\":1}");
+            raw.readText();
+
+            long startNs = System.nanoTime();
+            server.close(); // the client reads nothing and never answers
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+
+            assertThat(tookMs).isGreaterThanOrEqualTo(closeTimeout.toMillis()).isLessThan(WAIT.toMillis());
+            assertThat(raw.readCloseCode()).isEqualTo(1001);
+            assertThat(raw.awaitEndOfStream()).isTrue();
+            assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1001);
+        }
+    }
+
+    /**
+     * The JDK client (up to JDK 17 at least) loses an end of stream that arrives while the
+     * application has not requested the next message: it never calls onClose or onError. A server
+     * that only dropped its sockets left such a client blind until its heartbeat gave up; the
+     * close frame waits in its buffer until it reads again.
+     */
+    @Test
+    void aJdkClientNotReadingWhenTheServerStopsLearnsOfItWhenItReadsAgain() throws Exception {
+        TetherServer server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .closeTimeout(Duration.ofMillis(300)).build());
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        WebSocket.Listener listener = new WebSocket.Listener() {
+            @Override
+            public void onOpen(WebSocket webSocket) {
+                webSocket.request(1);
+            }
+
+            @Override
+            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                events.add("text:" + data);
+                return null; // and no request(1): the client holds reading back
+            }
+
+            @Override
+            public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                events.add("close:" + statusCode);
+                return null;
+            }
+
+            @Override
+            public void onError(WebSocket webSocket, Throwable error) {
+                events.add("error:" + error);
+            }
+        };
+        WebSocket client = HttpClient.newHttpClient().newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + server.port() + "/tether"), listener)
+                .get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        client.sendText("{\"t\":\"hello\",\"v\":1}", true).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).startsWith("text:").contains("\"welcome\"");
+
+        server.close(); // the client has not asked for another message
+
+        client.request(1);
+        assertThat(events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo("close:1001");
     }
 
     @Test

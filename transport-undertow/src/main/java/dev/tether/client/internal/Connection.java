@@ -17,6 +17,15 @@ import java.util.concurrent.Executor;
  * (the JDK guarantees it), and only touch the reassembly state. Everything else ({@link #write},
  * {@link #readNext}, the write queue) runs on the protocol executor. Reading is flow-controlled:
  * after a whole message the next one is requested only when the engine has handled it.
+ *
+ * <p>A socket closed without a close frame can go unnoticed: the JDK (17 at least) reads the end
+ * of the stream even while no message is requested, and if none is, it fails internally
+ * ({@code TransportImpl.acknowledgeReception} throws {@code InternalError}) and never calls
+ * {@link #onClose} or {@link #onError}, not even after the next {@code request}. That happens
+ * when the end of the stream arrives between a message and the engine's request for the next
+ * one, or while reading is held back. A close frame is not affected: it waits in the JDK's buffer
+ * until it is requested. The Tether server sends one before closing a socket, also when it stops;
+ * against a peer that vanishes without one, the engine's heartbeat watchdog is what notices.
  */
 final class Connection implements WebSocket.Listener {
 

@@ -52,14 +52,12 @@ public final class OpenConnections {
      * Closes every open connection with {@code code} and {@code reason}, and every connection
      * added from now on. Never blocks: each close runs on its connection's I/O thread. A
      * connection already closing keeps the code it is closing with. Only the first call counts.
-     *
-     * @return how many connections were open
      */
-    public int closeAll(int code, String reason) {
+    public void closeAll(int code, String reason) {
         List<UndertowConnection> snapshot;
         synchronized (lock) {
             if (closing != null) {
-                return open.size();
+                return;
             }
             closing = new CloseRequest(code, reason);
             snapshot = new ArrayList<>(open);
@@ -67,7 +65,6 @@ public final class OpenConnections {
         for (UndertowConnection connection : snapshot) {
             connection.close(code, reason);
         }
-        return snapshot.size();
     }
 
     /**
@@ -77,23 +74,16 @@ public final class OpenConnections {
      * @return whether every socket closed in time
      */
     public boolean awaitEmpty(long timeoutNs) throws InterruptedException {
-        long deadline = System.nanoTime() + timeoutNs;
+        long deadlineNs = System.nanoTime() + timeoutNs;
         synchronized (lock) {
             while (!open.isEmpty()) {
-                long leftNs = deadline - System.nanoTime();
+                long leftNs = deadlineNs - System.nanoTime();
                 if (leftNs <= 0) {
                     return false;
                 }
                 TimeUnit.NANOSECONDS.timedWait(lock, leftNs);
             }
             return true;
-        }
-    }
-
-    /** How many connections have an open socket. Any thread. */
-    public int size() {
-        synchronized (lock) {
-            return open.size();
         }
     }
 }
