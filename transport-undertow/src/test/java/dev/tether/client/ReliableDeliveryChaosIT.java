@@ -11,6 +11,7 @@ import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.testing.Await;
 import dev.tether.testing.ChaosProxy;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
@@ -236,10 +237,6 @@ class ReliableDeliveryChaosIT {
     }
 
     private static void awaitUntil(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_S);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-            TimeUnit.MILLISECONDS.sleep(10); // polling a condition that has no event to wait on
-        }
+        Await.until(condition, Duration.ofSeconds(TIMEOUT_S), what);
     }
 }

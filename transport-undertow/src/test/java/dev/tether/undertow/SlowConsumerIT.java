@@ -13,6 +13,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.util.ArrayList;
@@ -60,11 +61,7 @@ class SlowConsumerIT {
     }
 
     private static void awaitUntil(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-            TimeUnit.MILLISECONDS.sleep(2); // polling a condition that has no event to wait on
-        }
+        Await.until(condition, java.time.Duration.ofSeconds(60), what);
     }
 
     @Test
