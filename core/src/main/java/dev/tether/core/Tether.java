@@ -86,7 +86,9 @@ public interface Tether extends AutoCloseable {
      * {@link TetherConfig#drainReconnectMin()}..{@link TetherConfig#drainReconnectMax()} (so
      * that they do not come back in lock-step), keeps writing what is queued and waits for it to
      * be acknowledged, then closes every connection with {@link CloseCodes#SERVER_RESTART}, ends
-     * every session and stops the timer and the pool it created. Idempotent.
+     * every session and stops the timer and the pool it created. Idempotent. Call it from an
+     * application thread: on a transport I/O thread it cannot wait for the connections it serves,
+     * so it skips the wait for acknowledgements.
      */
     @Override
     void close();

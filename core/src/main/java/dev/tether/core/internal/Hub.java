@@ -321,8 +321,14 @@ public final class Hub implements Tether {
                 long afterMs = min + ThreadLocalRandom.current().nextLong(max - min + 1);
                 link.connection.execute(() -> link.announceReconnect(afterMs));
             }
+            // Waiting on an I/O thread would stall the very connections we wait for.
+            boolean onIoThread = links.stream().anyMatch(link -> link.connection.inIoThread());
+            if (onIoThread) {
+                LOG.log(System.Logger.Level.WARNING, "tether: close() called on an I/O thread;"
+                        + " not waiting for queued messages to be acknowledged");
+            }
             // Shutdown is not a hot path: poll until what was queued is written and acknowledged.
-            while (!drained() && System.nanoTime() - deadline < 0) {
+            while (!onIoThread && !drained() && System.nanoTime() - deadline < 0) {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
             }
         }
