@@ -230,7 +230,7 @@ public final class TetherConfig {
         public Builder helloTimeout(Duration v) { this.helloTimeout = v; return this; }
         /** Default 2 minutes. */
         public Builder sessionRetention(Duration v) { this.sessionRetention = v; return this; }
-        /** Default 1024; at least 2. */
+        /** Default 1024; at least 4. */
         public Builder outboundQueueCapacity(int v) { this.outboundQueueCapacity = v; return this; }
         /** Default 512; at most the queue capacity. */
         public Builder volatileQueueLimit(int v) { this.volatileQueueLimit = v; return this; }
@@ -306,7 +306,7 @@ public final class TetherConfig {
             if (timerTick.compareTo(Duration.ofMillis(1)) < 0 || timerTick.compareTo(Duration.ofSeconds(1)) > 0) {
                 throw new IllegalArgumentException("timerTick must be between 1 ms and 1 s: " + timerTick);
             }
-            atLeast("outboundQueueCapacity", outboundQueueCapacity, 2);
+            atLeast("outboundQueueCapacity", outboundQueueCapacity, 4);
             atLeast("volatileQueueLimit", volatileQueueLimit, 0);
             if (volatileQueueLimit > outboundQueueCapacity) {
                 throw new IllegalArgumentException("volatileQueueLimit must not exceed outboundQueueCapacity");

@@ -69,7 +69,7 @@ class TetherConfigTest {
                 invalid("helloTimeout", b -> b.helloTimeout(Duration.ZERO)),
                 invalid("sessionRetention", b -> b.sessionRetention(Duration.ofMillis(-5))),
                 invalid("ackDelay", b -> b.ackDelay(Duration.ZERO)),
-                invalid("outboundQueueCapacity", b -> b.outboundQueueCapacity(1).volatileQueueLimit(0)),
+                invalid("outboundQueueCapacity", b -> b.outboundQueueCapacity(3).volatileQueueLimit(0)),
                 invalid("volatileQueueLimit", b -> b.volatileQueueLimit(-1)),
                 invalid("volatileQueueLimit", b -> b.outboundQueueCapacity(100).volatileQueueLimit(101)),
                 invalid("replayBufferMessages", b -> b.replayBufferMessages(1000)),
@@ -106,8 +106,8 @@ class TetherConfigTest {
         TetherConfig config = TetherConfig.builder()
                 .heartbeatInterval(Duration.ofSeconds(5))
                 .heartbeatTimeout(Duration.ofSeconds(5))
-                .outboundQueueCapacity(2)
-                .volatileQueueLimit(2)
+                .outboundQueueCapacity(4)
+                .volatileQueueLimit(4)
                 .replayBufferMessages(2)
                 .replayBufferBytes(1024)
                 .maxMessageBytes(128)
@@ -118,8 +118,8 @@ class TetherConfigTest {
                 .build();
 
         assertThat(config.heartbeatTimeout()).isEqualTo(config.heartbeatInterval());
-        assertThat(config.outboundQueueCapacity()).isEqualTo(2);
-        assertThat(config.volatileQueueLimit()).isEqualTo(2);
+        assertThat(config.outboundQueueCapacity()).isEqualTo(4);
+        assertThat(config.volatileQueueLimit()).isEqualTo(4);
         assertThat(config.replayBufferMessages()).isEqualTo(2);
         assertThat(config.replayBufferBytes()).isEqualTo(1024);
         assertThat(config.maxMessageBytes()).isEqualTo(128);

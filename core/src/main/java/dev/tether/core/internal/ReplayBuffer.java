@@ -7,19 +7,25 @@ import java.util.function.ObjLongConsumer;
  * order, bounded in entries and bytes. An entry covers one sequence number (a message) or a
  * range (a gap marker, which covers the numbers of messages that were lost).
  *
+ * <p>Memory: the ring starts small and doubles up to its capacity as unacknowledged entries pile
+ * up, and goes back to its initial size when it empties, so an idle session holds a few dozen
+ * bytes of it rather than its worst case.
+ *
  * <p>Not thread-safe: owned by the thread that holds the session's I/O state (see
  * {@link ServerSession}). {@link #size()} and {@link #bytes()} may be read racily by other
  * threads for gauges.
  */
 final class ReplayBuffer {
 
-    private final Object[] items;
-    private final long[] lastSeqs;
-    private final int[] sizes;
-    private final int mask;
+    static final int INITIAL_CAPACITY = 8;
+
+    private final int capacity;
     private final long maxBytes;
+    private Object[] items;
+    private long[] lastSeqs;
+    private int[] sizes;
+    private int mask;
     private int head;
-    private int tail;
     private int size;
     private long bytes;
 
@@ -27,11 +33,17 @@ final class ReplayBuffer {
         if (Integer.bitCount(capacity) != 1) {
             throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
         }
-        this.items = new Object[capacity];
-        this.lastSeqs = new long[capacity];
-        this.sizes = new int[capacity];
-        this.mask = capacity - 1;
+        this.capacity = capacity;
         this.maxBytes = maxBytes;
+        allocate(Math.min(INITIAL_CAPACITY, capacity));
+    }
+
+    private void allocate(int length) {
+        items = new Object[length];
+        lastSeqs = new long[length];
+        sizes = new int[length];
+        mask = length - 1;
+        head = 0;
     }
 
     /**
@@ -39,20 +51,39 @@ final class ReplayBuffer {
      * single message larger than the byte limit cannot wedge the session.
      */
     boolean fits(int sizeBytes) {
-        return size == 0 || (size < items.length && bytes + sizeBytes <= maxBytes);
+        return size == 0 || (size < capacity && bytes + sizeBytes <= maxBytes);
     }
 
     /** Appends an entry covering sequence numbers up to {@code lastSeq}. Call only if it {@link #fits}. */
     void add(Object item, long lastSeq, int sizeBytes) {
-        if (size == items.length) {
+        if (size == capacity) {
             throw new IllegalStateException("replay buffer full");
         }
-        items[tail] = item;
-        lastSeqs[tail] = lastSeq;
-        sizes[tail] = sizeBytes;
-        tail = (tail + 1) & mask;
+        if (size == items.length) {
+            grow();
+        }
+        int at = (head + size) & mask;
+        items[at] = item;
+        lastSeqs[at] = lastSeq;
+        sizes[at] = sizeBytes;
         size++;
         bytes += sizeBytes;
+    }
+
+    private void grow() {
+        int length = items.length;
+        Object[] oldItems = items;
+        long[] oldSeqs = lastSeqs;
+        int[] oldSizes = sizes;
+        int oldHead = head;
+        int oldMask = mask;
+        allocate(length * 2);
+        for (int i = 0; i < size; i++) {
+            int from = (oldHead + i) & oldMask;
+            items[i] = oldItems[from];
+            lastSeqs[i] = oldSeqs[from];
+            sizes[i] = oldSizes[from];
+        }
     }
 
     /**
@@ -68,6 +99,9 @@ final class ReplayBuffer {
             head = (head + 1) & mask;
             size--;
             released++;
+        }
+        if (size == 0 && items.length > INITIAL_CAPACITY) {
+            allocate(Math.min(INITIAL_CAPACITY, capacity)); // a burst is over: give the memory back
         }
         return released;
     }
@@ -93,6 +127,11 @@ final class ReplayBuffer {
     }
 
     int capacity() {
+        return capacity;
+    }
+
+    /** The ring's current length, for tests of its memory behaviour. */
+    int allocated() {
         return items.length;
     }
 }

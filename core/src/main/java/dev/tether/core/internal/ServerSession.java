@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.jctools.queues.MpscArrayQueue;
+import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
 
 /**
  * A session: the outbound queue, sequence numbers, acknowledgements, replay buffer and the
@@ -47,6 +47,9 @@ import org.jctools.queues.MpscArrayQueue;
  */
 final class ServerSession implements Session {
 
+    /** Outbound queue chunk: small, since most sessions are idle most of the time. */
+    private static final int QUEUE_CHUNK = 16;
+
     /** What a gap entry counts against the replay buffer's byte limit. */
     private static final int GAP_BYTES = 32;
 
@@ -59,7 +62,11 @@ final class ServerSession implements Session {
     private final String id;
     private final String token;
     private final Principal principal;
-    private final MpscArrayQueue<Outbound> queue;
+    /**
+     * Bounded MPSC, grown in small chunks up to its capacity, so that an idle session costs a few
+     * hundred bytes rather than its worst case. Unpadded: one session's queue is rarely contended.
+     */
+    private final MpscChunkedUnpaddedArrayQueue<Outbound> queue;
     final SerialExecutor callbacks;
     private final Set<String> topics = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
@@ -99,7 +106,8 @@ final class ServerSession implements Session {
         this.id = id;
         this.token = token;
         this.principal = principal;
-        this.queue = new MpscArrayQueue<>(config.outboundQueueCapacity());
+        this.queue = new MpscChunkedUnpaddedArrayQueue<>(
+                Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
         this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
         int limit = config.handlerPendingLimit();
         this.callbacks = new SerialExecutor(hub.handlerPool, limit, limit / 4,
