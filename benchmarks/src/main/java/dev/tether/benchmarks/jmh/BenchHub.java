@@ -43,6 +43,7 @@ final class BenchHub implements AutoCloseable {
                 .heartbeatInterval(Duration.ofHours(1))
                 .heartbeatTimeout(Duration.ofHours(1))
                 .inboundRateLimit(Integer.MAX_VALUE, Integer.MAX_VALUE)
+                .maxHandshakesPerSecond(Integer.MAX_VALUE)
                 .errorHandler((context, error) -> errors.add(context + ": " + error))
                 .build();
         this.tether = Tether.create(config, new SessionHandler() { });
@@ -67,6 +68,9 @@ final class BenchHub implements AutoCloseable {
      */
     Session open(BenchConnection connection, Runnable runIo) {
         connection.startCapture();
+        if (tether.admit() != Tether.ADMITTED) {
+            throw new IllegalStateException("not admitted: " + tether.stats());
+        }
         ConnectionListener listener = tether.connect(connection, PRINCIPAL);
         connection.listener(listener);
         connection.feed(BenchConnection.helloFrame());
