@@ -1,0 +1,56 @@
+package dev.tether.benchmarks.load;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One generated WebSocket connection. Plain fields: only its {@link ClientLoop}'s thread touches it.
+ * Input not yet parsed and output not yet written are kept per connection only while they exist;
+ * otherwise the loop's shared buffers serve every connection.
+ */
+final class ClientConnection {
+
+    static final int IDLE = 0;
+    static final int CONNECTING = 1;
+    /** Upgrade request written, waiting for {@code 101}. */
+    static final int UPGRADING = 2;
+    /** WebSocket open, waiting for Tether's {@code welcome} or Socket.IO's {@code 40}. */
+    static final int JOINING = 3;
+    static final int OPEN = 4;
+    /** Close frame sent by us, waiting for the server's. */
+    static final int CLOSING = 5;
+    static final int CLOSED = 6;
+
+    /** Index over the whole run: picks the source address and, with the loop count, the intended open time. */
+    final int index;
+
+    SocketChannel channel;
+    SelectionKey key;
+    int state = IDLE;
+    long connectStartNs;
+    String webSocketKey;
+
+    /** Received bytes not yet parsed (a partial frame or header). */
+    byte[] carry;
+    int carryLength;
+    /** A fragmented text message being assembled. */
+    byte[] fragment;
+    int fragmentLength;
+    /** Bytes the socket did not take, in read mode; null when everything was written. */
+    ByteBuffer pending;
+
+    /** Tether: the highest server {@code seq} received, and the last one acknowledged. */
+    long highestSeq;
+    long ackedSeq;
+    /** Tether: our next message {@code seq}; Socket.IO: our next ack id. */
+    long nextOutboundId = 1;
+
+    ClientConnection(int index) {
+        this.index = index;
+    }
+
+    boolean established() {
+        return state == OPEN || state == CLOSING;
+    }
+}

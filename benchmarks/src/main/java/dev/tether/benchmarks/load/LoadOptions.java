@@ -1,0 +1,164 @@
+package dev.tether.benchmarks.load;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Objects;
+
+/**
+ * One run's settings, validated in the constructor (the message names the option).
+ *
+ * @param scenario         {@code hold} or {@code echo}
+ * @param protocol         {@code tether} or {@code socketio}
+ * @param host             the server address; must be in 127.0.0.0/8 (default 127.0.0.1)
+ * @param port             the server port (default 8080)
+ * @param path             the upgrade request target (default: the protocol's)
+ * @param connections      connections to open (default 100)
+ * @param connectRate      connections opened per second ({@code hold --rate}, {@code echo
+ *                         --connect-rate}; default 1000)
+ * @param messageRate      echo requests per second over all connections ({@code echo --rate};
+ *                         default 1000; unused by {@code hold})
+ * @param seconds          how long to hold ({@code --hold-seconds}) or to send ({@code --seconds});
+ *                         default 10
+ * @param graceSeconds     how long an echo run waits for outstanding replies after the last send
+ *                         before counting them lost (default 5)
+ * @param sourceIps        source addresses 127.0.0.2 .. 127.0.0.(1+N), round-robin; default enough
+ *                         that none has more than {@value #CONNECTIONS_PER_SOURCE_IP} connections
+ * @param loops            selector threads, 1 or 2 (default: 2 on two or more cores)
+ * @param handshakeTimeoutMs a connection not welcomed this long after its connect started fails
+ *                         (default 10,000)
+ */
+record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
+                   int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
+                   int sourceIps, int loops, int handshakeTimeoutMs) {
+
+    /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
+    static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
+    /** Seconds a run may overrun its planned duration before every loop gives up. */
+    static final int HARD_DEADLINE_SLACK_SECONDS = 60;
+
+    LoadOptions {
+        Objects.requireNonNull(scenario, "scenario");
+        Objects.requireNonNull(protocol, "protocol");
+        Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(path, "path");
+        if (!(host instanceof Inet4Address) || !host.isLoopbackAddress()) {
+            throw new IllegalArgumentException("--host must be in 127.0.0.0/8, was " + host.getHostAddress());
+        }
+        positive("--port", port);
+        if (port > 65_535) {
+            throw new IllegalArgumentException("--port must be at most 65535, was " + port);
+        }
+        if (!path.startsWith("/")) {
+            throw new IllegalArgumentException("--path must start with '/', was " + path);
+        }
+        positive("--connections", connections);
+        positive("connect rate (--rate for hold, --connect-rate for echo)", connectRate);
+        positive("--rate", messageRate);
+        positive("--seconds / --hold-seconds", seconds);
+        if (graceSeconds < 0) {
+            throw new IllegalArgumentException("--grace-seconds must not be negative, was " + graceSeconds);
+        }
+        if (sourceIps < 1 || sourceIps > 250) {
+            throw new IllegalArgumentException("--source-ips must be in 1..250, was " + sourceIps);
+        }
+        if (loops < 1 || loops > 2) {
+            throw new IllegalArgumentException("--loops must be 1 or 2, was " + loops);
+        }
+        positive("--handshake-timeout-ms", handshakeTimeoutMs);
+    }
+
+    /** Seconds the run is planned to take: ramp, hold or send, grace. */
+    long plannedSeconds() {
+        long ramp = (connections + connectRate - 1L) / connectRate;
+        return ramp + seconds + (scenario == Scenario.ECHO ? graceSeconds : 0) + handshakeTimeoutMs / 1000 + 5;
+    }
+
+    /** Planned duration plus {@value #HARD_DEADLINE_SLACK_SECONDS} s: no loop runs longer. */
+    long hardDeadlineSeconds() {
+        return plannedSeconds() + HARD_DEADLINE_SLACK_SECONDS;
+    }
+
+    /**
+     * Parses {@code SCENARIO [--option value]...}.
+     *
+     * @throws IllegalArgumentException naming the option that is unknown, missing its value or invalid
+     */
+    static LoadOptions parse(String... args) {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("missing scenario (hold, echo)");
+        }
+        Scenario scenario = Scenario.parse(args[0]);
+        WireProtocol protocol = WireProtocol.TETHER;
+        String host = "127.0.0.1";
+        int port = 8080;
+        String path = null;
+        int connections = 100;
+        int connectRate = 1000;
+        int messageRate = 1000;
+        int seconds = 10;
+        int grace = 5;
+        int sourceIps = 0;
+        int loops = Runtime.getRuntime().availableProcessors() >= 2 ? 2 : 1;
+        int handshakeTimeoutMs = 10_000;
+        for (int i = 1; i < args.length; i++) {
+            String name = args[i];
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException(name + " needs a value");
+            }
+            String value = args[++i];
+            switch (name) {
+                case "--protocol" -> protocol = WireProtocol.parse(value);
+                case "--host" -> host = value;
+                case "--port" -> port = intValue(name, value);
+                case "--path" -> path = value;
+                case "--connections" -> connections = intValue(name, value);
+                case "--rate" -> {
+                    if (scenario == Scenario.HOLD) {
+                        connectRate = intValue(name, value);
+                    } else {
+                        messageRate = intValue(name, value);
+                    }
+                }
+                case "--connect-rate" -> connectRate = intValue(name, value);
+                case "--hold-seconds", "--seconds" -> seconds = intValue(name, value);
+                case "--grace-seconds" -> grace = intValue(name, value);
+                case "--source-ips" -> sourceIps = intValue(name, value);
+                case "--loops" -> loops = intValue(name, value);
+                case "--handshake-timeout-ms" -> handshakeTimeoutMs = intValue(name, value);
+                default -> throw new IllegalArgumentException("unknown option " + name);
+            }
+        }
+        if (sourceIps == 0) {
+            sourceIps = Math.max(1, (connections + CONNECTIONS_PER_SOURCE_IP - 1) / CONNECTIONS_PER_SOURCE_IP);
+        }
+        return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
+                connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs);
+    }
+
+    private static InetAddress address(String host) {
+        // Literal addresses only: no name lookup may send the generator anywhere but loopback.
+        if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("--host must be an IPv4 literal in 127.0.0.0/8, was " + host);
+        }
+        try {
+            return InetAddress.getByName(host);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--host is not an address: " + host, e);
+        }
+    }
+
+    private static int intValue(String name, String value) {
+        try {
+            return Integer.parseInt(value.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer, was " + value, e);
+        }
+    }
+
+    private static void positive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be positive, was " + value);
+        }
+    }
+}

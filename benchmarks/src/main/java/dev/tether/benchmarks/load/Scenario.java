@@ -1,0 +1,23 @@
+package dev.tether.benchmarks.load;
+
+import java.util.Locale;
+
+/** What a run does once its connections are open. */
+enum Scenario {
+    /** Open the connections at a fixed rate, hold them with heartbeats answered, close them. */
+    HOLD,
+    /** Open the connections, then send echo requests open-loop at a fixed total rate. */
+    ECHO;
+
+    static Scenario parse(String name) {
+        try {
+            return valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown scenario '" + name + "' (hold, echo)", e);
+        }
+    }
+
+    String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

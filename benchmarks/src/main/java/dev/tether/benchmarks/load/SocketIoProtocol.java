@@ -1,0 +1,98 @@
+package dev.tether.benchmarks.load;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Socket.IO v4 over Engine.IO v4 on a WebSocket, default namespace: the open packet {@code 0{...}}
+ * is answered with {@code 40} and the connection counts as joined at the server's {@code 40{...}};
+ * an Engine.IO ping {@code 2} is answered with pong {@code 3}; an echo request is the event
+ * {@code 42<id>["echo",<intendedNs>]} and its answer the ack {@code 43<id>[<intendedNs>]}.
+ */
+final class SocketIoProtocol implements AppProtocol {
+
+    private static final byte[] CONNECT = "40".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PONG = "3".getBytes(StandardCharsets.US_ASCII);
+
+    private final ClientLoop loop;
+    private final AsciiBuilder text = new AsciiBuilder();
+
+    SocketIoProtocol(ClientLoop loop) {
+        this.loop = loop;
+    }
+
+    @Override
+    public void onUpgraded(ClientConnection c) {
+        // Engine.IO speaks first: the open packet.
+    }
+
+    @Override
+    public void onText(ClientConnection c, byte[] b, int off, int len, long nowNs) {
+        if (len == 0) {
+            loop.protocolError(c, "empty Engine.IO packet");
+            return;
+        }
+        byte engine = b[off];
+        switch (engine) {
+            case '0' -> loop.sendText(c, CONNECT, CONNECT.length);
+            case '1' -> loop.protocolNotice(c, "engine.io close");
+            case '2' -> {
+                loop.sendText(c, PONG, PONG.length);
+                loop.pingAnswered();
+            }
+            case '4' -> onSocketIo(c, b, off + 1, off + len, nowNs);
+            default -> {
+                // 3 (pong), 5 (upgrade), 6 (noop): nothing to do.
+            }
+        }
+    }
+
+    private void onSocketIo(ClientConnection c, byte[] b, int from, int to, long nowNs) {
+        if (from >= to) {
+            loop.protocolError(c, "empty Socket.IO packet");
+            return;
+        }
+        switch (b[from]) {
+            case '0' -> {
+                if (c.state == ClientConnection.JOINING) {
+                    loop.joined(c, nowNs);
+                }
+            }
+            case '1' -> loop.protocolNotice(c, "socket.io disconnect");
+            case '3' -> onAck(c, b, from + 1, to, nowNs);
+            case '4' -> loop.protocolError(c, "socket.io connect error");
+            default -> {
+                // 2 (event, e.g. "response"): counted by nobody in these scenarios.
+            }
+        }
+    }
+
+    /** {@code <id>[<intendedNs>]}. */
+    private void onAck(ClientConnection c, byte[] b, int from, int to, long nowNs) {
+        int i = from;
+        while (i < to && b[i] >= '0' && b[i] <= '9') {
+            i++;
+        }
+        if (i == from || i >= to || b[i] != '[') {
+            loop.replyError(c);
+            return;
+        }
+        int start = i + 1;
+        int end = start;
+        while (end < to && b[end] != ']' && b[end] != ',') {
+            end++;
+        }
+        long intended = TetherProtocol.parseLong(b, start, end);
+        if (intended == Long.MIN_VALUE) {
+            loop.replyError(c);
+        } else {
+            loop.echoReply(c, intended, nowNs);
+        }
+    }
+
+    @Override
+    public void sendEcho(ClientConnection c, long intendedNs) {
+        long id = c.nextOutboundId++;
+        text.clear().append("42").append(id).append("[\"echo\",").append(intendedNs).append("]");
+        loop.sendText(c, text.bytes(), text.length());
+    }
+}

@@ -1,0 +1,118 @@
+package dev.tether.benchmarks.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tether.core.Message;
+import dev.tether.core.Responder;
+import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.undertow.TetherServer;
+import dev.tether.undertow.TetherUndertowConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Runs the short {@code hold} and {@code echo} scenarios against an in-process Tether server on an
+ * ephemeral 127.0.0.1 port, with heartbeats 300 ms apart so that the generator must answer them.
+ * Asserts that the runs complete and report, not timings.
+ */
+@Timeout(30)
+class LoadGeneratorSmokeTest {
+
+    private Tether tether;
+    private TetherServer server;
+    private final ByteArrayOutputStream output = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+
+    @BeforeEach
+    void startServer() {
+        TetherConfig config = TetherConfig.builder()
+                .heartbeatInterval(Duration.ofMillis(300))
+                .heartbeatTimeout(Duration.ofMillis(300))
+                .build();
+        tether = Tether.create(config, new SessionHandler() {
+            @Override
+            public void onRequest(Session session, Message message, Responder responder) {
+                if (message.event().equals("echo")) {
+                    responder.reply(message.payload());
+                } else {
+                    SessionHandler.super.onRequest(session, message, responder);
+                }
+            }
+        });
+        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+    }
+
+    @AfterEach
+    void stopServer() {
+        if (tether != null) {
+            tether.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        System.out.print(output.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void holdConnectsEveryClientAnswersHeartbeatsAndClosesCleanly() throws Exception {
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("hold", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "50", "--rate", "500",
+                "--hold-seconds", "1", "--source-ips", "2"), out);
+
+        assertThat(r.aborted()).isFalse();
+        assertThat(r.connected()).isEqualTo(50);
+        assertThat(r.failed()).isZero();
+        assertThat(r.unexpectedDisconnects()).isZero();
+        assertThat(r.closedCleanly()).isEqualTo(50);
+        assertThat(r.pingsAnswered()).isPositive();
+        assertThat(r.protocolErrors()).isZero();
+        assertThat(r.handshakeMaxMs()).isPositive();
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"hold\"");
+    }
+
+    @Test
+    void echoMeasuresEveryReplyFromItsIntendedSendTime() throws Exception {
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("echo", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
+                "--rate", "200", "--seconds", "2", "--grace-seconds", "2"), out);
+
+        assertThat(r.aborted()).isFalse();
+        assertThat(r.connected()).isEqualTo(20);
+        assertThat(r.failed()).isZero();
+        assertThat(r.sent()).isEqualTo(400);
+        assertThat(r.received()).isEqualTo(400);
+        assertThat(r.lost()).isZero();
+        assertThat(r.replyErrors()).isZero();
+        assertThat(r.unsent()).isZero();
+        assertThat(r.latencyCount()).isEqualTo(400);
+        assertThat(r.latencyUs().getTotalCount()).isPositive();
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"echo\"");
+    }
+
+    @Test
+    void refusesAServerOutsideLoopback() {
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--host", "10.0.0.1"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--host");
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--host", "example.com"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--host");
+    }
+
+    @Test
+    void readsTheTopLevelFieldsOfAServerFrame() {
+        TetherProtocol p = new TetherProtocol(null);
+        byte[] frame = "{\"t\":\"reply\",\"x\":{\"rid\":9,\"s\":\"}\\\"\"},\"rid\":7,\"d\":12345}"
+                .getBytes(StandardCharsets.UTF_8);
+        assertThat(p.scan(frame, 0, frame.length)).isTrue();
+        assertThat(p.rid()).isEqualTo(7);
+    }
+}
