@@ -15,6 +15,9 @@ interface AppProtocol {
     /** Sends one echo request carrying {@code intendedNs}, its intended send time relative to the run's epoch. */
     void sendEcho(ClientConnection connection, long intendedNs);
 
+    /** Broadcast / storm: the publisher publishes one message on topic {@code room} carrying {@code intendedNs}. */
+    void sendPublish(ClientConnection connection, long intendedNs);
+
     static AppProtocol of(WireProtocol protocol, ClientLoop loop) {
         return switch (protocol) {
             case TETHER -> new TetherProtocol(loop);

@@ -21,6 +21,8 @@ final class ClientConnection {
     /** Close frame sent by us, waiting for the server's. */
     static final int CLOSING = 5;
     static final int CLOSED = 6;
+    /** Storm: cut, waiting for its next reconnect attempt at {@link #reconnectAtNs}. */
+    static final int WAITING = 7;
 
     /** Index over the whole run: picks the source address and, with the loop count, the intended open time. */
     final int index;
@@ -45,6 +47,32 @@ final class ClientConnection {
     long ackedSeq;
     /** Tether: our next message {@code seq}; Socket.IO: our next ack id. */
     long nextOutboundId = 1;
+
+    /** Broadcast / storm: run index 0 publishes, the others subscribe. */
+    boolean publisher;
+    boolean subscriber;
+    /** Broadcast: stops reading once subscribed. */
+    boolean stalled;
+    boolean subscribed;
+    /** Stalled: counted in {@link RunControl#stalledResolved} / its close code recorded. */
+    boolean resolved;
+    boolean closeRecorded;
+    /** Messages (and gap-lost messages) this subscriber has seen. */
+    long seen;
+
+    /** Storm: the session to resume. */
+    String sid;
+    String token;
+    /** Storm: cut and not resumed yet. */
+    boolean reconnecting;
+    long cutNs;
+    long reconnectAtNs;
+    int failures;
+    int resumeAttempt;
+    /** Retry-After of a 503 refusal, in ms (0: none). */
+    long retryAfterMs;
+    /** Position in its loop's connection array. */
+    int slot;
 
     ClientConnection(int index) {
         this.index = index;

@@ -15,6 +15,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Locale;
+import java.util.PriorityQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
@@ -44,6 +45,9 @@ final class ClientLoop implements Runnable {
     /** Bounds the work of one iteration so reads are never starved by a catch-up burst. */
     private static final int MAX_DUE_PER_ITERATION = 2_000;
     private static final long HIGHEST_TRACKABLE_US = TimeUnit.SECONDS.toMicros(600);
+    /** Storm reconnect backoff: attempt n waits uniformly in [0, min(cap, base * 2^n)]. */
+    static final long BACKOFF_BASE_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    static final long BACKOFF_CAP_NS = TimeUnit.SECONDS.toNanos(5);
 
     private final int loopIndex;
     private final int loopCount;
@@ -81,6 +85,19 @@ final class ClientLoop implements Runnable {
     private long cpuNs;
     private long lastJoinedNs;
 
+    // ---- broadcast / storm (this thread only; read by the coordinator after join)
+    /** Per publish k: healthy deliveries this loop saw, and the time of the last one. */
+    final int[] broadcastCount;
+    final long[] broadcastLastNs;
+    /** Storm: nanoseconds from the cut to each resume ({@code resumed:true}) of this loop. */
+    final long[] resumeNs;
+    int resumeCount;
+    private long publishIndex;
+    private boolean stormDone;
+    private boolean drainStarted;
+    private final PriorityQueue<ClientConnection> reconnects =
+            new PriorityQueue<>((a, b) -> Long.compare(a.reconnectAtNs - b.reconnectAtNs, 0));
+
     ClientLoop(int loopIndex, int loopCount, LoadOptions options, RunControl control, InetAddress[] sources)
             throws IOException {
         this.loopIndex = loopIndex;
@@ -91,8 +108,12 @@ final class ClientLoop implements Runnable {
         this.server = new InetSocketAddress(options.host(), options.port());
         this.selector = Selector.open();
         this.protocol = AppProtocol.of(options.protocol(), this);
-        int mine = (options.connections() - loopIndex + loopCount - 1) / loopCount;
+        int mine = (options.totalConnections() - loopIndex + loopCount - 1) / loopCount;
         this.connections = new ClientConnection[Math.max(0, mine)];
+        boolean fanout = options.scenario().fanout();
+        this.broadcastCount = new int[fanout ? (int) options.plannedPublishes() : 0];
+        this.broadcastLastNs = new long[broadcastCount.length];
+        this.resumeNs = new long[options.scenario() == Scenario.STORM ? connections.length : 0];
         this.unresolved = connections.length;
         this.upgradeTemplate = ("GET " + options.path() + " HTTP/1.1\r\nHost: " + options.host().getHostAddress() + ":"
                 + options.port() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
@@ -185,6 +206,25 @@ final class ClientLoop implements Runnable {
                 if (phase == RunControl.RUN && options.scenario() == Scenario.ECHO) {
                     nextDueNs = Math.min(nextDueNs, sendDue(now));
                 }
+                if (phase == RunControl.RUN && options.scenario().fanout()) {
+                    if (loopIndex == 0) {
+                        nextDueNs = Math.min(nextDueNs, publishDue(now));
+                    }
+                    if (options.scenario() == Scenario.STORM) {
+                        if (!stormDone) {
+                            long at = control.stormAtNs;
+                            if (now - at >= 0) {
+                                cutAll(now);
+                            } else {
+                                nextDueNs = Math.min(nextDueNs, at);
+                            }
+                        }
+                        nextDueNs = Math.min(nextDueNs, reconnectDue(now));
+                    }
+                    if (control.drainStalled && !drainStarted) {
+                        startDrain();
+                    }
+                }
             }
             if (now - nextSweepNs >= 0) {
                 sweepHandshakeTimeouts(now);
@@ -212,6 +252,12 @@ final class ClientLoop implements Runnable {
             }
             int index = loopIndex + nextToOpen * loopCount;
             ClientConnection c = new ClientConnection(index);
+            c.slot = nextToOpen;
+            if (options.scenario().fanout()) {
+                c.publisher = index == 0;
+                c.subscriber = index != 0;
+                c.stalled = index >= 1 && index <= options.stalledSubscribers();
+            }
             connections[nextToOpen++] = c;
             connect(c, now);
             opened++;
@@ -225,7 +271,12 @@ final class ClientLoop implements Runnable {
     }
 
     private void connect(ClientConnection c, long now) {
-        control.attempted.incrementAndGet();
+        if (c.reconnecting) {
+            control.reconnectAttempts.incrementAndGet();
+            c.resumeAttempt++;
+        } else {
+            control.attempted.incrementAndGet();
+        }
         c.connectStartNs = now;
         c.state = ClientConnection.CONNECTING;
         try {
@@ -429,6 +480,18 @@ final class ClientLoop implements Runnable {
 
     private boolean upgradeAccepted(ClientConnection c, String head) {
         String[] lines = head.split("\r\n");
+        if (lines.length > 0 && lines[0].startsWith("HTTP/1.1 503")) {
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                if (colon > 0 && lines[i].substring(0, colon).trim().equalsIgnoreCase("retry-after")) {
+                    try {
+                        c.retryAfterMs = Math.max(0, Long.parseLong(lines[i].substring(colon + 1).trim())) * 1000;
+                    } catch (NumberFormatException ignored) {
+                        // an HTTP date: not sent by Tether; the backoff alone applies
+                    }
+                }
+            }
+        }
         if (lines.length == 0 || !lines[0].startsWith("HTTP/1.1 101")) {
             fail(c, "upgrade refused: " + (lines.length == 0 ? "" : lines[0]));
             return false;
@@ -473,6 +536,228 @@ final class ClientLoop implements Runnable {
         control.connected.incrementAndGet();
         control.open.incrementAndGet();
         handshakeUs.recordValue(Math.min(HIGHEST_TRACKABLE_US, TimeUnit.NANOSECONDS.toMicros(now - c.connectStartNs)));
+    }
+
+    // ---- broadcast / storm, called by the AppProtocol
+
+    /** Storm: the welcome of a reconnect, {@code resumed} or a fresh session. */
+    void rejoined(ClientConnection c, boolean resumed, long now) {
+        c.state = ClientConnection.OPEN;
+        c.reconnecting = false;
+        c.failures = 0;
+        live++;
+        control.open.incrementAndGet();
+        if (resumed) {
+            control.resumed.incrementAndGet();
+            resumeNs[resumeCount++] = now - c.cutNs;
+        } else {
+            control.resumedFalse.incrementAndGet();
+            noteFirstErrors("resumed:false for " + c.index);
+        }
+    }
+
+    /** The subscription is in place ({@code ok}, or Socket.IO's connect in broadcast mode). */
+    void subscribed(ClientConnection c) {
+        if (c.subscribed) {
+            return;
+        }
+        c.subscribed = true;
+        control.subscribed.incrementAndGet();
+        if (c.stalled) {
+            control.stalledSubscribed.incrementAndGet();
+            if (c.key != null && c.key.isValid()) {
+                c.key.interestOps(readInterest(c) | (c.pending != null ? SelectionKey.OP_WRITE : 0));
+            }
+        }
+    }
+
+    /** One broadcast message carrying its intended publish time received by a subscriber. */
+    void delivery(ClientConnection c, long intendedNs, long now) {
+        c.seen++;
+        if (c.stalled) {
+            control.stalledDelivered.incrementAndGet();
+            checkStalledResolved(c);
+            return;
+        }
+        control.delivered.incrementAndGet();
+        long latencyNs = now - (control.epochNs + intendedNs);
+        latencyUs.recordValue(Math.max(0, Math.min(HIGHEST_TRACKABLE_US, TimeUnit.NANOSECONDS.toMicros(latencyNs))));
+        long offset = intendedNs - (control.sendStartNs - control.epochNs);
+        long rate = options.messageRate();
+        long k = offset < 0 ? -1 : (offset * rate + 999_999_999L) / 1_000_000_000L;
+        if (k < 0 || k >= broadcastCount.length || k * 1_000_000_000L / rate != offset) {
+            protocolNotice(c, "broadcast with an unknown intended time " + intendedNs);
+            return;
+        }
+        int slot = (int) k;
+        broadcastCount[slot]++;
+        if (now - broadcastLastNs[slot] > 0 || broadcastLastNs[slot] == 0) {
+            broadcastLastNs[slot] = now;
+        }
+    }
+
+    /** A reliable message with a seq not above the last one delivered. */
+    void duplicate(ClientConnection c) {
+        control.duplicates.incrementAndGet();
+    }
+
+    /** {@code missing} messages skipped by a seq jump. */
+    void seqHole(ClientConnection c, long missing) {
+        if (!c.stalled) {
+            control.seqHoles.addAndGet(missing);
+        }
+    }
+
+    /** A gap frame: {@code lost} messages lost for good. */
+    void gapFrame(ClientConnection c, long lost) {
+        c.seen += lost;
+        if (c.stalled) {
+            checkStalledResolved(c);
+        } else {
+            control.gapLost.addAndGet(lost);
+        }
+    }
+
+    private void checkStalledResolved(ClientConnection c) {
+        if (c.stalled && !c.resolved && control.drainStalled && c.seen >= control.publishedFinal) {
+            c.resolved = true;
+            control.stalledResolved.incrementAndGet();
+        }
+    }
+
+    private int readInterest(ClientConnection c) {
+        return c.stalled && c.subscribed && !drainStarted ? 0 : SelectionKey.OP_READ;
+    }
+
+    /** Sends the publishes whose intended time has come (loop 0, the publisher's); returns when the next is due. */
+    private long publishDue(long now) {
+        long start = control.sendStartNs;
+        long stop = control.sendEndNs;
+        ClientConnection publisher = connections.length > 0 ? connections[0] : null;
+        int sentNow = 0;
+        while (sentNow < MAX_DUE_PER_ITERATION) {
+            long intended = start + publishIndex * 1_000_000_000L / options.messageRate();
+            if (intended - stop >= 0) {
+                return Long.MAX_VALUE;
+            }
+            if (intended - now > 0) {
+                return intended;
+            }
+            publishIndex++;
+            sentNow++;
+            if (publisher == null || publisher.state != ClientConnection.OPEN) {
+                control.unsent.incrementAndGet();
+            } else {
+                control.published.incrementAndGet();
+                protocol.sendPublish(publisher, intended - control.epochNs);
+            }
+        }
+        return now;
+    }
+
+    private void startDrain() {
+        drainStarted = true;
+        for (ClientConnection c : connections) {
+            if (c == null || !c.stalled) {
+                continue;
+            }
+            if (c.state == ClientConnection.CLOSED) {
+                if (!c.resolved) {
+                    c.resolved = true;
+                    control.stalledResolved.incrementAndGet();
+                }
+            } else if (c.key != null && c.key.isValid()) {
+                c.key.interestOps(SelectionKey.OP_READ | (c.pending != null ? SelectionKey.OP_WRITE : 0));
+                checkStalledResolved(c);
+            }
+        }
+    }
+
+    /** Storm: cuts every open subscriber of this loop at once (RST: SO_LINGER 0). */
+    private void cutAll(long now) {
+        stormDone = true;
+        for (ClientConnection c : connections) {
+            if (c == null || !c.subscriber || c.state != ClientConnection.OPEN || c.sid == null) {
+                continue;
+            }
+            try {
+                c.channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            } catch (IOException ignored) {
+                // closing without it is still abrupt enough
+            }
+            closeChannel(c);
+            live--;
+            control.open.decrementAndGet();
+            control.cut.incrementAndGet();
+            c.state = ClientConnection.WAITING;
+            c.reconnecting = true;
+            c.cutNs = now;
+            c.failures = 0;
+            c.resumeAttempt = 0;
+            schedule(c, now);
+        }
+    }
+
+    private void schedule(ClientConnection c, long now) {
+        long ceiling = Math.min(BACKOFF_CAP_NS, BACKOFF_BASE_NS << Math.min(c.failures, 20));
+        long wait = ThreadLocalRandom.current().nextLong(ceiling + 1);
+        if (c.retryAfterMs > 0) {
+            wait += TimeUnit.MILLISECONDS.toNanos(c.retryAfterMs);
+            c.retryAfterMs = 0;
+            control.retryAfterHonoured.incrementAndGet();
+        }
+        c.state = ClientConnection.WAITING;
+        c.reconnectAtNs = now + wait;
+        reconnects.add(c);
+    }
+
+    private long reconnectDue(long now) {
+        int opened = 0;
+        while (!reconnects.isEmpty() && opened < MAX_DUE_PER_ITERATION) {
+            ClientConnection c = reconnects.peek();
+            if (c.reconnectAtNs - now > 0) {
+                return c.reconnectAtNs;
+            }
+            reconnects.poll();
+            if (c.state == ClientConnection.WAITING) {
+                connect(c, now);
+                opened++;
+            }
+        }
+        return reconnects.isEmpty() ? Long.MAX_VALUE : now;
+    }
+
+    /** Storm: a reconnect attempt failed before its welcome; try again after the backoff. */
+    private boolean retry(ClientConnection c, String why) {
+        if (!c.reconnecting || control.phase != RunControl.RUN) {
+            return false;
+        }
+        control.reconnectFailures.incrementAndGet();
+        noteFirstErrors("reconnect failed: " + why);
+        closeChannel(c);
+        c.failures++;
+        schedule(c, System.nanoTime());
+        return true;
+    }
+
+    private static void closeChannel(ClientConnection c) {
+        c.pending = null;
+        c.carry = null;
+        c.carryLength = 0;
+        c.fragment = null;
+        c.fragmentLength = 0;
+        if (c.key != null) {
+            c.key.cancel();
+            c.key = null;
+        }
+        if (c.channel != null) {
+            try {
+                c.channel.close();
+            } catch (IOException ignored) {
+                // already gone
+            }
+            c.channel = null;
+        }
     }
 
     void echoReply(ClientConnection c, long intendedNs, long now) {
@@ -598,13 +883,13 @@ final class ClientLoop implements Runnable {
 
     private void flushPending(ClientConnection c) throws IOException {
         if (c.pending == null) {
-            c.key.interestOps(SelectionKey.OP_READ);
+            c.key.interestOps(readInterest(c));
             return;
         }
         c.channel.write(c.pending);
         if (!c.pending.hasRemaining()) {
             c.pending = null;
-            c.key.interestOps(SelectionKey.OP_READ);
+            c.key.interestOps(readInterest(c));
         }
     }
 
@@ -621,6 +906,9 @@ final class ClientLoop implements Runnable {
             if (c.state == ClientConnection.OPEN) {
                 c.state = ClientConnection.CLOSING;
                 sendFrame(c, 0x8, normal, 0, normal.length);
+            } else if (c.reconnecting && c.state != ClientConnection.CLOSED) {
+                control.notResumedAtEnd.incrementAndGet();
+                forceClose(c);
             } else if (c.state != ClientConnection.CLOSED && c.state != ClientConnection.CLOSING) {
                 fail(c, "still connecting at the end of the run");
             }
@@ -628,6 +916,7 @@ final class ClientLoop implements Runnable {
     }
 
     private void onServerClose(ClientConnection c, int code) {
+        recordStalledClose(c, code);
         if (c.state == ClientConnection.CLOSING) {
             control.closedCleanly.incrementAndGet();
             forceClose(c);
@@ -643,6 +932,15 @@ final class ClientLoop implements Runnable {
         if (c.state == ClientConnection.CLOSED) {
             return;
         }
+        if (c.state != ClientConnection.OPEN && retry(c, why)) {
+            return;
+        }
+        if (c.stalled && c.state == ClientConnection.OPEN) {
+            // Expected of a subscriber that stopped reading: reported with its close code, not as a disconnect.
+            recordStalledClose(c, 0);
+            forceClose(c);
+            return;
+        }
         if (c.state == ClientConnection.CLOSING) {
             control.closedCleanly.incrementAndGet();
         } else if (c.state == ClientConnection.OPEN) {
@@ -655,8 +953,20 @@ final class ClientLoop implements Runnable {
         forceClose(c);
     }
 
+    private void recordStalledClose(ClientConnection c, int code) {
+        if (!c.stalled || c.closeRecorded || c.state != ClientConnection.OPEN) {
+            return;
+        }
+        c.closeRecorded = true;
+        control.stalledClosedByServer.incrementAndGet();
+        control.stalledCloseCodes.computeIfAbsent(code, k -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
+    }
+
     private void fail(ClientConnection c, String why) {
         if (c.state == ClientConnection.CLOSED) {
+            return;
+        }
+        if (retry(c, why)) {
             return;
         }
         control.failed.incrementAndGet();
@@ -686,8 +996,12 @@ final class ClientLoop implements Runnable {
             if (closing && was == ClientConnection.CLOSING && System.nanoTime() - closeDeadlineNs > 0) {
                 control.closedForcibly.incrementAndGet();
             }
-        } else {
+        } else if (!c.reconnecting) {
             unresolved--;
+        }
+        if (c.stalled && drainStarted && !c.resolved) {
+            c.resolved = true;
+            control.stalledResolved.incrementAndGet();
         }
         c.pending = null;
         c.carry = null;

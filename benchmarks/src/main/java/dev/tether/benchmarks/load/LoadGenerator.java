@@ -14,6 +14,10 @@ import org.HdrHistogram.Histogram;
  * <pre>
  * LoadGenerator hold --connections N --rate R --hold-seconds T [options]
  * LoadGenerator echo --connections N --rate R --seconds T [--connect-rate C] [--grace-seconds G] [options]
+ * LoadGenerator broadcast --connections N --publish-rate R --seconds T [--stalled-percent P]
+ *                         [--connect-rate C] [--grace-seconds G] [options]
+ * LoadGenerator storm --connections N --publish-rate R --seconds T [--storm-after-seconds S (3)]
+ *                     [--connect-rate C] [--grace-seconds G] [options]      (tether protocol only)
  * options: --protocol tether|socketio   --host 127.x.y.z (default 127.0.0.1)   --port P (8080)
  *          --path /target   --source-ips N   --loops 1|2   --handshake-timeout-ms MS (10000)
  * </pre>
@@ -26,6 +30,19 @@ import org.HdrHistogram.Histogram;
  */
 public final class LoadGenerator {
 
+    static final String USAGE = String.join(System.lineSeparator(),
+            "usage: LoadGenerator hold --connections N --rate R --hold-seconds T [options]",
+            "       LoadGenerator echo --connections N --rate R --seconds T [--connect-rate C] [--grace-seconds G] [options]",
+            "       LoadGenerator broadcast --connections N --publish-rate R --seconds T [--stalled-percent P]",
+            "                 [--connect-rate C] [--grace-seconds G] [options]",
+            "           N subscribers on topic 'room' plus one publisher; P % of the subscribers stop reading",
+            "       LoadGenerator storm --connections N --publish-rate R --seconds T [--storm-after-seconds S]",
+            "                 [--connect-rate C] [--grace-seconds G] [options]",
+            "           tether protocol only: every subscriber is cut S s (default 3) after publishing starts",
+            "           and resumes (backoff with full jitter, base 100 ms, cap 5 s, 503 Retry-After honoured)",
+            "options: --protocol tether|socketio  --host 127.x.y.z (127.0.0.1)  --port P (8080)  --path /target",
+            "         --source-ips N  --loops 1|2  --handshake-timeout-ms MS (10000)");
+
     private LoadGenerator() {
     }
 
@@ -35,8 +52,7 @@ public final class LoadGenerator {
             options = LoadOptions.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
-            System.err.println("usage: LoadGenerator hold|echo --connections N --rate R "
-                    + "(--hold-seconds T | --seconds T) [--protocol tether|socketio] [--port P] ...");
+            System.err.println(USAGE);
             System.exit(2);
             return;
         }
@@ -49,12 +65,12 @@ public final class LoadGenerator {
         InetAddress[] sources = sourceAddresses(options.sourceIps(), out);
         long epochNs = System.nanoTime();
         RunControl control = new RunControl(options, epochNs);
-        ClientLoop[] loops = new ClientLoop[Math.min(options.loops(), options.connections())];
+        ClientLoop[] loops = new ClientLoop[Math.min(options.loops(), options.totalConnections())];
         for (int i = 0; i < loops.length; i++) {
             loops[i] = new ClientLoop(i, loops.length, options, control, sources);
         }
         out.printf(Locale.ROOT, "load: %s %s, %d connections at %d/s to %s:%d%s from %d source address(es), %d loop(s)%n",
-                options.scenario().label(), options.protocol().label(), options.connections(), options.connectRate(),
+                options.scenario().label(), options.protocol().label(), options.totalConnections(), options.connectRate(),
                 options.host().getHostAddress(), options.port(), options.path(), sources.length, loops.length);
         for (ClientLoop loop : loops) {
             loop.start();
@@ -65,10 +81,28 @@ public final class LoadGenerator {
         while (!allRampDone(loops) && beforeDeadline(control)) {
             progress.tick("ramp", 100);
         }
+        if (options.scenario().fanout()) {
+            // Every welcomed subscriber must be subscribed before the first publish.
+            long subscribeEndNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.handshakeTimeoutMs());
+            while (control.subscribed.get() < control.connected.get() - 1 && System.nanoTime() - subscribeEndNs < 0
+                    && beforeDeadline(control)) {
+                progress.tick("subscribe", 10);
+            }
+        }
         long rampEndNs = System.nanoTime();
         long runStartNs = rampEndNs;
         long runEndNs;
-        if (options.scenario() == Scenario.ECHO) {
+        long subscribers = control.subscribed.get();
+        long stalled = control.stalledSubscribed.get();
+        if (options.scenario().fanout()) {
+            runStartNs = rampEndNs + TimeUnit.MILLISECONDS.toNanos(50);
+            runEndNs = runStartNs + TimeUnit.SECONDS.toNanos(options.seconds());
+            control.sendStartNs = runStartNs;
+            control.sendEndNs = runEndNs;
+            if (options.scenario() == Scenario.STORM) {
+                control.stormAtNs = runStartNs + TimeUnit.SECONDS.toNanos(options.stormAfterSeconds());
+            }
+        } else if (options.scenario() == Scenario.ECHO) {
             runStartNs = rampEndNs + TimeUnit.MILLISECONDS.toNanos(50);
             runEndNs = runStartNs + TimeUnit.SECONDS.toNanos(options.seconds());
             control.sendStartNs = runStartNs;
@@ -79,8 +113,31 @@ public final class LoadGenerator {
         control.phase = RunControl.RUN;
         wakeAll(loops);
         while (System.nanoTime() - runEndNs < 0 && beforeDeadline(control) && !allFinished(loops)) {
-            progress.tick(options.scenario() == Scenario.ECHO ? "echo" : "hold", 100);
+            progress.tick(options.scenario().label(), 100);
         }
+        long healthy = subscribers - stalled;
+        long expected = 0;
+        long lastDeliveryNs = runStartNs;
+        if (options.scenario().fanout()) {
+            long graceEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.graceSeconds());
+            expected = healthy * control.published.get();
+            while (control.delivered.get() + control.gapLost.get() < expected
+                    && System.nanoTime() - graceEndNs < 0 && beforeDeadline(control) && !allFinished(loops)) {
+                progress.tick("grace", 10);
+            }
+            lastDeliveryNs = System.nanoTime();
+            if (stalled > 0) {
+                control.publishedFinal = control.published.get();
+                control.drainStalled = true;
+                wakeAll(loops);
+                long drainEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(LoadOptions.STALLED_DRAIN_SECONDS);
+                while (control.stalledResolved.get() < stalled && System.nanoTime() - drainEndNs < 0
+                        && beforeDeadline(control) && !allFinished(loops)) {
+                    progress.tick("drain", 10);
+                }
+            }
+        }
+        long deliveredAtEnd = control.delivered.get();
         if (options.scenario() == Scenario.ECHO) {
             long graceEndNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.graceSeconds());
             while (control.received.get() + control.replyErrors.get() < control.sent.get()
@@ -96,6 +153,10 @@ public final class LoadGenerator {
         }
         progress.print("closed");
 
+        FanoutResult fanout = options.scenario().fanout()
+                ? fanout(options, control, loops, subscribers, healthy, stalled, expected, deliveredAtEnd, runStartNs,
+                        lastDeliveryNs)
+                : null;
         Histogram handshake = new Histogram(3);
         Histogram latency = new Histogram(3);
         boolean aborted = false;
@@ -128,10 +189,97 @@ public final class LoadGenerator {
                 Math.max(0, lostAtEnd), latency.getTotalCount(),
                 LoadResult.ms(latency, 50), LoadResult.ms(latency, 90), LoadResult.ms(latency, 99),
                 LoadResult.ms(latency, 99.9), LoadResult.maxMs(latency),
-                control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency);
+                control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout);
         out.print(result.table());
         out.println("RESULT " + result.toJson());
         return result;
+    }
+
+    /** Merges the loops' broadcast figures (after they finished). */
+    private static FanoutResult fanout(LoadOptions options, RunControl control, ClientLoop[] loops, long subscribers,
+                                       long healthy, long stalled, long expected, long delivered, long runStartNs,
+                                       long graceEndNs) {
+        long published = control.published.get();
+        Histogram latency = new Histogram(3);
+        Histogram completion = new Histogram(3);
+        long lastDeliveryNs = runStartNs;
+        int planned = (int) options.plannedPublishes();
+        long completed = 0;
+        long incomplete = 0;
+        long rate = options.messageRate();
+        int cutCount = 0;
+        for (ClientLoop loop : loops) {
+            if (loop.finished()) {
+                latency.add(loop.latencyUs);
+                cutCount += loop.resumeCount;
+            }
+        }
+        long[] resumes = new long[cutCount];
+        int r = 0;
+        for (ClientLoop loop : loops) {
+            if (loop.finished()) {
+                System.arraycopy(loop.resumeNs, 0, resumes, r, loop.resumeCount);
+                r += loop.resumeCount;
+            }
+        }
+        // Publishes are numbered 0.. in intended order; those not sent (publisher down) are not counted.
+        for (int k = 0; k < planned; k++) {
+            int count = 0;
+            long last = 0;
+            for (ClientLoop loop : loops) {
+                if (!loop.finished()) {
+                    continue;
+                }
+                count += loop.broadcastCount[k];
+                long l = loop.broadcastLastNs[k];
+                if (l != 0 && (last == 0 || l - last > 0)) {
+                    last = l;
+                }
+            }
+            if (last != 0 && last - lastDeliveryNs > 0) {
+                lastDeliveryNs = last;
+            }
+            if (healthy > 0 && count >= healthy) {
+                completed++;
+                long intended = runStartNs + k * 1_000_000_000L / rate;
+                completion.recordValue(Math.max(0, TimeUnit.NANOSECONDS.toMicros(last - intended)));
+            } else if (count > 0 || k < published) {
+                incomplete++;
+            }
+        }
+        java.util.Arrays.sort(resumes);
+        long cut = control.cut.get();
+        double seconds = Math.max(1e-9, (Math.min(lastDeliveryNs, graceEndNs) - runStartNs) / 1e9);
+        StringBuilder codes = new StringBuilder();
+        control.stalledCloseCodes.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .forEach(e -> codes.append(codes.length() == 0 ? "" : " ").append(e.getKey()).append('x')
+                        .append(e.getValue().get()));
+        return new FanoutResult((int) subscribers, healthy, stalled, options.messageRate(), published,
+                published / (double) options.seconds(), expected, delivered, delivered / seconds,
+                Math.max(0, expected - delivered), control.gapLost.get(), control.seqHoles.get(),
+                control.duplicates.get(),
+                LoadResult.ms(latency, 50), LoadResult.ms(latency, 90), LoadResult.ms(latency, 99),
+                LoadResult.ms(latency, 99.9), LoadResult.maxMs(latency),
+                completed, incomplete, LoadResult.ms(completion, 50), LoadResult.ms(completion, 99),
+                LoadResult.maxMs(completion),
+                control.stalledDelivered.get(), control.stalledClosedByServer.get(),
+                codes.length() == 0 ? "none" : codes.toString(),
+                cut, control.resumed.get(), control.resumedFalse.get(), control.notResumedAtEnd.get(),
+                control.reconnectAttempts.get(), control.reconnectFailures.get(), control.retryAfterHonoured.get(),
+                timeToShare(resumes, cut, 0.50), timeToShare(resumes, cut, 0.99), timeToShare(resumes, cut, 1.0),
+                options.scenario() == Scenario.STORM);
+    }
+
+    /** Milliseconds from the cut until {@code share} of the {@code cut} subscribers resumed; -1 if never. */
+    static double timeToShare(long[] sortedResumeNs, long cut, double share) {
+        if (cut == 0) {
+            return 0;
+        }
+        long needed = (long) Math.ceil(cut * share);
+        if (needed > sortedResumeNs.length) {
+            return -1;
+        }
+        return sortedResumeNs[(int) Math.max(0, needed - 1)] / 1e6;
     }
 
     /**
@@ -212,14 +360,19 @@ public final class LoadGenerator {
             long now = System.nanoTime();
             double seconds = Math.max(1e-9, (now - lastPrintNs) / 1e9);
             long connected = control.connected.get();
-            long sent = control.sent.get();
-            long received = control.received.get();
+            long sent = control.sent.get() + control.published.get();
+            long received = control.received.get() + control.delivered.get();
             out.printf(Locale.ROOT, "[%6.1fs] %-6s open=%d connected=%d (%.0f/s) failed=%d disconnects=%d "
                             + "sent=%d (%.0f/s) received=%d (%.0f/s) errors=%d%n",
                     (now - epochNs) / 1e9, phase, control.open.get(), connected, (connected - lastConnected) / seconds,
                     control.failed.get(), control.unexpectedDisconnects.get(), sent, (sent - lastSent) / seconds,
                     received, (received - lastReceived) / seconds,
                     control.protocolErrors.get() + control.replyErrors.get());
+            if (control.cut.get() > 0) {
+                out.printf(Locale.ROOT, "           cut=%d resumed=%d resumed:false=%d reconnects=%d duplicates=%d%n",
+                        control.cut.get(), control.resumed.get(), control.resumedFalse.get(),
+                        control.reconnectAttempts.get(), control.duplicates.get());
+            }
             lastPrintNs = now;
             lastConnected = connected;
             lastSent = sent;

@@ -8,7 +8,7 @@ import java.util.Objects;
 /**
  * One run's settings, validated in the constructor (the message names the option).
  *
- * @param scenario         {@code hold} or {@code echo}
+ * @param scenario         {@code hold}, {@code echo}, {@code broadcast} or {@code storm}
  * @param protocol         {@code tether} or {@code socketio}
  * @param host             the server address; must be in 127.0.0.0/8 (default 127.0.0.1)
  * @param port             the server port (default 8080)
@@ -16,8 +16,10 @@ import java.util.Objects;
  * @param connections      connections to open (default 100)
  * @param connectRate      connections opened per second ({@code hold --rate}, {@code echo
  *                         --connect-rate}; default 1000)
- * @param messageRate      echo requests per second over all connections ({@code echo --rate};
- *                         default 1000; unused by {@code hold})
+ * @param messageRate      echo requests per second over all connections ({@code echo --rate}), or
+ *                         publishes per second ({@code broadcast|storm --publish-rate} or {@code --rate});
+ *                         default 1000; unused by {@code hold}
+ * @param connections      broadcast / storm: subscribers; one publisher connection is added
  * @param seconds          how long to hold ({@code --hold-seconds}) or to send ({@code --seconds});
  *                         default 10
  * @param graceSeconds     how long an echo run waits for outstanding replies after the last send
@@ -27,15 +29,22 @@ import java.util.Objects;
  * @param loops            selector threads, 1 or 2 (default: 2 on two or more cores)
  * @param handshakeTimeoutMs a connection not welcomed this long after its connect started fails
  *                         (default 10,000)
+ * @param stalledPercent   broadcast: the share of subscribers that stop reading once subscribed (default 0)
+ * @param stormAfterSeconds storm: seconds after the first publish when every subscriber is cut (default 3)
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
-                   int sourceIps, int loops, int handshakeTimeoutMs) {
+                   int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
+                   int stormAfterSeconds) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
     /** Seconds a run may overrun its planned duration before every loop gives up. */
     static final int HARD_DEADLINE_SLACK_SECONDS = 60;
+    /** Broadcast / storm: at most this many publishes per run (each has a completion slot per loop). */
+    static final long MAX_PUBLISHES = 8_000_000;
+    /** Broadcast: the longest wait for stalled subscribers to drain after the run. */
+    static final int STALLED_DRAIN_SECONDS = 3;
 
     LoadOptions {
         Objects.requireNonNull(scenario, "scenario");
@@ -66,12 +75,48 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
             throw new IllegalArgumentException("--loops must be 1 or 2, was " + loops);
         }
         positive("--handshake-timeout-ms", handshakeTimeoutMs);
+        if (!(stalledPercent >= 0 && stalledPercent < 100)) {
+            throw new IllegalArgumentException("--stalled-percent must be in [0, 100), was " + stalledPercent);
+        }
+        if (stalledPercent > 0 && scenario != Scenario.BROADCAST) {
+            throw new IllegalArgumentException("--stalled-percent applies to broadcast only");
+        }
+        if (scenario == Scenario.STORM) {
+            if (protocol != WireProtocol.TETHER) {
+                throw new IllegalArgumentException("storm speaks the tether protocol only (resume has no Socket.IO equivalent)");
+            }
+            if (stormAfterSeconds < 0 || stormAfterSeconds >= seconds) {
+                throw new IllegalArgumentException("--storm-after-seconds must be in [0, --seconds), was " + stormAfterSeconds);
+            }
+        }
+        if (scenario.fanout() && (long) messageRate * seconds > MAX_PUBLISHES) {
+            throw new IllegalArgumentException("--publish-rate x --seconds must be at most " + MAX_PUBLISHES);
+        }
+    }
+
+    /** Connections the run opens: broadcast and storm add the publisher (run index 0). */
+    int totalConnections() {
+        return scenario.fanout() ? connections + 1 : connections;
+    }
+
+    /** Broadcast: how many subscribers stop reading (run indexes 1..this). */
+    int stalledSubscribers() {
+        return (int) Math.round(connections * stalledPercent / 100.0);
+    }
+
+    /** Publishes intended in the run: exactly {@code rate x seconds}. */
+    long plannedPublishes() {
+        return (long) messageRate * seconds;
     }
 
     /** Seconds the run is planned to take: ramp, hold or send, grace. */
     long plannedSeconds() {
-        long ramp = (connections + connectRate - 1L) / connectRate;
-        return ramp + seconds + (scenario == Scenario.ECHO ? graceSeconds : 0) + handshakeTimeoutMs / 1000 + 5;
+        long ramp = (totalConnections() + connectRate - 1L) / connectRate;
+        long after = scenario == Scenario.HOLD ? 0 : graceSeconds;
+        if (scenario.fanout()) {
+            after += STALLED_DRAIN_SECONDS + handshakeTimeoutMs / 1000;
+        }
+        return ramp + seconds + after + handshakeTimeoutMs / 1000 + 5;
     }
 
     /** Planned duration plus {@value #HARD_DEADLINE_SLACK_SECONDS} s: no loop runs longer. */
@@ -86,7 +131,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
      */
     static LoadOptions parse(String... args) {
         if (args.length == 0) {
-            throw new IllegalArgumentException("missing scenario (hold, echo)");
+            throw new IllegalArgumentException("missing scenario (hold, echo, broadcast, storm)");
         }
         Scenario scenario = Scenario.parse(args[0]);
         WireProtocol protocol = WireProtocol.TETHER;
@@ -101,6 +146,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         int sourceIps = 0;
         int loops = Runtime.getRuntime().availableProcessors() >= 2 ? 2 : 1;
         int handshakeTimeoutMs = 10_000;
+        double stalledPercent = 0;
+        int stormAfter = 3;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -120,6 +167,9 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                         messageRate = intValue(name, value);
                     }
                 }
+                case "--publish-rate" -> messageRate = intValue(name, value);
+                case "--stalled-percent" -> stalledPercent = doubleValue(name, value);
+                case "--storm-after-seconds" -> stormAfter = intValue(name, value);
                 case "--connect-rate" -> connectRate = intValue(name, value);
                 case "--hold-seconds", "--seconds" -> seconds = intValue(name, value);
                 case "--grace-seconds" -> grace = intValue(name, value);
@@ -130,10 +180,11 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
             }
         }
         if (sourceIps == 0) {
-            sourceIps = Math.max(1, (connections + CONNECTIONS_PER_SOURCE_IP - 1) / CONNECTIONS_PER_SOURCE_IP);
+            sourceIps = Math.max(1, (connections + 1 + CONNECTIONS_PER_SOURCE_IP - 1) / CONNECTIONS_PER_SOURCE_IP);
         }
         return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
-                connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs);
+                connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
+                stalledPercent, stormAfter);
     }
 
     private static InetAddress address(String host) {
@@ -153,6 +204,14 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
             return Integer.parseInt(value.replace("_", ""));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be an integer, was " + value, e);
+        }
+    }
+
+    private static double doubleValue(String name, String value) {
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a number, was " + value, e);
         }
     }
 

@@ -10,6 +10,7 @@ import org.HdrHistogram.Histogram;
  * latency rather than as fewer samples.
  *
  * @param lost echo requests sent whose reply had not arrived at the end of the grace period
+ * @param fanout broadcast and storm figures; null for hold and echo
  */
 record LoadResult(String scenario, String protocol, int connections, int sourceIps, int loops,
                   long attempted, long connected, long failed, long unexpectedDisconnects, long closedCleanly,
@@ -20,7 +21,7 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
                   long latencyCount, double latencyP50Ms, double latencyP90Ms, double latencyP99Ms,
                   double latencyP999Ms, double latencyMaxMs,
                   long pingsAnswered, long protocolErrors, double generatorCpuMs, boolean aborted,
-                  Histogram latencyUs) {
+                  Histogram latencyUs, FanoutResult fanout) {
 
     static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
@@ -64,6 +65,10 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
             field(b, "latencyP999Ms", latencyP999Ms);
             field(b, "latencyMaxMs", latencyMaxMs);
         }
+        if (fanout != null) {
+            field(b, "unsent", unsent);
+            fanout.json(b);
+        }
         field(b, "pingsAnswered", pingsAnswered);
         field(b, "protocolErrors", protocolErrors);
         field(b, "generatorCpuMs", generatorCpuMs);
@@ -76,7 +81,8 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
     String table() {
         StringBuilder b = new StringBuilder();
         row(b, "scenario / protocol", scenario + " / " + protocol);
-        row(b, "connections (target)", Integer.toString(connections));
+        row(b, "connections (target)", fanout == null ? Integer.toString(connections)
+                : connections + " subscribers + 1 publisher");
         row(b, "connected / failed", connected + " / " + failed);
         row(b, "unexpected disconnects", Long.toString(unexpectedDisconnects));
         row(b, "closed cleanly", Long.toString(closedCleanly));
@@ -91,6 +97,10 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
                     + fmt(latencyP99Ms) + " ms");
             row(b, "latency p99.9 / max", fmt(latencyP999Ms) + " / " + fmt(latencyMaxMs) + " ms");
         }
+        if (fanout != null) {
+            fanout.table(b);
+            row(b, "unsent publishes", Long.toString(unsent));
+        }
         row(b, "heartbeats answered", Long.toString(pingsAnswered));
         row(b, "protocol errors", Long.toString(protocolErrors));
         row(b, "generator CPU (selector threads)", fmt(generatorCpuMs) + " ms");
@@ -100,7 +110,7 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
         return b.toString();
     }
 
-    private static void row(StringBuilder b, String name, String value) {
+    static void row(StringBuilder b, String name, String value) {
         b.append(String.format(Locale.ROOT, "| %-32s | %-32s |%n", name, value));
     }
 
@@ -108,7 +118,7 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
-    private static void field(StringBuilder b, String name, Object value) {
+    static void field(StringBuilder b, String name, Object value) {
         b.append('"').append(name).append("\":");
         if (value instanceof String s) {
             b.append('"').append(s).append('"');

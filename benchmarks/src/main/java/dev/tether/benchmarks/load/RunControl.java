@@ -1,5 +1,6 @@
 package dev.tether.benchmarks.load;
 
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -25,6 +26,38 @@ final class RunControl {
     volatile long sendStartNs;
     /** Echo: no request is intended at or after this time. */
     volatile long sendEndNs;
+
+    // ---- broadcast / storm
+
+    /** Storm: when every subscriber is cut. Written before {@link #phase} becomes {@link #RUN}. */
+    volatile long stormAtNs = Long.MAX_VALUE;
+    /** Broadcast: stalled subscribers read again (after the grace period) so their fate can be seen. */
+    volatile boolean drainStalled;
+    /** Broadcast: the publishes of the run, final; written before {@link #drainStalled}. */
+    volatile long publishedFinal = Long.MAX_VALUE;
+
+    final AtomicLong subscribed = new AtomicLong();
+    final AtomicLong stalledSubscribed = new AtomicLong();
+    final AtomicLong published = new AtomicLong();
+    /** Deliveries to healthy subscribers, in order and not duplicated. */
+    final AtomicLong delivered = new AtomicLong();
+    final AtomicLong duplicates = new AtomicLong();
+    /** Messages reported lost by gap frames. */
+    final AtomicLong gapLost = new AtomicLong();
+    /** Messages missing from a jump in seq. */
+    final AtomicLong seqHoles = new AtomicLong();
+    final AtomicLong stalledDelivered = new AtomicLong();
+    final AtomicLong stalledResolved = new AtomicLong();
+    final AtomicLong stalledClosedByServer = new AtomicLong();
+    /** Close code (0: TCP closed without a close frame) to how many stalled subscribers got it. */
+    final ConcurrentHashMap<Integer, AtomicLong> stalledCloseCodes = new ConcurrentHashMap<>();
+    final AtomicLong cut = new AtomicLong();
+    final AtomicLong reconnectAttempts = new AtomicLong();
+    final AtomicLong reconnectFailures = new AtomicLong();
+    final AtomicLong retryAfterHonoured = new AtomicLong();
+    final AtomicLong resumed = new AtomicLong();
+    final AtomicLong resumedFalse = new AtomicLong();
+    final AtomicLong notResumedAtEnd = new AtomicLong();
 
     final AtomicLong attempted = new AtomicLong();
     final AtomicLong connected = new AtomicLong();

@@ -7,13 +7,22 @@ enum Scenario {
     /** Open the connections at a fixed rate, hold them with heartbeats answered, close them. */
     HOLD,
     /** Open the connections, then send echo requests open-loop at a fixed total rate. */
-    ECHO;
+    ECHO,
+    /** N subscribers on one topic and one publisher at a fixed rate; per-delivery latency, completion, loss. */
+    BROADCAST,
+    /** As broadcast (Tether only), but every subscriber is cut at once and resumes. */
+    STORM;
+
+    /** A publisher connection plus subscribers. */
+    boolean fanout() {
+        return this == BROADCAST || this == STORM;
+    }
 
     static Scenario parse(String name) {
         try {
             return valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown scenario '" + name + "' (hold, echo)", e);
+            throw new IllegalArgumentException("unknown scenario '" + name + "' (hold, echo, broadcast, storm)", e);
         }
     }
 

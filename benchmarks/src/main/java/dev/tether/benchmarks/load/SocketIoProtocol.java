@@ -7,11 +7,14 @@ import java.nio.charset.StandardCharsets;
  * is answered with {@code 40} and the connection counts as joined at the server's {@code 40{...}};
  * an Engine.IO ping {@code 2} is answered with pong {@code 3}; an echo request is the event
  * {@code 42<id>["echo",<intendedNs>]} and its answer the ack {@code 43<id>[<intendedNs>]}.
+ * Broadcast (the peer's broadcast mode joins every socket to room {@code room}): the publisher
+ * sends {@code 42["publish",<intendedNs>]}, subscribers receive {@code 42["message",<intendedNs>]}.
  */
 final class SocketIoProtocol implements AppProtocol {
 
     private static final byte[] CONNECT = "40".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PONG = "3".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MESSAGE_EVENT = "2[\"message\",".getBytes(StandardCharsets.US_ASCII);
 
     private final ClientLoop loop;
     private final AsciiBuilder text = new AsciiBuilder();
@@ -55,13 +58,22 @@ final class SocketIoProtocol implements AppProtocol {
             case '0' -> {
                 if (c.state == ClientConnection.JOINING) {
                     loop.joined(c, nowNs);
+                    if (c.subscriber) {
+                        loop.subscribed(c);
+                    }
                 }
             }
             case '1' -> loop.protocolNotice(c, "socket.io disconnect");
             case '3' -> onAck(c, b, from + 1, to, nowNs);
             case '4' -> loop.protocolError(c, "socket.io connect error");
+            case '2' -> {
+                if (c.subscriber) {
+                    onMessageEvent(c, b, from, to, nowNs);
+                }
+                // Otherwise (e.g. "response", or the publisher's own copy): counted by nobody.
+            }
             default -> {
-                // 2 (event, e.g. "response"): counted by nobody in these scenarios.
+                // nothing else is expected
             }
         }
     }
@@ -87,6 +99,35 @@ final class SocketIoProtocol implements AppProtocol {
         } else {
             loop.echoReply(c, intended, nowNs);
         }
+    }
+
+    /** {@code 2["message",<intendedNs>]} from {@code from}. */
+    private void onMessageEvent(ClientConnection c, byte[] b, int from, int to, long nowNs) {
+        if (to - from <= MESSAGE_EVENT.length) {
+            return;
+        }
+        for (int k = 0; k < MESSAGE_EVENT.length; k++) {
+            if (b[from + k] != MESSAGE_EVENT[k]) {
+                return;
+            }
+        }
+        int start = from + MESSAGE_EVENT.length;
+        int end = start;
+        while (end < to && b[end] != ']' && b[end] != ',') {
+            end++;
+        }
+        long intended = TetherProtocol.parseLong(b, start, end);
+        if (intended == Long.MIN_VALUE) {
+            loop.protocolNotice(c, "message event without an integer payload");
+        } else {
+            loop.delivery(c, intended, nowNs);
+        }
+    }
+
+    @Override
+    public void sendPublish(ClientConnection c, long intendedNs) {
+        text.clear().append("42[\"publish\",").append(intendedNs).append("]");
+        loop.sendText(c, text.bytes(), text.length());
     }
 
     @Override

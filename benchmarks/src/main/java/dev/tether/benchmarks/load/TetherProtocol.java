@@ -7,7 +7,11 @@ import java.nio.charset.StandardCharsets;
  * it: {@code hello} / {@code welcome}, {@code ping} answered by {@code pong} with the cumulative
  * ack, an {@code ack} every {@value #ACK_EVERY} server messages, and echo requests
  * {@code {"t":"msg","seq":k,"rid":k,"e":"echo","d":<intendedNs>}} answered by
- * {@code {"t":"reply","rid":k,"d":<intendedNs>}}.
+ * {@code {"t":"reply","rid":k,"d":<intendedNs>}}. Broadcast and storm: subscribers send
+ * {@code {"t":"sub","id":1,"topic":"room"}} after the welcome; the publisher publishes
+ * {@code {"t":"msg","seq":k,"e":"publish","topic":"room","d":<intendedNs>}}; subscribers check
+ * every {@code seq} (duplicates, holes, gap frames) and, cut by a storm, resume with
+ * {@code {"t":"hello","v":1,"sid":..,"token":..,"last":<highest seq>,"attempt":n}}.
  *
  * <p>Server frames are read with a scanner of the top-level object's fields that never allocates.
  */
@@ -24,6 +28,13 @@ final class TetherProtocol implements AppProtocol {
     private static final byte[] T_GAP = ascii("gap");
     private static final byte[] T_RECONNECT = ascii("reconnect");
     private static final byte[] T_ERROR = ascii("error");
+    private static final byte[] T_OK = ascii("ok");
+    private static final byte[] K_SID = ascii("sid");
+    private static final byte[] K_TOKEN = ascii("token");
+    private static final byte[] K_RESUMED = ascii("resumed");
+    private static final byte[] K_FROM = ascii("from");
+    private static final byte[] K_TO = ascii("to");
+    private static final byte[] SUB = "{\"t\":\"sub\",\"id\":1,\"topic\":\"room\"}".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] K_T = ascii("t");
     private static final byte[] K_SEQ = ascii("seq");
     private static final byte[] K_RID = ascii("rid");
@@ -41,6 +52,13 @@ final class TetherProtocol implements AppProtocol {
     private long d;
     private boolean hasD;
     private boolean hasErr;
+    private int sidStart;
+    private int sidLength;
+    private int tokenStart;
+    private int tokenLength;
+    private boolean resumed;
+    private long from;
+    private long to;
 
     TetherProtocol(ClientLoop loop) {
         this.loop = loop;
@@ -48,7 +66,14 @@ final class TetherProtocol implements AppProtocol {
 
     @Override
     public void onUpgraded(ClientConnection c) {
-        loop.sendText(c, HELLO, HELLO.length);
+        if (c.reconnecting && c.sid != null) {
+            text.clear().append("{\"t\":\"hello\",\"v\":1,\"sid\":\"").append(c.sid).append("\",\"token\":\"")
+                    .append(c.token).append("\",\"last\":").append(c.highestSeq).append(",\"attempt\":")
+                    .append(c.resumeAttempt).append("}");
+            loop.sendText(c, text.bytes(), text.length());
+        } else {
+            loop.sendText(c, HELLO, HELLO.length);
+        }
     }
 
     @Override
@@ -73,21 +98,87 @@ final class TetherProtocol implements AppProtocol {
                 loop.echoReply(c, d, nowNs);
             }
         } else if (typeIs(b, T_MSG)) {
-            if (seq > 0) {
+            if (c.subscriber) {
+                onBroadcast(c, nowNs);
+            } else if (seq > 0) {
                 noteSeq(c, seq);
             }
         } else if (typeIs(b, T_GAP)) {
-            // A gap consumes sequence numbers up to "to"; the scanner does not read it, and
-            // acknowledging less is always allowed.
-            loop.protocolNotice(c, "gap");
+            if (c.subscriber && from > 0 && to >= from) {
+                if (from > c.highestSeq + 1) {
+                    loop.seqHole(c, from - c.highestSeq - 1);
+                }
+                if (to > c.highestSeq) {
+                    loop.gapFrame(c, to - Math.max(from, c.highestSeq + 1) + 1);
+                    noteSeq(c, to);
+                }
+            } else {
+                loop.protocolNotice(c, "gap");
+            }
         } else if (typeIs(b, T_WELCOME)) {
-            if (c.state == ClientConnection.JOINING) {
-                loop.joined(c, nowNs);
+            onWelcome(c, b, nowNs);
+        } else if (typeIs(b, T_OK)) {
+            if (c.subscriber) {
+                loop.subscribed(c);
             }
         } else if (typeIs(b, T_RECONNECT) || typeIs(b, T_ERROR)) {
             loop.protocolNotice(c, new String(b, typeStart, typeLength, StandardCharsets.US_ASCII));
         }
         // ack, ok and unknown frames need nothing.
+    }
+
+    private void onWelcome(ClientConnection c, byte[] b, long nowNs) {
+        if (c.state != ClientConnection.JOINING) {
+            return;
+        }
+        boolean wasResume = c.reconnecting && c.sid != null;
+        if (c.subscriber && sidLength > 0 && tokenLength > 0) {
+            c.sid = new String(b, sidStart, sidLength, StandardCharsets.US_ASCII);
+            c.token = new String(b, tokenStart, tokenLength, StandardCharsets.US_ASCII);
+        }
+        if (wasResume) {
+            loop.rejoined(c, resumed, nowNs);
+            if (!resumed) {
+                // A fresh session: numbers restart and the subscription is gone.
+                c.highestSeq = 0;
+                c.ackedSeq = 0;
+                loop.sendText(c, SUB, SUB.length);
+            }
+            return;
+        }
+        loop.joined(c, nowNs);
+        if (c.subscriber) {
+            loop.sendText(c, SUB, SUB.length);
+        }
+    }
+
+    /** A message on the topic: checks its seq, then hands its intended publish time to the loop. */
+    private void onBroadcast(ClientConnection c, long nowNs) {
+        if (seq > 0) {
+            if (seq <= c.highestSeq) {
+                loop.duplicate(c);
+                return;
+            }
+            if (seq > c.highestSeq + 1) {
+                loop.seqHole(c, seq - c.highestSeq - 1);
+            }
+        }
+        if (hasD) {
+            loop.delivery(c, d, nowNs);
+        } else {
+            loop.protocolNotice(c, "broadcast without an integer d");
+        }
+        if (seq > 0) {
+            noteSeq(c, seq);
+        }
+    }
+
+    @Override
+    public void sendPublish(ClientConnection c, long intendedNs) {
+        long id = c.nextOutboundId++;
+        text.clear().append("{\"t\":\"msg\",\"seq\":").append(id)
+                .append(",\"e\":\"publish\",\"topic\":\"room\",\"d\":").append(intendedNs).append("}");
+        loop.sendText(c, text.bytes(), text.length());
     }
 
     @Override
@@ -122,6 +213,13 @@ final class TetherProtocol implements AppProtocol {
         d = 0;
         hasD = false;
         hasErr = false;
+        sidStart = 0;
+        sidLength = 0;
+        tokenStart = 0;
+        tokenLength = 0;
+        resumed = false;
+        this.from = 0;
+        this.to = 0;
         int i = skipSpace(b, from, to);
         if (i >= to || b[i] != '{') {
             return false;
@@ -162,6 +260,12 @@ final class TetherProtocol implements AppProtocol {
                 if (key(b, keyStart, keyLength, K_T)) {
                     typeStart = valueStart + 1;
                     typeLength = i - 1 - typeStart;
+                } else if (key(b, keyStart, keyLength, K_SID)) {
+                    sidStart = valueStart + 1;
+                    sidLength = i - 1 - sidStart;
+                } else if (key(b, keyStart, keyLength, K_TOKEN)) {
+                    tokenStart = valueStart + 1;
+                    tokenLength = i - 1 - tokenStart;
                 }
             } else if (first == '{' || first == '[') {
                 i = endOfComposite(b, i, to);
@@ -184,6 +288,12 @@ final class TetherProtocol implements AppProtocol {
                     hasD = d != Long.MIN_VALUE;
                 } else if (key(b, keyStart, keyLength, K_ERR)) {
                     hasErr = true;
+                } else if (key(b, keyStart, keyLength, K_RESUMED)) {
+                    resumed = i - valueStart == 4 && b[valueStart] == 't';
+                } else if (key(b, keyStart, keyLength, K_FROM)) {
+                    this.from = parseLong(b, valueStart, i);
+                } else if (key(b, keyStart, keyLength, K_TO)) {
+                    this.to = parseLong(b, valueStart, i);
                 }
             }
             i = skipSpace(b, i, to);

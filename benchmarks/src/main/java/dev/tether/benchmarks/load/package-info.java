@@ -3,6 +3,9 @@
  * WebSocket connections from one process over plain {@code java.nio} (one or two selector threads,
  * no thread per connection), speaking Tether's native protocol or Socket.IO v4 (Engine.IO v4 over
  * WebSocket), so that the same generator measures Tether and a Node.js Socket.IO server.
+ * Scenarios: {@code hold}, {@code echo}, {@code broadcast} (one publisher, N subscribers, optionally
+ * some that stop reading) and {@code storm} (Tether only: every subscriber cut at once, then
+ * resumed).
  *
  * <p>Loopback only: the server must be on 127.0.0.0/8, and connections are spread over the source
  * addresses 127.0.0.2, 127.0.0.3, ... so that the ephemeral-port range is not the limit.

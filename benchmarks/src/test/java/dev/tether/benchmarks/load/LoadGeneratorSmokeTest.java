@@ -100,6 +100,75 @@ class LoadGeneratorSmokeTest {
     }
 
     @Test
+    void broadcastDeliversEveryPublishToEverySubscriber() throws Exception {
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("broadcast", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
+                "--publish-rate", "50", "--seconds", "2", "--grace-seconds", "2"), out);
+
+        assertThat(r.aborted()).isFalse();
+        assertThat(r.connected()).isEqualTo(21);
+        assertThat(r.failed()).isZero();
+        assertThat(r.unsent()).isZero();
+        FanoutResult f = r.fanout();
+        assertThat(f.subscribers()).isEqualTo(20);
+        assertThat(f.healthy()).isEqualTo(20);
+        assertThat(f.published()).isEqualTo(100);
+        assertThat(f.expected()).isEqualTo(2000);
+        assertThat(f.delivered()).isEqualTo(2000);
+        assertThat(f.lost()).isZero();
+        assertThat(f.duplicates()).isZero();
+        assertThat(f.completed()).isEqualTo(100);
+        assertThat(f.incomplete()).isZero();
+        assertThat(f.completionMaxMs()).isPositive();
+        assertThat(r.protocolErrors()).isZero();
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"broadcast\"");
+    }
+
+    @Test
+    void broadcastReportsStalledSubscribersApart() throws Exception {
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("broadcast", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
+                "--publish-rate", "50", "--seconds", "2", "--grace-seconds", "2", "--stalled-percent", "10"), out);
+
+        assertThat(r.aborted()).isFalse();
+        FanoutResult f = r.fanout();
+        assertThat(f.stalled()).isEqualTo(2);
+        assertThat(f.healthy()).isEqualTo(18);
+        assertThat(f.expected()).isEqualTo(18 * f.published());
+        assertThat(f.lost()).isZero();
+        assertThat(f.duplicates()).isZero();
+        assertThat(r.unexpectedDisconnects()).isZero();
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("\"stalledClosedByServer\":");
+    }
+
+    @Test
+    void stormResumesEverySubscriberWithoutLossOrDuplicates() throws Exception {
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("storm", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
+                "--publish-rate", "50", "--seconds", "3", "--storm-after-seconds", "1", "--grace-seconds", "3"), out);
+
+        assertThat(r.aborted()).isFalse();
+        assertThat(r.connected()).isEqualTo(21);
+        FanoutResult f = r.fanout();
+        assertThat(f.cut()).isEqualTo(20);
+        assertThat(f.resumed()).isEqualTo(20);
+        assertThat(f.resumedFalse()).isZero();
+        assertThat(f.notResumed()).isZero();
+        assertThat(f.resume100Ms()).isPositive();
+        assertThat(f.published()).isEqualTo(150);
+        assertThat(f.lost()).isZero();
+        assertThat(f.duplicates()).isZero();
+        assertThat(f.delivered()).isEqualTo(20 * 150);
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"storm\"");
+    }
+
+    @Test
+    void stormRefusesSocketIo() {
+        assertThatThrownBy(() -> LoadOptions.parse("storm", "--protocol", "socketio"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tether");
+    }
+
+    @Test
     void refusesAServerOutsideLoopback() {
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--host", "10.0.0.1"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--host");

@@ -1,0 +1,120 @@
+package dev.tether.benchmarks.load;
+
+import java.util.Locale;
+
+/**
+ * What a {@code broadcast} or {@code storm} run measured, beyond the connection figures of
+ * {@link LoadResult}. Latencies in milliseconds, from each publish's intended time.
+ *
+ * @param subscribers          subscribers subscribed when publishing started
+ * @param healthy              of them, those that kept reading (latency, loss and completion are theirs)
+ * @param stalled              subscribers that stopped reading ({@code --stalled-percent})
+ * @param published            publishes sent; {@code unsent} is in {@link LoadResult#unsent()}
+ * @param expected             healthy subscribers x published
+ * @param delivered            deliveries to healthy subscribers, in order, without duplicates
+ * @param deliveriesPerSecond  delivered / (first intended publish to the last delivery)
+ * @param lost                 expected - delivered after the grace period
+ * @param gapLost              of the lost, reported by gap frames (Tether)
+ * @param seqHoles             of the lost, skipped by a seq jump (Tether)
+ * @param duplicates           messages with a seq not above the last delivered (Tether)
+ * @param completed            publishes every healthy subscriber received; completion = intended
+ *                             publish time to the last subscriber's receipt
+ * @param incomplete           publishes some healthy subscriber did not receive
+ * @param stalledDelivered     messages the stalled subscribers read, after they resumed reading
+ * @param stalledClosed        stalled subscribers the server closed (close frame or TCP close)
+ * @param stalledCloseCodes    "code x count" list (0: closed without a close frame)
+ * @param cut                  storm: subscribers cut
+ * @param resumed              storm: welcomes with resumed:true after the cut
+ * @param resumedFalse         storm: welcomes with resumed:false (fresh session)
+ * @param notResumed           storm: cut subscribers still reconnecting at the end
+ * @param reconnectAttempts    storm: connects after the cut (first tries and retries)
+ * @param reconnectFailures    storm: of them, those that failed before a welcome
+ * @param retryAfterHonoured   storm: 503 refusals whose Retry-After set the wait
+ * @param resume50Ms           storm: from the cut until 50 % of the cut subscribers resumed (-1: never)
+ */
+record FanoutResult(int subscribers, long healthy, long stalled, int publishRateTarget, long published,
+                    double publishRateAchieved, long expected, long delivered, double deliveriesPerSecond,
+                    long lost, long gapLost, long seqHoles, long duplicates,
+                    double latencyP50Ms, double latencyP90Ms, double latencyP99Ms, double latencyP999Ms,
+                    double latencyMaxMs,
+                    long completed, long incomplete, double completionP50Ms, double completionP99Ms,
+                    double completionMaxMs,
+                    long stalledDelivered, long stalledClosed, String stalledCloseCodes,
+                    long cut, long resumed, long resumedFalse, long notResumed, long reconnectAttempts,
+                    long reconnectFailures, long retryAfterHonoured,
+                    double resume50Ms, double resume99Ms, double resume100Ms, boolean storm) {
+
+    void json(StringBuilder b) {
+        LoadResult.field(b, "subscribers", subscribers);
+        LoadResult.field(b, "healthySubscribers", healthy);
+        LoadResult.field(b, "stalledSubscribers", stalled);
+        LoadResult.field(b, "publishRateTarget", publishRateTarget);
+        LoadResult.field(b, "published", published);
+        LoadResult.field(b, "publishRateAchieved", publishRateAchieved);
+        LoadResult.field(b, "expectedDeliveries", expected);
+        LoadResult.field(b, "delivered", delivered);
+        LoadResult.field(b, "deliveriesPerSecond", deliveriesPerSecond);
+        LoadResult.field(b, "lost", lost);
+        LoadResult.field(b, "gapLost", gapLost);
+        LoadResult.field(b, "seqHoles", seqHoles);
+        LoadResult.field(b, "duplicates", duplicates);
+        LoadResult.field(b, "latencyP50Ms", latencyP50Ms);
+        LoadResult.field(b, "latencyP90Ms", latencyP90Ms);
+        LoadResult.field(b, "latencyP99Ms", latencyP99Ms);
+        LoadResult.field(b, "latencyP999Ms", latencyP999Ms);
+        LoadResult.field(b, "latencyMaxMs", latencyMaxMs);
+        LoadResult.field(b, "broadcastsCompleted", completed);
+        LoadResult.field(b, "broadcastsIncomplete", incomplete);
+        LoadResult.field(b, "completionP50Ms", completionP50Ms);
+        LoadResult.field(b, "completionP99Ms", completionP99Ms);
+        LoadResult.field(b, "completionMaxMs", completionMaxMs);
+        if (stalled > 0) {
+            LoadResult.field(b, "stalledDelivered", stalledDelivered);
+            LoadResult.field(b, "stalledClosedByServer", stalledClosed);
+            LoadResult.field(b, "stalledCloseCodes", stalledCloseCodes);
+        }
+        if (storm) {
+            LoadResult.field(b, "cut", cut);
+            LoadResult.field(b, "resumed", resumed);
+            LoadResult.field(b, "resumedFalse", resumedFalse);
+            LoadResult.field(b, "notResumed", notResumed);
+            LoadResult.field(b, "reconnectAttempts", reconnectAttempts);
+            LoadResult.field(b, "reconnectFailures", reconnectFailures);
+            LoadResult.field(b, "retryAfterHonoured", retryAfterHonoured);
+            LoadResult.field(b, "resume50Ms", resume50Ms);
+            LoadResult.field(b, "resume99Ms", resume99Ms);
+            LoadResult.field(b, "resume100Ms", resume100Ms);
+        }
+    }
+
+    void table(StringBuilder b) {
+        LoadResult.row(b, "subscribers healthy / stalled", healthy + " / " + stalled);
+        LoadResult.row(b, "publish rate target / achieved", publishRateTarget + " / " + fmt(publishRateAchieved) + " per s");
+        LoadResult.row(b, "published / expected deliveries", published + " / " + expected);
+        LoadResult.row(b, "delivered / lost / duplicated", delivered + " / " + lost + " / " + duplicates);
+        LoadResult.row(b, "lost in gaps / in seq holes", gapLost + " / " + seqHoles);
+        LoadResult.row(b, "deliveries per second", fmt(deliveriesPerSecond));
+        LoadResult.row(b, "delivery p50 / p90 / p99", fmt(latencyP50Ms) + " / " + fmt(latencyP90Ms) + " / "
+                + fmt(latencyP99Ms) + " ms");
+        LoadResult.row(b, "delivery p99.9 / max", fmt(latencyP999Ms) + " / " + fmt(latencyMaxMs) + " ms");
+        LoadResult.row(b, "broadcasts complete / incomplete", completed + " / " + incomplete);
+        LoadResult.row(b, "completion p50 / p99 / max", fmt(completionP50Ms) + " / " + fmt(completionP99Ms) + " / "
+                + fmt(completionMaxMs) + " ms");
+        if (stalled > 0) {
+            LoadResult.row(b, "stalled: read after drain", Long.toString(stalledDelivered));
+            LoadResult.row(b, "stalled: closed by server", stalledClosed + " (" + stalledCloseCodes + ")");
+        }
+        if (storm) {
+            LoadResult.row(b, "cut / resumed / resumed:false", cut + " / " + resumed + " / " + resumedFalse);
+            LoadResult.row(b, "not resumed at end", Long.toString(notResumed));
+            LoadResult.row(b, "reconnects / failed / retry-after", reconnectAttempts + " / " + reconnectFailures
+                    + " / " + retryAfterHonoured);
+            LoadResult.row(b, "resumed 50 % / 99 % / 100 %", fmt(resume50Ms) + " / " + fmt(resume99Ms) + " / "
+                    + fmt(resume100Ms) + " ms");
+        }
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+}
