@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Server-process measurements for benchmarks/run (Python 3 standard library only).
+
+  procstat.py sample PID [--jvm]
+      one JSON object: rss_kb, hwm_kb (VmRSS, VmHWM from /proc/PID/status), cpu_s (utime+stime
+      from /proc/PID/stat over CLK_TCK) and, with --jvm, heap_used_kb after a forced GC
+      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`).
+
+  procstat.py drive --server-pid PID [--jvm] --scenario S --seconds T --log FILE --out FILE -- CMD...
+      runs the load generator CMD as a child process, copies its output to stdout and FILE, and
+      samples the server at the phase changes the generator's progress lines show
+      ("[  12.0s] ramp ...", "hold", "echo", "grace", "closed"):
+        before      before the generator starts (after a forced GC for the JVM)
+        run_start   first progress line of the hold/echo phase (end of the ramp)
+        run_end     hold: T-1 s after run_start, connections still open (then forced GC + heap);
+                    echo and others: first line after the send phase (grace/closed), or exit
+        after       after the generator exited
+      Writes {"samples": {...}, "exit": rc, "result": {RESULT json or null}} to --out and exits
+      with the generator's exit status.
+"""
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    # The command name (field 2) may contain spaces: split after its closing parenthesis.
+    fields = data[data.rindex(")") + 2:].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / CLK_TCK
+
+
+_UNITS = {"K": 1, "M": 1024, "G": 1024 * 1024}
+
+
+def jvm_heap_used_kb(pid):
+    """Forces a full GC, then returns the used heap in KB parsed from GC.heap_info (or None)."""
+    try:
+        subprocess.run(["jcmd", str(pid), "GC.run"], check=True, capture_output=True, timeout=60)
+        out = subprocess.run(["jcmd", str(pid), "GC.heap_info"], check=True, capture_output=True,
+                             text=True, timeout=60).stdout
+    except (subprocess.SubprocessError, OSError) as e:
+        print(f"procstat: jcmd failed: {e}", file=sys.stderr)
+        return None
+    # G1 / Parallel / Shenandoah: one "... heap ... used 1234K" line; ZGC: "ZHeap used 12M";
+    # Serial/Parallel: one line per generation ("def new generation ... used ...").
+    for line in out.splitlines():
+        if re.search(r"garbage-first heap|ZHeap|Shenandoah", line):
+            m = re.search(r"used (\d+)([KMG])", line)
+            if m:
+                return int(m.group(1)) * _UNITS[m.group(2)]
+    total, found = 0, False
+    for line in out.splitlines():
+        m = re.search(r"(generation|PSYoungGen|ParOldGen).*?used (\d+)([KMG])", line)
+        if m:
+            total += int(m.group(2)) * _UNITS[m.group(3)]
+            found = True
+    return total if found else None
+
+
+def sample(pid, jvm, gc=True):
+    s = {"t": time.time(), "rss_kb": status_kb(pid, "VmRSS"), "hwm_kb": status_kb(pid, "VmHWM"),
+         "cpu_s": cpu_seconds(pid)}
+    if jvm and gc:
+        s["heap_used_kb"] = jvm_heap_used_kb(pid)
+        # The forced GC's own CPU must not count in a later window: read CPU again after it.
+        s["cpu_after_gc_s"] = cpu_seconds(pid)
+    return s
+
+
+PROGRESS = re.compile(r"^\[\s*[\d.]+s\]\s+(\w+)\s")
+
+
+def drive(argv):
+    args = {"jvm": False}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            cmd = argv[i + 1:]
+            break
+        if a == "--jvm":
+            args["jvm"] = True
+            i += 1
+            continue
+        args[a.lstrip("-").replace("-", "_")] = argv[i + 1]
+        i += 2
+    else:
+        sys.exit("procstat drive: missing -- CMD")
+    pid, jvm = int(args["server_pid"]), args["jvm"]
+    hold_s = int(args["seconds"])
+    scenario = args["scenario"]
+    samples = {"before": sample(pid, jvm)}
+    log = open(args["log"], "a")
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+
+    def stop(signum, frame):
+        if child.poll() is None:
+            child.terminate()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    lines = queue.Queue()
+
+    def reader():
+        for line in child.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    result = None
+    hold_end_at = None
+    while True:
+        timeout = None if hold_end_at is None else max(0.0, hold_end_at - time.time())
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            line = ""
+        if hold_end_at is not None and time.time() >= hold_end_at and "run_end" not in samples:
+            samples["run_end"] = sample(pid, jvm)
+            hold_end_at = None
+        if line is None:
+            break
+        if not line:
+            continue
+        sys.stdout.write(line)
+        log.write(line)
+        if line.startswith("RESULT "):
+            try:
+                result = json.loads(line[len("RESULT "):])
+            except ValueError:
+                pass
+        m = PROGRESS.match(line)
+        if not m:
+            continue
+        phase = m.group(1)
+        if phase not in ("ramp",) and "run_start" not in samples and phase != "closed":
+            samples["run_start"] = sample(pid, jvm, gc=False)
+            if scenario == "hold":
+                hold_end_at = time.time() + max(0.5, hold_s - 1.0)
+        elif "run_start" in samples and "run_end" not in samples and scenario != "hold" \
+                and phase in ("grace", "closed"):
+            samples["run_end"] = sample(pid, jvm, gc=False)
+    rc = child.wait()
+    if "run_end" not in samples and "run_start" in samples:
+        samples["run_end"] = sample(pid, jvm, gc=False)
+    samples["after"] = sample(pid, jvm)
+    log.close()
+    with open(args["out"], "w") as f:
+        json.dump({"samples": samples, "exit": rc, "result": result}, f, indent=1)
+    return rc
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "sample":
+        print(json.dumps(sample(int(sys.argv[2]), "--jvm" in sys.argv[3:])))
+    elif len(sys.argv) >= 2 and sys.argv[1] == "drive":
+        sys.exit(drive(sys.argv[2:]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

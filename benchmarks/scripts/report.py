@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Writes the Markdown comparison of one benchmarks/run invocation (Python 3 stdlib only).
+
+  report.py META.json TETHER.json SOCKETIO.json OUT.md
+
+META.json: {"scenario", "size", "timestamp", "machine": {...}, "versions": {...},
+            "commands": [..], "log": "file name", "java_opts": "..."}
+TETHER.json / SOCKETIO.json: what `procstat.py drive` wrote (samples, exit, result).
+"""
+import json
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def derived(run, scenario):
+    """Server-side figures computed from the samples and the generator's RESULT."""
+    s, r = run.get("samples", {}), run.get("result") or {}
+    before, start, end = s.get("before", {}), s.get("run_start"), s.get("run_end")
+    n = r.get("connected") or 0
+    d = {}
+    if before.get("rss_kb") is not None:
+        d["server RSS before load (MB)"] = before["rss_kb"] / 1024
+    if end and end.get("rss_kb") is not None:
+        d["server RSS at end of %s (MB)" % ("hold" if scenario == "hold" else "run")] = end["rss_kb"] / 1024
+        if n and before.get("rss_kb") is not None:
+            d["RSS per connection (KB) = (RSS delta)/N"] = (end["rss_kb"] - before["rss_kb"]) / n
+    if s.get("after", {}).get("hwm_kb") is not None:
+        d["server peak RSS, VmHWM (MB)"] = s["after"]["hwm_kb"] / 1024
+    if before.get("heap_used_kb") is not None:
+        d["JVM heap used after GC, before load (MB)"] = before["heap_used_kb"] / 1024
+        if end and end.get("heap_used_kb") is not None:
+            d["JVM heap used after GC, end of hold (MB)"] = end["heap_used_kb"] / 1024
+            if n:
+                d["heap per connection (KB) = (heap delta)/N"] = (end["heap_used_kb"] - before["heap_used_kb"]) / n
+    if start and end:
+        window = end["t"] - start["t"]
+        cpu = end["cpu_s"] - start["cpu_s"]
+        d["measured window (s)"] = window
+        d["server CPU in window (s)"] = cpu
+        if window > 0:
+            d["server CPU in window (% of one core)"] = 100 * cpu / window
+        if scenario == "hold" and n:
+            d["server CPU per 10,000 held connections (% of one core)"] = 100 * cpu / window * 10_000 / n
+        if scenario != "hold" and r.get("received"):
+            d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / r["received"]
+    after = s.get("after")
+    if after and before.get("cpu_s") is not None:
+        # Whole run: before (after its GC) to after (before its GC), ramp and close included.
+        d["server CPU whole run, ramp included (s)"] = after["cpu_s"] - before.get("cpu_after_gc_s", before["cpu_s"])
+        if start and n:
+            ramp_cpu = start["cpu_s"] - before.get("cpu_after_gc_s", before["cpu_s"])
+            d["server CPU in ramp per handshake (ms)"] = ramp_cpu * 1e3 / n
+    return d
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v == int(v) and abs(v) >= 1000:
+            return f"{int(v):,}"
+        return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.1f}"
+    return str(v)
+
+
+def ratio(a, b):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return ""
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return ""
+    if b == 0:
+        return "—" if a == 0 else "∞"
+    return f"{a / b:.3g}"
+
+
+def main():
+    meta, tether, sio = (load(p) for p in sys.argv[1:4])
+    scenario = meta["scenario"]
+    out = []
+    w = out.append
+    w(f"# `{scenario}` ({meta['size']}): Tether vs Socket.IO, {meta['timestamp']}")
+    w("")
+    w("Produced by `benchmarks/run`. Both servers ran one after the other on this machine, over loopback; "
+      "the load generator ran as a separate process on the same machine. "
+      "Ratio = Tether / Socket.IO (below 1 is lower for Tether; whether lower is better depends on the row).")
+    w("")
+    for name, run in (("Tether", tether), ("Socket.IO", sio)):
+        if run.get("skipped"):
+            w(f"**{name}: not run: {run['skipped']}.**")
+            w("")
+        elif run.get("exit") != 0 or not run.get("result"):
+            w(f"**{name}: the generator exited with status {run.get('exit')}"
+              f"{'' if run.get('result') else ' and printed no RESULT line'}; see the log.**")
+            w("")
+    w("## Generator results (the `RESULT` line)")
+    w("")
+    w("| figure | Tether | Socket.IO | ratio |")
+    w("|---|--:|--:|--:|")
+    rt, rs = tether.get("result") or {}, sio.get("result") or {}
+    keys = list(rt.keys()) + [k for k in rs.keys() if k not in rt]
+    for k in keys:
+        a, b = rt.get(k), rs.get(k)
+        if k in ("scenario", "protocol"):
+            continue
+        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    w("")
+    w("## Server process (measured by `benchmarks/scripts/procstat.py`)")
+    w("")
+    dt, ds = derived(tether, scenario), derived(sio, scenario)
+    w("| figure | Tether | Socket.IO | ratio |")
+    w("|---|--:|--:|--:|")
+    for k in list(dt.keys()) + [k for k in ds.keys() if k not in dt]:
+        a, b = dt.get(k), ds.get(k)
+        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    w("")
+    w("How: RSS from `/proc/PID/status` (VmRSS; peak VmHWM), CPU = utime+stime from `/proc/PID/stat` "
+      "over `getconf CLK_TCK`. 'before load' is sampled after the server printed its listening line, "
+      "before the generator started (JVM: after `jcmd PID GC.run`). The measured window runs from the "
+      "generator's first progress line after the ramp to "
+      + ("1 s before the end of the hold (where RSS, then `jcmd GC.run` + `GC.heap_info` are taken, "
+         "connections still open); idle CPU is the CPU in that window."
+         if scenario == "hold" else
+         "its first progress line after the send phase (progress lines are 1 s apart, so the window "
+         "is known to about ±1 s); CPU per message divides by every reply received.")
+      + " N = connections the generator reports connected. Socket.IO has no JVM heap: heap rows are "
+        "Tether only.")
+    w("")
+    w("Latency histograms: the generator does not write HdrHistogram log files yet, so this run has "
+      "none; the percentiles above come from its in-process histograms.")
+    w("")
+    w("## Machine and software")
+    w("")
+    for k, v in meta["machine"].items():
+        w(f"- {k}: {v}")
+    for k, v in meta["versions"].items():
+        w(f"- {k}: {v}")
+    w(f"- JAVA_OPTS for the Tether server: `{meta['java_opts'] or '(none: JVM defaults)'}`")
+    w(f"- Tether server JVM flags (`jcmd PID VM.flags`): `{meta.get('jvm_flags', '?')}`")
+    w("")
+    w("## Commands")
+    w("")
+    w("```")
+    for c in meta["commands"]:
+        w(c)
+    w("```")
+    w("")
+    w(f"Raw generator output, both servers: [`{meta['log']}`]({meta['log']}).")
+    w("")
+    with open(sys.argv[4], "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
