@@ -6,9 +6,11 @@ import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 
 /**
- * A runnable chat/echo server on the embedded, in-memory default. Port from the {@code PORT}
- * environment variable (default 8080); WebSocket path {@code /tether}. Stops cleanly on SIGTERM
- * or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
+ * A runnable chat/echo server on the embedded, in-memory default. Environment: {@code PORT}
+ * (default 8080), {@code HOST} (default 0.0.0.0; the benchmarks use 127.0.0.1) and
+ * {@code TETHER_INBOUND_RATE}, messages per second per connection (default 1000; 0 turns the
+ * limit off, as a benchmark publisher needs). WebSocket path {@code /tether}. Stops cleanly on
+ * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
  * <p>Run it with {@code examples/run chat}.
  */
@@ -19,14 +21,20 @@ public final class ChatServer {
 
     public static void main(String[] args) {
         int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
+        String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
+        int inboundRate = Integer.parseInt(System.getenv().getOrDefault("TETHER_INBOUND_RATE",
+                Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
-        Tether tether = Tether.create(TetherConfig.defaults(), handler);
+        Tether tether = Tether.create(TetherConfig.builder()
+                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST)
+                .build(), handler);
         handler.bind(tether);
-        TetherServer server = TetherServer.start(tether, TetherUndertowConfig.builder().port(port).build());
+        TetherServer server = TetherServer.start(tether,
+                TetherUndertowConfig.builder().host(host).port(port).build());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             tether.close();
             server.close();
         }, "tether-shutdown"));
-        System.out.println("Tether chat server listening on ws://127.0.0.1:" + server.port() + "/tether");
+        System.out.println("Tether chat server listening on ws://" + host + ":" + server.port() + "/tether");
     }
 }
