@@ -30,7 +30,14 @@ final class Link implements ConnectionListener {
     private boolean closed;
     private boolean closing;
     private boolean readsSuspended;
-    private boolean ackTimerArmed;
+    /*
+     * Ack pacing. ackOwed: client messages wait for our ack. ackTimerArmed: an ack-delay timeout
+     * is pending. Both volatile because the timer thread reads them to skip a wake-up of the I/O
+     * thread when the ack already went out on a reply. Written in opposite order on each side
+     * (I/O thread: owed then armed; timer: armed then owed), so one of them always sees the other.
+     */
+    private volatile boolean ackTimerArmed;
+    private volatile boolean ackOwed;
     private long lastReadNanos;
     /** Inbound rate limit: a token bucket refilled at inboundMessagesPerSecond, capped at inboundBurst. */
     private double rateTokens;
@@ -208,7 +215,11 @@ final class Link implements ConnectionListener {
         if (closing) {
             return;
         }
-        long ack = session.link == this ? session.takeClientAck() : 0;
+        long ack = 0;
+        if (session.link == this) {
+            ack = session.takeClientAck();
+            ackOwed = false;
+        }
         writeControl(new OutboundFrame.Ping(ack));
         pingSentNanos = System.nanoTime();
         heartbeat = hub.timer.schedule(() -> connection.execute(this::checkPong),
@@ -242,18 +253,40 @@ final class Link implements ConnectionListener {
     /** A reliable client message was accepted; {@code unacked} are now waiting for our ack. */
     void clientMessageAccepted(long unacked) {
         if (unacked >= config.ackEvery()) {
+            ackOwed = false;
             writeControl(new OutboundFrame.Ack(session.takeClientAck()));
-        } else if (!ackTimerArmed) {
+            return;
+        }
+        ackOwed = true;
+        if (!ackTimerArmed) {
             ackTimerArmed = true;
-            hub.timer.schedule(() -> connection.execute(this::ackDeadline),
-                    config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
+            hub.timer.schedule(this::ackTimerFired, config.ackDelay().toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Timer thread. Most acks leave with a reply before the delay: then nothing is left to do. */
+    private void ackTimerFired() {
+        ackTimerArmed = false;
+        if (ackOwed) {
+            connection.execute(this::ackDeadline);
         }
     }
 
     private void ackDeadline() {
-        ackTimerArmed = false;
         if (!closing && session.link == this && session.hasUnackedClientMessages()) {
+            ackOwed = false;
             writeControl(new OutboundFrame.Ack(session.takeClientAck()));
+        }
+    }
+
+    /**
+     * Adds the owed ack to a drain's batch, so it leaves with the same flush instead of its own
+     * write and wake-up later. I/O thread, while this link is attached.
+     */
+    void piggybackAck() {
+        if (ackOwed && session.hasUnackedClientMessages()) {
+            ackOwed = false;
+            connection.write(config.protocol().frame(new OutboundFrame.Ack(session.takeClientAck())));
         }
     }
 

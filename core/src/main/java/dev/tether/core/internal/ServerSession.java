@@ -328,6 +328,7 @@ final class ServerSession implements Session {
             written++;
         }
         if (written > 0) {
+            l.piggybackAck();
             c.flush();
             hub.messagesOut.add(written);
         }

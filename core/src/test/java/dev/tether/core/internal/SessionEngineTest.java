@@ -906,6 +906,17 @@ class SessionEngineTest {
         assertThat(TimeUnit.NANOSECONDS.toMillis(last - first)).as("spread of first pings (ms)").isGreaterThan(100);
     }
 
+    @Test
+    void theAckLeavesWithTheReplyRatherThanAfterTheAckDelay() {
+        start(TetherConfig.builder().ackEvery(100).ackDelay(Duration.ofSeconds(30)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":1,\"e\":\"echo\",\"d\":\"x\"}");
+        assertThat(c.next("reply").path("rid").asLong()).isEqualTo(1);
+        // With a 30 s ack delay, only the reply's flush can have carried it.
+        assertThat(c.next("ack").path("seq").asLong()).isEqualTo(1);
+    }
+
     private void awaitSessions(long expected) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (tether.stats().sessions() != expected) {
