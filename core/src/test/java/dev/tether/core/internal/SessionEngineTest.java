@@ -917,6 +917,15 @@ class SessionEngineTest {
         assertThat(c.next("ack").path("seq").asLong()).isEqualTo(1);
     }
 
+    @Test
+    void handlersCanRunOnTheIoThreadWhenTheHostAsks() {
+        start(TetherConfig.builder().handlerExecutor(Runnable::run));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":1,\"e\":\"echo\",\"d\":\"io\"}");
+        assertThat(c.next("reply").path("d").asText()).isEqualTo("re:io");
+    }
+
     private void awaitSessions(long expected) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (tether.stats().sessions() != expected) {

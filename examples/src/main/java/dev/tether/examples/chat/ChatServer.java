@@ -9,7 +9,9 @@ import dev.tether.undertow.TetherUndertowConfig;
  * A runnable chat/echo server on the embedded, in-memory default. Environment: {@code PORT}
  * (default 8080), {@code HOST} (default 0.0.0.0; the benchmarks use 127.0.0.1) and
  * {@code TETHER_INBOUND_RATE}, messages per second per connection (default 1000; 0 turns the
- * limit off, as a benchmark publisher needs). WebSocket path {@code /tether}. Stops cleanly on
+ * limit off, as a benchmark publisher needs) and {@code TETHER_HANDLERS_ON_IO_THREAD=1}, which runs
+ * the handler on the connection's I/O thread (it never blocks, so it may: one thread hand-off
+ * less per message; a blocking handler must not). WebSocket path {@code /tether}. Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
  * <p>Run it with {@code examples/run chat}.
@@ -25,9 +27,12 @@ public final class ChatServer {
         int inboundRate = Integer.parseInt(System.getenv().getOrDefault("TETHER_INBOUND_RATE",
                 Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
-        Tether tether = Tether.create(TetherConfig.builder()
-                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST)
-                .build(), handler);
+        TetherConfig.Builder config = TetherConfig.builder()
+                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST);
+        if ("1".equals(System.getenv("TETHER_HANDLERS_ON_IO_THREAD"))) {
+            config.handlerExecutor(Runnable::run);
+        }
+        Tether tether = Tether.create(config.build(), handler);
         handler.bind(tether);
         TetherServer server = TetherServer.start(tether,
                 TetherUndertowConfig.builder().host(host).port(port).build());
