@@ -294,7 +294,7 @@ public final class JsonProtocol implements Protocol {
             putField(prefix, ",\"rid\":", requestId);
         }
         prefix.flip();
-        ByteBuffer shared = ByteBuffer.wrap(m.shared).asReadOnlyBuffer();
+        ByteBuffer shared = m.view.duplicate(); // one object per delivery; the bytes are shared
         if (binary) {
             return Frame.binary(prefix, shared, m.binary.buffer());
         }
@@ -406,10 +406,13 @@ public final class JsonProtocol implements Protocol {
     private static final class Encoded implements EncodedMessage {
         /** Text: {@code ,"e":…,"d":…}} — Binary: the header's tail {@code ,"e":…}}. */
         final byte[] shared;
+        /** A read-only view of {@link #shared}, duplicated per delivery (never consumed itself). */
+        final ByteBuffer view;
         final Payload.Binary binary;
 
         Encoded(byte[] shared, Payload.Binary binary) {
             this.shared = shared;
+            this.view = ByteBuffer.wrap(shared).asReadOnlyBuffer();
             this.binary = binary;
         }
 
