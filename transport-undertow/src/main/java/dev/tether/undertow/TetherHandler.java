@@ -22,6 +22,7 @@ import java.util.Objects;
  *
  * <p>For each request, in order, before anything is upgraded:
  * <ol>
+ *   <li>a {@code Sec-WebSocket-Version} other than 13: 426 with {@code Sec-WebSocket-Version: 13};</li>
  *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, a key and version 13):
  *       handed to the {@code next} handler if there is one, otherwise answered 400;</li>
  *   <li>the hub refuses admission ({@link Tether#admit()}: too many connections or handshakes
@@ -122,7 +123,12 @@ public final class TetherHandler implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         if (!WebSocketUpgrade.isUpgradeRequest(exchange)) {
-            if (next != null) {
+            String version = exchange.getRequestHeaders().getFirst(Headers.SEC_WEB_SOCKET_VERSION);
+            if (version != null && !version.trim().equals("13")) {
+                // RFC 6455 4.4: name the versions we speak so that the client can retry with one.
+                exchange.getResponseHeaders().put(Headers.SEC_WEB_SOCKET_VERSION, "13");
+                respond(exchange, 426, "Unsupported WebSocket version; this server speaks 13.", false);
+            } else if (next != null) {
                 next.handleRequest(exchange);
             } else {
                 respond(exchange, 400, "Expected a WebSocket upgrade request.", false);

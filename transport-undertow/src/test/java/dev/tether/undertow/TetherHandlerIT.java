@@ -208,6 +208,25 @@ class TetherHandlerIT {
     }
 
     @Test
+    void unsupportedWebSocketVersionIsAnswered426NamingVersion13() throws Exception {
+        RawWebSocket.HttpHead response = RawWebSocket.exchange(server.address(), "GET /tether HTTP/1.1\r\n"
+                + "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+        assertThat(response.status()).isEqualTo(426);
+        assertThat(response.header("Sec-WebSocket-Version")).isEqualTo("13");
+        assertThat(tether.stats().connections()).isZero();
+    }
+
+    @Test
+    void upgradeWithoutAKeyIsAnswered400() throws Exception {
+        RawWebSocket.HttpHead response = RawWebSocket.exchange(server.address(), "GET /tether HTTP/1.1\r\n"
+                + "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n");
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(tether.stats().connections()).isZero();
+    }
+
+    @Test
     void garbageClosesOnlyThatConnectionWith4500() throws Exception {
         try (RawWebSocket healthy = RawWebSocket.connect(server.address(), "/tether", bearer("user-alice"));
              RawWebSocket broken = RawWebSocket.connect(server.address(), "/tether", bearer("user-mallory"))) {
