@@ -98,7 +98,8 @@ public final class TetherHandler implements HttpHandler {
         }
         WriteWaterMark marks = config.writeWaterMark();
         ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs,
-                config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes());
+                config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes(),
+                config.messageReadTimeout().toMillis());
         this.upgrade = new WebSocketUpgrade(tether, settings);
     }
 

@@ -44,6 +44,8 @@ public final class TetherUndertowConfig {
     public static final Duration IDLE_TIMEOUT_MARGIN = Duration.ofSeconds(10);
     /** Default {@link Builder#closeTimeout(Duration)}: 5 s. */
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(5);
+    /** Default {@link Builder#messageReadTimeout(Duration)}: 10 s. */
+    public static final Duration DEFAULT_MESSAGE_READ_TIMEOUT = Duration.ofSeconds(10);
     /** Default {@link Builder#maxHeaderBytes(int)}: 16 KiB. */
     public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
@@ -56,6 +58,7 @@ public final class TetherUndertowConfig {
     private final Duration requestParseTimeout;
     private final Duration idleTimeout;
     private final Duration closeTimeout;
+    private final Duration messageReadTimeout;
     private final int maxHeaderBytes;
     private final WriteWaterMark writeWaterMark;
 
@@ -69,6 +72,7 @@ public final class TetherUndertowConfig {
         this.requestParseTimeout = b.requestParseTimeout;
         this.idleTimeout = b.idleTimeout;
         this.closeTimeout = b.closeTimeout;
+        this.messageReadTimeout = b.messageReadTimeout;
         this.maxHeaderBytes = b.maxHeaderBytes;
         this.writeWaterMark = b.writeWaterMark;
     }
@@ -147,6 +151,15 @@ public final class TetherUndertowConfig {
         return closeTimeout;
     }
 
+    /**
+     * How long one inbound message may take from its first frame header to its last byte. A
+     * peer that declares a huge frame and sends nothing, or trickles a message, is closed with
+     * 1002 when it passes.
+     */
+    public Duration messageReadTimeout() {
+        return messageReadTimeout;
+    }
+
     /** The largest request head the standalone server accepts ({@code UndertowOptions.MAX_HEADER_SIZE}). */
     public int maxHeaderBytes() {
         return maxHeaderBytes;
@@ -177,6 +190,7 @@ public final class TetherUndertowConfig {
         private Duration requestParseTimeout = DEFAULT_REQUEST_PARSE_TIMEOUT;
         private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
         private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+        private Duration messageReadTimeout = DEFAULT_MESSAGE_READ_TIMEOUT;
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
 
@@ -240,6 +254,12 @@ public final class TetherUndertowConfig {
             return this;
         }
 
+        /** Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        public Builder messageReadTimeout(Duration v) {
+            this.messageReadTimeout = v;
+            return this;
+        }
+
         /** Default 16 KiB; at least 1024. */
         public Builder maxHeaderBytes(int v) {
             this.maxHeaderBytes = v;
@@ -288,6 +308,7 @@ public final class TetherUndertowConfig {
             millis("requestParseTimeout", requestParseTimeout, false);
             millis("idleTimeout", idleTimeout, true);
             millis("closeTimeout", closeTimeout, false);
+            millis("messageReadTimeout", messageReadTimeout, false);
             if (maxHeaderBytes < 1024) {
                 throw new IllegalArgumentException("maxHeaderBytes must be at least 1024: " + maxHeaderBytes);
             }
@@ -302,6 +323,7 @@ public final class TetherUndertowConfig {
             copy.requestParseTimeout = requestParseTimeout;
             copy.idleTimeout = idleTimeout;
             copy.closeTimeout = closeTimeout;
+            copy.messageReadTimeout = messageReadTimeout;
             copy.maxHeaderBytes = maxHeaderBytes;
             copy.writeWaterMark = writeWaterMark;
             return new TetherUndertowConfig(copy);

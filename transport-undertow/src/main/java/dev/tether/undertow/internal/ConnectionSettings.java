@@ -8,9 +8,10 @@ package dev.tether.undertow.internal;
  * @param closeTimeoutMs  how long to wait for the peer's close frame after sending ours
  * @param lowWaterBytes   backlog below which a connection is writable again
  * @param highWaterBytes  backlog above which a connection is unwritable
+ * @param messageReadTimeoutMs how long one inbound message may take to arrive whole
  */
 public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long closeTimeoutMs,
-                                 int lowWaterBytes, int highWaterBytes) {
+                                 int lowWaterBytes, int highWaterBytes, long messageReadTimeoutMs) {
 
     /**
      * @throws IllegalArgumentException if a value is out of range
@@ -19,7 +20,7 @@ public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long c
         if (maxMessageBytes < 1) {
             throw new IllegalArgumentException("maxMessageBytes must be positive: " + maxMessageBytes);
         }
-        if (idleTimeoutMs < 1 || closeTimeoutMs < 1) {
+        if (idleTimeoutMs < 1 || closeTimeoutMs < 1 || messageReadTimeoutMs < 1) {
             throw new IllegalArgumentException("timeouts must be positive");
         }
         if (lowWaterBytes < 0 || highWaterBytes <= lowWaterBytes) {

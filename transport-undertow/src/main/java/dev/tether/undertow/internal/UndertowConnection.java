@@ -148,6 +148,8 @@ public final class UndertowConnection implements TransportConnection {
     private XnioExecutor.Key closeTimer;
 
     private StreamSourceFrameChannel inbound;
+    /** Closes the connection if the message being read is not whole by then. */
+    private XnioExecutor.Key inboundDeadline;
     private boolean inboundBinary;
     private int inboundBytes;
     private PooledByteBuffer inboundPooled;
@@ -548,6 +550,9 @@ public final class UndertowConnection implements TransportConnection {
         inbound = frames;
         inboundBinary = binary;
         inboundBytes = 0;
+        // A header may declare 2^63-1 bytes and then send nothing: bound the time, not only the size.
+        inboundDeadline = ioThread.executeAfter(() -> inboundTooSlow(frames),
+                settings.messageReadTimeoutMs(), TimeUnit.MILLISECONDS);
         frames.getReadSetter().set(inboundReader);
         readInbound();
     }
@@ -614,7 +619,22 @@ public final class UndertowConnection implements TransportConnection {
         return heap;
     }
 
+    private void inboundTooSlow(StreamSourceFrameChannel frames) {
+        inboundDeadline = null;
+        if (inbound == frames && !closing && !reported) {
+            closeLocally(CloseCodes.PROTOCOL_ERROR, "message not completed in time");
+        }
+    }
+
+    private void cancelInboundDeadline() {
+        if (inboundDeadline != null) {
+            inboundDeadline.remove();
+            inboundDeadline = null;
+        }
+    }
+
     private void deliverInbound() {
+        cancelInboundDeadline();
         ByteBuffer data;
         if (inboundHeap != null) {
             data = inboundHeap.flip();
@@ -637,6 +657,7 @@ public final class UndertowConnection implements TransportConnection {
     }
 
     private void abortInbound() {
+        cancelInboundDeadline();
         StreamSourceFrameChannel frames = inbound;
         inbound = null;
         if (frames != null) {
