@@ -55,10 +55,8 @@ public final class Hub implements Tether {
     private final String epoch;
     private volatile boolean closed;
     private final Object closeLock = new Object();
-    // Handshake token bucket; handshakes are not a hot path, so a lock is fine.
-    private final Object handshakeLock = new Object();
-    private double handshakeTokens;
-    private long handshakeRefillNanos = System.nanoTime();
+    /** Handshakes per second; guarded by itself (handshakes are not a hot path). */
+    private final TokenBucket handshakes;
 
     final AtomicInteger connections = new AtomicInteger();
     final LongAdder messagesIn = new LongAdder();
@@ -88,7 +86,8 @@ public final class Hub implements Tether {
             this.handlerPool = ownedPool;
         }
         this.epoch = randomToken(6) + ".";
-        this.handshakeTokens = config.maxHandshakesPerSecond();
+        this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.maxHandshakesPerSecond(),
+                System.nanoTime());
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -134,16 +133,8 @@ public final class Hub implements Tether {
     }
 
     private boolean takeHandshakeToken() {
-        int rate = config.maxHandshakesPerSecond();
-        synchronized (handshakeLock) {
-            long now = System.nanoTime();
-            handshakeTokens = Math.min(rate, handshakeTokens + (now - handshakeRefillNanos) * rate / 1e9);
-            handshakeRefillNanos = now;
-            if (handshakeTokens < 1) {
-                return false;
-            }
-            handshakeTokens -= 1;
-            return true;
+        synchronized (handshakes) {
+            return handshakes.tryTake(System.nanoTime());
         }
     }
 

@@ -39,9 +39,8 @@ final class Link implements ConnectionListener {
     private volatile boolean ackTimerArmed;
     private volatile boolean ackOwed;
     private long lastReadNanos;
-    /** Inbound rate limit: a token bucket refilled at inboundMessagesPerSecond, capped at inboundBurst. */
-    private double rateTokens;
-    private long rateRefillNanos;
+    /** Inbound rate limit; {@code null} when off. */
+    private TokenBucket inboundRate;
     /** The highest client sequence number seen on this connection: it must only grow. */
     private long highestClientSeq;
     private long pingSentNanos;
@@ -58,8 +57,9 @@ final class Link implements ConnectionListener {
 
     void start() {
         lastReadNanos = System.nanoTime();
-        rateRefillNanos = lastReadNanos;
-        rateTokens = config.inboundBurst();
+        if (config.inboundMessagesPerSecond() > 0) {
+            inboundRate = new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), lastReadNanos);
+        }
         helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
                 config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -79,7 +79,7 @@ final class Link implements ConnectionListener {
         if (closing) {
             return;
         }
-        if (!withinRate(now)) {
+        if (inboundRate != null && !inboundRate.tryTake(now)) {
             hub.refused.increment();
             config.metrics().refused("rate limit");
             fail(CloseCodes.RATE_LIMITED, "inbound rate limit exceeded");
@@ -136,20 +136,6 @@ final class Link implements ConnectionListener {
         } else if (session != null) {
             session.detach(this);
         }
-    }
-
-    private boolean withinRate(long now) {
-        int rate = config.inboundMessagesPerSecond();
-        if (rate == 0) {
-            return true;
-        }
-        rateTokens = Math.min(config.inboundBurst(), rateTokens + (now - rateRefillNanos) * (rate / 1e9));
-        rateRefillNanos = now;
-        if (rateTokens < 1) {
-            return false;
-        }
-        rateTokens -= 1;
-        return true;
     }
 
     // ------------------------------------------------------------ handshake
