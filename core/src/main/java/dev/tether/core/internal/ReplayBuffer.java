@@ -5,7 +5,7 @@ import java.util.function.ObjLongConsumer;
 /**
  * The reliable messages a session sent and the client has not acknowledged yet, in sequence
  * order, bounded in entries and bytes. An entry covers one sequence number (a message) or a
- * range (a gap marker, which covers the numbers of messages that were lost).
+ * range (an {@link dev.tether.core.spi.OutboundFrame.Gap}, which covers the numbers of messages that were lost).
  *
  * <p>Memory: the ring starts small and doubles up to its capacity as unacknowledged entries pile
  * up, and goes back to its initial size when it empties, so an idle session holds a few dozen

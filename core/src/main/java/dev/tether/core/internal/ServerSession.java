@@ -8,6 +8,7 @@ import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
 import dev.tether.core.spi.Protocol;
@@ -342,11 +343,20 @@ final class ServerSession implements Session {
             case Outbound.RELIABLE -> {
                 long seq = ++lastSeq;
                 replay.add(item, seq, item.sizeBytes());
-                c.write(protocol.frame(seq, item.requestId, item.message));
+                c.write(frameOf(item, seq));
             }
             case Outbound.VOLATILE -> c.write(protocol.frame(0, 0, item.message));
             default -> c.write(protocol.frame(item.control));
         }
+    }
+
+    /** Frames a replay buffer entry, a reliable message or a gap, as sent live and on replay. */
+    private Frame frameOf(Object entry, long seq) {
+        if (entry instanceof OutboundFrame.Gap gap) {
+            return protocol.frame(gap);
+        }
+        Outbound message = (Outbound) entry;
+        return protocol.frame(seq, message.requestId, message.message);
     }
 
     /**
@@ -355,10 +365,10 @@ final class ServerSession implements Session {
      */
     private void writeGap(TransportConnection c) {
         long lost = overflowed.getAndSet(0);
-        Gap gap = new Gap(lastSeq + 1, lastSeq + lost, "overflow");
+        OutboundFrame.Gap gap = new OutboundFrame.Gap(lastSeq + 1, lastSeq + lost, "overflow");
         lastSeq = gap.to();
         replay.add(gap, gap.to(), GAP_BYTES);
-        c.write(protocol.frame(new OutboundFrame.Gap(gap.from(), gap.to(), gap.reason())));
+        c.write(frameOf(gap, gap.to()));
         hub.gaps.increment();
         config.metrics().gapReported();
         callbacks.execute(() -> hub.guard("handler.onGap",
@@ -608,14 +618,7 @@ final class ServerSession implements Session {
         release(clientLastSeq);
         l.writeControl(welcome(true, 0, 0, null));
         TransportConnection c = l.connection;
-        int count = replay.forEachAfter(clientLastSeq, (item, seq) -> {
-            if (item instanceof Gap gap) {
-                c.write(protocol.frame(new OutboundFrame.Gap(gap.from(), gap.to(), gap.reason())));
-            } else {
-                Outbound o = (Outbound) item;
-                c.write(protocol.frame(seq, o.requestId, o.message));
-            }
-        });
+        int count = replay.forEachAfter(clientLastSeq, (entry, seq) -> c.write(frameOf(entry, seq)));
         c.flush();
         hub.replayed.add(count);
         hub.resumed.increment();

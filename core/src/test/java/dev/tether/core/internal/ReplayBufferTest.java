@@ -64,7 +64,7 @@ class ReplayBufferTest {
     void aGapEntryCoversItsRangeAndIsReleasedByAnAckOfItsLastNumber() {
         ReplayBuffer buffer = new ReplayBuffer(16, 1 << 20);
         buffer.add("m1", 1, 10);
-        buffer.add(new Gap(2, 9, "overflow"), 9, 32);
+        buffer.add(new dev.tether.core.spi.OutboundFrame.Gap(2, 9, "overflow"), 9, 32);
         buffer.add("m10", 10, 10);
         assertThat(seqsAfter(buffer, 1)).containsExactly(9L, 10L);
         assertThat(buffer.release(8)).isEqualTo(1); // the gap is not fully acknowledged yet
