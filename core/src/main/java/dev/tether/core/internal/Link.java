@@ -239,8 +239,8 @@ final class Link implements ConnectionListener {
     /** A reliable client message was accepted; {@code unacked} are now waiting for our ack. */
     void clientMessageAccepted(long unacked) {
         if (unacked >= config.ackEvery()) {
-            ackOwed = false;
-            writeControl(new OutboundFrame.Ack(session.takeClientAck()));
+            writeAck();
+            connection.flush();
             return;
         }
         ackOwed = true;
@@ -260,8 +260,8 @@ final class Link implements ConnectionListener {
 
     private void ackDeadline() {
         if (!closing && session.link == this && session.hasUnackedClientMessages()) {
-            ackOwed = false;
-            writeControl(new OutboundFrame.Ack(session.takeClientAck()));
+            writeAck();
+            connection.flush();
         }
     }
 
@@ -271,9 +271,14 @@ final class Link implements ConnectionListener {
      */
     void piggybackAck() {
         if (ackOwed && session.hasUnackedClientMessages()) {
-            ackOwed = false;
-            connection.write(config.protocol().frame(new OutboundFrame.Ack(session.takeClientAck())));
+            writeAck();
         }
+    }
+
+    /** Writes our cumulative ack, unflushed; nothing is owed afterwards. */
+    private void writeAck() {
+        ackOwed = false;
+        connection.write(config.protocol().frame(new OutboundFrame.Ack(session.takeClientAck())));
     }
 
     // ------------------------------------------------------------ writes and closes
