@@ -87,6 +87,8 @@ public final class UndertowConnection implements TransportConnection {
     /** The longest close reason a close frame can carry, in UTF-8 bytes. */
     static final int MAX_REASON_BYTES = 123;
 
+    private static final int IN_FLIGHT_INITIAL = 4;
+
     private static final ConnectionListener CLOSED_LISTENER = new ConnectionListener() {
         @Override
         public void onFrame(ByteBuffer data, boolean binary) {
@@ -134,9 +136,12 @@ public final class UndertowConnection implements TransportConnection {
     private boolean batching;
     /** The pooled buffer the small frames of the current batch are copied into, or null. */
     private ReferenceCountedPooled slab;
-    /** Our frames handed to Undertow and not yet written to the socket, oldest first. */
-    private final ArrayDeque<StreamSinkFrameChannel> inFlight = new ArrayDeque<>();
-    private final IntFifo inFlightSizes = new IntFifo(16);
+    /**
+     * Our frames handed to Undertow and not yet written to the socket, oldest first. Both start
+     * small: an idle connection has none, and they grow to a busy connection's working size.
+     */
+    private final ArrayDeque<StreamSinkFrameChannel> inFlight = new ArrayDeque<>(IN_FLIGHT_INITIAL);
+    private final IntFifo inFlightSizes = new IntFifo(IN_FLIGHT_INITIAL);
     private long pendingBytes;
     private boolean unwritable;
     /** A close frame was sent or is queued (by us or by Undertow): no more frames go out. */
