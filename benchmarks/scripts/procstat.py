@@ -4,7 +4,10 @@
   procstat.py sample PID [--jvm]
       one JSON object: rss_kb, hwm_kb (VmRSS, VmHWM from /proc/PID/status), cpu_s (utime+stime
       from /proc/PID/stat over CLK_TCK) and, with --jvm, heap_used_kb after a forced GC
-      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`).
+      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`) and native_kb, the committed native memory
+      that can grow with connections, from Native Memory Tracking (`jcmd PID VM.native_memory
+      summary`, without the heap, GC, JIT and class metadata; null unless the JVM runs with
+      -XX:NativeMemoryTracking=summary).
 
   procstat.py drive --server-pid PID [--jvm] --scenario S --seconds T --log FILE --out FILE -- CMD...
       runs the load generator CMD as a child process, copies its output to stdout and FILE, and
@@ -76,11 +79,39 @@ def jvm_heap_used_kb(pid):
     return total if found else None
 
 
+# NMT categories that do not grow with connections: the heap itself, what scales with the heap's
+# committed size (GC: card table, remembered sets, mark bitmaps; they shrink and grow as G1 resizes
+# the heap, by tens of MB), the JIT's and class loading's, and NMT's own bookkeeping.
+_NMT_NOT_PER_CONNECTION = {"Java Heap", "GC", "Code", "Compiler", "Arena Chunk", "Class", "Metaspace",
+                           "Shared class space", "Symbol", "Native Memory Tracking"}
+
+
+def jvm_native_kb(pid):
+    """Committed native memory in KB that can grow with connections, from Native Memory Tracking.
+
+    Needs the server started with -XX:NativeMemoryTracking=summary (None otherwise). Sums the
+    committed KB of the `jcmd PID VM.native_memory summary` categories not in
+    _NMT_NOT_PER_CONNECTION: thread stacks, direct buffers ("Other"), "Internal", monitors, ...
+    """
+    try:
+        out = subprocess.run(["jcmd", str(pid), "VM.native_memory", "summary"], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    total, found = 0, False
+    for m in re.finditer(r"^-\s+(.+?) \(reserved=\d+KB, committed=(\d+)KB\)", out, re.M):
+        found = True
+        if m.group(1).strip() not in _NMT_NOT_PER_CONNECTION:
+            total += int(m.group(2))
+    return total if found else None
+
+
 def sample(pid, jvm, gc=True):
     s = {"t": time.time(), "rss_kb": status_kb(pid, "VmRSS"), "hwm_kb": status_kb(pid, "VmHWM"),
          "cpu_s": cpu_seconds(pid)}
     if jvm and gc:
         s["heap_used_kb"] = jvm_heap_used_kb(pid)
+        s["native_kb"] = jvm_native_kb(pid)
         # The forced GC's own CPU must not count in a later window: read CPU again after it.
         s["cpu_after_gc_s"] = cpu_seconds(pid)
     return s

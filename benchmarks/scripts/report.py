@@ -36,6 +36,16 @@ def derived(run, scenario):
             d["JVM heap used after GC, end of hold (MB)"] = end["heap_used_kb"] / 1024
             if n:
                 d["heap per connection (KB) = (heap delta)/N"] = (end["heap_used_kb"] - before["heap_used_kb"]) / n
+    if before.get("native_kb") is not None and end and end.get("native_kb") is not None:
+        d["JVM native memory, per-connection categories (NMT committed), before load (MB)"] = before["native_kb"] / 1024
+        d["JVM native memory, per-connection categories (NMT committed), end of %s (MB)" % (
+            "hold" if scenario == "hold" else "run")] = end["native_kb"] / 1024
+        if n:
+            native = (end["native_kb"] - before["native_kb"]) / n
+            d["native per connection (KB) = (NMT delta)/N"] = native
+            if end.get("heap_used_kb") is not None and before.get("heap_used_kb") is not None:
+                d["memory per connection (KB) = heap after GC + native, deltas / N"] = native + (
+                    end["heap_used_kb"] - before["heap_used_kb"]) / n
     if start and end:
         window = end["t"] - start["t"]
         cpu = end["cpu_s"] - start["cpu_s"]
@@ -130,7 +140,13 @@ def main():
          if scenario == "hold" else
          "its first progress line after the send phase (progress lines are 1 s apart, so the window "
          "is known to about ±1 s); CPU per message divides by every reply received.")
-      + " N = connections the generator reports connected. Socket.IO has no JVM heap: heap rows are "
+      + " N = connections the generator reports connected. JVM native memory: committed memory from Native "
+      "Memory Tracking (`jcmd PID VM.native_memory summary`, sampled with the heap; the server runs with "
+      "-XX:NativeMemoryTracking=summary) in the categories that can grow with connections (threads, "
+      "direct buffers as 'Other', 'Internal', monitors; not the heap, GC structures sized by the heap, "
+      "JIT or class metadata); 'memory per connection' adds the heap-after-GC "
+      "and native deltas and is the figure to set against Socket.IO's RSS per connection (V8 heap and "
+      "native together). Socket.IO has no JVM heap: heap rows are "
         "Tether only.")
     w("")
     w("Latency histograms: the generator does not write HdrHistogram log files yet, so this run has "
