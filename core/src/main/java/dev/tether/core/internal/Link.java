@@ -7,6 +7,8 @@ import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
 import dev.tether.core.spi.ProtocolException;
 import dev.tether.core.spi.TransportConnection;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.util.concurrent.ThreadLocalRandom;
@@ -38,6 +40,11 @@ final class Link implements ConnectionListener {
      */
     private volatile boolean ackTimerArmed;
     private volatile boolean ackOwed;
+    /**
+     * When the last frame arrived. Written by the I/O thread with release semantics (a plain
+     * store on x86), read by the timer thread at the pong deadline: a connection that answered
+     * needs no hop to its I/O thread for the check.
+     */
     private long lastReadNanos;
     /** Inbound rate limit; {@code null} when off. */
     private TokenBucket inboundRate;
@@ -45,8 +52,23 @@ final class Link implements ConnectionListener {
     private long highestClientSeq;
     private long pingSentNanos;
     private HashedWheelTimer.Timeout helloTimer;
-    private HashedWheelTimer.Timeout heartbeat;
+    /**
+     * The pending heartbeat timeout (next ping, or the pong deadline). Volatile: the timer thread
+     * schedules the next ping itself when the pong arrived in time. A close racing with that may
+     * miss the new timeout; it then fires once, finds the link closing and does nothing.
+     */
+    private volatile HashedWheelTimer.Timeout heartbeat;
     private volatile boolean slowConsumer;
+
+    private static final VarHandle LAST_READ;
+
+    static {
+        try {
+            LAST_READ = MethodHandles.lookup().findVarHandle(Link.class, "lastReadNanos", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Link(Hub hub, TransportConnection connection, Principal principal) {
         this.hub = hub;
@@ -75,7 +97,7 @@ final class Link implements ConnectionListener {
     @Override
     public void onFrame(ByteBuffer data, boolean binary) {
         long now = System.nanoTime();
-        lastReadNanos = now;
+        LAST_READ.setRelease(this, now);
         if (closing) {
             return;
         }
@@ -207,9 +229,22 @@ final class Link implements ConnectionListener {
             ackOwed = false;
         }
         writeControl(new OutboundFrame.Ping(ack));
+        // Read by the timer thread at the deadline; the timer's hand-off publishes it.
         pingSentNanos = System.nanoTime();
-        heartbeat = hub.timer.schedule(() -> connection.execute(this::checkPong),
-                config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        heartbeat = hub.timer.schedule(this::pongDeadline, config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Timer thread. Anything read since the ping counts as the answer; then the next ping is
+     * scheduled from here, without waking the I/O thread. Only a silent connection is checked
+     * (and failed) on its I/O thread. Halves the cross-thread wake-ups an idle connection costs.
+     */
+    private void pongDeadline() {
+        if ((long) LAST_READ.getAcquire(this) - pingSentNanos >= 0) {
+            scheduleNextPing();
+        } else {
+            connection.execute(this::checkPong);
+        }
     }
 
     private void checkPong() {
@@ -220,6 +255,10 @@ final class Link implements ConnectionListener {
             fail(CloseCodes.HEARTBEAT_TIMEOUT, "heartbeat timeout");
             return;
         }
+        scheduleNextPing();
+    }
+
+    private void scheduleNextPing() {
         long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
         heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), Math.max(rest, 1), TimeUnit.NANOSECONDS);
     }
