@@ -4,7 +4,8 @@
   procstat.py sample PID [--jvm]
       one JSON object: rss_kb, hwm_kb (VmRSS, VmHWM from /proc/PID/status), cpu_s (utime+stime
       from /proc/PID/stat over CLK_TCK) and, with --jvm, heap_used_kb after a forced GC
-      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`) and native_kb, the committed native memory
+      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`), listen_overflows (TcpExt ListenOverflows of
+      /proc/net/netstat: SYNs dropped on a full accept queue, whole network namespace) and native_kb, the committed native memory
       that can grow with connections, from Native Memory Tracking (`jcmd PID VM.native_memory
       summary`, without the heap, GC, JIT and class metadata; null unless the JVM runs with
       -XX:NativeMemoryTracking=summary).
@@ -106,9 +107,21 @@ def jvm_native_kb(pid):
     return total if found else None
 
 
+def listen_overflows():
+    """TcpExt ListenOverflows from /proc/net/netstat: connections the kernel dropped because a
+    listening socket's accept queue was full (this network namespace, every listener), or None."""
+    try:
+        with open("/proc/net/netstat") as f:
+            lines = [line.split() for line in f if line.startswith("TcpExt:")]
+        names, values = lines[0], lines[1]
+        return int(values[names.index("ListenOverflows")])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def sample(pid, jvm, gc=True):
     s = {"t": time.time(), "rss_kb": status_kb(pid, "VmRSS"), "hwm_kb": status_kb(pid, "VmHWM"),
-         "cpu_s": cpu_seconds(pid)}
+         "cpu_s": cpu_seconds(pid), "listen_overflows": listen_overflows()}
     if jvm and gc:
         s["heap_used_kb"] = jvm_heap_used_kb(pid)
         s["native_kb"] = jvm_native_kb(pid)

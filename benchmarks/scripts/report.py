@@ -58,6 +58,9 @@ def derived(run, scenario):
         if scenario != "hold" and r.get("received"):
             d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / r["received"]
     after = s.get("after")
+    if after and after.get("listen_overflows") is not None and before.get("listen_overflows") is not None:
+        d["accept-queue overflows during the run (TcpExt ListenOverflows)"] = (
+            after["listen_overflows"] - before["listen_overflows"])
     if after and before.get("cpu_s") is not None:
         # Whole run: before (after its GC) to after (before its GC), ramp and close included.
         d["server CPU whole run, ramp included (s)"] = after["cpu_s"] - before.get("cpu_after_gc_s", before["cpu_s"])
