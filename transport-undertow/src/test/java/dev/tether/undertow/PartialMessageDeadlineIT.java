@@ -13,9 +13,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A message must arrive whole within the read deadline: a frame header that declares an enormous
- * length and sends nothing, or a message trickled too slowly, is closed with 1002 instead of
- * holding the connection open forever.
+ * A message must arrive whole within the read deadline: a message trickled too slowly is closed
+ * with 1002 instead of holding the connection open forever. A frame header that declares an
+ * enormous length is refused at once with 1009.
  */
 class PartialMessageDeadlineIT {
 
@@ -36,12 +36,12 @@ class PartialMessageDeadlineIT {
     }
 
     @Test
-    void aHeaderDeclaringAHugeLengthWithNoPayloadIsClosedAtTheDeadline() throws Exception {
+    void aHeaderDeclaringAHugeLengthWithNoPayloadIsRefusedAtTheHeaderNotTheDeadline() throws Exception {
         try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
             ByteBuffer header = ByteBuffer.allocate(14);
             header.put((byte) 0x81).put((byte) (0x80 | 127)).putLong(Long.MAX_VALUE).putInt(0x01020304);
             raw.sendRaw(header.array());
-            assertThat(raw.readCloseCode()).isEqualTo(CloseCodes.PROTOCOL_ERROR);
+            assertThat(raw.readCloseCode()).isEqualTo(CloseCodes.MESSAGE_TOO_BIG);
         }
     }
 

@@ -68,8 +68,12 @@ import org.xnio.XnioIoThread;
  *
  * <p>Reads: a whole message, however fragmented, is assembled before the engine sees it: in one
  * pooled buffer when it fits, otherwise in a heap buffer that grows up to the hub's
- * {@code maxMessageBytes + 1}; one byte more closes the connection with 1009. Text arrives as its
- * UTF-8 bytes (Undertow validates the UTF-8 and closes with 1007 itself).
+ * {@code maxMessageBytes + 1}. A message larger than {@code maxMessageBytes} closes the connection
+ * with 1009, as soon as a frame header declares a length that takes the message over the limit
+ * (before any of that frame's payload is read), and in any case when one byte too many has been
+ * read. A message must arrive whole within the message read timeout, or the connection closes
+ * with 1002. Text arrives as its UTF-8 bytes (Undertow validates the UTF-8 and closes with 1007
+ * itself).
  *
  * <p>Closing: {@link ConnectionListener#onClosed} is called exactly once: with the peer's code when
  * its close frame arrives, with the code Undertow sent for a protocol error, with 1006 when the
@@ -115,6 +119,7 @@ public final class UndertowConnection implements TransportConnection {
 
     private final Receiver receiver = new Receiver();
     private final ChannelListener<StreamSourceFrameChannel> inboundReader = c -> readInbound();
+    private final ChannelListener<StreamSourceFrameChannel> inboundClosed = this::inboundClosed;
     private final ChannelListener<StreamSinkFrameChannel> frameWritten = c -> releaseWritten();
     private final ChannelListener<Channel> socketClosed = c -> socketClosed();
     private final WebSocketCallback<Void> closeFrameWritten = new WebSocketCallback<>() {
@@ -157,6 +162,8 @@ public final class UndertowConnection implements TransportConnection {
     private XnioExecutor.Key inboundDeadline;
     private boolean inboundBinary;
     private int inboundBytes;
+    /** Inside {@code inbound.read}, which closes the stream itself once the message is whole. */
+    private boolean readingInbound;
     private PooledByteBuffer inboundPooled;
     private ByteBuffer inboundHeap;
 
@@ -555,11 +562,33 @@ public final class UndertowConnection implements TransportConnection {
         inbound = frames;
         inboundBinary = binary;
         inboundBytes = 0;
-        // A header may declare 2^63-1 bytes and then send nothing: bound the time, not only the size.
+        frames.getCloseSetter().set(inboundClosed);
+        // Undertow adds up the lengths that the message's frame headers declare and closes the
+        // stream as soon as the sum passes this, before it reads that frame's payload: a header
+        // declaring 2^63-1 bytes (or one byte too many) is refused when it arrives, here for the
+        // first frame and in inboundClosed for a later fragment.
+        frames.setMaxStreamSize(settings.maxMessageBytes());
+        if (inbound != frames) {
+            return; // refused at the first header
+        }
+        // A header within the limit may still never be followed by its payload, or only slowly:
+        // bound the time too.
         inboundDeadline = ioThread.executeAfter(() -> inboundTooSlow(frames),
                 settings.messageReadTimeoutMs(), TimeUnit.MILLISECONDS);
         frames.getReadSetter().set(inboundReader);
         readInbound();
+    }
+
+    /**
+     * The stream of a message closed. Our own read closes it once the message is whole, and
+     * {@link #abortInbound} forgets it before closing it; any other close comes from Undertow, and
+     * the read that follows tells which: a stream that completed delivers, one closed before its
+     * end can never deliver (see {@link #inboundBroken}).
+     */
+    private void inboundClosed(StreamSourceFrameChannel frames) {
+        if (frames == inbound && !readingInbound) {
+            readInbound();
+        }
     }
 
     private void readInbound() {
@@ -570,28 +599,59 @@ public final class UndertowConnection implements TransportConnection {
         try {
             for (;;) {
                 ByteBuffer target = inboundTarget();
-                int n = frames.read(target);
+                int n;
+                readingInbound = true;
+                try {
+                    n = frames.read(target);
+                } finally {
+                    readingInbound = false;
+                }
                 if (n < 0) {
                     frames.suspendReads();
                     deliverInbound();
                     return;
                 }
                 if (n == 0) {
-                    frames.resumeReads();
+                    if (!frames.isOpen()) {
+                        // Closed before its end: a closed final frame reads 0 for ever, not -1.
+                        inboundBroken(frames);
+                    } else {
+                        frames.resumeReads();
+                    }
                     return;
                 }
                 inboundBytes += n;
                 if (inboundBytes > settings.maxMessageBytes()) {
-                    if (closeRequested.compareAndSet(false, true)) {
-                        closeLocally(CloseCodes.MESSAGE_TOO_BIG, "message too big");
-                    } else {
-                        abortInbound();
-                    }
+                    // Undertow's check on the declared lengths should have refused it already;
+                    // the limit holds on the bytes counted here regardless.
+                    messageTooBig();
                     return;
                 }
             }
         } catch (IOException e) {
+            inboundBroken(frames);
+        }
+    }
+
+    /**
+     * The message's stream failed or was closed before its end. With the connection healthy that
+     * is Undertow's refusal of a message whose frame headers declare more than the limit (see
+     * {@link #beginInbound}); otherwise the connection is failing or closing (Undertow queues its
+     * own close frame for bad framing or UTF-8, or the socket is gone).
+     */
+    private void inboundBroken(StreamSourceFrameChannel frames) {
+        if (!frames.isOpen() && channel.isOpen() && !channel.isCloseFrameSent() && !channel.isCloseFrameReceived()) {
+            messageTooBig();
+        } else {
             readFailed();
+        }
+    }
+
+    private void messageTooBig() {
+        if (closeRequested.compareAndSet(false, true)) {
+            closeLocally(CloseCodes.MESSAGE_TOO_BIG, "message too big");
+        } else {
+            abortInbound();
         }
     }
 
