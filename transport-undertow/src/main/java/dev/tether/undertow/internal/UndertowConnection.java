@@ -647,6 +647,21 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
+    /**
+     * Undertow's frame parser failed with an unchecked exception, which it does not handle: a
+     * 64-bit length with its top bit set (RFC 6455 section 5.2 requires it to be 0) makes it
+     * slice a buffer at a negative offset. Left alone, the connection would hang with nothing
+     * read; it is bad framing, so close with 1002. Reads stop, since what is buffered cannot be
+     * parsed; the close timeout ends the socket if the close frame gets no answer. Not reported
+     * to the error handler: any client can cause it.
+     */
+    private void unparsableFrame(WebSocketChannel c) {
+        c.suspendReceives();
+        if (closeRequested.compareAndSet(false, true)) {
+            closeLocally(CloseCodes.PROTOCOL_ERROR, "malformed frame");
+        }
+    }
+
     private void messageTooBig() {
         if (closeRequested.compareAndSet(false, true)) {
             closeLocally(CloseCodes.MESSAGE_TOO_BIG, "message too big");
@@ -746,7 +761,12 @@ public final class UndertowConnection implements TransportConnection {
 
         @Override
         public void handleEvent(WebSocketChannel c) {
-            super.handleEvent(c);
+            try {
+                super.handleEvent(c);
+            } catch (RuntimeException e) {
+                unparsableFrame(c);
+                return;
+            }
             if (!reported && !closeFrameArrived && c.isCloseFrameReceived()) {
                 // End of stream without a close frame: WebSocketChannel.lastDataRead marks the
                 // read side done and never produces a frame, so this is the only place to see it.
