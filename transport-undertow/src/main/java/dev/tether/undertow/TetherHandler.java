@@ -23,8 +23,9 @@ import java.util.Objects;
  * <p>For each request, in order, before anything is upgraded:
  * <ol>
  *   <li>a {@code Sec-WebSocket-Version} other than 13: 426 with {@code Sec-WebSocket-Version: 13};</li>
- *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, a key and version 13):
- *       handed to the {@code next} handler if there is one, otherwise answered 400;</li>
+ *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, version 13 and a
+ *       {@code Sec-WebSocket-Key} that is the base64 encoding of 16 bytes): handed to the
+ *       {@code next} handler if there is one, otherwise answered 400;</li>
  *   <li>the hub refuses admission ({@link Tether#admit()}: too many connections or handshakes
  *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
  *       {@code stats().refused()};</li>

@@ -11,6 +11,7 @@ import io.undertow.websockets.core.WebSocketChannel;
 import io.undertow.websockets.core.WebSocketVersion;
 import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
 import java.security.Principal;
+import java.util.Base64;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.xnio.IoUtils;
@@ -44,6 +45,9 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     /** The slot {@link Tether#admit()} reserved: true while held and not yet attached. */
     private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
+    /** A {@code Sec-WebSocket-Key} is 16 bytes, 24 characters of base64 with padding. */
+    private static final int KEY_BYTES = 16;
+    private static final int KEY_CHARS = 24;
 
     private final Tether tether;
     private final ConnectionSettings settings;
@@ -62,7 +66,8 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     /**
      * Whether the exchange is a WebSocket upgrade request this transport can answer: a GET with
-     * {@code Upgrade: websocket}, a key and version 13.
+     * {@code Upgrade: websocket}, version 13 and a valid key (RFC 6455 section 4.2.1: base64 of
+     * 16 bytes).
      */
     public static boolean isUpgradeRequest(HttpServerExchange exchange) {
         if (!Methods.GET.equals(exchange.getRequestMethod())) {
@@ -72,7 +77,25 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         if (upgrade == null || !containsToken(upgrade, "websocket")) {
             return false;
         }
-        return HANDSHAKE.matches(new HandshakeFacade(exchange));
+        // Undertow only checks that a key is present, and would upgrade with any string.
+        return isValidKey(exchange.getRequestHeaders().getFirst(Headers.SEC_WEB_SOCKET_KEY))
+                && HANDSHAKE.matches(new HandshakeFacade(exchange));
+    }
+
+    /** Whether {@code key} is the base64 encoding of 16 bytes, as RFC 6455 requires. */
+    static boolean isValidKey(String key) {
+        if (key == null) {
+            return false;
+        }
+        String trimmed = key.trim();
+        if (trimmed.length() != KEY_CHARS) {
+            return false;
+        }
+        try {
+            return Base64.getDecoder().decode(trimmed).length == KEY_BYTES;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static boolean containsToken(String header, String token) {
