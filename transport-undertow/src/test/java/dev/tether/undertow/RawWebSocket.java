@@ -8,12 +8,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -156,30 +158,42 @@ final class RawWebSocket implements AutoCloseable {
 
     // ------------------------------------------------------------------ sending
 
-    /** Sends one masked frame with the given FIN flag, RSV bits, opcode and payload. */
-    void sendFrame(boolean fin, int rsv, int opcode, byte[] payload) throws IOException {
-        ByteArrayOutputStream frame = new ByteArrayOutputStream(payload.length + 14);
-        frame.write((fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0xF));
+    /**
+     * The bytes of one masked client frame with the given FIN flag, RSV bits, opcode and payload,
+     * its length in the shortest encoding (7-bit up to 125, 16-bit up to 65535, else 64-bit).
+     */
+    static byte[] frame(boolean fin, int rsv, int opcode, byte[] payload) {
         int length = payload.length;
+        ByteBuffer frame = ByteBuffer.allocate(length + 14);
+        frame.put((byte) ((fin ? 0x80 : 0) | ((rsv & 0x7) << 4) | (opcode & 0xF)));
         if (length <= 125) {
-            frame.write(0x80 | length);
+            frame.put((byte) (0x80 | length));
         } else if (length <= 0xFFFF) {
-            frame.write(0x80 | 126);
-            frame.write(length >>> 8);
-            frame.write(length);
+            frame.put((byte) (0x80 | 126)).putShort((short) length);
         } else {
-            frame.write(0x80 | 127);
-            byte[] size = ByteBuffer.allocate(8).putLong(length).array();
-            frame.write(size, 0, 8);
+            frame.put((byte) (0x80 | 127)).putLong(length);
         }
         byte[] mask = new byte[4];
         ThreadLocalRandom.current().nextBytes(mask);
-        frame.write(mask, 0, 4);
+        frame.put(mask);
         for (int i = 0; i < length; i++) {
-            frame.write(payload[i] ^ mask[i & 3]);
+            frame.put((byte) (payload[i] ^ mask[i & 3]));
         }
-        out.write(frame.toByteArray());
-        out.flush();
+        return Arrays.copyOf(frame.array(), frame.position());
+    }
+
+    /**
+     * The bytes of a masked frame header alone (FIN set) that declares {@code length} payload
+     * bytes in the 64-bit encoding, whatever the length: for headers whose payload never comes.
+     */
+    static byte[] header64(int opcode, long length) {
+        return ByteBuffer.allocate(14).put((byte) (0x80 | (opcode & 0xF))).put((byte) (0x80 | 127))
+                .putLong(length).putInt(0x5A5A5A5A).array();
+    }
+
+    /** Sends one masked frame with the given FIN flag, RSV bits, opcode and payload. */
+    void sendFrame(boolean fin, int rsv, int opcode, byte[] payload) throws IOException {
+        sendRaw(frame(fin, rsv, opcode, payload));
     }
 
     /** Sends one masked frame; RSV bits clear. */
@@ -213,11 +227,15 @@ final class RawWebSocket implements AutoCloseable {
 
     /** Sends a close frame with a status code and reason. */
     void sendClose(int code, String reason) throws IOException {
-        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-        byte[] payload = new byte[2 + text.length];
+        sendClose(code, reason.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Sends a close frame with a status code and a reason given as raw bytes (not checked). */
+    void sendClose(int code, byte[] reason) throws IOException {
+        byte[] payload = new byte[2 + reason.length];
         payload[0] = (byte) (code >>> 8);
         payload[1] = (byte) code;
-        System.arraycopy(text, 0, payload, 2, text.length);
+        System.arraycopy(reason, 0, payload, 2, reason.length);
         sendFrame(true, OP_CLOSE, payload);
     }
 
@@ -287,11 +305,20 @@ final class RawWebSocket implements AutoCloseable {
         return readClose().closeCode();
     }
 
-    /** Whether the server closed the socket: reads, discarding, until end of stream. */
+    /**
+     * Whether the server closed the socket: reads, discarding, until end of stream or a reset
+     * (a server that closes with our data unread resets the connection).
+     *
+     * @throws SocketTimeoutException if the socket is still open after the timeout
+     */
     boolean awaitEndOfStream() throws IOException {
         byte[] sink = new byte[8192];
-        while (in.read(sink) >= 0) {
-            // discard
+        try {
+            while (in.read(sink) >= 0) {
+                // discard
+            }
+        } catch (SocketException e) {
+            // reset: closed as well
         }
         return true;
     }
