@@ -1,0 +1,245 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tether.client.TetherClient;
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Message;
+import dev.tether.core.Payload;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.testing.Await;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The acceptance case of the hardening issue: under hostile input the server's memory stays flat
+ * and other connections keep receiving. The server runs in this JVM, so its heap is measured
+ * directly: used heap after forced collections, before and after 800 hostile connections, while
+ * a well-behaved subscriber keeps receiving a stream of topic messages.
+ */
+class HostileLoadConformanceIT {
+
+    @RegisterExtension
+    static final ConformanceCaseList CASES = new ConformanceCaseList();
+
+    private static final int MAX_MESSAGE_BYTES = 65_536;
+    private static final int HOSTILE_EACH = 200;
+    private static final int WARM_UP_EACH = 20;
+    private static final int MIN_PUBLISHED = 500;
+    /** How much more heap than before the attack counts as flat. */
+    private static final long HEAP_BOUND_BYTES = 8L << 20;
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    /** The hostile inputs and the close code each must get. */
+    private enum Attack {
+        OVERSIZE_FRAME(CloseCodes.MESSAGE_TOO_BIG, frame(MAX_MESSAGE_BYTES + 1)),
+        TEN_THOUSAND_FRAGMENTS(CloseCodes.MESSAGE_TOO_BIG, fragments(10_000, 7)),
+        HUGE_DECLARED_LENGTH(CloseCodes.MESSAGE_TOO_BIG, RawWebSocket.header64(RawWebSocket.OP_TEXT, Long.MAX_VALUE)),
+        GARBAGE(CloseCodes.PROTOCOL_ERROR, garbage());
+
+        final int closeCode;
+        final byte[] bytes;
+
+        Attack(int closeCode, byte[] bytes) {
+            this.closeCode = closeCode;
+            this.bytes = bytes;
+        }
+
+        private static byte[] frame(int bytes) {
+            byte[] payload = new byte[bytes];
+            Arrays.fill(payload, (byte) ' ');
+            return RawWebSocket.frame(true, 0, RawWebSocket.OP_TEXT, payload);
+        }
+
+        private static byte[] fragments(int count, int bytesEach) {
+            byte[] part = new byte[bytesEach];
+            Arrays.fill(part, (byte) ' ');
+            ByteArrayOutputStream frames = new ByteArrayOutputStream(count * (bytesEach + 6));
+            for (int i = 0; i < count; i++) {
+                int opcode = i == 0 ? RawWebSocket.OP_BINARY : RawWebSocket.OP_CONTINUATION;
+                frames.writeBytes(RawWebSocket.frame(i == count - 1, 0, opcode, part));
+            }
+            return frames.toByteArray();
+        }
+
+        /** Plain HTTP where a frame should be: 'G' reads as a frame with RSV1 set. */
+        private static byte[] garbage() {
+            return "GET / HTTP/1.1\r\nHost: example\r\n\r\n\u0000\u00ff\u00fe".getBytes(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private final List<Integer> received = new CopyOnWriteArrayList<>();
+    private final Semaphore arrivals = new Semaphore(0);
+    private final ConcurrentLinkedQueue<Integer> disconnects = new ConcurrentLinkedQueue<>();
+    private Tether tether;
+    private TetherServer server;
+    private TetherClient subscriber;
+    private ExecutorService attackers;
+    private ExecutorService publishing;
+
+    @BeforeEach
+    void start() {
+        tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
+                .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
+        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .messageReadTimeout(Duration.ofSeconds(2)).build());
+        attackers = Executors.newFixedThreadPool(8);
+        publishing = Executors.newSingleThreadExecutor();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        attackers.shutdownNow();
+        publishing.shutdownNow();
+        assertThat(attackers.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(publishing.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        if (subscriber != null) {
+            subscriber.close();
+        }
+        tether.close();
+        server.close();
+    }
+
+    @Test
+    @DisplayName("§10.4 800 hostile connections (over-size frame, 10,000 fragments, 2^63−1 header → 1009; "
+            + "garbage → 1002) → heap within 8 MiB of before, a subscriber gets every message in order")
+    void underHostileInputMemoryStaysFlatAndOthersKeepReceiving() throws Exception {
+        subscriber = TetherClient.builder(URI.create("ws://127.0.0.1:" + server.port() + "/tether"))
+                .listener(new TetherClient.Listener() {
+                    @Override
+                    public void onMessage(TetherClient c, Message message) {
+                        received.add(Integer.parseInt(message.payload().asText()));
+                        arrivals.release();
+                    }
+
+                    @Override
+                    public void onDisconnected(TetherClient c, int code, String reason) {
+                        disconnects.add(code);
+                    }
+                }).build();
+        subscriber.connect().thenCompose(c -> c.subscribe("news")).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        // Warm-up: load the classes and fill the pools and caches that every connection uses
+        // once, so that the baseline is the steady state rather than a cold server.
+        attack(WARM_UP_EACH);
+        long heapBefore = usedHeapAfterGc();
+        long directBefore = directBytes();
+
+        AtomicBoolean attackDone = new AtomicBoolean();
+        Future<Integer> publisher = publishing.submit(() -> {
+            int n = 0;
+            while (!attackDone.get() || n < MIN_PUBLISHED) {
+                assertThat(tether.publish("news", "tick", Payload.text(Integer.toString(n)))).isEqualTo(1);
+                n++;
+                TimeUnit.MILLISECONDS.sleep(2); // the publishing rate, not synchronisation
+            }
+            return n;
+        });
+        long attackStart = System.nanoTime();
+        Map<Attack, List<Integer>> codes = attack(HOSTILE_EACH);
+        long attackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attackStart);
+        attackDone.set(true);
+        int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        for (Attack kind : Attack.values()) {
+            assertThat(codes.get(kind)).as("close codes for %s", kind)
+                    .hasSize(HOSTILE_EACH).containsOnly(kind.closeCode);
+        }
+        assertThat(arrivals.tryAcquire(published, WAIT.toSeconds(), TimeUnit.SECONDS))
+                .as("all %d messages reach the subscriber", published).isTrue();
+        assertThat(received).containsExactlyElementsOf(IntStream.range(0, published).boxed().toList());
+        assertThat(disconnects).as("the subscriber's connection never dropped").isEmpty();
+
+        Await.until(() -> tether.stats().connections() == 1, WAIT, "only the subscriber left connected");
+        long heapAfter = usedHeapAfterGc();
+        long directAfter = directBytes();
+        System.out.printf("%nHostile load: %d connections in %d ms while %d messages were published%n"
+                        + "  used heap after GC: before %,d B, after %,d B, difference %+,d B (bound %,d B)%n"
+                        + "  direct buffers:     before %,d B, after %,d B%n",
+                HOSTILE_EACH * Attack.values().length, attackMs, published,
+                heapBefore, heapAfter, heapAfter - heapBefore, HEAP_BOUND_BYTES, directBefore, directAfter);
+        assertThat(heapAfter - heapBefore).as("heap growth after the attack").isLessThan(HEAP_BOUND_BYTES);
+    }
+
+    /** Runs {@code each} connections of every kind at once, interleaved; the close code each got. */
+    private Map<Attack, List<Integer>> attack(int each) throws Exception {
+        List<Attack> plan = new ArrayList<>();
+        for (int i = 0; i < each; i++) {
+            plan.addAll(List.of(Attack.values()));
+        }
+        Map<Attack, List<Integer>> codes = new ConcurrentHashMap<>();
+        List<Future<?>> done = new ArrayList<>();
+        for (Attack kind : plan) {
+            done.add(attackers.submit(() -> {
+                codes.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(hostile(kind));
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        }
+        return codes;
+    }
+
+    /** One hostile connection: sends its bytes and returns the close code the server answered. */
+    private int hostile(Attack kind) throws IOException {
+        try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
+            try {
+                raw.sendRaw(kind.bytes);
+            } catch (IOException e) {
+                // refused before we finished writing: the close frame is still there to read
+            }
+            return raw.readCloseCode();
+        }
+    }
+
+    /** Used heap after full collections, repeated until two readings agree within 256 KiB. */
+    private static long usedHeapAfterGc() {
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        long lowest = Long.MAX_VALUE;
+        long previous = -1;
+        for (int i = 0; i < 20; i++) {
+            System.gc();
+            long used = memory.getHeapMemoryUsage().getUsed();
+            lowest = Math.min(lowest, used);
+            if (previous >= 0 && Math.abs(used - previous) < 256 * 1024) {
+                break;
+            }
+            previous = used;
+        }
+        return lowest;
+    }
+
+    private static long directBytes() {
+        return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct"))
+                .mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
+    }
+}
