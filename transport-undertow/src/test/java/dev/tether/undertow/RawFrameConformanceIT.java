@@ -585,6 +585,30 @@ class RawFrameConformanceIT {
     }
 
     @Test
+    @DisplayName("§4.2.1 upgrade request head of 20 KB (over maxHeaderBytes, 16 KiB) → 400, not upgraded")
+    void anUpgradeRequestHeadOverTheLimitIsAnswered400() throws Exception {
+        RawWebSocket.HttpHead response = RawWebSocket.exchange(server.address(), request(
+                "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version: 13", "X-Padding: " + "p".repeat(20_000)));
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(tether.stats().connections()).isZero();
+    }
+
+    @Test
+    @DisplayName("§4.2.1 upgrade request with 1,000 headers (6 KB) → 400, not upgraded")
+    void anUpgradeRequestWithAThousandHeadersIsAnswered400() throws Exception {
+        String[] headers = new String[1004];
+        Arrays.fill(headers, "X: v");
+        headers[0] = "Upgrade: websocket";
+        headers[1] = "Connection: Upgrade";
+        headers[2] = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
+        headers[3] = "Sec-WebSocket-Version: 13";
+        RawWebSocket.HttpHead response = RawWebSocket.exchange(server.address(), request(headers));
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(tether.stats().connections()).isZero();
+    }
+
+    @Test
     @DisplayName("§4.4 Sec-WebSocket-Version 8 → 426 with Sec-WebSocket-Version: 13, not upgraded")
     void unsupportedVersionIsAnswered426NamingVersion13() throws Exception {
         RawWebSocket.HttpHead response = RawWebSocket.exchange(server.address(), request(
