@@ -12,9 +12,31 @@ import java.util.TreeSet;
  * {@link #builder()} and validated by {@link Builder#build()}, which names the offending field.
  * Every limit has a documented default.
  *
- * <p>The largest inbound message is not configured here: it is the hub's
- * {@link dev.tether.core.TetherConfig#maxMessageBytes()}, which the transport enforces by closing
- * the connection with 1009.
+ * <p>The limits against hostile or broken peers, with their defaults and what a peer that passes
+ * them gets:
+ * <table>
+ *   <caption>Limits on inbound traffic</caption>
+ *   <tr><th>limit</th><th>default</th><th>beyond it</th></tr>
+ *   <tr><td>{@link #requestParseTimeout()}: the whole upgrade request head</td><td>10 s</td>
+ *       <td>socket closed, no response (slow-loris)</td></tr>
+ *   <tr><td>{@link #maxHeaderBytes()}: size of the upgrade request head</td><td>16 KiB</td>
+ *       <td>400 (so do more than 200 headers: Undertow's {@code MAX_HEADERS})</td></tr>
+ *   <tr><td>the hub's {@link dev.tether.core.TetherConfig#maxMessageBytes()}: one inbound
+ *       message, however fragmented</td><td>64 KiB</td>
+ *       <td>close 1009, as soon as a frame header declares a length that takes the message over
+ *       the limit, before its payload is read</td></tr>
+ *   <tr><td>{@link #messageReadTimeout()}: one inbound message from its first frame header to
+ *       its last byte</td><td>10 s</td><td>close 1002</td></tr>
+ *   <tr><td>{@link #idleTimeout()}: no traffic at all on an upgraded socket</td>
+ *       <td>heartbeat interval + timeout + 10 s</td><td>socket closed</td></tr>
+ *   <tr><td>{@link #closeTimeout()}: wait for the peer's close frame</td><td>5 s</td>
+ *       <td>socket closed</td></tr>
+ * </table>
+ * RFC 6455 violations are refused whatever the configuration: reserved bits or opcodes, bad
+ * control frames, continuation errors, unmasked frames, invalid close codes or an unparsable
+ * header close with 1002, text (or a close reason) that is not UTF-8 with 1007; an upgrade
+ * request without a valid {@code Sec-WebSocket-Key} gets 400, one for another WebSocket version
+ * 426 with {@code Sec-WebSocket-Version: 13}.
  *
  * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
@@ -125,7 +147,10 @@ public final class TetherUndertowConfig {
     /**
      * How long the standalone server waits for a complete request head, and for the first request
      * on a new socket ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
-     * {@code NO_REQUEST_TIMEOUT}): the handshake timeout that stops slow-loris clients.
+     * {@code NO_REQUEST_TIMEOUT}): the handshake timeout that stops slow-loris clients. The time
+     * runs from the start of the request, not from its last byte, so a client that sends a byte
+     * now and then is closed all the same (without a response). Default
+     * {@link #DEFAULT_REQUEST_PARSE_TIMEOUT}, 10 s.
      */
     public Duration requestParseTimeout() {
         return requestParseTimeout;
@@ -145,22 +170,31 @@ public final class TetherUndertowConfig {
     /**
      * How long a connection that sent a close frame waits for the peer's close frame before the
      * socket is closed anyway. Also the longest {@link TetherServer#close()} waits for its clients
-     * to answer the close frames it sends them before it stops Undertow.
+     * to answer the close frames it sends them before it stops Undertow. Default
+     * {@link #DEFAULT_CLOSE_TIMEOUT}, 5 s.
      */
     public Duration closeTimeout() {
         return closeTimeout;
     }
 
     /**
-     * How long one inbound message may take from its first frame header to its last byte. A
-     * peer that declares a huge frame and sends nothing, or trickles a message, is closed with
-     * 1002 when it passes.
+     * How long one inbound message may take from its first frame header to its last byte. A peer
+     * that trickles a message, stops half-way through a frame, or keeps a fragmented message open
+     * (even with empty fragments) is closed with 1002 when it passes. A header that declares more
+     * than the hub's {@code maxMessageBytes} does not wait for it: it is refused at once with
+     * 1009. The clock starts once a frame header is complete; before that the hub's hello timeout
+     * and heartbeat bound a connection that sends only part of a header. Default
+     * {@link #DEFAULT_MESSAGE_READ_TIMEOUT}, 10 s.
      */
     public Duration messageReadTimeout() {
         return messageReadTimeout;
     }
 
-    /** The largest request head the standalone server accepts ({@code UndertowOptions.MAX_HEADER_SIZE}). */
+    /**
+     * The largest request head the standalone server accepts ({@code UndertowOptions.MAX_HEADER_SIZE});
+     * a larger one is answered 400 and never upgraded. Default {@link #DEFAULT_MAX_HEADER_BYTES},
+     * 16 KiB.
+     */
     public int maxHeaderBytes() {
         return maxHeaderBytes;
     }
@@ -176,7 +210,8 @@ public final class TetherUndertowConfig {
                 + ", host=" + host + ", port=" + port + ", ioThreads=" + ioThreads
                 + ", backlog=" + backlog + ", requestParseTimeout=" + requestParseTimeout
                 + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
-                + ", maxHeaderBytes=" + maxHeaderBytes + ", writeWaterMark=" + writeWaterMark + "]";
+                + ", messageReadTimeout=" + messageReadTimeout + ", maxHeaderBytes=" + maxHeaderBytes
+                + ", writeWaterMark=" + writeWaterMark + "]";
     }
 
     /** Builds a {@link TetherUndertowConfig}. Not thread-safe. */
