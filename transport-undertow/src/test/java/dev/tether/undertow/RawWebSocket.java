@@ -323,6 +323,11 @@ final class RawWebSocket implements AutoCloseable {
         return true;
     }
 
+    /** Makes {@link #close()} reset the connection (RST) instead of closing it (FIN). */
+    void resetOnClose() throws IOException {
+        socket.setSoLinger(true, 0);
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();

@@ -243,6 +243,29 @@ class UndertowConnectionIT {
     }
 
     @Test
+    void socketDeathInTheMiddleOfAMessageIsReportedAs1006NotAsTooBig() throws Exception {
+        byte[] payload = new byte[1000];
+        byte[][] partial = {
+            Arrays.copyOf(RawWebSocket.frame(true, 0, RawWebSocket.OP_BINARY, payload), 500),
+            Arrays.copyOf(RawWebSocket.frame(false, 0, RawWebSocket.OP_BINARY, payload), 500),
+        };
+        for (byte[] bytes : partial) {
+            for (boolean reset : new boolean[] {false, true}) {
+                RecordingTether.Attached a;
+                try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
+                    a = attached();
+                    raw.sendRaw(bytes);
+                    if (reset) {
+                        raw.resetOnClose();
+                    }
+                }
+                assertThat(a.nextClose(WAIT)).as("fin %s, reset %s", (bytes[0] & 0x80) != 0, reset).isEqualTo(1006);
+                assertThat(a.frames).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void fragmentedMessagesAreDeliveredWhole() throws Exception {
         try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
             RecordingTether.Attached a = attached();

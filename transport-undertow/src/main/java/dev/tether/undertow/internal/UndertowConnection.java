@@ -562,32 +562,40 @@ public final class UndertowConnection implements TransportConnection {
         inbound = frames;
         inboundBinary = binary;
         inboundBytes = 0;
-        frames.getCloseSetter().set(inboundClosed);
         // Undertow adds up the lengths that the message's frame headers declare and closes the
         // stream as soon as the sum passes this, before it reads that frame's payload: a header
         // declaring 2^63-1 bytes (or one byte too many) is refused when it arrives, here for the
         // first frame and in inboundClosed for a later fragment.
         frames.setMaxStreamSize(settings.maxMessageBytes());
-        if (inbound != frames) {
-            return; // refused at the first header
-        }
-        // A header within the limit may still never be followed by its payload, or only slowly:
-        // bound the time too.
-        inboundDeadline = ioThread.executeAfter(() -> inboundTooSlow(frames),
-                settings.messageReadTimeoutMs(), TimeUnit.MILLISECONDS);
+        frames.getCloseSetter().set(inboundClosed);
         frames.getReadSetter().set(inboundReader);
+        // Delivers an empty message (whose stream is complete, and closed, already) and refuses
+        // one closed for its first header.
         readInbound();
+        if (inbound == frames) {
+            // A header within the limit may never be followed by its payload, or only slowly:
+            // bound the time too.
+            inboundDeadline = ioThread.executeAfter(() -> inboundTooSlow(frames),
+                    settings.messageReadTimeoutMs(), TimeUnit.MILLISECONDS);
+        }
     }
 
     /**
      * The stream of a message closed. Our own read closes it once the message is whole, and
-     * {@link #abortInbound} forgets it before closing it; any other close comes from Undertow, and
-     * the read that follows tells which: a stream that completed delivers, one closed before its
-     * end can never deliver (see {@link #inboundBroken}).
+     * {@link #abortInbound} forgets it before closing it. Any other close comes from Undertow:
+     * its refusal of a fragment header over the limit, or a socket that failed (a reset closes
+     * the stream from inside the receive that then reports the failure to {@code onError}). The
+     * read that tells them apart therefore runs as a task of its own, after that receive: by then
+     * a failed socket has been handled and the stream forgotten; a stream that completed delivers,
+     * one refused for its size can never deliver (see {@link #inboundBroken}).
      */
     private void inboundClosed(StreamSourceFrameChannel frames) {
         if (frames == inbound && !readingInbound) {
-            readInbound();
+            execute(() -> {
+                if (frames == inbound) {
+                    readInbound();
+                }
+            });
         }
     }
 
