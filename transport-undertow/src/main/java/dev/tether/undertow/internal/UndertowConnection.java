@@ -91,6 +91,8 @@ public final class UndertowConnection implements TransportConnection {
     /** The longest close reason a close frame can carry, in UTF-8 bytes. */
     static final int MAX_REASON_BYTES = 123;
 
+    private static final System.Logger LOG = System.getLogger(UndertowConnection.class.getName());
+
     private static final int IN_FLIGHT_INITIAL = 4;
 
     private static final ConnectionListener CLOSED_LISTENER = new ConnectionListener() {
@@ -772,6 +774,8 @@ public final class UndertowConnection implements TransportConnection {
             try {
                 super.handleEvent(c);
             } catch (RuntimeException e) {
+                // DEBUG, not the error handler: any client can cause it; but a bug should be findable.
+                LOG.log(System.Logger.Level.DEBUG, "closing with 1002: a frame Undertow could not parse", e);
                 unparsableFrame(c);
                 return;
             }
