@@ -4,7 +4,8 @@
   report.py META.json TETHER.json SOCKETIO.json OUT.md
 
 META.json: {"scenario", "size", "timestamp", "machine": {...}, "versions": {...},
-            "commands": [..], "log": "file name", "java_opts": "..."}
+            "commands": [..], "log": "file name", "java_opts": "...",
+            "histogram_logs": {"tether": "file names, space-separated", "socketio": "..."}}
 TETHER.json / SOCKETIO.json: what `procstat.py drive` wrote (samples, exit, result).
 """
 import json
@@ -152,8 +153,16 @@ def main():
       "native together). Socket.IO has no JVM heap: heap rows are "
         "Tether only.")
     w("")
-    w("Latency histograms: the generator does not write HdrHistogram log files yet, so this run has "
-      "none; the percentiles above come from its in-process histograms.")
+    logs = meta.get("histogram_logs") or {}
+    links = [f"{name}: " + ", ".join(f"[`{f}`]({f})" for f in (logs.get(key) or "").split())
+             for name, key in (("Tether", "tether"), ("Socket.IO", "socketio")) if logs.get(key)]
+    if links:
+        w("Raw histograms (HdrHistogram log format, values in µs, one tagged interval histogram per figure: "
+          "`handshake_us`, `latency_us`, `delivery_us`, `completion_us`, `resume_us`; read them with "
+          "`HistogramLogReader` or HdrHistogram's `HistogramLogProcessor`): " + "; ".join(links) + ".")
+    else:
+        w("Raw histograms: none were written for this run; the percentiles above come from the "
+          "generator's in-process histograms.")
     w("")
     w("## Machine and software")
     w("")

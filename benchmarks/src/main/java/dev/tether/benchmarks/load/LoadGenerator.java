@@ -5,8 +5,12 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongUnaryOperator;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -20,6 +24,7 @@ import org.HdrHistogram.Histogram;
  *                     [--connect-rate C] [--grace-seconds G] [options]      (tether protocol only)
  * options: --protocol tether|socketio   --host 127.x.y.z (default 127.0.0.1)   --port P (8080)
  *          --path /target   --source-ips N   --loops 1|2   --handshake-timeout-ms MS (10000)
+ *          --histogram-log FILE (every histogram of the run, HdrHistogram log format, values in µs)
  * </pre>
  * Prints progress every second, a table and a final {@code RESULT {json}} line on stdout; exits
  * 0 when the run completed (whatever it measured), 2 on bad arguments, 1 when it was aborted.
@@ -41,7 +46,8 @@ public final class LoadGenerator {
             "           tether protocol only: every subscriber is cut S s (default 3) after publishing starts",
             "           and resumes (backoff with full jitter, base 100 ms, cap 5 s, 503 Retry-After honoured)",
             "options: --protocol tether|socketio  --host 127.x.y.z (127.0.0.1)  --port P (8080)  --path /target",
-            "         --source-ips N  --loops 1|2  --handshake-timeout-ms MS (10000)");
+            "         --source-ips N  --loops 1|2  --handshake-timeout-ms MS (10000)",
+            "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)");
 
     private LoadGenerator() {
     }
@@ -64,6 +70,7 @@ public final class LoadGenerator {
     static LoadResult run(LoadOptions options, PrintStream out) throws IOException, InterruptedException {
         InetAddress[] sources = sourceAddresses(options.sourceIps(), out);
         long epochNs = System.nanoTime();
+        long epochMs = System.currentTimeMillis();
         RunControl control = new RunControl(options, epochNs);
         ClientLoop[] loops = new ClientLoop[Math.min(options.loops(), options.totalConnections())];
         for (int i = 0; i < loops.length; i++) {
@@ -153,12 +160,15 @@ public final class LoadGenerator {
         }
         progress.print("closed");
 
-        FanoutResult fanout = options.scenario().fanout()
-                ? fanout(options, control, loops, subscribers, healthy, stalled, expected, deliveredAtEnd, runStartNs,
-                        lastDeliveryNs)
-                : null;
+        long endNs = System.nanoTime();
         Histogram handshake = new Histogram(3);
         Histogram latency = new Histogram(3);
+        Histogram completion = new Histogram(3);
+        Histogram resume = new Histogram(3);
+        FanoutResult fanout = options.scenario().fanout()
+                ? fanout(options, control, loops, subscribers, healthy, stalled, expected, deliveredAtEnd, runStartNs,
+                        lastDeliveryNs, completion, resume)
+                : null;
         boolean aborted = false;
         long cpuNs = 0;
         long lastJoinedNs = epochNs;
@@ -192,16 +202,49 @@ public final class LoadGenerator {
                 control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout);
         out.print(result.table());
         out.println("RESULT " + result.toJson());
+        if (options.histogramLog() != null) {
+            LongUnaryOperator wallMs = ns -> epochMs + TimeUnit.NANOSECONDS.toMillis(ns - epochNs);
+            List<HistogramLog.Entry> logged = new ArrayList<>();
+            logged.add(new HistogramLog.Entry("handshake_us", handshake, epochMs, wallMs.applyAsLong(lastJoinedNs)));
+            if (options.scenario() == Scenario.ECHO) {
+                logged.add(new HistogramLog.Entry("latency_us", latency, wallMs.applyAsLong(runStartNs),
+                        wallMs.applyAsLong(endNs)));
+            } else if (options.scenario().fanout()) {
+                long start = wallMs.applyAsLong(runStartNs);
+                long end = wallMs.applyAsLong(endNs);
+                logged.add(new HistogramLog.Entry("delivery_us", latency, start, end));
+                logged.add(new HistogramLog.Entry("completion_us", completion, start, end));
+                if (options.scenario() == Scenario.STORM) {
+                    logged.add(new HistogramLog.Entry("resume_us", resume, start, end));
+                }
+            }
+            writeHistogramLog(options, result, epochMs, logged);
+            out.println("load: histograms written to " + options.histogramLog());
+        }
         return result;
+    }
+
+    private static void writeHistogramLog(LoadOptions options, LoadResult result, long epochMs,
+                                          List<HistogramLog.Entry> logged) throws IOException {
+        List<String> comments = List.of(
+                "Tether load generator: scenario " + options.scenario().label() + ", protocol "
+                        + options.protocol().label(),
+                "options: " + options,
+                "values in microseconds; Interval_Max column = max value / 1e6 (seconds)",
+                "tags: handshake_us = TCP connect start to welcome / 40; latency_us = echo round trip from the"
+                        + " intended send time; delivery_us = broadcast publish intended time to each delivery;"
+                        + " completion_us = publish intended time to its last healthy delivery;"
+                        + " resume_us = storm cut to each resumed welcome",
+                "RESULT " + result.toJson());
+        HistogramLog.write(Path.of(options.histogramLog()), comments, epochMs, logged);
     }
 
     /** Merges the loops' broadcast figures (after they finished). */
     private static FanoutResult fanout(LoadOptions options, RunControl control, ClientLoop[] loops, long subscribers,
                                        long healthy, long stalled, long expected, long delivered, long runStartNs,
-                                       long graceEndNs) {
+                                       long graceEndNs, Histogram completion, Histogram resume) {
         long published = control.published.get();
         Histogram latency = new Histogram(3);
-        Histogram completion = new Histogram(3);
         long lastDeliveryNs = runStartNs;
         int planned = (int) options.plannedPublishes();
         long completed = 0;
@@ -248,6 +291,9 @@ public final class LoadGenerator {
             }
         }
         java.util.Arrays.sort(resumes);
+        for (long ns : resumes) {
+            resume.recordValue(TimeUnit.NANOSECONDS.toMicros(ns));
+        }
         long cut = control.cut.get();
         double seconds = Math.max(1e-9, (Math.min(lastDeliveryNs, graceEndNs) - runStartNs) / 1e9);
         StringBuilder codes = new StringBuilder();

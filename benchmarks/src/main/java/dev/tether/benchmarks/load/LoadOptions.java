@@ -31,11 +31,13 @@ import java.util.Objects;
  *                         (default 10,000)
  * @param stalledPercent   broadcast: the share of subscribers that stop reading once subscribed (default 0)
  * @param stormAfterSeconds storm: seconds after the first publish when every subscriber is cut (default 3)
+ * @param histogramLog     where to write the run's histograms as an HdrHistogram log at the end
+ *                         ({@code --histogram-log FILE}); null: none
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
                    int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
-                   int stormAfterSeconds) {
+                   int stormAfterSeconds, String histogramLog) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -148,6 +150,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         int handshakeTimeoutMs = 10_000;
         double stalledPercent = 0;
         int stormAfter = 3;
+        String histogramLog = null;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -176,6 +179,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 case "--source-ips" -> sourceIps = intValue(name, value);
                 case "--loops" -> loops = intValue(name, value);
                 case "--handshake-timeout-ms" -> handshakeTimeoutMs = intValue(name, value);
+                case "--histogram-log" -> histogramLog = value;
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
@@ -184,7 +188,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         }
         return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
                 connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
-                stalledPercent, stormAfter);
+                stalledPercent, stormAfter, histogramLog);
     }
 
     private static InetAddress address(String host) {

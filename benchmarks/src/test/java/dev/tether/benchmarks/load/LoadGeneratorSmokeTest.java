@@ -2,6 +2,7 @@ package dev.tether.benchmarks.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.tether.core.Message;
 import dev.tether.core.Responder;
@@ -14,11 +15,19 @@ import dev.tether.undertow.TetherUndertowConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.HdrHistogram.EncodableHistogram;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs the short {@code hold} and {@code echo} scenarios against an in-process Tether server on an
@@ -81,10 +90,11 @@ class LoadGeneratorSmokeTest {
     }
 
     @Test
-    void echoMeasuresEveryReplyFromItsIntendedSendTime() throws Exception {
+    void echoMeasuresEveryReplyFromItsIntendedSendTime(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("echo.hlog");
         LoadResult r = LoadGenerator.run(LoadOptions.parse("echo", "--protocol", "tether",
                 "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
-                "--rate", "200", "--seconds", "2", "--grace-seconds", "2"), out);
+                "--rate", "200", "--seconds", "2", "--grace-seconds", "2", "--histogram-log", log.toString()), out);
 
         assertThat(r.aborted()).isFalse();
         assertThat(r.connected()).isEqualTo(20);
@@ -97,6 +107,20 @@ class LoadGeneratorSmokeTest {
         assertThat(r.latencyCount()).isEqualTo(400);
         assertThat(r.latencyUs().getTotalCount()).isPositive();
         assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"echo\"");
+        assertThat(tagsAndCounts(log)).containsExactly(entry("handshake_us", 20L), entry("latency_us", 400L));
+        assertThat(Files.readString(log)).contains("#RESULT {\"scenario\":\"echo\"", "microseconds");
+    }
+
+    /** Reads the log back with HdrHistogram's own reader: tag to count, in log order. */
+    private static Map<String, Long> tagsAndCounts(Path log) throws Exception {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        try (HistogramLogReader reader = new HistogramLogReader(log.toFile())) {
+            for (int i = 0; i < 100 && reader.hasNext(); i++) {
+                EncodableHistogram h = reader.nextIntervalHistogram();
+                counts.merge(h.getTag(), ((Histogram) h).getTotalCount(), Long::sum);
+            }
+        }
+        return counts;
     }
 
     @Test
@@ -142,10 +166,12 @@ class LoadGeneratorSmokeTest {
     }
 
     @Test
-    void stormResumesEverySubscriberWithoutLossOrDuplicates() throws Exception {
+    void stormResumesEverySubscriberWithoutLossOrDuplicates(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("storm.hlog");
         LoadResult r = LoadGenerator.run(LoadOptions.parse("storm", "--protocol", "tether",
                 "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
-                "--publish-rate", "50", "--seconds", "3", "--storm-after-seconds", "1", "--grace-seconds", "3"), out);
+                "--publish-rate", "50", "--seconds", "3", "--storm-after-seconds", "1", "--grace-seconds", "3",
+                "--histogram-log", log.toString()), out);
 
         assertThat(r.aborted()).isFalse();
         assertThat(r.connected()).isEqualTo(21);
@@ -160,6 +186,8 @@ class LoadGeneratorSmokeTest {
         assertThat(f.duplicates()).isZero();
         assertThat(f.delivered()).isEqualTo(20 * 150);
         assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"storm\"");
+        assertThat(tagsAndCounts(log)).containsExactly(entry("handshake_us", 21L), entry("delivery_us", 3000L),
+                entry("completion_us", 150L), entry("resume_us", 20L));
     }
 
     @Test
