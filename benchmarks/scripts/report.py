@@ -56,8 +56,9 @@ def derived(run, scenario):
             d["server CPU in window (% of one core)"] = 100 * cpu / window
         if scenario == "hold" and n:
             d["server CPU per 10,000 held connections (% of one core)"] = 100 * cpu / window * 10_000 / n
-        if scenario != "hold" and r.get("received"):
-            d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / r["received"]
+        received = r.get("received") or sum(st.get("received", 0) for st in r.get("steps") or [])
+        if scenario != "hold" and received:
+            d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / received
     after = s.get("after")
     if after and after.get("listen_overflows") is not None and before.get("listen_overflows") is not None:
         d["accept-queue overflows during the run (TcpExt ListenOverflows)"] = (
@@ -95,6 +96,38 @@ def ratio(a, b):
     return f"{a / b:.3g}"
 
 
+def search_section(w, rt, rs):
+    """echo-search: the rate each server sustained under the bound, and every step of both searches."""
+    a, b = rt.get("searchBestRate"), rs.get("searchBestRate")
+    bound = rt.get("searchBoundMs", rs.get("searchBoundMs"))
+    w("## Echo search: highest steady rate")
+    w("")
+    w(f"A step is steady when its p99 and the p99 of its second half are at most {fmt(bound)} ms, it sent "
+      "at least 98 % of the target rate and lost nothing. The rate grows by 1.5x while steps are steady, "
+      "then bisects between the last steady and the first unsteady rate until they are within 10 % "
+      "(at most `--max-steps` steps, every step over the same connections).")
+    w("")
+    w("| | Tether | Socket.IO | ratio |")
+    w("|---|--:|--:|--:|")
+    w(f"| highest steady rate (msg/s) | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    w("")
+    for name, r in (("Tether", rt), ("Socket.IO", rs)):
+        steps = r.get("steps") or []
+        w(f"### {name}: steps")
+        w("")
+        if not steps:
+            w("No steps (see the log).")
+            w("")
+            continue
+        w("| step | rate (msg/s) | achieved | p50 (ms) | p99 (ms) | p99 2nd half (ms) | max (ms) | lost | errors | steady |")
+        w("|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        for i, st in enumerate(steps, 1):
+            w(f"| {i} | {fmt(st.get('rate'))} | {fmt(st.get('achieved'))} | {fmt(st.get('p50Ms'))} | "
+              f"{fmt(st.get('p99Ms'))} | {fmt(st.get('p99SecondHalfMs'))} | {fmt(st.get('maxMs'))} | "
+              f"{fmt(st.get('lost'))} | {fmt(st.get('errors'))} | {fmt(st.get('steady'))} |")
+        w("")
+
+
 def main():
     meta, tether, sio = (load(p) for p in sys.argv[1:4])
     scenario = meta["scenario"]
@@ -122,10 +155,12 @@ def main():
     keys = list(rt.keys()) + [k for k in rs.keys() if k not in rt]
     for k in keys:
         a, b = rt.get(k), rs.get(k)
-        if k in ("scenario", "protocol"):
+        if k in ("scenario", "protocol", "steps"):
             continue
         w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
     w("")
+    if scenario == "echo-search":
+        search_section(w, rt, rs)
     w("## Server process (measured by `benchmarks/scripts/procstat.py`)")
     w("")
     dt, ds = derived(tether, scenario), derived(sio, scenario)

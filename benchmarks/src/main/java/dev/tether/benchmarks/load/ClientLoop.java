@@ -19,6 +19,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
 
 /**
  * One selector thread driving its share of the connections: loop {@code i} of {@code L} owns the
@@ -70,12 +71,19 @@ final class ClientLoop implements Runnable {
     final Histogram handshakeUs = new Histogram(HIGHEST_TRACKABLE_US, 3);
     /** Echo round trip from the intended send time, in microseconds. */
     final Histogram latencyUs = new Histogram(HIGHEST_TRACKABLE_US, 3);
+    /**
+     * Echo search: the round trips of the current step, and of its second half; the coordinator takes
+     * each step's interval histogram while this thread records (null in other scenarios).
+     */
+    final SingleWriterRecorder stepLatencyUs;
+    final SingleWriterRecorder stepSecondHalfUs;
 
     private int nextToOpen;
     private int unresolved;
     private int live;
     private long echoIndex;
     private int echoCursor;
+    private long echoStartNs;
     private long nextSweepNs;
     private boolean closing;
     private long closeDeadlineNs;
@@ -115,6 +123,9 @@ final class ClientLoop implements Runnable {
         this.broadcastLastNs = new long[broadcastCount.length];
         this.resumeNs = new long[options.scenario() == Scenario.STORM ? connections.length : 0];
         this.unresolved = connections.length;
+        boolean search = options.scenario() == Scenario.ECHO_SEARCH;
+        this.stepLatencyUs = search ? new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3) : null;
+        this.stepSecondHalfUs = search ? new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3) : null;
         this.upgradeTemplate = ("GET " + options.path() + " HTTP/1.1\r\nHost: " + options.host().getHostAddress() + ":"
                 + options.port() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                 + "Sec-WebSocket-Key: ").getBytes(StandardCharsets.US_ASCII);
@@ -203,7 +214,7 @@ final class ClientLoop implements Runnable {
                 }
             } else {
                 nextDueNs = Math.min(nextDueNs, openDue(now));
-                if (phase == RunControl.RUN && options.scenario() == Scenario.ECHO) {
+                if (phase == RunControl.RUN && options.scenario().echoes()) {
                     nextDueNs = Math.min(nextDueNs, sendDue(now));
                 }
                 if (phase == RunControl.RUN && options.scenario().fanout()) {
@@ -761,9 +772,21 @@ final class ClientLoop implements Runnable {
     }
 
     void echoReply(ClientConnection c, long intendedNs, long now) {
+        long intendedAt = control.epochNs + intendedNs;
+        if (intendedAt - control.sendStartNs < 0) {
+            // Echo search: the reply to an earlier step, after that step was closed and counted it lost.
+            control.lateReplies.incrementAndGet();
+            return;
+        }
         control.received.incrementAndGet();
-        long latencyNs = now - (control.epochNs + intendedNs);
-        latencyUs.recordValue(Math.max(0, Math.min(HIGHEST_TRACKABLE_US, TimeUnit.NANOSECONDS.toMicros(latencyNs))));
+        long us = Math.max(0, Math.min(HIGHEST_TRACKABLE_US, TimeUnit.NANOSECONDS.toMicros(now - intendedAt)));
+        latencyUs.recordValue(us);
+        if (stepLatencyUs != null) {
+            stepLatencyUs.recordValue(us);
+            if (intendedAt - control.secondHalfNs >= 0) {
+                stepSecondHalfUs.recordValue(us);
+            }
+        }
     }
 
     void replyError(ClientConnection c) {
@@ -790,10 +813,19 @@ final class ClientLoop implements Runnable {
     /** Sends the echo requests whose intended time has come; returns when the next one is due. */
     private long sendDue(long now) {
         long start = control.sendStartNs;
+        if (start != echoStartNs) {
+            // A new echo-search step: its schedule starts again at its own start time and rate.
+            echoStartNs = start;
+            echoIndex = 0;
+        }
         long stop = control.sendEndNs;
+        int rate = control.echoRate;
+        if (rate <= 0) {
+            return Long.MAX_VALUE;
+        }
         int sentNow = 0;
         while (sentNow < MAX_DUE_PER_ITERATION) {
-            long intended = start + (loopIndex + echoIndex * loopCount) * 1_000_000_000L / options.messageRate();
+            long intended = start + (loopIndex + echoIndex * loopCount) * 1_000_000_000L / rate;
             if (intended - stop >= 0) {
                 return Long.MAX_VALUE;
             }

@@ -18,6 +18,8 @@ import org.HdrHistogram.Histogram;
  * <pre>
  * LoadGenerator hold --connections N --rate R --hold-seconds T [options]
  * LoadGenerator echo --connections N --rate R --seconds T [--connect-rate C] [--grace-seconds G] [options]
+ * LoadGenerator echo-search --connections N --rate R0 --seconds T [--p99-bound-ms B (20)] [--max-steps S (10)]
+ *                           [--connect-rate C] [--grace-seconds G] [options]
  * LoadGenerator broadcast --connections N --publish-rate R --seconds T [--stalled-percent P]
  *                         [--connect-rate C] [--grace-seconds G] [options]
  * LoadGenerator storm --connections N --publish-rate R --seconds T [--storm-after-seconds S (3)]
@@ -38,6 +40,11 @@ public final class LoadGenerator {
     static final String USAGE = String.join(System.lineSeparator(),
             "usage: LoadGenerator hold --connections N --rate R --hold-seconds T [options]",
             "       LoadGenerator echo --connections N --rate R --seconds T [--connect-rate C] [--grace-seconds G] [options]",
+            "       LoadGenerator echo-search --connections N --rate R0 --seconds T [--p99-bound-ms B] [--max-steps S]",
+            "                 [--connect-rate C] [--grace-seconds G] [options]",
+            "           echo steps of T s each over the same connections, from R0/s: x1.5 while steady (p99 and",
+            "           p99 of the 2nd half <= B ms (20), achieved >= 98 %, nothing lost), then bisection until",
+            "           within 10 %, at most S (10) steps; prints each step, the step table and searchBestRate",
             "       LoadGenerator broadcast --connections N --publish-rate R --seconds T [--stalled-percent P]",
             "                 [--connect-rate C] [--grace-seconds G] [options]",
             "           N subscribers on topic 'room' plus one publisher; P % of the subscribers stop reading",
@@ -112,8 +119,11 @@ public final class LoadGenerator {
         } else if (options.scenario() == Scenario.ECHO) {
             runStartNs = rampEndNs + TimeUnit.MILLISECONDS.toNanos(50);
             runEndNs = runStartNs + TimeUnit.SECONDS.toNanos(options.seconds());
-            control.sendStartNs = runStartNs;
+            control.echoRate = options.messageRate();
             control.sendEndNs = runEndNs;
+            control.sendStartNs = runStartNs;
+        } else if (options.scenario() == Scenario.ECHO_SEARCH) {
+            runEndNs = runStartNs; // the search times its own steps
         } else {
             runEndNs = runStartNs + TimeUnit.SECONDS.toNanos(options.seconds());
         }
@@ -122,6 +132,10 @@ public final class LoadGenerator {
         while (System.nanoTime() - runEndNs < 0 && beforeDeadline(control) && !allFinished(loops)) {
             progress.tick(options.scenario().label(), 100);
         }
+        LongUnaryOperator wallMs = ns -> epochMs + TimeUnit.NANOSECONDS.toMillis(ns - epochNs);
+        EchoSearch.Result search = options.scenario() == Scenario.ECHO_SEARCH
+                ? new EchoSearch(options, control, loops, progress, out, wallMs).run()
+                : null;
         long healthy = subscribers - stalled;
         long expected = 0;
         long lastDeliveryNs = runStartNs;
@@ -199,11 +213,11 @@ public final class LoadGenerator {
                 Math.max(0, lostAtEnd), latency.getTotalCount(),
                 LoadResult.ms(latency, 50), LoadResult.ms(latency, 90), LoadResult.ms(latency, 99),
                 LoadResult.ms(latency, 99.9), LoadResult.maxMs(latency),
-                control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout);
+                control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout,
+                search);
         out.print(result.table());
         out.println("RESULT " + result.toJson());
         if (options.histogramLog() != null) {
-            LongUnaryOperator wallMs = ns -> epochMs + TimeUnit.NANOSECONDS.toMillis(ns - epochNs);
             List<HistogramLog.Entry> logged = new ArrayList<>();
             logged.add(new HistogramLog.Entry("handshake_us", handshake, epochMs, wallMs.applyAsLong(lastJoinedNs)));
             if (options.scenario() == Scenario.ECHO) {
@@ -216,6 +230,12 @@ public final class LoadGenerator {
                 logged.add(new HistogramLog.Entry("completion_us", completion, start, end));
                 if (options.scenario() == Scenario.STORM) {
                     logged.add(new HistogramLog.Entry("resume_us", resume, start, end));
+                }
+            } else if (search != null) {
+                for (EchoSearch.Step step : search.steps()) {
+                    logged.add(new HistogramLog.Entry("latency_us", step.latencyUs(), step.startMs(), step.endMs()));
+                    logged.add(new HistogramLog.Entry("latency_second_half_us", step.secondHalfUs(), step.startMs(),
+                            step.endMs()));
                 }
             }
             writeHistogramLog(options, result, epochMs, logged);
@@ -235,6 +255,8 @@ public final class LoadGenerator {
                         + " intended send time; delivery_us = broadcast publish intended time to each delivery;"
                         + " completion_us = publish intended time to its last healthy delivery;"
                         + " resume_us = storm cut to each resumed welcome",
+                "echo-search: one latency_us and one latency_second_half_us interval per step, in step order"
+                        + " (the second half: requests intended in the second half of the step)",
                 "RESULT " + result.toJson());
         HistogramLog.write(Path.of(options.histogramLog()), comments, epochMs, logged);
     }
@@ -347,7 +369,7 @@ public final class LoadGenerator {
         return sources;
     }
 
-    private static boolean beforeDeadline(RunControl control) {
+    static boolean beforeDeadline(RunControl control) {
         return System.nanoTime() - control.hardDeadlineNs < 0;
     }
 
@@ -369,14 +391,24 @@ public final class LoadGenerator {
         return true;
     }
 
-    private static void wakeAll(ClientLoop[] loops) {
+    /** Whether some loop has ended (failed or reached the hard deadline) before it was told to close. */
+    static boolean anyFinished(ClientLoop[] loops) {
+        for (ClientLoop loop : loops) {
+            if (loop.finished()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static void wakeAll(ClientLoop[] loops) {
         for (ClientLoop loop : loops) {
             loop.wakeup();
         }
     }
 
     /** Prints one progress line per second: open connections, rates over the last second, errors. */
-    private static final class Progress {
+    static final class Progress {
         private final RunControl control;
         private final PrintStream out;
         private final long epochNs;

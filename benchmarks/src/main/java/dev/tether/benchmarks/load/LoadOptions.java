@@ -33,11 +33,14 @@ import java.util.Objects;
  * @param stormAfterSeconds storm: seconds after the first publish when every subscriber is cut (default 3)
  * @param histogramLog     where to write the run's histograms as an HdrHistogram log at the end
  *                         ({@code --histogram-log FILE}); null: none
+ * @param p99BoundMs       echo-search: a step is steady only if its p99 is at most this
+ *                         ({@code --p99-bound-ms}, default 20)
+ * @param maxSteps         echo-search: at most this many steps ({@code --max-steps}, 1..20, default 10)
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
                    int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
-                   int stormAfterSeconds, String histogramLog) {
+                   int stormAfterSeconds, String histogramLog, double p99BoundMs, int maxSteps) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -45,6 +48,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     static final int HARD_DEADLINE_SLACK_SECONDS = 60;
     /** Broadcast / storm: at most this many publishes per run (each has a completion slot per loop). */
     static final long MAX_PUBLISHES = 8_000_000;
+    /** Echo search: the most steps {@code --max-steps} may ask for. */
+    static final int MAX_SEARCH_STEPS = 20;
     /** Broadcast: the longest wait for stalled subscribers to drain after the run. */
     static final int STALLED_DRAIN_SECONDS = 3;
 
@@ -91,6 +96,12 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 throw new IllegalArgumentException("--storm-after-seconds must be in [0, --seconds), was " + stormAfterSeconds);
             }
         }
+        if (!(p99BoundMs > 0)) {
+            throw new IllegalArgumentException("--p99-bound-ms must be positive, was " + p99BoundMs);
+        }
+        if (maxSteps < 1 || maxSteps > MAX_SEARCH_STEPS) {
+            throw new IllegalArgumentException("--max-steps must be in 1.." + MAX_SEARCH_STEPS + ", was " + maxSteps);
+        }
         if (scenario.fanout() && (long) messageRate * seconds > MAX_PUBLISHES) {
             throw new IllegalArgumentException("--publish-rate x --seconds must be at most " + MAX_PUBLISHES);
         }
@@ -115,6 +126,10 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     long plannedSeconds() {
         long ramp = (totalConnections() + connectRate - 1L) / connectRate;
         long after = scenario == Scenario.HOLD ? 0 : graceSeconds;
+        if (scenario == Scenario.ECHO_SEARCH) {
+            // Every step sends for --seconds and may wait --grace-seconds for its replies.
+            return ramp + maxSteps * (seconds + graceSeconds + 1L) + handshakeTimeoutMs / 1000 + 5;
+        }
         if (scenario.fanout()) {
             after += STALLED_DRAIN_SECONDS + handshakeTimeoutMs / 1000;
         }
@@ -133,7 +148,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
      */
     static LoadOptions parse(String... args) {
         if (args.length == 0) {
-            throw new IllegalArgumentException("missing scenario (hold, echo, broadcast, storm)");
+            throw new IllegalArgumentException("missing scenario (hold, echo, echo-search, broadcast, storm)");
         }
         Scenario scenario = Scenario.parse(args[0]);
         WireProtocol protocol = WireProtocol.TETHER;
@@ -151,6 +166,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         double stalledPercent = 0;
         int stormAfter = 3;
         String histogramLog = null;
+        double p99BoundMs = 20;
+        int maxSteps = 10;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -180,6 +197,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 case "--loops" -> loops = intValue(name, value);
                 case "--handshake-timeout-ms" -> handshakeTimeoutMs = intValue(name, value);
                 case "--histogram-log" -> histogramLog = value;
+                case "--p99-bound-ms" -> p99BoundMs = doubleValue(name, value);
+                case "--max-steps" -> maxSteps = intValue(name, value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
@@ -188,7 +207,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         }
         return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
                 connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
-                stalledPercent, stormAfter, histogramLog);
+                stalledPercent, stormAfter, histogramLog, p99BoundMs, maxSteps);
     }
 
     private static InetAddress address(String host) {

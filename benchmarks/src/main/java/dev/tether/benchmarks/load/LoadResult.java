@@ -11,6 +11,7 @@ import org.HdrHistogram.Histogram;
  *
  * @param lost echo requests sent whose reply had not arrived at the end of the grace period
  * @param fanout broadcast and storm figures; null for hold and echo
+ * @param search echo-search steps and the rate found; null for the other scenarios
  */
 record LoadResult(String scenario, String protocol, int connections, int sourceIps, int loops,
                   long attempted, long connected, long failed, long unexpectedDisconnects, long closedCleanly,
@@ -21,7 +22,7 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
                   long latencyCount, double latencyP50Ms, double latencyP90Ms, double latencyP99Ms,
                   double latencyP999Ms, double latencyMaxMs,
                   long pingsAnswered, long protocolErrors, double generatorCpuMs, boolean aborted,
-                  Histogram latencyUs, FanoutResult fanout) {
+                  Histogram latencyUs, FanoutResult fanout, EchoSearch.Result search) {
 
     static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
@@ -69,6 +70,9 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
             field(b, "unsent", unsent);
             fanout.json(b);
         }
+        if (search != null) {
+            search.json(b);
+        }
         field(b, "pingsAnswered", pingsAnswered);
         field(b, "protocolErrors", protocolErrors);
         field(b, "generatorCpuMs", generatorCpuMs);
@@ -101,11 +105,15 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
             fanout.table(b);
             row(b, "unsent publishes", Long.toString(unsent));
         }
+
         row(b, "heartbeats answered", Long.toString(pingsAnswered));
         row(b, "protocol errors", Long.toString(protocolErrors));
         row(b, "generator CPU (selector threads)", fmt(generatorCpuMs) + " ms");
         if (aborted) {
             row(b, "ABORTED", "hard deadline reached or a loop failed");
+        }
+        if (search != null) {
+            search.table(b);
         }
         return b.toString();
     }

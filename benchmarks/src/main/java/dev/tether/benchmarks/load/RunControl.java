@@ -26,6 +26,12 @@ final class RunControl {
     volatile long sendStartNs;
     /** Echo: no request is intended at or after this time. */
     volatile long sendEndNs;
+    /** Echo: requests per second of this process; written before {@link #sendStartNs}. */
+    volatile int echoRate;
+    /** Echo search: replies to requests intended from here on also count in the step's second half. */
+    volatile long secondHalfNs;
+    /** Echo search: replies to a request intended before {@link #sendStartNs} (an earlier step). */
+    final AtomicLong lateReplies = new AtomicLong();
 
     // ---- broadcast / storm
 

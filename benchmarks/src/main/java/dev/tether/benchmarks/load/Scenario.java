@@ -8,10 +8,20 @@ enum Scenario {
     HOLD,
     /** Open the connections, then send echo requests open-loop at a fixed total rate. */
     ECHO,
+    /**
+     * Open the connections once, then echo steps at rising rates, each with fresh histograms, to find
+     * the highest rate whose p99 stays under a bound ({@link EchoSearch}).
+     */
+    ECHO_SEARCH,
     /** N subscribers on one topic and one publisher at a fixed rate; per-delivery latency, completion, loss. */
     BROADCAST,
     /** As broadcast (Tether only), but every subscriber is cut at once and resumes. */
     STORM;
+
+    /** Sends echo requests open-loop ({@code echo}, {@code echo-search}). */
+    boolean echoes() {
+        return this == ECHO || this == ECHO_SEARCH;
+    }
 
     /** A publisher connection plus subscribers. */
     boolean fanout() {
@@ -20,13 +30,14 @@ enum Scenario {
 
     static Scenario parse(String name) {
         try {
-            return valueOf(name.toUpperCase(Locale.ROOT));
+            return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown scenario '" + name + "' (hold, echo, broadcast, storm)", e);
+            throw new IllegalArgumentException("unknown scenario '" + name
+                    + "' (hold, echo, echo-search, broadcast, storm)", e);
         }
     }
 
     String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

@@ -111,6 +111,61 @@ class LoadGeneratorSmokeTest {
         assertThat(Files.readString(log)).contains("#RESULT {\"scenario\":\"echo\"", "microseconds");
     }
 
+    @Test
+    void echoSearchRunsBoundedStepsOverTheSameConnectionsAndReportsTheBestRate(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("search.hlog");
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("echo-search", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "20", "--connect-rate", "500",
+                "--rate", "100", "--seconds", "1", "--grace-seconds", "2", "--max-steps", "3",
+                "--p99-bound-ms", "1000", "--histogram-log", log.toString()), out);
+
+        assertThat(r.aborted()).isFalse();
+        assertThat(r.connected()).isEqualTo(20);
+        assertThat(r.unexpectedDisconnects()).isZero();
+        assertThat(r.closedCleanly()).isEqualTo(20);
+        EchoSearch.Result search = r.search();
+        assertThat(search.steps()).hasSizeBetween(1, 3);
+        EchoSearch.Step first = search.steps().get(0);
+        assertThat(first.rate()).isEqualTo(100);
+        assertThat(first.sent()).isEqualTo(100);
+        assertThat(first.received()).isEqualTo(100);
+        assertThat(first.lost()).isZero();
+        assertThat(first.latencyUs().getTotalCount()).isEqualTo(100);
+        assertThat(first.secondHalfUs().getTotalCount()).isEqualTo(50);
+        // Whether a step is steady depends on this machine; what follows from it does not.
+        int good = 0;
+        int bad = 0;
+        long replies = 0;
+        for (int k = 0; k < search.steps().size(); k++) {
+            EchoSearch.Step step = search.steps().get(k);
+            assertThat(step.sent()).isEqualTo(step.rate());
+            replies += step.latencyUs().getTotalCount();
+            if (step.steady(1000)) {
+                good = step.rate();
+            } else {
+                bad = step.rate();
+            }
+            if (k + 1 < search.steps().size()) {
+                assertThat(search.steps().get(k + 1).rate()).isEqualTo(EchoSearch.nextRate(step.rate(), good, bad));
+            }
+        }
+        assertThat(search.bestRate()).isEqualTo(good);
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("search step 1/3: rate 100/s",
+                "\"searchBestRate\":" + good, "\"steps\":[{\"rate\":100,");
+        assertThat(tagsAndCounts(log)).containsEntry("handshake_us", 20L).containsEntry("latency_us", replies)
+                .containsKey("latency_second_half_us");
+    }
+
+    @Test
+    void echoSearchGrowsWhileSteadyThenBisectsUntilWithinTenPercent() {
+        assertThat(EchoSearch.nextRate(2000, 2000, 0)).isEqualTo(3000);
+        assertThat(EchoSearch.nextRate(3000, 3000, 0)).isEqualTo(4500);
+        assertThat(EchoSearch.nextRate(4500, 3000, 4500)).isEqualTo(3750);
+        assertThat(EchoSearch.nextRate(3750, 3750, 4500)).isEqualTo(4125);
+        assertThat(EchoSearch.nextRate(4125, 4125, 4500)).isZero();
+        assertThat(EchoSearch.nextRate(2000, 0, 2000)).isEqualTo(1000);
+    }
+
     /** Reads the log back with HdrHistogram's own reader: tag to count, in log order. */
     private static Map<String, Long> tagsAndCounts(Path log) throws Exception {
         Map<String, Long> counts = new LinkedHashMap<>();
