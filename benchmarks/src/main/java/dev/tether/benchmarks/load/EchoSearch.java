@@ -2,9 +2,12 @@ package dev.tether.benchmarks.load;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongUnaryOperator;
 import org.HdrHistogram.Histogram;
@@ -23,6 +26,13 @@ import org.HdrHistogram.Histogram;
  * has not arrived by then is lost for that step, and a reply that arrives later is counted apart
  * ({@code lateReplies}), never in a later step.
  *
+ * <p>Several generator processes can search together ({@code --generators N --generator-index I
+ * --peer-dir DIR}): each sends its share of every step's total rate over its own connections,
+ * and after each step writes its figures and histograms to {@code DIR/step-K.gen-I.hlog}, waits
+ * (at most {@value #PEER_WAIT_SECONDS} s) for every other process's file and decides on the sum,
+ * with the histograms added exactly. Every process reads the same files, so all take the same
+ * next rate and report the same steps; step 0 is a barrier before the first step.
+ *
  * <p>Threading: runs on the coordinating thread while the loops send; it reads the loops'
  * {@link ClientLoop#stepLatencyUs} recorders, which are made for a reader on another thread.
  */
@@ -31,6 +41,8 @@ final class EchoSearch {
     static final double GROWTH = 1.5;
     static final double CLOSE_ENOUGH = 0.10;
     static final double MIN_ACHIEVED_SHARE = 0.98;
+    /** The longest wait for the other generator processes' figures of a step. */
+    static final int PEER_WAIT_SECONDS = 60;
     /** Between steps the schedule is parked this far ahead: nothing is due, every reply is late. */
     private static final long PARKED_NS = TimeUnit.DAYS.toNanos(1);
 
@@ -61,10 +73,16 @@ final class EchoSearch {
         }
     }
 
-    /** What the search found: {@code bestRate} 0 if no step was steady. */
-    record Result(double boundMs, int startRate, int bestRate, List<Step> steps, long lateReplies) {
+    /**
+     * What the search found: {@code bestRate} 0 if no step was steady; {@code complete} false when
+     * it stopped early (a loop ended, the deadline neared, a peer process did not report).
+     */
+    record Result(double boundMs, int startRate, int bestRate, List<Step> steps, long lateReplies, int generators,
+                  boolean complete) {
 
         void json(StringBuilder b) {
+            LoadResult.field(b, "searchGenerators", generators);
+            LoadResult.field(b, "searchComplete", complete);
             LoadResult.field(b, "searchBoundMs", boundMs);
             LoadResult.field(b, "searchStartRate", startRate);
             LoadResult.field(b, "searchBestRate", bestRate);
@@ -94,7 +112,11 @@ final class EchoSearch {
 
         void table(StringBuilder b) {
             LoadResult.row(b, "search: p99 bound", fmt(boundMs) + " ms");
-            LoadResult.row(b, "search: start / best rate", startRate + " / " + bestRate + " per s");
+            LoadResult.row(b, "search: start / best rate", startRate + " / " + bestRate + " per s"
+                    + (generators > 1 ? " (" + generators + " processes)" : ""));
+            if (!complete) {
+                LoadResult.row(b, "search: INCOMPLETE", "stopped early (see above)");
+            }
             LoadResult.row(b, "search: late replies", Long.toString(lateReplies));
             b.append(System.lineSeparator());
             b.append(String.format(Locale.ROOT, "| %4s | %8s | %10s | %8s | %8s | %8s | %8s | %8s | %6s | %6s |%n",
@@ -131,15 +153,36 @@ final class EchoSearch {
     /** Runs the steps; returns early (with the steps so far) if a loop ends or the hard deadline nears. */
     Result run() throws IOException, InterruptedException {
         List<Step> steps = new ArrayList<>();
-        int rate = options.messageRate();
+        int generators = options.generators();
+        int rate = options.messageRate() * generators;
         int good = 0;
         int bad = 0;
+        boolean complete = true;
+        try {
+            if (generators > 1) {
+                exchange(0, new Step(0, 1, 0, 0, 0, 0, new Histogram(3), new Histogram(3), 0, 0), 0);
+            }
+        } catch (IOException e) {
+            out.println("search: stopped before step 1: " + e.getMessage());
+            rate = 0;
+            complete = false;
+        }
         for (int k = 1; k <= options.maxSteps() && rate >= 1; k++) {
             if (!enoughTimeFor() || LoadGenerator.anyFinished(loops)) {
                 out.println("search: stopped before step " + k + " (a loop ended or the hard deadline is near)");
+                complete = false;
                 break;
             }
             Step step = step(k, rate);
+            if (generators > 1) {
+                try {
+                    step = exchange(k, step, rate);
+                } catch (IOException e) {
+                    out.println("search: stopped after step " + k + ": " + e.getMessage());
+                    complete = false;
+                    break;
+                }
+            }
             steps.add(step);
             boolean steady = step.steady(options.p99BoundMs());
             if (steady) {
@@ -156,7 +199,8 @@ final class EchoSearch {
                     next > 0 && k < options.maxSteps() ? ", next " + next + "/s" : ", done");
             rate = next;
         }
-        return new Result(options.p99BoundMs(), options.messageRate(), good, steps, control.lateReplies.get());
+        return new Result(options.p99BoundMs(), options.messageRate() * generators, good, steps,
+                control.lateReplies.get(), generators, complete);
     }
 
     /**
@@ -182,8 +226,68 @@ final class EchoSearch {
         return control.hardDeadlineNs - System.nanoTime() > needNs;
     }
 
-    /** One step at {@code rate} requests per second: send, wait for the replies, close the step. */
-    private Step step(int k, int rate) throws InterruptedException {
+    /**
+     * Writes this process's figures of step {@code k} for the other processes, waits for theirs and
+     * returns the sum (the histograms added), at {@code totalRate}.
+     */
+    private Step exchange(int k, Step own, int totalRate) throws IOException, InterruptedException {
+        Path dir = Path.of(options.peerDir());
+        StringBuilder json = new StringBuilder("{");
+        LoadResult.field(json, "sent", own.sent());
+        LoadResult.field(json, "received", own.received());
+        LoadResult.field(json, "lost", own.lost());
+        LoadResult.field(json, "errors", own.errors());
+        LoadResult.field(json, "sendingNs", own.sendingNs());
+        json.setLength(json.length() - 1);
+        json.append('}');
+        HistogramLog.write(dir.resolve("step-" + k + ".gen-" + options.generatorIndex() + ".hlog"),
+                List.of("STEP " + json), own.startMs(), List.of(
+                        new HistogramLog.Entry("latency_us", own.latencyUs(), own.startMs(), own.endMs()),
+                        new HistogramLog.Entry("latency_second_half_us", own.secondHalfUs(), own.startMs(),
+                                own.endMs())));
+        long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(PEER_WAIT_SECONDS);
+        long sent = 0;
+        long received = 0;
+        long lost = 0;
+        long errors = 0;
+        long sendingNs = 1;
+        long startMs = own.startMs();
+        long endMs = own.endMs();
+        Histogram latency = new Histogram(3);
+        Histogram secondHalf = new Histogram(3);
+        for (int g = 1; g <= options.generators(); g++) {
+            Path file = dir.resolve("step-" + k + ".gen-" + g + ".hlog");
+            while (!Files.exists(file)) {
+                if (System.nanoTime() - deadlineNs > 0 || !LoadGenerator.beforeDeadline(control)) {
+                    throw new IOException("generator " + g + " did not report step " + k + " within "
+                            + PEER_WAIT_SECONDS + " s (" + file + ")");
+                }
+                progress.tick("peers", 10);
+            }
+            Map<String, String> f = ResultMerge.fields(HistogramLog.comment(file, "STEP"));
+            sent += Long.parseLong(f.get("sent"));
+            received += Long.parseLong(f.get("received"));
+            lost += Long.parseLong(f.get("lost"));
+            errors += Long.parseLong(f.get("errors"));
+            sendingNs = Math.max(sendingNs, Long.parseLong(f.get("sendingNs")));
+            for (Histogram h : HistogramLog.read(file)) {
+                ("latency_us".equals(h.getTag()) ? latency : secondHalf).add(h);
+                startMs = Math.min(startMs, h.getStartTimeStamp());
+                endMs = Math.max(endMs, h.getEndTimeStamp());
+            }
+        }
+        return new Step(totalRate, sendingNs, sent, received, lost, errors, latency, secondHalf, startMs, endMs);
+    }
+
+    /** This process's requests per second when the total is {@code totalRate}: an even share, the remainder to the first. */
+    private int share(int totalRate) {
+        int n = options.generators();
+        return totalRate / n + (options.generatorIndex() - 1 < totalRate % n ? 1 : 0);
+    }
+
+    /** One step at {@code totalRate} requests per second (this process: its share): send, wait for the replies, close. */
+    private Step step(int k, int totalRate) throws InterruptedException {
+        int rate = share(totalRate);
         long sent0 = control.sent.get();
         long received0 = control.received.get();
         long replyErrors0 = control.replyErrors.get();

@@ -27,6 +27,9 @@ import org.HdrHistogram.Histogram;
  * options: --protocol tether|socketio   --host 127.x.y.z (default 127.0.0.1)   --port P (8080)
  *          --path /target   --source-ips N   --loops 1|2   --handshake-timeout-ms MS (10000)
  *          --histogram-log FILE (every histogram of the run, HdrHistogram log format, values in µs)
+ *          --source-ip-offset K (source addresses from 127.0.0.(2+K))
+ *          echo-search only: --generators N --generator-index I --peer-dir DIR (lockstep, {@link EchoSearch})
+ * LoadGenerator merge FILE.hlog...    one RESULT for several generator processes run at once ({@link ResultMerge})
  * </pre>
  * Prints progress every second, a table and a final {@code RESULT {json}} line on stdout; exits
  * 0 when the run completed (whatever it measured), 2 on bad arguments, 1 when it was aborted.
@@ -54,12 +57,20 @@ public final class LoadGenerator {
             "           and resumes (backoff with full jitter, base 100 ms, cap 5 s, 503 Retry-After honoured)",
             "options: --protocol tether|socketio  --host 127.x.y.z (127.0.0.1)  --port P (8080)  --path /target",
             "         --source-ips N  --loops 1|2  --handshake-timeout-ms MS (10000)",
-            "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)");
+            "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)",
+            "         --source-ip-offset K   source addresses from 127.0.0.(2+K) (several generator processes)",
+            "         echo-search in lockstep with other processes: --generators N --generator-index I --peer-dir DIR",
+            "       LoadGenerator merge FILE.hlog...   one RESULT (sums, exact merged percentiles) for hold/echo/",
+            "                 echo-search runs of several generator processes at once, from their --histogram-log files");
 
     private LoadGenerator() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("merge")) {
+            ResultMerge.main(List.of(args).subList(1, args.length));
+            return;
+        }
         LoadOptions options;
         try {
             options = LoadOptions.parse(args);
@@ -75,7 +86,7 @@ public final class LoadGenerator {
 
     /** Runs one scenario to the end, printing progress, the table and the RESULT line to {@code out}. */
     static LoadResult run(LoadOptions options, PrintStream out) throws IOException, InterruptedException {
-        InetAddress[] sources = sourceAddresses(options.sourceIps(), out);
+        InetAddress[] sources = sourceAddresses(options.sourceIps(), options.sourceIpOffset(), out);
         long epochNs = System.nanoTime();
         long epochMs = System.currentTimeMillis();
         RunControl control = new RunControl(options, epochNs);
@@ -351,13 +362,15 @@ public final class LoadGenerator {
     }
 
     /**
-     * 127.0.0.2 .. 127.0.0.(1+n). Linux routes all of 127.0.0.0/8 to loopback, so binding them needs
-     * no set-up; where it fails, every connection uses 127.0.0.1 and the run says so.
+     * 127.0.0.(2+offset) .. 127.0.0.(1+offset+n), carrying into the third byte past .255 (the options
+     * keep {@code 1 + offset + n} below 65,536). Linux routes all of 127.0.0.0/8 to loopback, so
+     * binding them needs no set-up; where it fails, every connection uses 127.0.0.1 and the run says so.
      */
-    static InetAddress[] sourceAddresses(int n, PrintStream out) throws IOException {
+    static InetAddress[] sourceAddresses(int n, int offset, PrintStream out) throws IOException {
         InetAddress[] sources = new InetAddress[n];
         for (int i = 0; i < n; i++) {
-            sources[i] = InetAddress.getByAddress(new byte[] {127, 0, (byte) ((i + 2) >> 8), (byte) (i + 2)});
+            int a = i + 2 + offset;
+            sources[i] = InetAddress.getByAddress(new byte[] {127, 0, (byte) (a >> 8), (byte) a});
         }
         try (SocketChannel probe = SocketChannel.open()) {
             probe.bind(new InetSocketAddress(sources[n - 1], 0));

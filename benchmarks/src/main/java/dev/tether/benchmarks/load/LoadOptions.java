@@ -36,11 +36,20 @@ import java.util.Objects;
  * @param p99BoundMs       echo-search: a step is steady only if its p99 is at most this
  *                         ({@code --p99-bound-ms}, default 20)
  * @param maxSteps         echo-search: at most this many steps ({@code --max-steps}, 1..20, default 10)
+ * @param sourceIpOffset   the first source address is 127.0.0.(2+K) ({@code --source-ip-offset K},
+ *                         default 0), so that several generator processes use disjoint addresses
+ * @param generators       echo-search: generator processes searching together in lockstep
+ *                         ({@code --generators N}, 1..4, default 1); each is given its share of
+ *                         {@code --connections} and {@code --rate}, and the steps' rates are totals
+ * @param generatorIndex   echo-search: this process's number, 1..generators ({@code --generator-index})
+ * @param peerDir          echo-search with several generators: the directory through which they
+ *                         exchange each step's figures ({@code --peer-dir}); null for one
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
                    int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
-                   int stormAfterSeconds, String histogramLog, double p99BoundMs, int maxSteps) {
+                   int stormAfterSeconds, String histogramLog, double p99BoundMs, int maxSteps,
+                   int sourceIpOffset, int generators, int generatorIndex, String peerDir) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -48,6 +57,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     static final int HARD_DEADLINE_SLACK_SECONDS = 60;
     /** Broadcast / storm: at most this many publishes per run (each has a completion slot per loop). */
     static final long MAX_PUBLISHES = 8_000_000;
+    /** Source addresses are 127.0.0.2 + offset + i; this bound keeps them within 127.0.0.0/16. */
+    static final int MAX_SOURCE_ADDRESS = 65_000;
     /** Echo search: the most steps {@code --max-steps} may ask for. */
     static final int MAX_SEARCH_STEPS = 20;
     /** Broadcast: the longest wait for stalled subscribers to drain after the run. */
@@ -102,6 +113,21 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         if (maxSteps < 1 || maxSteps > MAX_SEARCH_STEPS) {
             throw new IllegalArgumentException("--max-steps must be in 1.." + MAX_SEARCH_STEPS + ", was " + maxSteps);
         }
+        // 127.0.0.(2+K) .. 127.0.(hi).(lo) with 2+K+N-1 below 65,536: never outside 127.0.0.0/8.
+        if (sourceIpOffset < 0 || (long) sourceIpOffset + sourceIps > MAX_SOURCE_ADDRESS) {
+            throw new IllegalArgumentException("--source-ip-offset must be in 0.." + (MAX_SOURCE_ADDRESS - sourceIps)
+                    + " for " + sourceIps + " source address(es), was " + sourceIpOffset);
+        }
+        if (generators < 1 || generators > 4) {
+            throw new IllegalArgumentException("--generators must be in 1..4, was " + generators);
+        }
+        if (generatorIndex < 1 || generatorIndex > generators) {
+            throw new IllegalArgumentException("--generator-index must be in 1..--generators, was " + generatorIndex);
+        }
+        if (generators > 1 && (scenario != Scenario.ECHO_SEARCH || peerDir == null)) {
+            throw new IllegalArgumentException("--generators > 1 is for echo-search with --peer-dir DIR (other"
+                    + " scenarios run independent processes and merge their logs: LoadGenerator merge)");
+        }
         if (scenario.fanout() && (long) messageRate * seconds > MAX_PUBLISHES) {
             throw new IllegalArgumentException("--publish-rate x --seconds must be at most " + MAX_PUBLISHES);
         }
@@ -128,7 +154,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         long after = scenario == Scenario.HOLD ? 0 : graceSeconds;
         if (scenario == Scenario.ECHO_SEARCH) {
             // Every step sends for --seconds and may wait --grace-seconds for its replies.
-            return ramp + maxSteps * (seconds + graceSeconds + 1L) + handshakeTimeoutMs / 1000 + 5;
+            long exchange = generators > 1 ? (maxSteps + 1L) * EchoSearch.PEER_WAIT_SECONDS : 0;
+            return ramp + maxSteps * (seconds + graceSeconds + 1L) + exchange + handshakeTimeoutMs / 1000 + 5;
         }
         if (scenario.fanout()) {
             after += STALLED_DRAIN_SECONDS + handshakeTimeoutMs / 1000;
@@ -168,6 +195,10 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         String histogramLog = null;
         double p99BoundMs = 20;
         int maxSteps = 10;
+        int sourceIpOffset = 0;
+        int generators = 1;
+        int generatorIndex = 1;
+        String peerDir = null;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -199,6 +230,10 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 case "--histogram-log" -> histogramLog = value;
                 case "--p99-bound-ms" -> p99BoundMs = doubleValue(name, value);
                 case "--max-steps" -> maxSteps = intValue(name, value);
+                case "--source-ip-offset" -> sourceIpOffset = intValue(name, value);
+                case "--generators" -> generators = intValue(name, value);
+                case "--generator-index" -> generatorIndex = intValue(name, value);
+                case "--peer-dir" -> peerDir = value;
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
@@ -207,7 +242,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         }
         return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
                 connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
-                stalledPercent, stormAfter, histogramLog, p99BoundMs, maxSteps);
+                stalledPercent, stormAfter, histogramLog, p99BoundMs, maxSteps, sourceIpOffset, generators,
+                generatorIndex, peerDir);
     }
 
     private static InetAddress address(String host) {

@@ -14,12 +14,20 @@ import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramLogReader;
@@ -164,6 +172,88 @@ class LoadGeneratorSmokeTest {
         assertThat(EchoSearch.nextRate(3750, 3750, 4500)).isEqualTo(4125);
         assertThat(EchoSearch.nextRate(4125, 4125, 4500)).isZero();
         assertThat(EchoSearch.nextRate(2000, 0, 2000)).isEqualTo(1000);
+    }
+
+    @Test
+    void twoGeneratorProcessesSearchInLockstepAndMergeIntoOneResult(@TempDir Path dir) throws Exception {
+        Path peers = dir.resolve("peers");
+        Callable<LoadResult> first = () -> LoadGenerator.run(searchOptions(peers, 1, dir.resolve("g1.hlog")), out);
+        Callable<LoadResult> second = () -> LoadGenerator.run(searchOptions(peers, 2, dir.resolve("g2.hlog")), out);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<LoadResult> f1 = pool.submit(first);
+            Future<LoadResult> f2 = pool.submit(second);
+            LoadResult r1 = f1.get(25, TimeUnit.SECONDS);
+            LoadResult r2 = f2.get(25, TimeUnit.SECONDS);
+
+            assertThat(r1.connected()).isEqualTo(10);
+            assertThat(r2.connected()).isEqualTo(10);
+            EchoSearch.Result s1 = r1.search();
+            assertThat(s1.complete()).isTrue();
+            assertThat(s1.generators()).isEqualTo(2);
+            assertThat(s1.startRate()).isEqualTo(100);
+            // Both decided on the same summed figures: the same steps, the same answer.
+            assertThat(s1.steps()).extracting(EchoSearch.Step::rate)
+                    .containsExactlyElementsOf(r2.search().steps().stream().map(EchoSearch.Step::rate).toList());
+            assertThat(s1.steps()).extracting(EchoSearch.Step::sent)
+                    .containsExactlyElementsOf(r2.search().steps().stream().map(EchoSearch.Step::sent).toList());
+            assertThat(s1.steps().get(0).sent()).isEqualTo(100);
+            assertThat(s1.steps().get(0).latencyUs().getTotalCount()).isEqualTo(s1.steps().get(0).received());
+            assertThat(r2.search().bestRate()).isEqualTo(s1.bestRate());
+
+            Map<String, String> merged = ResultMerge.fields(
+                    ResultMerge.merge(List.of(dir.resolve("g1.hlog"), dir.resolve("g2.hlog"))));
+            assertThat(merged).containsEntry("generators", "2").containsEntry("connected", "20")
+                    .containsEntry("scenario", "\"echo-search\"")
+                    .containsEntry("searchBestRate", Integer.toString(s1.bestRate()));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private LoadOptions searchOptions(Path peers, int index, Path log) {
+        return LoadOptions.parse("echo-search", "--protocol", "tether", "--port", Integer.toString(server.port()),
+                "--connections", "10", "--connect-rate", "500", "--rate", "50", "--seconds", "1",
+                "--grace-seconds", "2", "--max-steps", "2", "--p99-bound-ms", "1000", "--loops", "1",
+                "--generators", "2", "--generator-index", Integer.toString(index), "--peer-dir", peers.toString(),
+                "--source-ips", "1", "--source-ip-offset", Integer.toString(index - 1),
+                "--histogram-log", log.toString());
+    }
+
+    @Test
+    void mergeSumsCountsAndTakesPercentilesFromTheAddedHistograms(@TempDir Path dir) throws Exception {
+        for (int g = 1; g <= 2; g++) {
+            LoadGenerator.run(LoadOptions.parse("echo", "--protocol", "tether", "--port",
+                    Integer.toString(server.port()), "--connections", "10", "--connect-rate", "500", "--rate", "100",
+                    "--seconds", "1", "--source-ips", "1", "--source-ip-offset", Integer.toString(g - 1),
+                    "--histogram-log", dir.resolve("g" + g + ".hlog").toString()), out);
+        }
+        List<Path> logs = List.of(dir.resolve("g1.hlog"), dir.resolve("g2.hlog"));
+
+        Map<String, String> merged = ResultMerge.fields(ResultMerge.merge(logs));
+
+        Histogram all = new Histogram(3);
+        for (Path log : logs) {
+            all.add(HistogramLog.mergedByTag(log).get("latency_us"));
+        }
+        assertThat(all.getTotalCount()).isEqualTo(200);
+        assertThat(merged).containsEntry("generators", "2").containsEntry("connected", "20")
+                .containsEntry("sent", "200").containsEntry("latencyCount", "200").containsEntry("seconds", "1")
+                .containsEntry("messageRateTarget", "200").containsEntry("aborted", "false")
+                .containsEntry("latencyP99Ms", String.format(Locale.ROOT, "%.3f", LoadResult.ms(all, 99)))
+                .containsEntry("latencyMaxMs", String.format(Locale.ROOT, "%.3f", LoadResult.maxMs(all)));
+    }
+
+    @Test
+    void sourceAddressesStartAfterTheOffsetAndStayInLoopback() throws Exception {
+        assertThat(LoadGenerator.sourceAddresses(2, 5, out)).extracting(InetAddress::getHostAddress)
+                .containsExactly("127.0.0.7", "127.0.0.8");
+        assertThat(LoadGenerator.sourceAddresses(1, 300, out)).extracting(InetAddress::getHostAddress)
+                .containsExactly("127.0.1.46");
+        assertThatThrownBy(() -> LoadOptions.parse("echo", "--source-ips", "2", "--source-ip-offset", "64999"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--source-ip-offset");
+        assertThatThrownBy(() -> LoadOptions.parse("echo", "--generators", "2"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("echo-search");
     }
 
     /** Reads the log back with HdrHistogram's own reader: tag to count, in log order. */
