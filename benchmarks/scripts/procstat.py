@@ -11,16 +11,19 @@
       -XX:NativeMemoryTracking=summary).
 
   procstat.py drive --server-pid PID [--jvm] --scenario S --seconds T --log FILE --out FILE -- CMD...
-      runs the load generator CMD as a child process, copies its output to stdout and FILE, and
-      samples the server at the phase changes the generator's progress lines show
+                    [--- CMD2...]
+      runs the load generator CMD as a child process (with CMD2..., several generator processes at
+      once; their lines are prefixed "[gen2] ", ...), copies its output to stdout and FILE, and
+      samples the server at the phase changes the (first) generator's progress lines show
       ("[  12.0s] ramp ...", "hold", "echo", "grace", "closed"):
         before      before the generator starts (after a forced GC for the JVM)
         run_start   first progress line of the hold/echo phase (end of the ramp)
         run_end     hold: T-1 s after run_start, connections still open (then forced GC + heap);
                     echo and others: first line after the send phase (grace/closed), or exit
         after       after the generator exited
-      Writes {"samples": {...}, "exit": rc, "result": {RESULT json or null}} to --out and exits
-      with the generator's exit status.
+      Writes {"samples": {...}, "exit": rc, "result": {RESULT json or null}, "results": [one per
+      generator], "generator_cpu_s": [user+system CPU of each generator process, from wait4]} to
+      --out and exits with the first non-zero exit status of the generators (0 if none).
 """
 import json
 import os
@@ -139,7 +142,14 @@ def drive(argv):
     while i < len(argv):
         a = argv[i]
         if a == "--":
-            cmd = argv[i + 1:]
+            cmds, cmd = [], []
+            for word in argv[i + 1:]:
+                if word == "---":
+                    cmds.append(cmd)
+                    cmd = []
+                else:
+                    cmd.append(word)
+            cmds.append(cmd)
             break
         if a == "--jvm":
             args["jvm"] = True
@@ -154,45 +164,54 @@ def drive(argv):
     scenario = args["scenario"]
     samples = {"before": sample(pid, jvm)}
     log = open(args["log"], "a")
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+                for c in cmds]
 
     def stop(signum, frame):
-        if child.poll() is None:
-            child.terminate()
+        for child in children:
+            if child.returncode is None:
+                child.terminate()
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     lines = queue.Queue()
 
-    def reader():
+    def reader(index, child):
+        prefix = "" if index == 0 else f"[gen{index + 1}] "
         for line in child.stdout:
-            lines.put(line)
-        lines.put(None)
+            lines.put((index, prefix + line))
+        lines.put((index, None))
 
-    threading.Thread(target=reader, daemon=True).start()
-    result = None
+    for index, child in enumerate(children):
+        threading.Thread(target=reader, args=(index, child), daemon=True).start()
+    results = [None] * len(children)
+    running = len(children)
     hold_end_at = None
-    while True:
+    while running:
         timeout = None if hold_end_at is None else max(0.0, hold_end_at - time.time())
         try:
-            line = lines.get(timeout=timeout)
+            index, line = lines.get(timeout=timeout)
         except queue.Empty:
-            line = ""
+            index, line = 0, ""
         if hold_end_at is not None and time.time() >= hold_end_at and "run_end" not in samples:
             samples["run_end"] = sample(pid, jvm)
             hold_end_at = None
         if line is None:
-            break
+            running -= 1
+            continue
         if not line:
             continue
         sys.stdout.write(line)
         log.write(line)
-        if line.startswith("RESULT "):
+        text = line[line.index("] ") + 2:] if index > 0 else line
+        if text.startswith("RESULT "):
             try:
-                result = json.loads(line[len("RESULT "):])
+                results[index] = json.loads(text[len("RESULT "):])
             except ValueError:
                 pass
+        if index > 0:
+            continue
         m = PROGRESS.match(line)
         if not m:
             continue
@@ -204,13 +223,21 @@ def drive(argv):
         elif "run_start" in samples and "run_end" not in samples and scenario != "hold" \
                 and phase in ("grace", "closed"):
             samples["run_end"] = sample(pid, jvm, gc=False)
-    rc = child.wait()
+    rcs, cpus = [], []
+    for child in children:
+        # wait4 rather than wait: the generator's own CPU (every thread: selector loops, JIT, GC).
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        rcs.append(child.returncode)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    rc = next((r for r in rcs if r != 0), 0)
     if "run_end" not in samples and "run_start" in samples:
         samples["run_end"] = sample(pid, jvm, gc=False)
     samples["after"] = sample(pid, jvm)
     log.close()
     with open(args["out"], "w") as f:
-        json.dump({"samples": samples, "exit": rc, "result": result}, f, indent=1)
+        json.dump({"samples": samples, "exit": rc, "result": results[0], "results": results,
+                   "generator_cpu_s": cpus}, f, indent=1)
     return rc
 
 

@@ -3,7 +3,7 @@
 
   report.py META.json TETHER.json SOCKETIO.json OUT.md
 
-META.json: {"scenario", "size", "timestamp", "machine": {...}, "versions": {...},
+META.json: {"scenario", "size", "timestamp", "generators", "machine": {...}, "versions": {...},
             "commands": [..], "log": "file name", "java_opts": "...",
             "histogram_logs": {"tether": "file names, space-separated", "socketio": "..."}}
 TETHER.json / SOCKETIO.json: what `procstat.py drive` wrote (samples, exit, result).
@@ -128,6 +128,39 @@ def search_section(w, rt, rs):
         w("")
 
 
+def generator_section(w, meta, tether, sio):
+    """How many generator processes ran against each server, and what each one cost in CPU."""
+    n = meta.get("generators", 1)
+    w("## Load generator processes")
+    w("")
+    if n > 1:
+        w(f"{n} generator processes ran at the same time against each server, each with its share of the "
+          "connections and rates and its own source addresses; the results above are their merge "
+          "(`LoadGenerator merge`: counts, rates and CPU summed, percentiles from their added HdrHistogram "
+          "logs). Compare with a run of the same size with one process to see whether the generator limits "
+          "the result.")
+    else:
+        w("One generator process per server.")
+    w("")
+    w("| server | generator | process CPU, all threads (s) | selector threads CPU (s) | RESULT line |")
+    w("|---|--:|--:|--:|---|")
+    for name, run in (("Tether", tether), ("Socket.IO", sio)):
+        if run.get("skipped"):
+            continue
+        results = run.get("results") or [run.get("result")]
+        cpus = run.get("generator_cpu_s") or []
+        for i, r in enumerate(results):
+            cpu = cpus[i] if i < len(cpus) else None
+            sel = (r or {}).get("generatorCpuMs")
+            w(f"| {name} | {i + 1} | {fmt(cpu)} | {fmt(sel / 1000 if sel is not None else None)} | "
+              f"{'yes' if r else 'no'} |")
+    for name, run in (("Tether", tether), ("Socket.IO", sio)):
+        if run.get("merge_error"):
+            w("")
+            w(f"**{name}: merging the generators' results failed: {run['merge_error']}**")
+    w("")
+
+
 def main():
     meta, tether, sio = (load(p) for p in sys.argv[1:4])
     scenario = meta["scenario"]
@@ -161,6 +194,7 @@ def main():
     w("")
     if scenario == "echo-search":
         search_section(w, rt, rs)
+    generator_section(w, meta, tether, sio)
     w("## Server process (measured by `benchmarks/scripts/procstat.py`)")
     w("")
     dt, ds = derived(tether, scenario), derived(sio, scenario)

@@ -27,7 +27,8 @@ import org.HdrHistogram.Histogram;
  * ({@code lateReplies}), never in a later step.
  *
  * <p>Several generator processes can search together ({@code --generators N --generator-index I
- * --peer-dir DIR}): each sends its share of every step's total rate over its own connections,
+ * --peer-dir DIR}, the same {@code --rate} for all, the total): each sends its share of every
+ * step's total rate over its own connections,
  * and after each step writes its figures and histograms to {@code DIR/step-K.gen-I.hlog}, waits
  * (at most {@value #PEER_WAIT_SECONDS} s) for every other process's file and decides on the sum,
  * with the histograms added exactly. Every process reads the same files, so all take the same
@@ -154,7 +155,7 @@ final class EchoSearch {
     Result run() throws IOException, InterruptedException {
         List<Step> steps = new ArrayList<>();
         int generators = options.generators();
-        int rate = options.messageRate() * generators;
+        int rate = options.messageRate();
         int good = 0;
         int bad = 0;
         boolean complete = true;
@@ -199,7 +200,7 @@ final class EchoSearch {
                     next > 0 && k < options.maxSteps() ? ", next " + next + "/s" : ", done");
             rate = next;
         }
-        return new Result(options.p99BoundMs(), options.messageRate() * generators, good, steps,
+        return new Result(options.p99BoundMs(), options.messageRate(), good, steps,
                 control.lateReplies.get(), generators, complete);
     }
 

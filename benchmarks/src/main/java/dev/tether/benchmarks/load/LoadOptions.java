@@ -40,7 +40,7 @@ import java.util.Objects;
  *                         default 0), so that several generator processes use disjoint addresses
  * @param generators       echo-search: generator processes searching together in lockstep
  *                         ({@code --generators N}, 1..4, default 1); each is given its share of
- *                         {@code --connections} and {@code --rate}, and the steps' rates are totals
+ *                         {@code --connections}, but the same {@code --rate}: the total start rate
  * @param generatorIndex   echo-search: this process's number, 1..generators ({@code --generator-index})
  * @param peerDir          echo-search with several generators: the directory through which they
  *                         exchange each step's figures ({@code --peer-dir}); null for one

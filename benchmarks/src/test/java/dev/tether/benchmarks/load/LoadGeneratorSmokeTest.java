@@ -213,7 +213,7 @@ class LoadGeneratorSmokeTest {
 
     private LoadOptions searchOptions(Path peers, int index, Path log) {
         return LoadOptions.parse("echo-search", "--protocol", "tether", "--port", Integer.toString(server.port()),
-                "--connections", "10", "--connect-rate", "500", "--rate", "50", "--seconds", "1",
+                "--connections", "10", "--connect-rate", "500", "--rate", "100", "--seconds", "1",
                 "--grace-seconds", "2", "--max-steps", "2", "--p99-bound-ms", "1000", "--loops", "1",
                 "--generators", "2", "--generator-index", Integer.toString(index), "--peer-dir", peers.toString(),
                 "--source-ips", "1", "--source-ip-offset", Integer.toString(index - 1),
