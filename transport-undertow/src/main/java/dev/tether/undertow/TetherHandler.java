@@ -100,7 +100,7 @@ public final class TetherHandler implements HttpHandler {
         WriteWaterMark marks = config.writeWaterMark();
         ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs,
                 config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes(),
-                config.messageReadTimeout().toMillis());
+                config.messageReadTimeout().toMillis(), config.maxPingsPerMinute());
         this.upgrade = new WebSocketUpgrade(tether, settings);
     }
 

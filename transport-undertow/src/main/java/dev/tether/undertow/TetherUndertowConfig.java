@@ -27,6 +27,8 @@ import java.util.TreeSet;
  *       the limit, before its payload is read</td></tr>
  *   <tr><td>{@link #messageReadTimeout()}: one inbound message from its first frame header to
  *       its last byte</td><td>10 s</td><td>close 1002</td></tr>
+ *   <tr><td>{@link #maxPingsPerMinute()}: WebSocket pings from one connection, counted in
+ *       windows of one minute</td><td>300</td><td>close 1008</td></tr>
  *   <tr><td>{@link #idleTimeout()}: no traffic at all on an upgraded socket</td>
  *       <td>heartbeat interval + timeout + 10 s</td><td>socket closed</td></tr>
  *   <tr><td>{@link #closeTimeout()}: wait for the peer's close frame</td><td>5 s</td>
@@ -68,6 +70,11 @@ public final class TetherUndertowConfig {
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(5);
     /** Default {@link Builder#messageReadTimeout(Duration)}: 10 s. */
     public static final Duration DEFAULT_MESSAGE_READ_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * Default {@link Builder#maxPingsPerMinute(int)}: 300, Undertow's own default, far above any
+     * keep-alive (browsers never ping; other clients ping every few seconds at most).
+     */
+    public static final int DEFAULT_MAX_PINGS_PER_MINUTE = 300;
     /** Default {@link Builder#maxHeaderBytes(int)}: 16 KiB. */
     public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
@@ -82,6 +89,7 @@ public final class TetherUndertowConfig {
     private final Duration closeTimeout;
     private final Duration messageReadTimeout;
     private final int maxHeaderBytes;
+    private final int maxPingsPerMinute;
     private final WriteWaterMark writeWaterMark;
 
     private TetherUndertowConfig(Builder b) {
@@ -96,6 +104,7 @@ public final class TetherUndertowConfig {
         this.closeTimeout = b.closeTimeout;
         this.messageReadTimeout = b.messageReadTimeout;
         this.maxHeaderBytes = b.maxHeaderBytes;
+        this.maxPingsPerMinute = b.maxPingsPerMinute;
         this.writeWaterMark = b.writeWaterMark;
     }
 
@@ -199,6 +208,21 @@ public final class TetherUndertowConfig {
         return maxHeaderBytes;
     }
 
+    /**
+     * How many WebSocket pings one connection may send within a minute; 0 means no limit. The
+     * minutes are fixed windows, the first starting with the connection's first ping. The ping
+     * that passes the limit closes the connection with 1008 (policy violation), reason
+     * {@code "too many pings"}. Pings are control frames that the hub never sees, so its
+     * {@link dev.tether.core.TetherConfig#inboundMessagesPerSecond() inbound rate limit} does not
+     * count them. For the connections of this handler it replaces Undertow's own limit (the
+     * system properties {@code io.undertow.websockets.core.WEB_SOCKETS_PING_MAX_PER_WINDOW} and
+     * {@code WEB_SOCKETS_PING_WINDOW}, 300 a minute by default, with a close reason carrying
+     * Undertow's message id). Default {@link #DEFAULT_MAX_PINGS_PER_MINUTE}, 300.
+     */
+    public int maxPingsPerMinute() {
+        return maxPingsPerMinute;
+    }
+
     /** When a connection stops and restarts the engine's drain. */
     public WriteWaterMark writeWaterMark() {
         return writeWaterMark;
@@ -211,6 +235,7 @@ public final class TetherUndertowConfig {
                 + ", backlog=" + backlog + ", requestParseTimeout=" + requestParseTimeout
                 + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
                 + ", messageReadTimeout=" + messageReadTimeout + ", maxHeaderBytes=" + maxHeaderBytes
+                + ", maxPingsPerMinute=" + maxPingsPerMinute
                 + ", writeWaterMark=" + writeWaterMark + "]";
     }
 
@@ -227,6 +252,7 @@ public final class TetherUndertowConfig {
         private Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
         private Duration messageReadTimeout = DEFAULT_MESSAGE_READ_TIMEOUT;
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
+        private int maxPingsPerMinute = DEFAULT_MAX_PINGS_PER_MINUTE;
         private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
 
         private Builder() {
@@ -301,6 +327,12 @@ public final class TetherUndertowConfig {
             return this;
         }
 
+        /** Default {@value TetherUndertowConfig#DEFAULT_MAX_PINGS_PER_MINUTE}; not negative, 0 means no limit. */
+        public Builder maxPingsPerMinute(int v) {
+            this.maxPingsPerMinute = v;
+            return this;
+        }
+
         /** Default {@link WriteWaterMark#DEFAULT}. */
         public Builder writeWaterMark(WriteWaterMark v) {
             this.writeWaterMark = v;
@@ -347,6 +379,9 @@ public final class TetherUndertowConfig {
             if (maxHeaderBytes < 1024) {
                 throw new IllegalArgumentException("maxHeaderBytes must be at least 1024: " + maxHeaderBytes);
             }
+            if (maxPingsPerMinute < 0) {
+                throw new IllegalArgumentException("maxPingsPerMinute must be zero or positive: " + maxPingsPerMinute);
+            }
             Objects.requireNonNull(writeWaterMark, "writeWaterMark");
             Builder copy = new Builder();
             copy.path = path;
@@ -360,6 +395,7 @@ public final class TetherUndertowConfig {
             copy.closeTimeout = closeTimeout;
             copy.messageReadTimeout = messageReadTimeout;
             copy.maxHeaderBytes = maxHeaderBytes;
+            copy.maxPingsPerMinute = maxPingsPerMinute;
             copy.writeWaterMark = writeWaterMark;
             return new TetherUndertowConfig(copy);
         }

@@ -16,6 +16,7 @@ import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,6 +57,11 @@ class HostileLoadConformanceIT {
     /** How much more heap than before the attack counts as flat. */
     private static final long HEAP_BOUND_BYTES = 8L << 20;
     private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final int FLOOD_PINGS = 200_000;
+    private static final int PINGS_PER_WRITE = 1_000;
+    private static final int PING_PAYLOAD_BYTES = 125;
+    /** The flooder's receive buffer: small, so that the server's pongs back up at once. */
+    private static final int SMALL_RECEIVE_BUFFER = 4_096;
     /** A fall in used heap smaller than this counts as settled. */
     private static final long SETTLED_BYTES = 512L << 10;
 
@@ -110,8 +116,6 @@ class HostileLoadConformanceIT {
     void start() {
         tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
-        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .messageReadTimeout(Duration.ofSeconds(2)).build());
         attackers = Executors.newFixedThreadPool(8);
         publishing = Executors.newSingleThreadExecutor();
     }
@@ -126,13 +130,111 @@ class HostileLoadConformanceIT {
             subscriber.close();
         }
         tether.close();
-        server.close();
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void startServer(int maxPingsPerMinute) {
+        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .messageReadTimeout(Duration.ofSeconds(2)).maxPingsPerMinute(maxPingsPerMinute).build());
     }
 
     @Test
     @DisplayName("§10.4 800 hostile connections (over-size frame, 10,000 fragments, 2^63−1 header → 1009; "
             + "garbage → 1002) → heap within 8 MiB of before, a subscriber gets every message in order")
     void underHostileInputMemoryStaysFlatAndOthersKeepReceiving() throws Exception {
+        startServer(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE);
+        subscribe();
+
+        // Warm-up: load the classes and fill the pools and caches that every connection uses
+        // once, so that the baseline is the steady state rather than a cold server.
+        attack(WARM_UP_EACH);
+        long heapBefore = settledUsedHeap();
+        long directBefore = directBytes();
+
+        AtomicBoolean attackDone = new AtomicBoolean();
+        Future<Integer> publisher = publishUntil(attackDone);
+        long attackStart = System.nanoTime();
+        Map<Attack, List<Integer>> codes = attack(HOSTILE_EACH);
+        long attackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attackStart);
+        attackDone.set(true);
+        int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        for (Attack kind : Attack.values()) {
+            assertThat(codes.get(kind)).as("close codes for %s", kind)
+                    .hasSize(HOSTILE_EACH).containsOnly(kind.closeCode);
+        }
+        assertSubscriberGotEverything(published);
+
+        Await.until(() -> tether.stats().connections() == 1, WAIT, "only the subscriber left connected");
+        long heapAfter = settledUsedHeap();
+        long directAfter = directBytes();
+        System.out.printf("%nHostile load: %d connections in %d ms while %d messages were published%n"
+                        + "  used heap after GC: before %,d B, after %,d B, difference %+,d B (bound %,d B)%n"
+                        + "  direct buffers:     before %,d B, after %,d B%n",
+                HOSTILE_EACH * Attack.values().length, attackMs, published,
+                heapBefore, heapAfter, heapAfter - heapBefore, HEAP_BOUND_BYTES, directBefore, directAfter);
+        assertThat(heapAfter - heapBefore).as("heap growth after the attack").isLessThan(HEAP_BOUND_BYTES);
+    }
+
+    @Test
+    @DisplayName("§5.5.2 200,000 pings from a client that never reads (default limit, 300 a minute) → "
+            + "1008 \"too many pings\" after at most 300 pongs, a subscriber gets every message in order")
+    void aPingFloodOverTheLimitIsClosedWith1008() throws Exception {
+        startServer(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE);
+        subscribe();
+        AtomicBoolean floodDone = new AtomicBoolean();
+        Future<Integer> publisher = publishUntil(floodDone);
+        int pongs = 0;
+        RawWebSocket.WireFrame close;
+        try (RawWebSocket raw = RawWebSocket.connectWithReceiveBuffer(server.address(), "/tether", SMALL_RECEIVE_BUFFER)) {
+            try {
+                sendPings(raw, FLOOD_PINGS);
+            } catch (IOException e) {
+                // closed before we finished writing: the close frame is still there to read
+            }
+            for (RawWebSocket.WireFrame frame = raw.readFrame(); ; frame = raw.readFrame()) {
+                if (frame.isClose()) {
+                    close = frame;
+                    break;
+                }
+                assertThat(frame.opcode()).isEqualTo(RawWebSocket.OP_PONG);
+                pongs++;
+            }
+        }
+        floodDone.set(true);
+        int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertSubscriberGotEverything(published);
+        System.out.printf("%nPing flood over the limit: %,d pongs, then close %d \"%s\"%n",
+                pongs, close.closeCode(), close.closeReason());
+        assertThat(close.closeCode()).isEqualTo(CloseCodes.POLICY_VIOLATION);
+        assertThat(close.closeReason()).isEqualTo("too many pings");
+        assertThat(pongs).isLessThanOrEqualTo(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE);
+        Await.until(() -> tether.stats().connections() == 1, WAIT, "only the subscriber left connected");
+    }
+
+    /**
+     * Sends {@code count} pings, many per write, each with the largest payload a control frame
+     * may carry (125 bytes), which starts with its index: 200,000 pongs are then 25 MB, far more
+     * than the kernel buffers of a loopback connection hold (up to 4 MiB on the sending side).
+     */
+    private static void sendPings(RawWebSocket raw, int count) throws IOException {
+        int frameBytes = 2 + 4 + PING_PAYLOAD_BYTES;
+        ByteArrayOutputStream batch = new ByteArrayOutputStream(PINGS_PER_WRITE * frameBytes);
+        byte[] payload = new byte[PING_PAYLOAD_BYTES];
+        for (int i = 0; i < count; i++) {
+            ByteBuffer.wrap(payload).putInt(i);
+            batch.writeBytes(RawWebSocket.frame(true, 0, RawWebSocket.OP_PING, payload));
+            if (batch.size() >= PINGS_PER_WRITE * frameBytes || i == count - 1) {
+                raw.sendRaw(batch.toByteArray());
+                batch.reset();
+            }
+        }
+    }
+
+    /** Connects the well-behaved subscriber to "news"; what it receives goes to {@link #received}. */
+    private void subscribe() throws Exception {
         subscriber = TetherClient.builder(URI.create("ws://127.0.0.1:" + server.port() + "/tether"))
                 .listener(new TetherClient.Listener() {
                     @Override
@@ -147,47 +249,26 @@ class HostileLoadConformanceIT {
                     }
                 }).build();
         subscriber.connect().thenCompose(c -> c.subscribe("news")).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
 
-        // Warm-up: load the classes and fill the pools and caches that every connection uses
-        // once, so that the baseline is the steady state rather than a cold server.
-        attack(WARM_UP_EACH);
-        long heapBefore = settledUsedHeap();
-        long directBefore = directBytes();
-
-        AtomicBoolean attackDone = new AtomicBoolean();
-        Future<Integer> publisher = publishing.submit(() -> {
+    /** Publishes 0, 1, 2… to "news" until {@code done} and at least {@link #MIN_PUBLISHED}; the count. */
+    private Future<Integer> publishUntil(AtomicBoolean done) {
+        return publishing.submit(() -> {
             int n = 0;
-            while (!attackDone.get() || n < MIN_PUBLISHED) {
+            while (!done.get() || n < MIN_PUBLISHED) {
                 assertThat(tether.publish("news", "tick", Payload.text(Integer.toString(n)))).isEqualTo(1);
                 n++;
                 TimeUnit.MILLISECONDS.sleep(2); // the publishing rate, not synchronisation
             }
             return n;
         });
-        long attackStart = System.nanoTime();
-        Map<Attack, List<Integer>> codes = attack(HOSTILE_EACH);
-        long attackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attackStart);
-        attackDone.set(true);
-        int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
 
-        for (Attack kind : Attack.values()) {
-            assertThat(codes.get(kind)).as("close codes for %s", kind)
-                    .hasSize(HOSTILE_EACH).containsOnly(kind.closeCode);
-        }
+    private void assertSubscriberGotEverything(int published) throws InterruptedException {
         assertThat(arrivals.tryAcquire(published, WAIT.toSeconds(), TimeUnit.SECONDS))
                 .as("all %d messages reach the subscriber", published).isTrue();
         assertThat(received).containsExactlyElementsOf(IntStream.range(0, published).boxed().toList());
         assertThat(disconnects).as("the subscriber's connection never dropped").isEmpty();
-
-        Await.until(() -> tether.stats().connections() == 1, WAIT, "only the subscriber left connected");
-        long heapAfter = settledUsedHeap();
-        long directAfter = directBytes();
-        System.out.printf("%nHostile load: %d connections in %d ms while %d messages were published%n"
-                        + "  used heap after GC: before %,d B, after %,d B, difference %+,d B (bound %,d B)%n"
-                        + "  direct buffers:     before %,d B, after %,d B%n",
-                HOSTILE_EACH * Attack.values().length, attackMs, published,
-                heapBefore, heapAfter, heapAfter - heapBefore, HEAP_BOUND_BYTES, directBefore, directAfter);
-        assertThat(heapAfter - heapBefore).as("heap growth after the attack").isLessThan(HEAP_BOUND_BYTES);
     }
 
     /** Runs {@code each} connections of every kind at once, interleaved; the close code each got. */

@@ -97,10 +97,26 @@ final class RawWebSocket implements AutoCloseable {
      * answers 101 with the right {@code Sec-WebSocket-Accept}.
      */
     static RawWebSocket connect(InetSocketAddress server, String path, Map<String, String> headers) throws IOException {
+        return connect(server, path, headers, 0);
+    }
+
+    /**
+     * Upgrades to a WebSocket at {@code path} with a socket receive buffer of about
+     * {@code receiveBufferBytes} (set before connecting, so that the TCP window is that small
+     * too): for a client that does not read, so that the server's writes back up after a few
+     * KiB rather than after megabytes of kernel buffers. The kernel may round the size up.
+     */
+    static RawWebSocket connectWithReceiveBuffer(InetSocketAddress server, String path, int receiveBufferBytes)
+            throws IOException {
+        return connect(server, path, Map.of(), receiveBufferBytes);
+    }
+
+    private static RawWebSocket connect(InetSocketAddress server, String path, Map<String, String> headers,
+                                        int receiveBufferBytes) throws IOException {
         byte[] nonce = new byte[16];
         ThreadLocalRandom.current().nextBytes(nonce);
         String key = Base64.getEncoder().encodeToString(nonce);
-        Socket socket = open(server);
+        Socket socket = open(server, receiveBufferBytes);
         try {
             InputStream in = new BufferedInputStream(socket.getInputStream());
             writeHead(socket.getOutputStream(), upgradeRequest(server, path, key, headers));
@@ -131,7 +147,7 @@ final class RawWebSocket implements AutoCloseable {
 
     /** Sends {@code request} verbatim (a complete HTTP request head) and reads the response. */
     static HttpHead exchange(InetSocketAddress server, String request) throws IOException {
-        try (Socket socket = open(server)) {
+        try (Socket socket = open(server, 0)) {
             InputStream in = new BufferedInputStream(socket.getInputStream());
             writeHead(socket.getOutputStream(), request);
             HttpHead head = readHead(in);
@@ -148,6 +164,11 @@ final class RawWebSocket implements AutoCloseable {
     /** The 101 response head. */
     HttpHead handshakeResponse() {
         return response;
+    }
+
+    /** The socket's receive buffer as the kernel sized it. */
+    int receiveBufferBytes() throws IOException {
+        return socket.getReceiveBufferSize();
     }
 
     /** Sets how long each read waits. */
@@ -335,9 +356,13 @@ final class RawWebSocket implements AutoCloseable {
 
     // ------------------------------------------------------------------ HTTP
 
-    private static Socket open(InetSocketAddress server) throws IOException {
+    /** A connected socket; {@code receiveBufferBytes} 0 keeps the system's receive buffer. */
+    private static Socket open(InetSocketAddress server, int receiveBufferBytes) throws IOException {
         Socket socket = new Socket();
         try {
+            if (receiveBufferBytes > 0) {
+                socket.setReceiveBufferSize(receiveBufferBytes);
+            }
             socket.connect(server, (int) DEFAULT_TIMEOUT.toMillis());
             socket.setSoTimeout((int) DEFAULT_TIMEOUT.toMillis());
             socket.setTcpNoDelay(true);

@@ -23,6 +23,7 @@ class TetherUndertowConfigTest {
         assertThat(c.idleTimeout()).isEqualTo(Duration.ZERO);
         assertThat(c.closeTimeout()).isEqualTo(TetherUndertowConfig.DEFAULT_CLOSE_TIMEOUT);
         assertThat(c.maxHeaderBytes()).isEqualTo(TetherUndertowConfig.DEFAULT_MAX_HEADER_BYTES);
+        assertThat(c.maxPingsPerMinute()).isEqualTo(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE).isEqualTo(300);
         assertThat(c.writeWaterMark()).isEqualTo(WriteWaterMark.DEFAULT);
         assertThat(WriteWaterMark.DEFAULT.highBytes()).isEqualTo(256 * 1024);
     }
@@ -58,6 +59,8 @@ class TetherUndertowConfigTest {
         assertRefused(TetherUndertowConfig.builder().idleTimeout(Duration.ofSeconds(-1)), "idleTimeout");
         assertRefused(TetherUndertowConfig.builder().closeTimeout(Duration.ZERO), "closeTimeout");
         assertRefused(TetherUndertowConfig.builder().maxHeaderBytes(100), "maxHeaderBytes");
+        assertRefused(TetherUndertowConfig.builder().maxPingsPerMinute(-1), "maxPingsPerMinute");
+        assertThat(TetherUndertowConfig.builder().maxPingsPerMinute(0).build().maxPingsPerMinute()).isZero();
     }
 
     @Test

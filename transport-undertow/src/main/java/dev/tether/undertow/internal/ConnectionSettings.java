@@ -9,9 +9,11 @@ package dev.tether.undertow.internal;
  * @param lowWaterBytes   backlog below which a connection is writable again
  * @param highWaterBytes  backlog above which a connection is unwritable
  * @param messageReadTimeoutMs how long one inbound message may take to arrive whole
+ * @param maxPingsPerMinute    pings allowed in one minute; more close with 1008; 0 means no limit
  */
 public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long closeTimeoutMs,
-                                 int lowWaterBytes, int highWaterBytes, long messageReadTimeoutMs) {
+                                 int lowWaterBytes, int highWaterBytes, long messageReadTimeoutMs,
+                                 int maxPingsPerMinute) {
 
     /**
      * @throws IllegalArgumentException if a value is out of range
@@ -25,6 +27,9 @@ public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long c
         }
         if (lowWaterBytes < 0 || highWaterBytes <= lowWaterBytes) {
             throw new IllegalArgumentException("water marks out of order: " + lowWaterBytes + ", " + highWaterBytes);
+        }
+        if (maxPingsPerMinute < 0) {
+            throw new IllegalArgumentException("maxPingsPerMinute must not be negative: " + maxPingsPerMinute);
         }
     }
 }

@@ -66,6 +66,9 @@ import org.xnio.XnioIoThread;
  * water mark {@link #isWritable()} returns false; when the count falls below the low water mark
  * the listener's {@link ConnectionListener#onWritable()} is called once.
  *
+ * <p>Pings: Undertow answers them. More pings than {@code maxPingsPerMinute} in a minute close
+ * the connection with 1008.
+ *
  * <p>Reads: a whole message, however fragmented, is assembled before the engine sees it: in one
  * pooled buffer when it fits, otherwise in a heap buffer that grows up to the hub's
  * {@code maxMessageBytes + 1}. A message larger than {@code maxMessageBytes} closes the connection
@@ -94,6 +97,7 @@ public final class UndertowConnection implements TransportConnection {
     private static final System.Logger LOG = System.getLogger(UndertowConnection.class.getName());
 
     private static final int IN_FLIGHT_INITIAL = 4;
+    private static final long PING_WINDOW_NS = TimeUnit.MINUTES.toNanos(1);
 
     private static final ConnectionListener CLOSED_LISTENER = new ConnectionListener() {
         @Override
@@ -158,6 +162,9 @@ public final class UndertowConnection implements TransportConnection {
     private boolean closeFrameFlushed;
     private boolean closeFrameArrived;
     private XnioExecutor.Key closeTimer;
+
+    private long pingWindowStartNs;
+    private int pingsInWindow;
 
     private StreamSourceFrameChannel inbound;
     /** Closes the connection if the message being read is not whole by then. */
@@ -766,6 +773,24 @@ public final class UndertowConnection implements TransportConnection {
         inboundBytes = 0;
     }
 
+    // ------------------------------------------------------------------ pings
+
+    /** Counts a ping; the one over the limit closes the connection with 1008. */
+    private void pingArrived() {
+        int max = settings.maxPingsPerMinute();
+        if (max == 0) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (pingsInWindow == 0 || now - pingWindowStartNs >= PING_WINDOW_NS) {
+            pingWindowStartNs = now;
+            pingsInWindow = 0;
+        }
+        if (++pingsInWindow > max && closeRequested.compareAndSet(false, true)) {
+            closeLocally(CloseCodes.POLICY_VIOLATION, "too many pings");
+        }
+    }
+
     /** Dispatches channel events; ping, pong and close framing are Undertow's. */
     private final class Receiver extends AbstractReceiveListener {
 
@@ -797,6 +822,13 @@ public final class UndertowConnection implements TransportConnection {
         @Override
         protected void onBinary(WebSocketChannel c, StreamSourceFrameChannel frames) {
             beginInbound(frames, true);
+        }
+
+        // Called for each ping before its payload is read. Replaces Undertow's own count, which
+        // takes its limit from JVM-wide system properties and closes with its message id as reason.
+        @Override
+        protected void countPing(WebSocketChannel c) {
+            pingArrived();
         }
 
         @Override
