@@ -38,7 +38,10 @@ import java.util.TreeSet;
  * control frames, continuation errors, unmasked frames, invalid close codes or an unparsable
  * header close with 1002, text (or a close reason) that is not UTF-8 with 1007; an upgrade
  * request without a valid {@code Sec-WebSocket-Key} gets 400, one for another WebSocket version
- * 426 with {@code Sec-WebSocket-Version: 13}.
+ * 426 with {@code Sec-WebSocket-Version: 13}. A ping is answered with a pong carrying its payload;
+ * while a pong waits to be written, only the latest ping is kept for the next pong (RFC 6455
+ * section 5.5.3), so a client that pings and never reads holds at most one pong and one ping
+ * payload on the server.
  *
  * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},

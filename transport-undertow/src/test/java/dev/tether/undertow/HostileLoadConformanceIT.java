@@ -56,12 +56,19 @@ class HostileLoadConformanceIT {
     private static final int MIN_PUBLISHED = 500;
     /** How much more heap than before the attack counts as flat. */
     private static final long HEAP_BOUND_BYTES = 8L << 20;
+    /**
+     * How much more pooled (direct) memory than before counts as flat for one flooding client, with
+     * room for the pool's own churn: Undertow's answer, one pong per ping, pinned each ping's
+     * 16 KiB pooled buffer until written, up to 50 of them (800 KiB) before it stopped reading.
+     */
+    private static final long DIRECT_BOUND_BYTES = 512L << 10;
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int FLOOD_PINGS = 200_000;
     private static final int PINGS_PER_WRITE = 1_000;
     private static final int PING_PAYLOAD_BYTES = 125;
     /** The flooder's receive buffer: small, so that the server's pongs back up at once. */
     private static final int SMALL_RECEIVE_BUFFER = 4_096;
+    private static final String HELLO = "{\"t\":\"hello\",\"v\":1}";
     /** A fall in used heap smaller than this counts as settled. */
     private static final long SETTLED_BYTES = 512L << 10;
 
@@ -114,7 +121,10 @@ class HostileLoadConformanceIT {
 
     @BeforeEach
     void start() {
+        // A heartbeat slower than any test here: a flooder that never reads must not be closed
+        // for a missed heartbeat while its pongs are being counted.
         tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
+                .heartbeatInterval(Duration.ofMinutes(2)).heartbeatTimeout(Duration.ofMinutes(1))
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
         attackers = Executors.newFixedThreadPool(8);
         publishing = Executors.newSingleThreadExecutor();
@@ -179,6 +189,64 @@ class HostileLoadConformanceIT {
     }
 
     @Test
+    @DisplayName("§5.5.3 200,000 pings from a client that never reads (ping limit off) → at most one pong "
+            + "pending: the server keeps reading it, heap within 8 MiB and pooled memory within 512 KiB "
+            + "of before while it is connected, the last ping answered, a subscriber gets every message in order")
+    void aPingFloodThatNeverReadsHoldsAtMostOnePongAndTheLastPingIsAnswered() throws Exception {
+        startServer(0);
+        subscribe();
+        // Warm-up: the same flood, small and read at once, loads the classes a flood uses.
+        try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
+            sendPings(raw, 1_000);
+            readPongsUntil(raw, 999);
+        }
+        long heapBefore = settledUsedHeap();
+        long directBefore = directBytes();
+
+        AtomicBoolean floodDone = new AtomicBoolean();
+        Future<Integer> publisher = publishUntil(floodDone);
+        long heapDuring;
+        long directDuring;
+        int pongs;
+        int receiveBuffer;
+        long floodMs;
+        try (RawWebSocket raw = RawWebSocket.connectWithReceiveBuffer(server.address(), "/tether", SMALL_RECEIVE_BUFFER)) {
+            receiveBuffer = raw.receiveBufferBytes();
+            long floodStart = System.nanoTime();
+            Future<?> flood = attackers.submit(() -> {
+                sendPings(raw, FLOOD_PINGS);
+                raw.sendText(HELLO);
+                return null;
+            });
+            // Undertow stops reading a connection with more than 50 frames queued for it: were
+            // the pongs queued, the writes would stall here, and the hello would never be read.
+            assertThat(flood).as("the server reads all the pings and the hello").succeedsWithin(WAIT);
+            floodMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - floodStart);
+            // Frames are read in order: once the hello has opened a session, every ping before
+            // it has been read and answered or kept.
+            Await.until(() -> tether.stats().sessions() == 2, WAIT, "the flooder's hello, sent after its pings");
+            heapDuring = settledUsedHeap();
+            directDuring = directBytes();
+            pongs = readPongsUntil(raw, FLOOD_PINGS - 1);
+        }
+        floodDone.set(true);
+        int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertSubscriberGotEverything(published);
+
+        System.out.printf("%nPing flood: %,d pings of %d B in %d ms from a client with a %,d B receive buffer, "
+                        + "never read until measured; then %,d pongs arrived, the last answering the last ping%n"
+                        + "  used heap after GC: before %,d B, during %,d B, difference %+,d B (bound %,d B)%n"
+                        + "  direct buffers:     before %,d B, during %,d B, difference %+,d B (bound %,d B)%n",
+                FLOOD_PINGS, PING_PAYLOAD_BYTES, floodMs, receiveBuffer, pongs,
+                heapBefore, heapDuring, heapDuring - heapBefore, HEAP_BOUND_BYTES,
+                directBefore, directDuring, directDuring - directBefore, DIRECT_BOUND_BYTES);
+        assertThat(heapDuring - heapBefore).as("heap growth while the flooder is connected").isLessThan(HEAP_BOUND_BYTES);
+        assertThat(directDuring - directBefore).as("pooled (direct) memory growth while the flooder is connected")
+                .isLessThan(DIRECT_BOUND_BYTES);
+        assertThat(pongs).as("pongs for %,d pings", FLOOD_PINGS).isLessThan(FLOOD_PINGS);
+    }
+
+    @Test
     @DisplayName("§5.5.2 200,000 pings from a client that never reads (default limit, 300 a minute) → "
             + "1008 \"too many pings\" after at most 300 pongs, a subscriber gets every message in order")
     void aPingFloodOverTheLimitIsClosedWith1008() throws Exception {
@@ -231,6 +299,28 @@ class HostileLoadConformanceIT {
                 batch.reset();
             }
         }
+    }
+
+    /**
+     * Reads until the pong that answers ping {@code last}, skipping data frames; returns how many
+     * pongs arrived. Each answers a later ping than the one before, since a pong may only be
+     * dropped in favour of a later one.
+     */
+    private static int readPongsUntil(RawWebSocket raw, int last) throws IOException {
+        int pongs = 0;
+        int answered = -1;
+        while (answered != last) {
+            RawWebSocket.WireFrame frame = raw.readFrame();
+            assertThat(frame.isClose()).as("closed with %d %s", frame.closeCode(), frame.closeReason()).isFalse();
+            if (frame.opcode() == RawWebSocket.OP_PONG) {
+                assertThat(frame.payload()).hasSize(PING_PAYLOAD_BYTES);
+                int ping = ByteBuffer.wrap(frame.payload()).getInt();
+                assertThat(ping).as("the ping a pong answers").isGreaterThan(answered).isLessThanOrEqualTo(last);
+                answered = ping;
+                pongs++;
+            }
+        }
+        return pongs;
     }
 
     /** Connects the well-behaved subscriber to "news"; what it receives goes to {@link #received}. */

@@ -291,6 +291,33 @@ class RawFrameConformanceIT {
     }
 
     @Test
+    @DisplayName("§5.5.3 10 pings in one burst, then read → pongs for increasing pings, the last for the last "
+            + "ping; the connection goes on")
+    void aBurstOfPingsIsAnsweredUpToTheLastOne() throws Exception {
+        try (RawWebSocket raw = openWithSession()) {
+            ByteArrayOutputStream burst = new ByteArrayOutputStream();
+            for (int i = 0; i < 10; i++) {
+                burst.writeBytes(RawWebSocket.frame(true, 0, OP_PING, ("ping-" + i).getBytes(StandardCharsets.UTF_8)));
+            }
+            raw.sendRaw(burst.toByteArray());
+            int answered = -1;
+            int pongs = 0;
+            while (answered < 9) {
+                RawWebSocket.WireFrame pong = raw.readFrame();
+                assertThat(pong.opcode()).isEqualTo(OP_PONG);
+                assertThat(pong.text()).startsWith("ping-");
+                int ping = Integer.parseInt(pong.text().substring("ping-".length()));
+                assertThat(ping).as("a pong answers a later ping than the one before").isGreaterThan(answered);
+                answered = ping;
+                pongs++;
+            }
+            assertThat(pongs).isBetween(1, 10);
+            raw.sendText(new String(sub(9, 100), StandardCharsets.UTF_8));
+            assertSubscribed(raw, 9);
+        }
+    }
+
+    @Test
     @DisplayName("§5.5.3 unsolicited pong → ignored, the connection goes on")
     void anUnsolicitedPongIsIgnored() throws Exception {
         try (RawWebSocket raw = open()) {

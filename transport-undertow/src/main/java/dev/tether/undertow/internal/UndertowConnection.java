@@ -66,8 +66,15 @@ import org.xnio.XnioIoThread;
  * water mark {@link #isWritable()} returns false; when the count falls below the low water mark
  * the listener's {@link ConnectionListener#onWritable()} is called once.
  *
- * <p>Pings: Undertow answers them. More pings than {@code maxPingsPerMinute} in a minute close
- * the connection with 1008.
+ * <p>Pings: Undertow reads them, and this connection answers them. At most one pong is pending
+ * (queued in the channel, not yet written to the socket): a ping that arrives meanwhile is not
+ * answered at once, its payload replaces the one kept from an earlier such ping, and when the
+ * pending pong has been written the kept one is answered (RFC 6455 section 5.5.3 allows answering
+ * only the most recent ping). Undertow's own answer would queue one pong per ping, each pinning
+ * the ping's pooled buffer until written, and its queue limit would then stop reading the
+ * connection. A pong's payload is a heap copy of at most 125 bytes, so pongs are not counted in
+ * the bytes in flight. More pings than {@code maxPingsPerMinute} in a minute close the connection
+ * with 1008.
  *
  * <p>Reads: a whole message, however fragmented, is assembled before the engine sees it: in one
  * pooled buffer when it fits, otherwise in a heap buffer that grows up to the hub's
@@ -97,6 +104,8 @@ public final class UndertowConnection implements TransportConnection {
     private static final System.Logger LOG = System.getLogger(UndertowConnection.class.getName());
 
     private static final int IN_FLIGHT_INITIAL = 4;
+    /** The largest payload of a control frame (RFC 6455 section 5.5); Undertow refuses more with 1002. */
+    private static final int MAX_CONTROL_PAYLOAD = 125;
     private static final long PING_WINDOW_NS = TimeUnit.MINUTES.toNanos(1);
 
     private static final ConnectionListener CLOSED_LISTENER = new ConnectionListener() {
@@ -143,6 +152,25 @@ public final class UndertowConnection implements TransportConnection {
         }
     };
 
+    private final WebSocketCallback<Void> pongWritten = new WebSocketCallback<>() {
+        @Override
+        public void complete(WebSocketChannel c, Void context) {
+            pongPending = false;
+            ByteBuffer next = latestPing;
+            if (next != null) {
+                latestPing = null;
+                answer(next);
+            }
+        }
+
+        @Override
+        public void onError(WebSocketChannel c, Void context, Throwable error) {
+            // Undertow closes the channel itself; the socket's close reports the connection.
+            pongPending = false;
+            latestPing = null;
+        }
+    };
+
     private ConnectionListener listener = CLOSED_LISTENER;
     private boolean batching;
     /** The pooled buffer the small frames of the current batch are copied into, or null. */
@@ -163,6 +191,10 @@ public final class UndertowConnection implements TransportConnection {
     private boolean closeFrameArrived;
     private XnioExecutor.Key closeTimer;
 
+    /** A pong is queued in the channel and not yet written to the socket. */
+    private boolean pongPending;
+    /** The payload of the latest ping that arrived while a pong was pending, or null. */
+    private ByteBuffer latestPing;
     private long pingWindowStartNs;
     private int pingsInWindow;
 
@@ -791,6 +823,36 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
+    /**
+     * A ping's payload, whole. Answered at once unless a pong is pending; then kept, replacing
+     * any payload kept before, and answered when the pending pong has been written. The pooled
+     * buffers holding the payload are released here either way.
+     */
+    private void pingReceived(ByteBuffer[] payload) {
+        if (closing || reported || channel.isCloseFrameSent()) {
+            return;
+        }
+        if (pongPending) {
+            ByteBuffer kept = latestPing == null ? ByteBuffer.allocate(MAX_CONTROL_PAYLOAD) : latestPing.clear();
+            Buffers.copy(kept, payload, 0, payload.length);
+            latestPing = kept.flip();
+            return;
+        }
+        ByteBuffer copy = ByteBuffer.allocate((int) Buffers.remaining(payload));
+        Buffers.copy(copy, payload, 0, payload.length);
+        answer(copy.flip());
+    }
+
+    /** Queues a pong with {@code payload}, which Undertow owns from now on. */
+    private void answer(ByteBuffer payload) {
+        if (closing || reported || channel.isCloseFrameSent()) {
+            return;
+        }
+        pongPending = true;
+        // Completes at once if the socket takes the pong now (then pongWritten runs before this returns).
+        WebSockets.sendPong(payload, channel, pongWritten);
+    }
+
     /** Dispatches channel events; ping, pong and close framing are Undertow's. */
     private final class Receiver extends AbstractReceiveListener {
 
@@ -829,6 +891,16 @@ public final class UndertowConnection implements TransportConnection {
         @Override
         protected void countPing(WebSocketChannel c) {
             pingArrived();
+        }
+
+        @Override
+        protected void onFullPingMessage(WebSocketChannel c, BufferedBinaryMessage message) {
+            var data = message.getData(); // an org.xnio.Pooled, deprecated but the only way in
+            try {
+                pingReceived(data.getResource());
+            } finally {
+                data.close();
+            }
         }
 
         @Override
