@@ -42,7 +42,10 @@ final class ClientConnection {
     /** Bytes the socket did not take, in read mode; null when everything was written. */
     ByteBuffer pending;
 
-    /** Tether: the highest server {@code seq} received, and the last one acknowledged. */
+    /**
+     * Tether: the highest server {@code seq} received, and the last one acknowledged. Socket.IO
+     * subscribers: the highest publish number received ({@link ClientLoop#publishSeq}).
+     */
     long highestSeq;
     long ackedSeq;
     /** Tether: our next message {@code seq}; Socket.IO: our next ack id. */
@@ -59,8 +62,10 @@ final class ClientConnection {
     boolean closeRecorded;
     /** Messages (and gap-lost messages) this subscriber has seen. */
     long seen;
+    /** Healthy subscriber: messages delivered (in order, no duplicates). */
+    long delivered;
 
-    /** Storm: the session to resume. */
+    /** Storm (Tether): the session to resume. */
     String sid;
     String token;
     /** Storm: cut and not resumed yet. */

@@ -46,9 +46,13 @@ final class ClientLoop implements Runnable {
     /** Bounds the work of one iteration so reads are never starved by a catch-up burst. */
     private static final int MAX_DUE_PER_ITERATION = 2_000;
     private static final long HIGHEST_TRACKABLE_US = TimeUnit.SECONDS.toMicros(600);
-    /** Storm reconnect backoff: attempt n waits uniformly in [0, min(cap, base * 2^n)]. */
+    /** Storm reconnect backoff (Tether): attempt n waits uniformly in [0, min(cap, base * 2^n)]. */
     static final long BACKOFF_BASE_NS = TimeUnit.MILLISECONDS.toNanos(100);
     static final long BACKOFF_CAP_NS = TimeUnit.SECONDS.toNanos(5);
+    /** Storm reconnect backoff (Socket.IO): socket.io-client's defaults, see {@link #socketIoBackoffMs}. */
+    static final long SOCKETIO_RECONNECTION_DELAY_MS = 1000;
+    static final long SOCKETIO_RECONNECTION_DELAY_MAX_MS = 5000;
+    static final double SOCKETIO_RANDOMIZATION_FACTOR = 0.5;
 
     private final int loopIndex;
     private final int loopCount;
@@ -567,6 +571,16 @@ final class ClientLoop implements Runnable {
         }
     }
 
+    /**
+     * Storm, Socket.IO: a reconnect got its {@code 40}, a fresh session that is already back in the
+     * room (the peer's broadcast mode joins every socket on connection). Counted as Tether's resumes
+     * are, as back and receiving; what was published meanwhile is lost (no replay), which the
+     * subscriber's next message shows as a hole in the publish numbers.
+     */
+    void reconnected(ClientConnection c, long now) {
+        rejoined(c, true, now);
+    }
+
     /** The subscription is in place ({@code ok}, or Socket.IO's connect in broadcast mode). */
     void subscribed(ClientConnection c) {
         if (c.subscribed) {
@@ -591,20 +605,52 @@ final class ClientLoop implements Runnable {
             return;
         }
         control.delivered.incrementAndGet();
+        c.delivered++;
         long latencyNs = now - (control.epochNs + intendedNs);
         latencyUs.recordValue(Math.max(0, Math.min(HIGHEST_TRACKABLE_US, TimeUnit.NANOSECONDS.toMicros(latencyNs))));
-        long offset = intendedNs - (control.sendStartNs - control.epochNs);
-        long rate = options.messageRate();
-        long k = offset < 0 ? -1 : (offset * rate + 999_999_999L) / 1_000_000_000L;
-        if (k < 0 || k >= broadcastCount.length || k * 1_000_000_000L / rate != offset) {
+        long seq = publishSeq(intendedNs);
+        if (seq == 0) {
             protocolNotice(c, "broadcast with an unknown intended time " + intendedNs);
             return;
         }
-        int slot = (int) k;
+        int slot = (int) (seq - 1);
         broadcastCount[slot]++;
         if (now - broadcastLastNs[slot] > 0 || broadcastLastNs[slot] == 0) {
             broadcastLastNs[slot] = now;
         }
+    }
+
+    /**
+     * The number, from 1, of the publish whose intended time (relative to the run's epoch) is
+     * {@code intendedNs}; 0 if no publish of the run has that time. Publish k (from 0) is intended
+     * exactly at {@code sendStart + k * 10^9 / rate}, so the time a message carries numbers it:
+     * Socket.IO subscribers find holes and duplicates with it, as Tether's do with the server's seq.
+     */
+    long publishSeq(long intendedNs) {
+        long offset = intendedNs - (control.sendStartNs - control.epochNs);
+        long rate = options.messageRate();
+        long k = offset < 0 ? -1 : (offset * rate + 999_999_999L) / 1_000_000_000L;
+        return k < 0 || k >= broadcastCount.length || k * 1_000_000_000L / rate != offset ? 0 : k + 1;
+    }
+
+    /**
+     * Broadcast / storm, after the loop finished: of this loop's healthy subscribers, how many
+     * received fewer than {@code published} messages, and the most one of them missed.
+     */
+    long[] subscriberLoss(long published) {
+        long missing = 0;
+        long most = 0;
+        for (ClientConnection c : connections) {
+            if (c == null || !c.subscriber || c.stalled || !c.subscribed) {
+                continue;
+            }
+            long missed = Math.max(0, published - c.delivered);
+            if (missed > 0) {
+                missing++;
+                most = Math.max(most, missed);
+            }
+        }
+        return new long[] {missing, most};
     }
 
     /** A reliable message with a seq not above the last one delivered. */
@@ -684,11 +730,15 @@ final class ClientLoop implements Runnable {
         }
     }
 
-    /** Storm: cuts every open subscriber of this loop at once (RST: SO_LINGER 0). */
+    /**
+     * Storm: cuts every open subscriber of this loop at once (RST: SO_LINGER 0). A Tether subscriber
+     * whose welcome carried no session to resume is left alone; a Socket.IO one has none to carry.
+     */
     private void cutAll(long now) {
         stormDone = true;
+        boolean needsSession = options.protocol() == WireProtocol.TETHER;
         for (ClientConnection c : connections) {
-            if (c == null || !c.subscriber || c.state != ClientConnection.OPEN || c.sid == null) {
+            if (c == null || !c.subscriber || c.state != ClientConnection.OPEN || (needsSession && c.sid == null)) {
                 continue;
             }
             try {
@@ -709,9 +759,17 @@ final class ClientLoop implements Runnable {
         }
     }
 
+    /** Schedules the next reconnect attempt of {@code c} after the backoff of its client library. */
     private void schedule(ClientConnection c, long now) {
-        long ceiling = Math.min(BACKOFF_CAP_NS, BACKOFF_BASE_NS << Math.min(c.failures, 20));
-        long wait = ThreadLocalRandom.current().nextLong(ceiling + 1);
+        long wait;
+        if (options.protocol() == WireProtocol.SOCKETIO) {
+            wait = TimeUnit.MILLISECONDS.toNanos(socketIoBackoffMs(c.failures, ThreadLocalRandom.current().nextDouble()));
+            // socket.io-client has no notion of Retry-After (and the peer never sends a 503).
+            c.retryAfterMs = 0;
+        } else {
+            long ceiling = Math.min(BACKOFF_CAP_NS, BACKOFF_BASE_NS << Math.min(c.failures, 20));
+            wait = ThreadLocalRandom.current().nextLong(ceiling + 1);
+        }
         if (c.retryAfterMs > 0) {
             wait += TimeUnit.MILLISECONDS.toNanos(c.retryAfterMs);
             c.retryAfterMs = 0;
@@ -720,6 +778,28 @@ final class ClientLoop implements Runnable {
         c.state = ClientConnection.WAITING;
         c.reconnectAtNs = now + wait;
         reconnects.add(c);
+    }
+
+    /**
+     * The wait before reconnect attempt {@code attempts} (0 for the first after a disconnect) of
+     * socket.io-client 4 with its default options {@code reconnectionDelay} 1000 ms,
+     * {@code reconnectionDelayMax} 5000 ms and {@code randomizationFactor} 0.5, given
+     * {@code rand} = {@code Math.random()}. The client's {@code Manager} calls its {@code Backoff}
+     * ({@code contrib/backo2.js}) once per attempt and resets it after a successful reconnect:
+     * <pre>
+     * ms = reconnectionDelay * 2^attempts
+     * deviation = floor(rand * randomizationFactor * ms)
+     * ms = (floor(rand * 10) &amp; 1) == 0 ? ms - deviation : ms + deviation   // the same rand
+     * wait = min(ms, reconnectionDelayMax) | 0
+     * </pre>
+     * This is not full jitter: the first reconnect comes 500..1500 ms after the cut, the second
+     * 1000..3000 ms after that failed, and from the fourth on 4000..5000 ms (mostly the cap).
+     */
+    static long socketIoBackoffMs(int attempts, double rand) {
+        double ms = SOCKETIO_RECONNECTION_DELAY_MS * Math.pow(2, Math.min(attempts, 30));
+        double deviation = Math.floor(rand * SOCKETIO_RANDOMIZATION_FACTOR * ms);
+        ms = ((long) Math.floor(rand * 10) & 1) == 0 ? ms - deviation : ms + deviation;
+        return (long) Math.min(ms, SOCKETIO_RECONNECTION_DELAY_MAX_MS);
     }
 
     private long reconnectDue(long now) {

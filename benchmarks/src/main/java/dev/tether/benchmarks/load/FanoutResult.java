@@ -15,8 +15,9 @@ import java.util.Locale;
  * @param deliveriesPerSecond  delivered / (first intended publish to the last delivery)
  * @param lost                 expected - delivered after the grace period
  * @param gapLost              of the lost, reported by gap frames (Tether)
- * @param seqHoles             of the lost, skipped by a seq jump (Tether)
- * @param duplicates           messages with a seq not above the last delivered (Tether)
+ * @param seqHoles             of the lost, skipped by a jump in the numbers (Tether: the server's seq;
+ *                             Socket.IO: the publish number its intended time gives)
+ * @param duplicates           messages with a number not above the last delivered
  * @param completed            publishes every healthy subscriber received; completion = intended
  *                             publish time to the last subscriber's receipt
  * @param incomplete           publishes some healthy subscriber did not receive
@@ -24,13 +25,18 @@ import java.util.Locale;
  * @param stalledClosed        stalled subscribers the server closed (close frame or TCP close)
  * @param stalledCloseCodes    "code x count" list (0: closed without a close frame)
  * @param cut                  storm: subscribers cut
- * @param resumed              storm: welcomes with resumed:true after the cut
+ * @param resumed              storm: back and receiving after the cut: Tether, welcomes with
+ *                             resumed:true; Socket.IO, reconnects that got their {@code 40} (a
+ *                             fresh session in the room: see {@code rejoin})
  * @param resumedFalse         storm: welcomes with resumed:false (fresh session)
  * @param notResumed           storm: cut subscribers still reconnecting at the end
  * @param reconnectAttempts    storm: connects after the cut (first tries and retries)
  * @param reconnectFailures    storm: of them, those that failed before a welcome
  * @param retryAfterHonoured   storm: 503 refusals whose Retry-After set the wait
  * @param resume50Ms           storm: from the cut until 50 % of the cut subscribers resumed (-1: never)
+ * @param subscribersWithLoss  storm: healthy subscribers that received fewer than {@code published}
+ * @param lostMaxPerSubscriber storm: the most messages one subscriber did not receive
+ * @param rejoin               storm: what coming back means for this protocol
  */
 record FanoutResult(int subscribers, long healthy, long stalled, int publishRateTarget, long published,
                     double publishRateAchieved, long expected, long delivered, double deliveriesPerSecond,
@@ -42,7 +48,8 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
                     long stalledDelivered, long stalledClosed, String stalledCloseCodes,
                     long cut, long resumed, long resumedFalse, long notResumed, long reconnectAttempts,
                     long reconnectFailures, long retryAfterHonoured,
-                    double resume50Ms, double resume99Ms, double resume100Ms, boolean storm) {
+                    double resume50Ms, double resume99Ms, double resume100Ms,
+                    long subscribersWithLoss, long lostMaxPerSubscriber, String rejoin, boolean storm) {
 
     void json(StringBuilder b) {
         LoadResult.field(b, "subscribers", subscribers);
@@ -84,6 +91,9 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
             LoadResult.field(b, "resume50Ms", resume50Ms);
             LoadResult.field(b, "resume99Ms", resume99Ms);
             LoadResult.field(b, "resume100Ms", resume100Ms);
+            LoadResult.field(b, "subscribersWithLoss", subscribersWithLoss);
+            LoadResult.field(b, "lostMaxPerSubscriber", lostMaxPerSubscriber);
+            LoadResult.field(b, "rejoin", rejoin);
         }
     }
 
@@ -111,6 +121,8 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
                     + " / " + retryAfterHonoured);
             LoadResult.row(b, "resumed 50 % / 99 % / 100 %", fmt(resume50Ms) + " / " + fmt(resume99Ms) + " / "
                     + fmt(resume100Ms) + " ms");
+            LoadResult.row(b, "subscribers with loss / most lost", subscribersWithLoss + " / " + lostMaxPerSubscriber);
+            LoadResult.row(b, "rejoin", rejoin);
         }
     }
 

@@ -100,9 +100,6 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
             throw new IllegalArgumentException("--stalled-percent applies to broadcast only");
         }
         if (scenario == Scenario.STORM) {
-            if (protocol != WireProtocol.TETHER) {
-                throw new IllegalArgumentException("storm speaks the tether protocol only (resume has no Socket.IO equivalent)");
-            }
             if (stormAfterSeconds < 0 || stormAfterSeconds >= seconds) {
                 throw new IllegalArgumentException("--storm-after-seconds must be in [0, --seconds), was " + stormAfterSeconds);
             }

@@ -15,7 +15,10 @@ enum Scenario {
     ECHO_SEARCH,
     /** N subscribers on one topic and one publisher at a fixed rate; per-delivery latency, completion, loss. */
     BROADCAST,
-    /** As broadcast (Tether only), but every subscriber is cut at once and resumes. */
+    /**
+     * As broadcast, but every subscriber is cut at once and comes back: Tether's resume, or
+     * Socket.IO's reconnect with a fresh session (what was published meanwhile is lost).
+     */
     STORM;
 
     /** Sends echo requests open-loop ({@code echo}, {@code echo-search}). */

@@ -9,6 +9,13 @@ import java.nio.charset.StandardCharsets;
  * {@code 42<id>["echo",<intendedNs>]} and its answer the ack {@code 43<id>[<intendedNs>]}.
  * Broadcast (the peer's broadcast mode joins every socket to room {@code room}): the publisher
  * sends {@code 42["publish",<intendedNs>]}, subscribers receive {@code 42["message",<intendedNs>]}.
+ * The intended time numbers the publish ({@link ClientLoop#publishSeq}): a subscriber counts a
+ * number not above the highest it has seen as a duplicate and a jump as that many messages lost.
+ *
+ * <p>Storm: a cut subscriber reconnects as socket.io-client does (its backoff:
+ * {@link ClientLoop#socketIoBackoffMs}), with a new WebSocket, a fresh Engine.IO handshake and
+ * namespace {@code 40}; the seed server has no connection state recovery, so the server's
+ * {@code 40} is a new session, already in the room, and nothing published meanwhile comes back.
  */
 final class SocketIoProtocol implements AppProtocol {
 
@@ -57,6 +64,10 @@ final class SocketIoProtocol implements AppProtocol {
         switch (b[from]) {
             case '0' -> {
                 if (c.state == ClientConnection.JOINING) {
+                    if (c.reconnecting) {
+                        loop.reconnected(c, nowNs);
+                        return;
+                    }
                     loop.joined(c, nowNs);
                     if (c.subscriber) {
                         loop.subscribed(c);
@@ -119,9 +130,21 @@ final class SocketIoProtocol implements AppProtocol {
         long intended = TetherProtocol.parseLong(b, start, end);
         if (intended == Long.MIN_VALUE) {
             loop.protocolNotice(c, "message event without an integer payload");
-        } else {
-            loop.delivery(c, intended, nowNs);
+            return;
         }
+        long seq = loop.publishSeq(intended);
+        if (seq > 0) {
+            if (seq <= c.highestSeq) {
+                loop.duplicate(c);
+                return;
+            }
+            if (seq > c.highestSeq + 1) {
+                loop.seqHole(c, seq - c.highestSeq - 1);
+            }
+            c.highestSeq = seq;
+        }
+        // An unknown number is reported by delivery() as a notice.
+        loop.delivery(c, intended, nowNs);
     }
 
     @Override

@@ -330,15 +330,31 @@ class LoadGeneratorSmokeTest {
         assertThat(f.lost()).isZero();
         assertThat(f.duplicates()).isZero();
         assertThat(f.delivered()).isEqualTo(20 * 150);
+        assertThat(f.subscribersWithLoss()).isZero();
+        assertThat(f.rejoin()).startsWith("resume");
         assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"storm\"");
         assertThat(tagsAndCounts(log)).containsExactly(entry("handshake_us", 21L), entry("delivery_us", 3000L),
                 entry("completion_us", 150L), entry("resume_us", 20L));
     }
 
     @Test
-    void stormRefusesSocketIo() {
-        assertThatThrownBy(() -> LoadOptions.parse("storm", "--protocol", "socketio"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tether");
+    void socketIoReconnectWaitsAsSocketIoClientWithItsDefaults() {
+        // backo2: 1000 ms x 2^attempts, deviation floor(rand x 0.5 x ms), sign from floor(rand x 10) & 1, cap 5000.
+        assertThat(ClientLoop.socketIoBackoffMs(0, 0.0)).isEqualTo(1000);
+        assertThat(ClientLoop.socketIoBackoffMs(0, 0.05)).isEqualTo(975);
+        assertThat(ClientLoop.socketIoBackoffMs(0, 0.15)).isEqualTo(1075);
+        assertThat(ClientLoop.socketIoBackoffMs(0, 0.85)).isEqualTo(575);
+        assertThat(ClientLoop.socketIoBackoffMs(0, 0.99)).isEqualTo(1495);
+        assertThat(ClientLoop.socketIoBackoffMs(1, 0.99)).isEqualTo(2990);
+        assertThat(ClientLoop.socketIoBackoffMs(2, 0.05)).isEqualTo(3900);
+        assertThat(ClientLoop.socketIoBackoffMs(3, 0.85)).isEqualTo(4600);
+        assertThat(ClientLoop.socketIoBackoffMs(3, 0.95)).isEqualTo(5000);
+        assertThat(ClientLoop.socketIoBackoffMs(60, 0.5)).isEqualTo(5000);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(ClientLoop.socketIoBackoffMs(0, i / 1000.0)).isBetween(500L, 1500L);
+            assertThat(ClientLoop.socketIoBackoffMs(1, i / 1000.0)).isBetween(1000L, 3000L);
+            assertThat(ClientLoop.socketIoBackoffMs(5, i / 1000.0)).isBetween(4000L, 5000L);
+        }
     }
 
     @Test
