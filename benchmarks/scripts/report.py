@@ -128,6 +128,31 @@ def search_section(w, rt, rs):
         w("")
 
 
+def storm_section(w, rt, rs):
+    """storm: the figures the scenario exists for, side by side, and what 'resumed' means for each."""
+    w("## Storm: every subscriber cut at once")
+    w("")
+    w("Every subscriber's TCP connection is reset (SO_LINGER 0) `--storm-after-seconds` after publishing "
+      "starts, while the publisher keeps publishing. Tether's clients resume their session (backoff with "
+      "full jitter, base 100 ms, cap 5 s) and the server replays what they missed: lost and duplicated must "
+      "be 0. Socket.IO's reconnect as socket.io-client does with its defaults (1000 ms x 2^attempt, "
+      "+-50 % jitter, cap 5000 ms; a fresh Engine.IO handshake and namespace `40`, the peer puts the new "
+      "socket back in the room): the seed server has no connection state recovery, so 'resumed' means back "
+      "and receiving again, and everything published while a subscriber was away is lost. Lost = expected - "
+      "delivered; of it, 'seqHoles' are the jumps in the numbers a subscriber saw (Tether: the server's seq; "
+      "Socket.IO: the publish number the message's intended time gives); the rest never arrived by the end "
+      "of the grace period.")
+    w("")
+    w("| | Tether | Socket.IO | ratio |")
+    w("|---|--:|--:|--:|")
+    for k in ("cut", "resumed", "notResumed", "reconnectAttempts", "reconnectFailures", "resume50Ms",
+              "resume99Ms", "resume100Ms", "published", "expectedDeliveries", "delivered", "lost", "seqHoles",
+              "gapLost", "duplicates", "subscribersWithLoss", "lostMaxPerSubscriber", "rejoin"):
+        a, b = rt.get(k), rs.get(k)
+        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    w("")
+
+
 def generator_section(w, meta, tether, sio):
     """How many generator processes ran against each server, and what each one cost in CPU."""
     n = meta.get("generators", 1)
@@ -194,6 +219,8 @@ def main():
     w("")
     if scenario == "echo-search":
         search_section(w, rt, rs)
+    if scenario == "storm":
+        storm_section(w, rt, rs)
     generator_section(w, meta, tether, sio)
     w("## Server process (measured by `benchmarks/scripts/procstat.py`)")
     w("")
