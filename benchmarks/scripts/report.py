@@ -105,7 +105,9 @@ def search_section(w, rt, rs):
     w(f"A step is steady when its p99 and the p99 of its second half are at most {fmt(bound)} ms, it sent "
       "at least 98 % of the target rate and lost nothing. The rate grows by 1.5x while steps are steady, "
       "then bisects between the last steady and the first unsteady rate until they are within 10 % "
-      "(at most `--max-steps` steps, every step over the same connections).")
+      "(at most `--max-steps` steps, every step over the same connections). A step that is not steady is "
+      "repeated once at the same rate and the repeat decides (attempt 2 below; the first attempt shows "
+      "'no, repeated'); repeats count against `--max-steps`.")
     w("")
     w("| | Tether | Socket.IO | ratio |")
     w("|---|--:|--:|--:|")
@@ -119,12 +121,13 @@ def search_section(w, rt, rs):
             w("No steps (see the log).")
             w("")
             continue
-        w("| step | rate (msg/s) | achieved | p50 (ms) | p99 (ms) | p99 2nd half (ms) | max (ms) | lost | errors | steady |")
-        w("|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        w("| step | attempt | rate (msg/s) | achieved | p50 (ms) | p99 (ms) | p99 2nd half (ms) | max (ms) | lost | errors | steady |")
+        w("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
         for i, st in enumerate(steps, 1):
-            w(f"| {i} | {fmt(st.get('rate'))} | {fmt(st.get('achieved'))} | {fmt(st.get('p50Ms'))} | "
-              f"{fmt(st.get('p99Ms'))} | {fmt(st.get('p99SecondHalfMs'))} | {fmt(st.get('maxMs'))} | "
-              f"{fmt(st.get('lost'))} | {fmt(st.get('errors'))} | {fmt(st.get('steady'))} |")
+            steady = fmt(st.get('steady')) + (", repeated" if st.get('repeated') else "")
+            w(f"| {i} | {fmt(st.get('attempt', 1))} | {fmt(st.get('rate'))} | {fmt(st.get('achieved'))} | "
+              f"{fmt(st.get('p50Ms'))} | {fmt(st.get('p99Ms'))} | {fmt(st.get('p99SecondHalfMs'))} | "
+              f"{fmt(st.get('maxMs'))} | {fmt(st.get('lost'))} | {fmt(st.get('errors'))} | {steady} |")
         w("")
 
 

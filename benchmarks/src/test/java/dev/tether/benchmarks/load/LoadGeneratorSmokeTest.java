@@ -148,13 +148,23 @@ class LoadGeneratorSmokeTest {
             EchoSearch.Step step = search.steps().get(k);
             assertThat(step.sent()).isEqualTo(step.rate());
             replies += step.latencyUs().getTotalCount();
+            boolean hasNext = k + 1 < search.steps().size();
+            if (step.repeated()) {
+                assertThat(step.steady(1000)).isFalse();
+                assertThat(step.attempt()).isEqualTo(1);
+                assertThat(hasNext).isTrue();
+                assertThat(search.steps().get(k + 1).rate()).isEqualTo(step.rate());
+                assertThat(search.steps().get(k + 1).attempt()).isEqualTo(2);
+                continue;
+            }
             if (step.steady(1000)) {
                 good = step.rate();
             } else {
                 bad = step.rate();
             }
-            if (k + 1 < search.steps().size()) {
+            if (hasNext) {
                 assertThat(search.steps().get(k + 1).rate()).isEqualTo(EchoSearch.nextRate(step.rate(), good, bad));
+                assertThat(search.steps().get(k + 1).attempt()).isEqualTo(1);
             }
         }
         assertThat(search.bestRate()).isEqualTo(good);
@@ -162,6 +172,24 @@ class LoadGeneratorSmokeTest {
                 "\"searchBestRate\":" + good, "\"steps\":[{\"rate\":100,");
         assertThat(tagsAndCounts(log)).containsEntry("handshake_us", 20L).containsEntry("latency_us", replies)
                 .containsKey("latency_second_half_us");
+    }
+
+    @Test
+    void echoSearchRepeatsAnUnsteadyStepOnceAndCountsEveryAttemptAgainstMaxSteps() throws Exception {
+        // No round trip is under a microsecond: every step fails the bound.
+        LoadResult r = LoadGenerator.run(LoadOptions.parse("echo-search", "--protocol", "tether",
+                "--port", Integer.toString(server.port()), "--connections", "10", "--connect-rate", "500",
+                "--rate", "100", "--seconds", "1", "--grace-seconds", "2", "--max-steps", "3",
+                "--p99-bound-ms", "0.001"), out);
+
+        EchoSearch.Result search = r.search();
+        assertThat(search.steps()).extracting(EchoSearch.Step::rate).containsExactly(100, 100, 50);
+        assertThat(search.steps()).extracting(EchoSearch.Step::attempt).containsExactly(1, 2, 1);
+        // The third is the last step allowed: no room to repeat it, so it counts as it is.
+        assertThat(search.steps()).extracting(EchoSearch.Step::repeated).containsExactly(true, false, false);
+        assertThat(search.bestRate()).isZero();
+        assertThat(output.toString(StandardCharsets.UTF_8)).contains("not steady, repeating once at 100/s",
+                "rate 100/s (repeat)", "\"attempt\":2", "no, repeated");
     }
 
     @Test
