@@ -10,13 +10,16 @@ import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.EncodedMessage;
+import dev.tether.core.spi.Protocol;
 import dev.tether.core.spi.TransportConnection;
 import java.security.Principal;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -49,6 +52,8 @@ public final class Hub implements Tether {
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
+    /** Connections served by another wire protocol's state machine (Socket.IO), for counting and shutdown. */
+    private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
     /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
     /** Prefix of every session id this hub issues: tells an expired session from one issued elsewhere. */
@@ -158,6 +163,32 @@ public final class Hub implements Tether {
         return link;
     }
 
+    /**
+     * For another wire protocol's state machine (Socket.IO): takes the slot {@link #admit()}
+     * reserved for {@code connection}, so that it counts as a connection and is closed with
+     * {@link CloseCodes#SERVER_RESTART} when the hub closes.
+     *
+     * @return false if the hub is closing: the caller closes the connection
+     */
+    public boolean register(TransportConnection connection) {
+        otherConnections.add(connection);
+        config.metrics().connectionOpened();
+        return !closed;
+    }
+
+    /** The end of a connection {@link #register registered}; gives its slot back. Idempotent. */
+    public void unregister(TransportConnection connection, int code) {
+        if (otherConnections.remove(connection)) {
+            connections.decrementAndGet();
+            config.metrics().connectionClosed(code);
+        }
+    }
+
+    /** The timer wheel every heartbeat and timeout of this hub runs on. */
+    public HashedWheelTimer timer() {
+        return timer;
+    }
+
     void linkClosed(Link link, int code) {
         if (links.remove(link)) {
             connections.decrementAndGet();
@@ -178,7 +209,26 @@ public final class Hub implements Tether {
         return session;
     }
 
-    ServerSession findSession(String id) {
+    /**
+     * A new session with its own wire protocol and handler, for another protocol's state machine
+     * (Socket.IO): attach it with {@link ServerSession#attachNew}.
+     *
+     * @param ackless whether the client never acknowledges (see {@link ServerSession})
+     */
+    public ServerSession openSession(Principal principal, Protocol protocol,
+                                     SessionHandler sessionHandler, boolean ackless) {
+        String id;
+        do {
+            id = epoch + randomToken(9);
+        } while (sessions.containsKey(id));
+        ServerSession session = new ServerSession(this, id, randomToken(24), principal, protocol, sessionHandler, ackless);
+        sessions.put(id, session);
+        config.metrics().sessionOpened();
+        return session;
+    }
+
+    /** The live session with this id, or null. */
+    public ServerSession findSession(String id) {
         return sessions.get(id);
     }
 
@@ -255,6 +305,14 @@ public final class Hub implements Tether {
     }
 
     int publish(String topic, String event, Payload payload, boolean isVolatile) {
+        return publish(topic, event, payload, isVolatile, null);
+    }
+
+    /**
+     * Publishes to every subscriber of {@code topic} but {@code except} (may be null). Each wire
+     * protocol among the subscribers encodes the message once (usually there is one).
+     */
+    public int publish(String topic, String event, Payload payload, boolean isVolatile, Session except) {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
@@ -262,16 +320,37 @@ public final class Hub implements Tether {
         if (subscribers == null || subscribers.isEmpty()) {
             return 0;
         }
-        // Encoded once; every subscriber's queue gets the same immutable entry.
-        EncodedMessage encoded = config.protocol().encode(event, payload, topic);
-        Outbound item = isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0);
+        // Encoded once per protocol; every subscriber's queue gets the same immutable entry.
+        Protocol protocol = null;
+        Outbound item = null;
+        Map<Protocol, Outbound> others = null;
         int queued = 0;
         for (ServerSession session : subscribers) {
-            if (session.enqueue(item) == SendResult.ENQUEUED) {
+            if (session == except) {
+                continue;
+            }
+            Outbound entry;
+            if (session.protocol() == protocol) {
+                entry = item;
+            } else if (protocol == null) {
+                protocol = session.protocol();
+                entry = item = outbound(protocol, event, payload, topic, isVolatile);
+            } else {
+                if (others == null) {
+                    others = new HashMap<>(4);
+                }
+                entry = others.computeIfAbsent(session.protocol(), p -> outbound(p, event, payload, topic, isVolatile));
+            }
+            if (session.enqueue(entry) == SendResult.ENQUEUED) {
                 queued++;
             }
         }
         return queued;
+    }
+
+    private static Outbound outbound(Protocol protocol, String event, Payload payload, String topic, boolean isVolatile) {
+        EncodedMessage encoded = protocol.encode(event, payload, topic);
+        return isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0);
     }
 
     // ------------------------------------------------------------ stats and lifecycle
@@ -290,7 +369,8 @@ public final class Hub implements Tether {
                 slowConsumerCloses.sum(), protocolErrors.sum(), refused.sum(), handlerErrors.sum());
     }
 
-    boolean isClosed() {
+    /** Whether {@link #close()} has begun. */
+    public boolean isClosed() {
         return closed;
     }
 
@@ -326,6 +406,9 @@ public final class Hub implements Tether {
         for (Link link : links) {
             link.connection.close(CloseCodes.SERVER_RESTART, "server restart");
         }
+        for (TransportConnection other : otherConnections) {
+            other.close(CloseCodes.SERVER_RESTART, "server restart");
+        }
         for (ServerSession session : new ArrayList<>(sessions.values())) {
             session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
         }
@@ -346,7 +429,7 @@ public final class Hub implements Tether {
     }
 
     /** Runs a user callback, reporting and counting a throw instead of letting it escape. */
-    void guard(String context, Runnable callback) {
+    public void guard(String context, Runnable callback) {
         try {
             callback.run();
         } catch (RuntimeException | Error e) {

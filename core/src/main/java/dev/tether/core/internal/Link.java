@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: all fields but {@link #slowConsumer} are owned by the connection's I/O thread;
  * timers hop onto it through {@link TransportConnection#execute(Runnable)}.
  */
-final class Link implements ConnectionListener {
+final class Link implements ConnectionListener, SessionLink {
 
     private final Hub hub;
     private final TetherConfig config;
@@ -94,6 +94,11 @@ final class Link implements ConnectionListener {
         if (session == null && !closed) {
             fail(CloseCodes.HELLO_TIMEOUT, "no hello in time");
         }
+    }
+
+    @Override
+    public TransportConnection connection() {
+        return connection;
     }
 
     // ------------------------------------------------------------ ConnectionListener
@@ -211,7 +216,8 @@ final class Link implements ConnectionListener {
     }
 
     /** The session is now attached to this link (on this link's I/O thread). */
-    void attached() {
+    @Override
+    public void attached() {
         if (heartbeat == null) {
             long interval = config.heartbeatInterval().toNanos();
             // A random first delay spreads the pings of connections that arrived together.
@@ -292,7 +298,8 @@ final class Link implements ConnectionListener {
      * Whether {@code seq} moves forward on this connection. A client may resend what the server
      * already processed (after a resume), but never goes back on one connection.
      */
-    boolean acceptClientSeq(long seq) {
+    @Override
+    public boolean acceptClientSeq(long seq) {
         if (seq <= highestClientSeq) {
             return false;
         }
@@ -301,7 +308,8 @@ final class Link implements ConnectionListener {
     }
 
     /** A reliable client message was accepted; {@code unacked} are now waiting for our ack. */
-    void clientMessageAccepted(long unacked) {
+    @Override
+    public void clientMessageAccepted(long unacked) {
         if (unacked >= config.ackEvery()) {
             writeAck();
             connection.flush();
@@ -333,7 +341,8 @@ final class Link implements ConnectionListener {
      * Adds the owed ack to a drain's batch, so it leaves with the same flush instead of its own
      * write and wake-up later. I/O thread, while this link is attached.
      */
-    void piggybackAck() {
+    @Override
+    public void piggybackAck() {
         if (ackOwed && session.hasUnackedClientMessages()) {
             writeAck();
         }
@@ -348,7 +357,8 @@ final class Link implements ConnectionListener {
     // ------------------------------------------------------------ writes and closes
 
     /** Writes a control frame and flushes. I/O thread only. */
-    void writeControl(OutboundFrame frame) {
+    @Override
+    public void writeControl(OutboundFrame frame) {
         if (!closing) {
             connection.write(config.protocol().frame(frame));
             connection.flush();
@@ -356,7 +366,8 @@ final class Link implements ConnectionListener {
     }
 
     /** Closes this connection for a reason of its own making. I/O thread only. */
-    void fail(int code, String reason) {
+    @Override
+    public void fail(int code, String reason) {
         if (closing) {
             return;
         }
@@ -373,11 +384,13 @@ final class Link implements ConnectionListener {
     }
 
     /** Another connection resumed our session. Any thread. */
-    void takenOver() {
+    @Override
+    public void takenOver() {
         connection.execute(() -> fail(CloseCodes.SESSION_TAKEN_OVER, "session taken over"));
     }
 
-    boolean markSlowConsumer() {
+    @Override
+    public boolean markSlowConsumer() {
         if (slowConsumer) {
             return false;
         }
@@ -385,21 +398,24 @@ final class Link implements ConnectionListener {
         return true;
     }
 
-    void suspendReads() {
+    @Override
+    public void suspendReads() {
         if (!readsSuspended && !closed) {
             readsSuspended = true;
             connection.suspendReads();
         }
     }
 
-    void resumeReads() {
+    @Override
+    public void resumeReads() {
         if (readsSuspended && !closed) {
             readsSuspended = false;
             connection.resumeReads();
         }
     }
 
-    boolean isClosed() {
+    @Override
+    public boolean isClosed() {
         return closed;
     }
 

@@ -106,6 +106,21 @@ final class ReplayBuffer {
         return released;
     }
 
+    /**
+     * Drops the oldest entry (ack-less sessions, which evict rather than wait for an ack).
+     *
+     * @return the last sequence number it covered
+     * @throws IllegalStateException if the buffer is empty
+     */
+    long evictOldest() {
+        if (size == 0) {
+            throw new IllegalStateException("replay buffer empty");
+        }
+        long seq = lastSeqs[head];
+        release(seq);
+        return seq;
+    }
+
     /** Calls {@code visitor} with each entry, oldest first, whose last sequence number is above {@code afterSeq}. */
     int forEachAfter(long afterSeq, ObjLongConsumer<Object> visitor) {
         int visited = 0;

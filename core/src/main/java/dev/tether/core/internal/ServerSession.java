@@ -7,6 +7,7 @@ import dev.tether.core.RequestException;
 import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.InboundFrame;
@@ -45,8 +46,14 @@ import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
  *   <li>Lifecycle fields (holder, handoff, waiting, expiry, closed) are guarded by {@code this};
  *       that lock is taken on attach, detach, resume and close only.</li>
  * </ul>
+ *
+ * <p>Ack-less mode (Socket.IO, whose clients never acknowledge): the replay buffer keeps the last
+ * messages within its limits and evicts the oldest instead of stopping the drain; a resume is
+ * honoured only if everything after the client's offset is still held and nothing overflowed,
+ * otherwise {@link SessionLink#resumeImpossible} decides what the client gets. Public only for
+ * the Socket.IO layer; not an API.
  */
-final class ServerSession implements Session {
+public final class ServerSession implements Session {
 
     /** Outbound queue chunk: small, since most sessions are idle most of the time. */
     private static final int QUEUE_CHUNK = 16;
@@ -60,6 +67,11 @@ final class ServerSession implements Session {
     private final Hub hub;
     private final TetherConfig config;
     private final Protocol protocol;
+    private final SessionHandler handler;
+    /** Clients never acknowledge: evict the oldest replay entries instead of waiting (Socket.IO). */
+    private final boolean ackless;
+    /** Ack-less only: something was lost (overflow), so no resume may claim to be complete. */
+    private volatile boolean unrecoverable;
     private final String id;
     private final String token;
     private final Principal principal;
@@ -82,13 +94,13 @@ final class ServerSession implements Session {
 
     private volatile int drainScheduled;
     /** The link that may write and read now; null while detached or during a handoff. */
-    volatile Link link;
+    volatile SessionLink link;
     private volatile boolean closed;
 
     // Guarded by this.
-    private Link holder;
+    private SessionLink holder;
     private boolean handoff;
-    private Link waiting;
+    private SessionLink waiting;
     private long waitingLastSeq;
     private HashedWheelTimer.Timeout expiry;
     private long highestAttempt;
@@ -101,9 +113,16 @@ final class ServerSession implements Session {
     private long clientSeqAcked;
 
     ServerSession(Hub hub, String id, String token, Principal principal) {
+        this(hub, id, token, principal, hub.config.protocol(), hub.handler, false);
+    }
+
+    ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
+                  SessionHandler handler, boolean ackless) {
         this.hub = hub;
         this.config = hub.config;
-        this.protocol = config.protocol();
+        this.protocol = protocol;
+        this.handler = handler;
+        this.ackless = ackless;
         this.id = id;
         this.token = token;
         this.principal = principal;
@@ -249,6 +268,9 @@ final class ServerSession implements Session {
     }
 
     private SendResult overflow() {
+        if (ackless) {
+            unrecoverable = true;
+        }
         overflowed.incrementAndGet();
         hub.reliableOverflowed.increment();
         config.metrics().reliableOverflowed();
@@ -264,18 +286,18 @@ final class ServerSession implements Session {
     }
 
     private void closeSlowConsumer() {
-        Link l = link;
+        SessionLink l = link;
         if (l != null && l.markSlowConsumer()) {
             hub.slowConsumerCloses.increment();
             config.metrics().slowConsumerClosed();
-            l.connection.close(CloseCodes.SLOW_CONSUMER, "slow consumer");
+            l.connection().close(CloseCodes.SLOW_CONSUMER, "slow consumer");
         }
     }
 
-    void scheduleDrain() {
-        Link l = link;
+    public void scheduleDrain() {
+        SessionLink l = link;
         if (l != null && DRAIN_SCHEDULED.compareAndSet(this, 0, 1)) {
-            l.connection.execute(drainTask);
+            l.connection().execute(drainTask);
         }
     }
 
@@ -285,7 +307,7 @@ final class ServerSession implements Session {
      * session moved to another link re-routes itself there.
      */
     private void drain() {
-        Link l = link;
+        SessionLink l = link;
         if (l == null) {
             drainScheduled = 0;
             if (link != null && !queue.isEmpty()) {
@@ -293,7 +315,7 @@ final class ServerSession implements Session {
             }
             return;
         }
-        TransportConnection c = l.connection;
+        TransportConnection c = l.connection();
         if (!c.inIoThread()) {
             c.execute(drainTask);
             return;
@@ -310,7 +332,7 @@ final class ServerSession implements Session {
             }
             Outbound item = queue.relaxedPeek();
             if (item == null) {
-                if (overflowed.get() > 0) {
+                if (overflowed.get() > 0 && !ackless) {
                     if (!replay.fits(GAP_BYTES)) {
                         blocked = true; // the next ack schedules the next drain
                     } else {
@@ -320,7 +342,7 @@ final class ServerSession implements Session {
                 }
                 break;
             }
-            if (item.kind == Outbound.RELIABLE && !replay.fits(item.sizeBytes())) {
+            if (item.kind == Outbound.RELIABLE && !ackless && !replay.fits(item.sizeBytes())) {
                 blocked = true; // the next ack schedules the next drain
                 break;
             }
@@ -342,11 +364,21 @@ final class ServerSession implements Session {
         switch (item.kind) {
             case Outbound.RELIABLE -> {
                 long seq = ++lastSeq;
+                if (ackless) {
+                    evictToFit(item.sizeBytes());
+                }
                 replay.add(item, seq, item.sizeBytes());
                 c.write(frameOf(item, seq));
             }
             case Outbound.VOLATILE -> c.write(protocol.frame(0, 0, item.message));
             default -> c.write(protocol.frame(item.control));
+        }
+    }
+
+    /** Ack-less: drops the oldest entries until {@code sizeBytes} fits; they count as acknowledged. */
+    private void evictToFit(int sizeBytes) {
+        while (!replay.fits(sizeBytes)) {
+            ackedSeq = replay.evictOldest();
         }
     }
 
@@ -372,12 +404,12 @@ final class ServerSession implements Session {
         hub.gaps.increment();
         config.metrics().gapReported();
         callbacks.execute(() -> hub.guard("handler.onGap",
-                () -> hub.handler.onGap(this, gap.from(), gap.to(), gap.reason())));
+                () -> handler.onGap(this, gap.from(), gap.to(), gap.reason())));
     }
 
     // ================================================================ inbound (holder's I/O thread)
 
-    void onFrame(Link l, InboundFrame frame) {
+    public void onFrame(SessionLink l, InboundFrame frame) {
         if (frame instanceof InboundFrame.Msg m) {
             onMessage(l, m);
         } else if (frame instanceof InboundFrame.Ack a) {
@@ -398,7 +430,7 @@ final class ServerSession implements Session {
         }
     }
 
-    private void onMessage(Link l, InboundFrame.Msg m) {
+    private void onMessage(SessionLink l, InboundFrame.Msg m) {
         if (m.seq() > 0) {
             if (!l.acceptClientSeq(m.seq())) {
                 l.fail(CloseCodes.INVALID_SEQUENCE, "client sequence number went backwards");
@@ -430,10 +462,10 @@ final class ServerSession implements Session {
         if (m.requestId() > 0) {
             Responder responder = new ClientRequest(m.requestId());
             callbacks.execute(() -> runHandler("handler.onRequest", dispatched,
-                    () -> hub.handler.onRequest(this, message, responder)));
+                    () -> handler.onRequest(this, message, responder)));
         } else {
             callbacks.execute(() -> runHandler("handler.onMessage", dispatched,
-                    () -> hub.handler.onMessage(this, message)));
+                    () -> handler.onMessage(this, message)));
         }
     }
 
@@ -442,13 +474,13 @@ final class ServerSession implements Session {
         config.metrics().handlerCompleted(System.nanoTime() - dispatchedNanos);
     }
 
-    private void refuse(Link l, long id, long seq, String what, String topic) {
+    private void refuse(SessionLink l, long id, long seq, String what, String topic) {
         hub.refused.increment();
         config.metrics().refused(what);
         l.writeControl(new OutboundFrame.Error(id, seq, "forbidden", what + " on '" + topic + "' is not allowed"));
     }
 
-    private void onAck(Link l, long seq) {
+    private void onAck(SessionLink l, long seq) {
         if (seq > lastSeq) {
             l.fail(CloseCodes.INVALID_SEQUENCE, "ack for a message never sent");
             return;
@@ -484,7 +516,7 @@ final class ServerSession implements Session {
         }
     }
 
-    private void onSubscribe(Link l, long frameId, String topic) {
+    private void onSubscribe(SessionLink l, long frameId, String topic) {
         if (!config.authorizer().canSubscribe(principal, topic)) {
             refuse(l, frameId, 0, "subscribe", topic);
             return;
@@ -504,16 +536,16 @@ final class ServerSession implements Session {
     }
 
     private void suspendReads() {
-        Link l = link;
+        SessionLink l = link;
         if (l != null) {
-            l.connection.execute(l::suspendReads);
+            l.connection().execute(l::suspendReads);
         }
     }
 
     private void resumeReads() {
-        Link l = link;
+        SessionLink l = link;
         if (l != null) {
-            l.connection.execute(l::resumeReads);
+            l.connection().execute(l::resumeReads);
         }
     }
 
@@ -525,7 +557,7 @@ final class ServerSession implements Session {
      * @param previousId the session the client asked to resume, or {@code null}
      * @param whyLost    why that session could not be resumed, or {@code null}
      */
-    void attachNew(Link l, String previousId, String whyLost) {
+    public void attachNew(SessionLink l, String previousId, String whyLost) {
         synchronized (this) {
             holder = l;
         }
@@ -533,17 +565,17 @@ final class ServerSession implements Session {
         land(l);
         if (previousId != null) {
             callbacks.execute(() -> hub.guard("handler.onResumeFailed",
-                    () -> hub.handler.onResumeFailed(this, previousId, whyLost)));
+                    () -> handler.onResumeFailed(this, previousId, whyLost)));
         }
-        callbacks.execute(() -> hub.guard("handler.onOpen", () -> hub.handler.onOpen(this)));
+        callbacks.execute(() -> hub.guard("handler.onOpen", () -> handler.onOpen(this)));
     }
 
     /** {@link #beginResume}: the resume is under way. */
-    static final int RESUMING = 0;
+    public static final int RESUMING = 0;
     /** {@link #beginResume}: the session has ended; the caller starts a new one. */
-    static final int ENDED = 1;
+    public static final int ENDED = 1;
     /** {@link #beginResume}: an older attempt than one already seen; refuse it. */
-    static final int STALE = 2;
+    public static final int STALE = 2;
 
     /**
      * Starts a resume by {@code l} (on its I/O thread).
@@ -551,9 +583,9 @@ final class ServerSession implements Session {
      * @param attempt the client's resume attempt number, or 0 if it sent none
      * @return {@link #RESUMING}, {@link #ENDED} or {@link #STALE}
      */
-    int beginResume(Link l, long clientLastSeq, long attempt) {
-        Link previous;
-        Link from;
+    public int beginResume(SessionLink l, long clientLastSeq, long attempt) {
+        SessionLink previous;
+        SessionLink from;
         synchronized (this) {
             if (closed) {
                 return ENDED;
@@ -591,22 +623,27 @@ final class ServerSession implements Session {
     }
 
     /** Hands the I/O state from {@code from}'s thread to {@code to}'s. */
-    private void transfer(Link from, Link to, long clientLastSeq) {
-        Runnable land = () -> to.connection.execute(() -> completeResume(to, clientLastSeq));
+    private void transfer(SessionLink from, SessionLink to, long clientLastSeq) {
+        Runnable land = () -> to.connection().execute(() -> completeResume(to, clientLastSeq));
         if (from == null) {
             land.run();
         } else {
-            from.connection.execute(land);
+            from.connection().execute(land);
         }
     }
 
-    private void completeResume(Link l, long clientLastSeq) {
+    private void completeResume(SessionLink l, long clientLastSeq) {
         synchronized (this) {
             holder = l;
             handoff = false;
         }
         if (closed) {
             l.fail(CloseCodes.SESSION_CLOSED, "session closed");
+            return;
+        }
+        if (ackless && (unrecoverable || overflowed.get() > 0 || clientLastSeq > lastSeq || clientLastSeq < ackedSeq)) {
+            land(null);
+            l.resumeImpossible(this);
             return;
         }
         if (clientLastSeq > lastSeq || clientLastSeq < ackedSeq) {
@@ -617,7 +654,7 @@ final class ServerSession implements Session {
         }
         release(clientLastSeq);
         l.writeControl(welcome(true, 0, 0, null));
-        TransportConnection c = l.connection;
+        TransportConnection c = l.connection();
         int count = replay.forEachAfter(clientLastSeq, (entry, seq) -> c.write(frameOf(entry, seq)));
         c.flush();
         hub.replayed.add(count);
@@ -631,8 +668,8 @@ final class ServerSession implements Session {
      * Makes {@code l} the attached link (or detaches when it is null or already closed), or
      * starts the next handoff if a resume is waiting. On the holder's thread.
      */
-    private void land(Link l) {
-        Link next;
+    private void land(SessionLink l) {
+        SessionLink next;
         long nextLastSeq;
         boolean takenOver = false;
         synchronized (this) {
@@ -666,12 +703,12 @@ final class ServerSession implements Session {
         transfer(l == null ? holderSnapshot() : l, next, nextLastSeq);
     }
 
-    private synchronized Link holderSnapshot() {
+    private synchronized SessionLink holderSnapshot() {
         return holder;
     }
 
     /** {@code l} closed (on its I/O thread). */
-    void detach(Link l) {
+    public void detach(SessionLink l) {
         synchronized (this) {
             if (link != l) {
                 return;
@@ -700,8 +737,8 @@ final class ServerSession implements Session {
     }
 
     /** Ends the session; idempotent. {@code expired}: by the retention window or a hub shutdown. */
-    void end(int code, String reason, boolean closeConnection, boolean expired) {
-        Link l;
+    public void end(int code, String reason, boolean closeConnection, boolean expired) {
+        SessionLink l;
         synchronized (this) {
             if (closed) {
                 return;
@@ -715,13 +752,13 @@ final class ServerSession implements Session {
             link = null;
         }
         if (l != null && closeConnection) {
-            l.connection.close(code, reason);
+            l.connection().close(code, reason);
         }
         hub.sessionEnded(this, expired);
         RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
         requests.values().forEach(f -> hub.handlerPool.execute(() -> f.completeExceptionally(failure)));
         requests.clear();
-        callbacks.execute(() -> hub.guard("handler.onClose", () -> hub.handler.onClose(this, code, reason)));
+        callbacks.execute(() -> hub.guard("handler.onClose", () -> handler.onClose(this, code, reason)));
     }
 
     // ================================================================ helpers
@@ -732,8 +769,28 @@ final class ServerSession implements Session {
                 config.maxMessageBytes());
     }
 
+    /** Runs an application callback on this session's handler executor, in order with its other callbacks. */
+    public void runCallback(String context, Runnable callback) {
+        callbacks.execute(() -> hub.guard(context, callback));
+    }
+
+    /** Whether {@code l} is the link this session reads from and writes to now. */
+    public boolean isAttachedTo(SessionLink l) {
+        return link == l;
+    }
+
+    /** Whether this session runs without client acknowledgements (see the class comment). */
+    public boolean isAckless() {
+        return ackless;
+    }
+
+    /** The protocol this session's messages are encoded with. */
+    public Protocol protocol() {
+        return protocol;
+    }
+
     /** Constant-time comparison of a presented resume token. */
-    boolean tokenMatches(String presented) {
+    public boolean tokenMatches(String presented) {
         return MessageDigest.isEqual(token.getBytes(StandardCharsets.US_ASCII),
                 presented.getBytes(StandardCharsets.US_ASCII));
     }
@@ -743,7 +800,7 @@ final class ServerSession implements Session {
     }
 
     int pendingAcks() {
-        return replay.size();
+        return ackless ? 0 : replay.size(); // nobody will acknowledge an ack-less session's entries
     }
 
     /** Answers one client request through the outbound queue; first answer wins. */

@@ -7,14 +7,14 @@ package dev.tether.core.internal;
  * <p>Not thread-safe: a connection's bucket is used on its I/O thread only, the hub's under a
  * lock.
  */
-final class TokenBucket {
+public final class TokenBucket {
 
     private final double ratePerNano;
     private final double burst;
     private double tokens;
     private long refilledNanos;
 
-    TokenBucket(int ratePerSecond, int burst, long nowNanos) {
+    public TokenBucket(int ratePerSecond, int burst, long nowNanos) {
         this.ratePerNano = ratePerSecond / 1e9;
         this.burst = burst;
         this.tokens = burst;
@@ -22,7 +22,7 @@ final class TokenBucket {
     }
 
     /** Takes one token if there is one. */
-    boolean tryTake(long nowNanos) {
+    public boolean tryTake(long nowNanos) {
         tokens = Math.min(burst, tokens + (nowNanos - refilledNanos) * ratePerNano);
         refilledNanos = nowNanos;
         if (tokens < 1) {

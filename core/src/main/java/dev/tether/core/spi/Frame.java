@@ -12,25 +12,33 @@ import java.util.Objects;
  * many connections (a topic publish encodes once), so the transport must read the parts and
  * never modify their content; it may consume their position. Once {@code write} returns, the
  * transport must not keep a reference to the parts; if it needs the bytes later it copies them.
+ *
+ * <p>Chains: a protocol message that spans several WebSocket messages (a Socket.IO packet with
+ * binary attachments: one text message, then one binary message per attachment) is one frame
+ * {@link #followedBy followed by} the others. {@link TransportConnection#write(Frame)} writes only
+ * the frame it is given; whoever writes a chain writes {@link #next()} after it, in order, in the
+ * same batch (the Socket.IO connection does; the native protocol never makes chains).
  */
 public final class Frame {
 
     private final boolean binary;
     private final ByteBuffer[] parts;
+    private final Frame next;
 
-    private Frame(boolean binary, ByteBuffer[] parts) {
+    private Frame(boolean binary, ByteBuffer[] parts, Frame next) {
         this.binary = binary;
         this.parts = Objects.requireNonNull(parts, "parts");
+        this.next = next;
     }
 
     /** A text frame; the parts together must be valid UTF-8. */
     public static Frame text(ByteBuffer... parts) {
-        return new Frame(false, parts);
+        return new Frame(false, parts, null);
     }
 
     /** A binary frame. */
     public static Frame binary(ByteBuffer... parts) {
-        return new Frame(true, parts);
+        return new Frame(true, parts, null);
     }
 
     /** Whether this is a binary frame (otherwise text). */
@@ -41,6 +49,24 @@ public final class Frame {
     /** The content, in order. The array itself must not be modified. */
     public ByteBuffer[] parts() {
         return parts;
+    }
+
+    /**
+     * This frame followed by {@code following} (and the frames that follow it) as one chain.
+     *
+     * @throws IllegalStateException if this frame is already followed by another
+     */
+    public Frame followedBy(Frame following) {
+        Objects.requireNonNull(following, "following");
+        if (next != null) {
+            throw new IllegalStateException("frame already has a successor");
+        }
+        return new Frame(binary, parts, following);
+    }
+
+    /** The frame to write right after this one, or {@code null} (see the class comment). */
+    public Frame next() {
+        return next;
     }
 
     /** Total remaining bytes over all parts. */

@@ -71,4 +71,20 @@ class ReplayBufferTest {
         assertThat(buffer.release(9)).isEqualTo(1);
         assertThat(seqsAfter(buffer, 0)).containsExactly(10L);
     }
+
+    @Test
+    void evictOldestDropsTheHeadAndReturnsItsLastSequenceNumber() {
+        ReplayBuffer buffer = new ReplayBuffer(4, 1000);
+        for (int seq = 1; seq <= 4; seq++) {
+            buffer.add("m" + seq, seq, 10);
+        }
+        assertThat(buffer.fits(10)).isFalse();
+        assertThat(buffer.evictOldest()).isEqualTo(1);
+        assertThat(buffer.size()).isEqualTo(3);
+        assertThat(buffer.bytes()).isEqualTo(30);
+        assertThat(buffer.fits(10)).isTrue();
+        StringBuilder left = new StringBuilder();
+        buffer.forEachAfter(0, (item, seq) -> left.append(item));
+        assertThat(left.toString()).isEqualTo("m2m3m4");
+    }
 }

@@ -1,0 +1,26 @@
+package dev.tether.socketio;
+
+/**
+ * The client's acknowledgement callback of one event. Only the first {@link #send} counts. Any
+ * thread.
+ */
+public interface Ack {
+
+    /** The callback of an event that asked for none. */
+    Ack NONE = new Ack() {
+        @Override
+        public void send(Object... args) {
+        }
+
+        @Override
+        public boolean requested() {
+            return false;
+        }
+    };
+
+    /** Calls the client's callback with these arguments (see {@link Socket#emit} for types). */
+    void send(Object... args);
+
+    /** Whether the client passed a callback. */
+    boolean requested();
+}

@@ -1,0 +1,44 @@
+package dev.tether.socketio;
+
+import dev.tether.core.Session;
+import dev.tether.core.internal.Hub;
+import java.util.Objects;
+
+/**
+ * A broadcast to the sockets of one room (or of a whole namespace), optionally except one socket:
+ * {@code io.to("room").emit(...)}, {@code socket.broadcast().emit(...)}. The event is encoded
+ * once and the bytes shared by every recipient's queue. Immutable; any thread.
+ */
+public final class BroadcastOperator {
+
+    private final Hub hub;
+    private final String topic;
+    private final Session except;
+
+    BroadcastOperator(Hub hub, String topic, Session except) {
+        this.hub = hub;
+        this.topic = topic;
+        this.except = except;
+    }
+
+    /**
+     * Emits a reliable event (replayed on recovery) to every socket of the room but the excepted one.
+     *
+     * @return how many sockets it was queued for
+     */
+    public int emit(String event, Object... args) {
+        return hub.publish(topic, checkEvent(event), Arguments.payload(args), false, except);
+    }
+
+    /** Emits a volatile event: dropped for sockets that are backed up or disconnected. */
+    public int emitVolatile(String event, Object... args) {
+        return hub.publish(topic, checkEvent(event), Arguments.payload(args), true, except);
+    }
+
+    static String checkEvent(String event) {
+        if (Objects.requireNonNull(event, "event").isEmpty()) {
+            throw new IllegalArgumentException("event must not be empty");
+        }
+        return event;
+    }
+}

@@ -1,0 +1,188 @@
+package dev.tether.socketio;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.HandshakeRequest;
+import dev.tether.socketio.internal.NamespaceEndpoint;
+import dev.tether.socketio.internal.SocketEndpoint;
+import dev.tether.socketio.internal.SocketIoProtocol;
+import dev.tether.socketio.internal.SocketLink;
+import java.security.Principal;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * A Socket.IO namespace ({@code io.of("/chat")}): its middleware, its {@code connection}
+ * listeners, its rooms. Rooms are Tether topics named {@code sio:<namespace>#<room>}; every
+ * socket is in the room of its own id and in the namespace topic {@code sio:<namespace>}, so a
+ * native {@link dev.tether.core.Tether#publish} to those topics reaches Socket.IO clients too.
+ *
+ * <p>Threading: every method may be called from any thread. Listeners run on the hub's handler
+ * executor; middleware runs on an I/O thread and must be fast (the
+ * {@link Authenticator} contract).
+ */
+public final class Namespace {
+
+    private final Hub hub;
+    private final String name;
+    private final boolean recovery;
+    private final SocketIoProtocol protocol;
+    private final List<Authenticator> middleware = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Socket>> connectionListeners = new CopyOnWriteArrayList<>();
+    private final Map<String, Socket> sockets = new ConcurrentHashMap<>();
+    private final Endpoint endpoint = new Endpoint();
+
+    Namespace(Hub hub, String name, boolean recovery) {
+        this.hub = hub;
+        this.name = name;
+        this.recovery = recovery;
+        this.protocol = new SocketIoProtocol(name, recovery);
+    }
+
+    /** The name, {@code "/"} or {@code "/something"}. */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Adds a listener; the only event is {@code "connection"} (alias {@code "connect"}): a socket
+     * connected, or recovered its state ({@link Socket#recovered()}).
+     *
+     * @throws IllegalArgumentException for another event
+     */
+    public Namespace on(String event, Consumer<Socket> listener) {
+        if (!"connection".equals(event) && !"connect".equals(event)) {
+            throw new IllegalArgumentException("a namespace only has 'connection' listeners: " + event);
+        }
+        connectionListeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /**
+     * Adds middleware that runs at every CONNECT to this namespace, in the order added. It gets
+     * the client's {@code auth} object as the request's query parameters and {@code auth.token}
+     * as its bearer token. A refusal reaches the client as a {@code connect_error} whose message
+     * is the refusal's reason; an acceptance names the socket's principal.
+     */
+    public Namespace use(Authenticator authenticator) {
+        middleware.add(Objects.requireNonNull(authenticator, "authenticator"));
+        return this;
+    }
+
+    /** The sockets of a room. */
+    public BroadcastOperator to(String room) {
+        return new BroadcastOperator(hub, roomTopic(Objects.requireNonNull(room, "room")), null);
+    }
+
+    /** Emits a reliable event to every socket of the namespace. */
+    public int emit(String event, Object... args) {
+        return new BroadcastOperator(hub, allTopic(), null).emit(event, args);
+    }
+
+    /** The live sockets of this namespace (a snapshot), connected or awaiting recovery. */
+    public Collection<Socket> sockets() {
+        return List.copyOf(sockets.values());
+    }
+
+    /** The socket with this id, if it is alive. */
+    public java.util.Optional<Socket> socket(String id) {
+        return java.util.Optional.ofNullable(sockets.get(id));
+    }
+
+    @Override
+    public String toString() {
+        return "Namespace[" + name + "]";
+    }
+
+    Hub hub() {
+        return hub;
+    }
+
+    NamespaceEndpoint endpoint() {
+        return endpoint;
+    }
+
+    String allTopic() {
+        return "sio:" + name;
+    }
+
+    String roomTopic(String room) {
+        return "sio:" + name + "#" + room;
+    }
+
+    void fireConnection(Socket socket) {
+        for (Consumer<Socket> listener : connectionListeners) {
+            hub.guard("socketio.connection", () -> listener.accept(socket));
+        }
+    }
+
+    void added(Socket socket) {
+        sockets.put(socket.id(), socket);
+    }
+
+    void removed(Socket socket) {
+        sockets.remove(socket.id(), socket);
+    }
+
+    private final class Endpoint implements NamespaceEndpoint {
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public SocketIoProtocol protocol() {
+            return protocol;
+        }
+
+        @Override
+        public boolean recovery() {
+            return recovery;
+        }
+
+        @Override
+        public String allTopic() {
+            return Namespace.this.allTopic();
+        }
+
+        @Override
+        public String roomTopic(String room) {
+            return Namespace.this.roomTopic(room);
+        }
+
+        @Override
+        public AuthResult authenticate(HandshakeRequest request, Principal transportPrincipal) {
+            Principal principal = transportPrincipal;
+            for (Authenticator m : middleware) {
+                AuthResult result = m.authenticate(request);
+                if (result == null) {
+                    throw new IllegalStateException("middleware returned null");
+                }
+                if (result instanceof AuthResult.Refused) {
+                    return result;
+                }
+                principal = ((AuthResult.Accepted) result).principal();
+            }
+            return AuthResult.accept(principal);
+        }
+
+        @Override
+        public SocketEndpoint newSocket(SocketLink link, ObjectNode auth) {
+            return new Socket(Namespace.this, link, auth).endpoint();
+        }
+
+        @Override
+        public SocketEndpoint socket(String sessionId) {
+            Socket s = sockets.get(sessionId);
+            return s == null ? null : s.endpoint();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package dev.tether.socketio;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tether.core.Message;
+import dev.tether.core.Responder;
+import dev.tether.core.SendResult;
+import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.internal.ServerSession;
+import dev.tether.socketio.internal.SocketEndpoint;
+import dev.tether.socketio.internal.SocketLink;
+import java.security.Principal;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * One client connected to one namespace, like the server-side {@code socket} of Socket.IO. It is a
+ * Tether {@link Session} underneath ({@link #session()}): emits are queued in its bounded outbound
+ * queue, numbered and kept in its replay buffer for connection state recovery.
+ *
+ * <p>Threading: every method may be called from any thread. Event and disconnect handlers run on
+ * the hub's handler executor, one at a time per socket and in order.
+ */
+public final class Socket {
+
+    private final Namespace namespace;
+    private final ObjectNode auth;
+    private final Map<String, EventHandler> handlers = new ConcurrentHashMap<>();
+    private final List<Consumer<String>> disconnectListeners = new CopyOnWriteArrayList<>();
+    private final Endpoint endpoint = new Endpoint();
+    private volatile ServerSession session;
+    private volatile SocketLink link;
+    private volatile boolean recovered;
+    /** Whether the application was told of a connection it has not been told the end of; callbacks only. */
+    private boolean connectedToldApplication;
+
+    Socket(Namespace namespace, SocketLink link, ObjectNode auth) {
+        this.namespace = namespace;
+        this.link = link;
+        this.auth = auth;
+    }
+
+    SocketEndpoint endpoint() {
+        return endpoint;
+    }
+
+    /** The socket id ({@code socket.id} on the client): the session id. Not a secret. */
+    public String id() {
+        return session.id();
+    }
+
+    /** The namespace this socket belongs to. */
+    public Namespace namespace() {
+        return namespace;
+    }
+
+    /** The principal the middleware (or the transport's authenticator) accepted. */
+    public Principal principal() {
+        return session.principal();
+    }
+
+    /** The {@code auth} object the client sent with its CONNECT (may be empty), without secrets of ours. */
+    public JsonNode auth() {
+        ObjectNode copy = auth == null ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : auth.deepCopy();
+        copy.remove("pid");
+        copy.remove("offset");
+        return copy;
+    }
+
+    /**
+     * Whether this connection recovered the socket's state (connection state recovery): the
+     * client missed nothing, its rooms are kept, and {@code connection} listeners run again.
+     */
+    public boolean recovered() {
+        return recovered;
+    }
+
+    /** Whether a transport is attached now. */
+    public boolean connected() {
+        return session.isConnected();
+    }
+
+    /** The Tether session underneath. */
+    public Session session() {
+        return session;
+    }
+
+    /**
+     * Handles a client event. One handler per event: a later call replaces the earlier one (so
+     * that a {@code connection} listener that runs again after a recovery does not register
+     * twice).
+     */
+    public Socket on(String event, EventHandler handler) {
+        handlers.put(BroadcastOperator.checkEvent(event), Objects.requireNonNull(handler, "handler"));
+        return this;
+    }
+
+    /** Called with the reason when the socket loses its transport or is disconnected. */
+    public Socket onDisconnect(Consumer<String> listener) {
+        disconnectListeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /**
+     * Emits a reliable event to this client: queued, numbered, kept for recovery. Arguments: a
+     * {@link JsonNode} as is, {@code byte[]} as a binary attachment, anything else through
+     * Jackson's tree conversion.
+     */
+    public SendResult emit(String event, Object... args) {
+        return session.send(BroadcastOperator.checkEvent(event), Arguments.payload(args));
+    }
+
+    /** Emits a volatile event: dropped when the client is backed up or disconnected. */
+    public SendResult emitVolatile(String event, Object... args) {
+        return session.sendVolatile(BroadcastOperator.checkEvent(event), Arguments.payload(args));
+    }
+
+    /**
+     * Emits an event with an acknowledgement callback
+     * ({@code socket.timeout(t).emitWithAck(...)}).
+     *
+     * @return the client's answer, or a failure with {@link dev.tether.core.RequestException}
+     *     (code {@code timeout} when it did not answer in time)
+     */
+    public CompletableFuture<List<JsonNode>> emitWithAck(String event, Duration timeout, Object... args) {
+        return session.request(BroadcastOperator.checkEvent(event), Arguments.payload(args), timeout)
+                .thenApply(Arguments::list);
+    }
+
+    /** Joins a room of this namespace. Returns false if it was in it already. */
+    public boolean join(String room) {
+        return session.subscribe(namespace.roomTopic(Objects.requireNonNull(room, "room")));
+    }
+
+    /** Leaves a room. Returns false if it was not in it. */
+    public boolean leave(String room) {
+        return session.unsubscribe(namespace.roomTopic(Objects.requireNonNull(room, "room")));
+    }
+
+    /** The rooms this socket is in, its own id among them. */
+    public Set<String> rooms() {
+        String prefix = namespace.roomTopic("");
+        return session.topics().stream().filter(t -> t.startsWith(prefix))
+                .map(t -> t.substring(prefix.length())).collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** Every socket in {@code room} but this one. */
+    public BroadcastOperator to(String room) {
+        return new BroadcastOperator(namespace.hub(), namespace.roomTopic(Objects.requireNonNull(room, "room")), session);
+    }
+
+    /** Every socket of the namespace but this one. */
+    public BroadcastOperator broadcast() {
+        return new BroadcastOperator(namespace.hub(), namespace.allTopic(), session);
+    }
+
+    /** Disconnects the socket: the client gets a DISCONNECT ({@code "io server disconnect"}) and the socket ends. */
+    public void disconnect() {
+        SocketLink l = link;
+        if (l != null && session.isConnected()) {
+            l.disconnect();
+        } else {
+            session.close("server namespace disconnect");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Socket[" + namespace.name() + ", " + (session == null ? "?" : session.id()) + "]";
+    }
+
+    private void connected(boolean recovery) {
+        recovered = recovery;
+        connectedToldApplication = true;
+        namespace.fireConnection(this);
+    }
+
+    private void disconnected(String reason) {
+        if (!connectedToldApplication) {
+            return;
+        }
+        connectedToldApplication = false;
+        for (Consumer<String> listener : disconnectListeners) {
+            namespace.hub().guard("socketio.disconnect", () -> listener.accept(reason));
+        }
+    }
+
+    private void dispatch(Message message, Ack ack) {
+        EventHandler handler = handlers.get(message.event());
+        if (handler != null) {
+            handler.onEvent(Arguments.list(message.payload()), ack);
+        }
+    }
+
+    /** The engine's side of the socket. */
+    private final class Endpoint implements SocketEndpoint, SessionHandler {
+
+        @Override
+        public SessionHandler handler() {
+            return this;
+        }
+
+        @Override
+        public void bind(ServerSession s) {
+            session = s;
+            namespace.added(Socket.this);
+        }
+
+        @Override
+        public void recovered(SocketLink l) {
+            link = l;
+            session.runCallback("socketio.connection", () -> connected(true));
+        }
+
+        @Override
+        public void detached(String reason) {
+            session.runCallback("socketio.disconnect", () -> disconnected(reason));
+        }
+
+        @Override
+        public void onOpen(Session s) {
+            connected(false);
+        }
+
+        @Override
+        public void onMessage(Session s, Message message) {
+            dispatch(message, Ack.NONE);
+        }
+
+        @Override
+        public void onRequest(Session s, Message message, Responder responder) {
+            // An event nobody handles is not answered, as in Socket.IO: the client's callback times out.
+            dispatch(message, new Ack() {
+                @Override
+                public void send(Object... args) {
+                    responder.reply(Arguments.payload(args));
+                }
+
+                @Override
+                public boolean requested() {
+                    return true;
+                }
+            });
+        }
+
+        @Override
+        public void onClose(Session s, int code, String reason) {
+            namespace.removed(Socket.this);
+            disconnected(reason);
+        }
+    }
+}

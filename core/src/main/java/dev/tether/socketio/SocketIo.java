@@ -1,0 +1,156 @@
+package dev.tether.socketio;
+
+import dev.tether.core.Tether;
+import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.TransportConnection;
+import dev.tether.socketio.internal.EngineIoConnection;
+import dev.tether.socketio.internal.EngineIoSettings;
+import dev.tether.socketio.internal.NamespaceEndpoint;
+import java.security.Principal;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * A Socket.IO v4 server (Engine.IO v4, Socket.IO protocol v5) on a Tether hub, the counterpart of
+ * {@code new Server()} in Node:
+ *
+ * <pre>{@code
+ * SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
+ * io.on("connection", socket -> {
+ *     socket.on("message", (args, ack) -> socket.emit("response", "Message received!"));
+ * });
+ * }</pre>
+ *
+ * A transport serves it (for Undertow: {@code dev.tether.undertow.SocketIoHandler}). Every socket
+ * is a session of the hub, with the hub's limits: heartbeat (pingInterval/pingTimeout),
+ * maxMessageBytes (maxPayload), outbound queue, replay buffer, session retention (the recovery
+ * window), admission control and the slow-consumer policy. Native Tether clients and Socket.IO
+ * clients can share one hub.
+ *
+ * <p>Threading: every method may be called from any thread.
+ */
+public final class SocketIo {
+
+    private static final Base64.Encoder IDS = Base64.getUrlEncoder().withoutPadding();
+
+    private final Hub hub;
+    private final SocketIoConfig config;
+    private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
+    private final EngineIoSettings settings;
+    private final SecureRandom random = new SecureRandom();
+
+    private SocketIo(Hub hub, SocketIoConfig config) {
+        this.hub = hub;
+        this.config = config;
+        this.settings = new EngineIoSettings(this::endpoint, config.maxAttachments(), config.connectTimeout());
+        of("/");
+    }
+
+    /** A Socket.IO server with the default configuration on {@code tether}. */
+    public static SocketIo create(Tether tether) {
+        return create(tether, SocketIoConfig.defaults());
+    }
+
+    /**
+     * A Socket.IO server on {@code tether}.
+     *
+     * @throws IllegalArgumentException if {@code tether} was not made by {@link Tether#create}
+     */
+    public static SocketIo create(Tether tether, SocketIoConfig config) {
+        Objects.requireNonNull(tether, "tether");
+        Objects.requireNonNull(config, "config");
+        if (!(tether instanceof Hub hub)) {
+            throw new IllegalArgumentException("tether must come from Tether.create");
+        }
+        return new SocketIo(hub, config);
+    }
+
+    /** The hub the sockets live in. */
+    public Tether tether() {
+        return hub;
+    }
+
+    /** This server's configuration. */
+    public SocketIoConfig config() {
+        return config;
+    }
+
+    /**
+     * The namespace of this name, created on first use. Clients may connect only to namespaces
+     * created here; any other gets a {@code connect_error} "Invalid namespace".
+     *
+     * @throws IllegalArgumentException if the name does not start with '/' or contains ','
+     */
+    public Namespace of(String name) {
+        Objects.requireNonNull(name, "name");
+        if (!name.startsWith("/") || name.indexOf(',') >= 0 || name.length() > 200) {
+            throw new IllegalArgumentException("a namespace starts with '/', has no ',' and at most 200 chars: " + name);
+        }
+        return namespaces.computeIfAbsent(name, n -> new Namespace(hub, n, config.connectionStateRecovery()));
+    }
+
+    /** The main namespace {@code "/"}. */
+    public Namespace sockets() {
+        return of("/");
+    }
+
+    /** {@link Namespace#on} of the main namespace. */
+    public SocketIo on(String event, Consumer<Socket> listener) {
+        sockets().on(event, listener);
+        return this;
+    }
+
+    /** {@link Namespace#use} of the main namespace. */
+    public SocketIo use(Authenticator middleware) {
+        sockets().use(middleware);
+        return this;
+    }
+
+    /** {@link Namespace#to} of the main namespace. */
+    public BroadcastOperator to(String room) {
+        return sockets().to(room);
+    }
+
+    /** {@link Namespace#emit} of the main namespace. */
+    public int emit(String event, Object... args) {
+        return sockets().emit(event, args);
+    }
+
+    private NamespaceEndpoint endpoint(String name) {
+        Namespace n = namespaces.get(name);
+        return n == null ? null : n.endpoint();
+    }
+
+    // ------------------------------------------------------------ for transports
+
+    /** For transports: a new unguessable Engine.IO session id (120 random bits). */
+    public String newEngineId() {
+        byte[] b = new byte[15];
+        random.nextBytes(b);
+        return IDS.encodeToString(b);
+    }
+
+    /**
+     * For transports: opens an Engine.IO connection on a transport whose slot {@link Tether#admit()}
+     * reserved, authenticated as {@code principal}: writes the open packet and starts the
+     * heartbeat. Call on the connection's I/O thread; feed the returned listener every event of
+     * the connection.
+     *
+     * @param engineId the id from {@link #newEngineId()}
+     * @param upgrades the transports the client may upgrade to: {@code ["websocket"]} on
+     *                 long-polling, empty on a WebSocket
+     */
+    public ConnectionListener connect(TransportConnection connection, Principal principal, String engineId,
+                                      List<String> upgrades) {
+        Objects.requireNonNull(connection, "connection");
+        Objects.requireNonNull(principal, "principal");
+        return EngineIoConnection.open(hub, settings, connection, principal, engineId, upgrades);
+    }
+}

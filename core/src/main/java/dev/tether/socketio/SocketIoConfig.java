@@ -1,0 +1,111 @@
+package dev.tether.socketio;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The Socket.IO layer's own settings; heartbeat ({@code pingInterval}/{@code pingTimeout}),
+ * {@code maxPayload}, queue and replay limits and the recovery window come from the hub's
+ * {@link dev.tether.core.TetherConfig} (heartbeatInterval, heartbeatTimeout, maxMessageBytes,
+ * outboundQueueCapacity, replayBuffer*, sessionRetention). Immutable; built and validated by
+ * {@link Builder#build()}.
+ */
+public final class SocketIoConfig {
+
+    /** Default {@link #connectionStateRecovery()}: off, as in Socket.IO. */
+    public static final boolean DEFAULT_CONNECTION_STATE_RECOVERY = false;
+    /** Default {@link #maxAttachments()}: 10, as the reference parser. */
+    public static final int DEFAULT_MAX_ATTACHMENTS = 10;
+    /** Default {@link #connectTimeout()}: 45 s, as Socket.IO. */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(45);
+
+    private static final SocketIoConfig DEFAULTS = builder().build();
+
+    private final boolean connectionStateRecovery;
+    private final int maxAttachments;
+    private final Duration connectTimeout;
+
+    private SocketIoConfig(Builder b) {
+        this.connectionStateRecovery = b.connectionStateRecovery;
+        this.maxAttachments = b.maxAttachments;
+        this.connectTimeout = b.connectTimeout;
+    }
+
+    /** A builder with every default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The defaults. */
+    public static SocketIoConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /**
+     * Whether connection state recovery (Socket.IO 4.6+) is on: events carry their offset, the
+     * CONNECT reply carries a private session id, and a client that reconnects within the hub's
+     * session retention gets what it missed ({@code socket.recovered === true}).
+     */
+    public boolean connectionStateRecovery() {
+        return connectionStateRecovery;
+    }
+
+    /** The most binary attachments one packet may carry; more closes the connection. */
+    public int maxAttachments() {
+        return maxAttachments;
+    }
+
+    /** How long an Engine.IO connection may stay without any namespace connected. */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    @Override
+    public String toString() {
+        return "SocketIoConfig[connectionStateRecovery=" + connectionStateRecovery
+                + ", maxAttachments=" + maxAttachments + ", connectTimeout=" + connectTimeout + "]";
+    }
+
+    /** Builds a {@link SocketIoConfig}. Not thread-safe. */
+    public static final class Builder {
+        private boolean connectionStateRecovery = DEFAULT_CONNECTION_STATE_RECOVERY;
+        private int maxAttachments = DEFAULT_MAX_ATTACHMENTS;
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+
+        private Builder() {
+        }
+
+        /** See {@link SocketIoConfig#connectionStateRecovery()}. */
+        public Builder connectionStateRecovery(boolean v) {
+            this.connectionStateRecovery = v;
+            return this;
+        }
+
+        /** See {@link SocketIoConfig#maxAttachments()}; 1 to 1000. */
+        public Builder maxAttachments(int v) {
+            this.maxAttachments = v;
+            return this;
+        }
+
+        /** See {@link SocketIoConfig#connectTimeout()}; positive. */
+        public Builder connectTimeout(Duration v) {
+            this.connectTimeout = v;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming the field that is out of range
+         * @throws NullPointerException     naming the field that is null
+         */
+        public SocketIoConfig build() {
+            if (maxAttachments < 1 || maxAttachments > 1000) {
+                throw new IllegalArgumentException("maxAttachments must be 1..1000: " + maxAttachments);
+            }
+            Objects.requireNonNull(connectTimeout, "connectTimeout");
+            if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+                throw new IllegalArgumentException("connectTimeout must be positive: " + connectTimeout);
+            }
+            return new SocketIoConfig(this);
+        }
+    }
+}

@@ -1,0 +1,445 @@
+package dev.tether.socketio.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BinaryNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tether.core.CloseCodes;
+import dev.tether.core.Payload;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.internal.HashedWheelTimer;
+import dev.tether.core.internal.Hub;
+import dev.tether.core.internal.ServerSession;
+import dev.tether.core.internal.TokenBucket;
+import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.Frame;
+import dev.tether.core.spi.InboundFrame;
+import dev.tether.core.spi.ProtocolException;
+import dev.tether.core.spi.TransportConnection;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Engine.IO v4 connection (the Socket.IO counterpart of the native {@code Link}): the open
+ * packet, the server-driven heartbeat ({@code 2} every ping interval, {@code 3} expected within
+ * the ping timeout), the Socket.IO packets inside {@code 4} messages, binary attachments, and the
+ * namespaces multiplexed on it, each a {@link SocketLink} to its own session.
+ *
+ * <p>Bad input (a malformed packet, an unexpected binary message, a client ping) closes this
+ * connection with {@link CloseCodes#BAD_REQUEST} and a reason; an unknown namespace or a refusing
+ * middleware gets a CONNECT_ERROR and the connection stays. Nothing else is affected.
+ *
+ * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
+ * {@link TransportConnection#execute}.
+ */
+public final class EngineIoConnection implements ConnectionListener {
+
+    private final Hub hub;
+    private final TetherConfig config;
+    private final EngineIoSettings settings;
+    final EngineTransport out;
+    private final Principal principal;
+    private final String engineId;
+    private final List<String> upgrades;
+    private final Map<String, SocketLink> sockets = new HashMap<>();
+    private final TokenBucket inboundRate;
+
+    private SioPacket pendingBinary;
+    private List<byte[]> attachments;
+    boolean closed;
+    private boolean closing;
+    private int readSuspensions;
+    private long lastPongNanos;
+    private long pingSentNanos;
+    private HashedWheelTimer.Timeout heartbeat;
+    private HashedWheelTimer.Timeout connectTimer;
+
+    private EngineIoConnection(Hub hub, EngineIoSettings settings, TransportConnection transport,
+                               Principal principal, String engineId, List<String> upgrades) {
+        this.hub = hub;
+        this.config = hub.config();
+        this.settings = settings;
+        this.out = new EngineTransport(transport);
+        this.principal = principal;
+        this.engineId = engineId;
+        this.upgrades = List.copyOf(upgrades);
+        this.inboundRate = config.inboundMessagesPerSecond() > 0
+                ? new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), System.nanoTime()) : null;
+    }
+
+    /**
+     * Opens an Engine.IO connection on a transport whose slot {@code Tether.admit()} reserved:
+     * writes the open packet and starts the heartbeat and the connect deadline. On the
+     * transport's I/O thread.
+     *
+     * @param engineId the Engine.IO session id ({@code sid}), unguessable
+     * @param upgrades the transports the client may upgrade to ({@code ["websocket"]} on polling)
+     */
+    public static EngineIoConnection open(Hub hub, EngineIoSettings settings, TransportConnection transport,
+                                          Principal principal, String engineId, List<String> upgrades) {
+        EngineIoConnection c = new EngineIoConnection(hub, settings, transport, principal, engineId, upgrades);
+        c.start();
+        return c;
+    }
+
+    private void start() {
+        if (!hub.register(out)) {
+            fail(CloseCodes.SERVER_RESTART, "server shutting down");
+            return;
+        }
+        ObjectNode open = JsonNodeFactory.instance.objectNode();
+        open.put("sid", engineId);
+        ArrayNode up = open.putArray("upgrades");
+        upgrades.forEach(up::add);
+        open.put("pingInterval", config.heartbeatInterval().toMillis());
+        open.put("pingTimeout", config.heartbeatTimeout().toMillis());
+        open.put("maxPayload", config.maxMessageBytes());
+        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'0'}), ByteBuffer.wrap(SocketIoProtocol.bytes(open))));
+        out.flush();
+        lastPongNanos = System.nanoTime();
+        heartbeat = hub.timer().schedule(() -> out.execute(this::ping),
+                config.heartbeatInterval().toNanos(), TimeUnit.NANOSECONDS);
+        connectTimer = hub.timer().schedule(() -> out.execute(this::connectDeadline),
+                settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The Engine.IO session id. */
+    public String engineId() {
+        return engineId;
+    }
+
+    // ------------------------------------------------------------ heartbeat
+
+    private void ping() {
+        if (closing) {
+            return;
+        }
+        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'2'})));
+        out.flush();
+        pingSentNanos = System.nanoTime();
+        heartbeat = hub.timer().schedule(() -> out.execute(this::checkPong),
+                config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void checkPong() {
+        if (closing) {
+            return;
+        }
+        if (lastPongNanos - pingSentNanos < 0) {
+            fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
+            return;
+        }
+        long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
+        heartbeat = hub.timer().schedule(() -> out.execute(this::ping), Math.max(rest, 1), TimeUnit.NANOSECONDS);
+    }
+
+    private void connectDeadline() {
+        if (!closing && sockets.isEmpty()) {
+            fail(CloseCodes.HELLO_TIMEOUT, "no namespace connected in time");
+        }
+    }
+
+    // ------------------------------------------------------------ inbound
+
+    @Override
+    public void onFrame(ByteBuffer data, boolean binary) {
+        if (closing) {
+            return;
+        }
+        if (inboundRate != null && !inboundRate.tryTake(System.nanoTime())) {
+            config.metrics().refused("rate limit");
+            fail(CloseCodes.RATE_LIMITED, "inbound rate limit exceeded");
+            return;
+        }
+        try {
+            if (binary) {
+                onAttachment(data);
+            } else {
+                onText(utf8(data));
+            }
+        } catch (ProtocolException e) {
+            fail(e.closeCode(), e.getMessage());
+        } catch (RuntimeException e) {
+            config.errorHandler().onError("socketio.decode", e);
+            fail(CloseCodes.BAD_REQUEST, "malformed packet");
+        }
+    }
+
+    private static String utf8(ByteBuffer data) throws ProtocolException {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(data).toString();
+        } catch (CharacterCodingException e) {
+            throw new ProtocolException(CloseCodes.INVALID_PAYLOAD, "invalid UTF-8");
+        }
+    }
+
+    private void onText(String text) throws ProtocolException {
+        if (pendingBinary != null) {
+            throw SioPacket.bad("expected a binary attachment");
+        }
+        if (text.isEmpty()) {
+            throw SioPacket.bad("empty packet");
+        }
+        switch (text.charAt(0)) {
+            case '1' -> fail(CloseCodes.NORMAL, "transport close");
+            case '2' -> throw SioPacket.bad("invalid heartbeat direction");
+            case '3' -> lastPongNanos = System.nanoTime();
+            case '4' -> onPacket(SioPacket.parse(text, 1, settings.maxAttachments()));
+            case '5', '6' -> {
+                // upgrade and noop carry nothing once a transport is settled
+            }
+            default -> throw SioPacket.bad("unknown engine.io packet type");
+        }
+    }
+
+    private void onPacket(SioPacket packet) throws ProtocolException {
+        if (packet.attachments() > 0) {
+            pendingBinary = packet;
+            attachments = new ArrayList<>(packet.attachments());
+            return;
+        }
+        dispatch(packet);
+    }
+
+    private void onAttachment(ByteBuffer data) throws ProtocolException {
+        if (pendingBinary == null) {
+            throw SioPacket.bad("unexpected binary message");
+        }
+        byte[] bytes = new byte[data.remaining()];
+        data.get(bytes);
+        attachments.add(bytes);
+        if (attachments.size() == pendingBinary.attachments()) {
+            SioPacket p = pendingBinary;
+            JsonNode data2 = fillPlaceholders(p.data(), attachments);
+            pendingBinary = null;
+            attachments = null;
+            dispatch(new SioPacket(p.type(), p.namespace(), p.ackId(), 0, data2));
+        }
+    }
+
+    /** Puts each attachment where its placeholder was. */
+    static JsonNode fillPlaceholders(JsonNode node, List<byte[]> attachments) throws ProtocolException {
+        if (node.isObject() && node.path("_placeholder").asBoolean(false)) {
+            JsonNode num = node.get("num");
+            if (num == null || !num.canConvertToInt() || num.intValue() < 0 || num.intValue() >= attachments.size()) {
+                throw SioPacket.bad("illegal attachment placeholder");
+            }
+            return BinaryNode.valueOf(attachments.get(num.intValue()));
+        }
+        if (node.isArray()) {
+            ArrayNode copy = JsonNodeFactory.instance.arrayNode(node.size());
+            for (JsonNode element : node) {
+                copy.add(fillPlaceholders(element, attachments));
+            }
+            return copy;
+        }
+        if (node.isObject()) {
+            ObjectNode copy = JsonNodeFactory.instance.objectNode();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
+                copy.set(e.getKey(), fillPlaceholders(e.getValue(), attachments));
+            }
+            return copy;
+        }
+        return node;
+    }
+
+    private void dispatch(SioPacket p) throws ProtocolException {
+        switch (p.type()) {
+            case SioPacket.CONNECT -> onConnect(p.namespace(), (ObjectNode) p.data());
+            case SioPacket.DISCONNECT -> {
+                SocketLink link = sockets.remove(p.namespace());
+                if (link != null) {
+                    link.clientDisconnected();
+                }
+            }
+            case SioPacket.EVENT, SioPacket.BINARY_EVENT -> {
+                SocketLink link = sockets.get(p.namespace());
+                if (link != null) {
+                    ArrayNode args = JsonNodeFactory.instance.arrayNode(p.data().size() - 1);
+                    for (int i = 1; i < p.data().size(); i++) {
+                        args.add(p.data().get(i));
+                    }
+                    long requestId = p.ackId() >= 0 ? p.ackId() + 1 : 0;
+                    link.deliver(new InboundFrame.Msg(0, requestId, p.eventName(), Payload.json(args), null));
+                }
+                // A packet for a namespace the client is not connected to is ignored, as the reference does.
+            }
+            case SioPacket.ACK, SioPacket.BINARY_ACK -> {
+                SocketLink link = sockets.get(p.namespace());
+                if (link != null) {
+                    link.deliver(new InboundFrame.Reply(p.ackId(), Payload.json(p.data()), null, null));
+                }
+            }
+            default -> throw SioPacket.bad("unexpected packet");
+        }
+    }
+
+    // ------------------------------------------------------------ namespaces
+
+    private void onConnect(String namespace, ObjectNode auth) {
+        if (sockets.containsKey(namespace)) {
+            return; // already connected: the reference ignores it too
+        }
+        NamespaceEndpoint endpoint = settings.namespaces().apply(namespace);
+        if (endpoint == null) {
+            writeNow(new SocketIoProtocol(namespace, false).connectError("Invalid namespace"));
+            return;
+        }
+        AuthResult result;
+        try {
+            result = endpoint.authenticate(new ConnectRequest(auth, namespace, out.remoteAddress()), principal);
+        } catch (RuntimeException e) {
+            config.errorHandler().onError("socketio.middleware", e);
+            result = AuthResult.unauthorized("Unauthorized");
+        }
+        if (result instanceof AuthResult.Refused refused) {
+            config.metrics().refused("socketio.connect");
+            writeNow(endpoint.protocol().connectError(refused.reason()));
+            return;
+        }
+        Principal socketPrincipal = ((AuthResult.Accepted) result).principal();
+        if (connectTimer != null) {
+            connectTimer.cancel();
+            connectTimer = null;
+        }
+        SocketLink link = new SocketLink(this, endpoint, socketPrincipal, auth);
+        sockets.put(namespace, link);
+        if (endpoint.recovery() && auth != null && auth.path("pid").isTextual() && auth.path("offset").isTextual()
+                && recover(link, auth.get("pid").textValue(), auth.get("offset").textValue())) {
+            return;
+        }
+        openSocket(link);
+    }
+
+    /** Starts recovering the session the client names; false if it cannot be (then a new one). */
+    private boolean recover(SocketLink link, String pid, String offsetText) {
+        String[] parts = PrivateSessionId.parse(pid);
+        long offset = parseOffset(offsetText);
+        if (parts == null || offset < 0) {
+            return false;
+        }
+        ServerSession old = hub.findSession(parts[0]);
+        // Every refusal looks the same to the client (a new session): no oracle for guessed pids.
+        if (old == null || !old.isAckless() || old.protocol() != link.endpoint.protocol()
+                || !old.tokenMatches(parts[1]) || !old.principal().getName().equals(link.principal.getName())) {
+            return false;
+        }
+        SocketEndpoint socket = link.endpoint.socket(old.id());
+        if (socket == null) {
+            return false;
+        }
+        link.bind(old, socket, true);
+        return old.beginResume(link, offset, 0) == ServerSession.RESUMING;
+    }
+
+    private static long parseOffset(String text) {
+        if (text.isEmpty() || text.length() > 18) {
+            return -1;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            if (!Character.isDigit(text.charAt(i))) {
+                return -1;
+            }
+        }
+        return Long.parseLong(text);
+    }
+
+    /** A new session for {@code link}'s socket, attached at once. I/O thread. */
+    void openSocket(SocketLink link) {
+        NamespaceEndpoint endpoint = link.endpoint;
+        SocketEndpoint socket = endpoint.newSocket(link, link.auth);
+        ServerSession session = hub.openSession(link.principal, endpoint.protocol(), socket.handler(), true);
+        socket.bind(session);
+        link.bind(session, socket, false);
+        session.subscribe(endpoint.allTopic());
+        session.subscribe(endpoint.roomTopic(session.id()));
+        session.attachNew(link, null, null);
+    }
+
+    /** The link of {@code namespace} is gone (taken over, or disconnected by the server). */
+    void remove(SocketLink link) {
+        sockets.remove(link.endpoint.name(), link);
+    }
+
+    // ------------------------------------------------------------ writes, closes, reads
+
+    void writeNow(Frame frame) {
+        if (!closing) {
+            out.write(frame);
+            out.flush();
+        }
+    }
+
+    /** Closes the transport; the sessions stay for recovery. I/O thread. */
+    void fail(int code, String reason) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        out.close(code, reason);
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    void suspendReads() {
+        if (readSuspensions++ == 0 && !closed) {
+            out.suspendReads();
+        }
+    }
+
+    void resumeReads() {
+        if (readSuspensions > 0 && --readSuspensions == 0 && !closed) {
+            out.resumeReads();
+        }
+    }
+
+    @Override
+    public void onWritable() {
+        for (SocketLink link : sockets.values()) {
+            link.writable();
+        }
+    }
+
+    @Override
+    public void onClosed(int code, String reason) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closing = true;
+        cancel(heartbeat);
+        cancel(connectTimer);
+        hub.unregister(out, code);
+        String why = switch (code) {
+            case CloseCodes.HEARTBEAT_TIMEOUT -> "ping timeout";
+            case CloseCodes.SERVER_RESTART, CloseCodes.GOING_AWAY -> "server shutting down";
+            case CloseCodes.NORMAL, CloseCodes.ABNORMAL, 1005 -> "transport close";
+            default -> "transport error";
+        };
+        for (SocketLink link : List.copyOf(sockets.values())) {
+            link.transportClosed(why);
+        }
+        sockets.clear();
+    }
+
+    private static void cancel(HashedWheelTimer.Timeout t) {
+        if (t != null) {
+            t.cancel();
+        }
+    }
+}
