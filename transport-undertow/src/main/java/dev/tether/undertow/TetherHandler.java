@@ -3,6 +3,8 @@ package dev.tether.undertow;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.TransportConnection;
 import dev.tether.core.spi.ErrorHandler;
 import dev.tether.undertow.internal.ConnectionSettings;
 import dev.tether.undertow.internal.OpenConnections;
@@ -14,6 +16,7 @@ import io.undertow.util.Headers;
 import java.security.Principal;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.BiFunction;
 
 /**
  * The Undertow handler that turns WebSocket upgrade requests into Tether connections. Mount it in
@@ -82,6 +85,12 @@ public final class TetherHandler implements HttpHandler {
      *                                  does not exceed the hub's heartbeat interval
      */
     public TetherHandler(Tether tether, TetherUndertowConfig config, HttpHandler next) {
+        this(tether, config, next, null);
+    }
+
+    /** As the public constructor; {@code connector} attaches connections (null: the hub's native protocol). */
+    TetherHandler(Tether tether, TetherUndertowConfig config, HttpHandler next,
+                  BiFunction<TransportConnection, Principal, ConnectionListener> connector) {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.config = Objects.requireNonNull(config, "config");
         this.next = next;
@@ -101,7 +110,7 @@ public final class TetherHandler implements HttpHandler {
         ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs,
                 config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes(),
                 config.messageReadTimeout().toMillis(), config.maxPingsPerMinute());
-        this.upgrade = new WebSocketUpgrade(tether, settings);
+        this.upgrade = new WebSocketUpgrade(tether, connector == null ? tether::connect : connector, settings);
     }
 
     /** The hub this handler attaches connections to. */

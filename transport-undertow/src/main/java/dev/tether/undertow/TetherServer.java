@@ -2,6 +2,7 @@ package dev.tether.undertow;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
+import dev.tether.socketio.SocketIo;
 import dev.tether.undertow.internal.OpenConnections;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
@@ -83,10 +84,29 @@ public final class TetherServer implements AutoCloseable {
         Objects.requireNonNull(tether, "tether");
         Objects.requireNonNull(config, "config");
         TetherHandler handler = new TetherHandler(tether, config);
-        String path = config.path();
+        return start(config, config.path(), handler, handler);
+    }
+
+    /**
+     * Starts a Socket.IO server: {@link SocketIoHandler} at
+     * {@link TetherUndertowConfig#socketIoPath()} (default {@code /socket.io/}), 404 elsewhere,
+     * with the same server options as {@link #start(Tether, TetherUndertowConfig)}.
+     *
+     * @throws IllegalArgumentException if {@code config} does not fit the hub
+     * @throws RuntimeException         if the server cannot bind
+     */
+    public static TetherServer start(SocketIo io, TetherUndertowConfig config) {
+        Objects.requireNonNull(io, "io");
+        Objects.requireNonNull(config, "config");
+        SocketIoHandler handler = new SocketIoHandler(io, config);
+        return start(config, config.socketIoPath(), handler, handler.webSocketHandler());
+    }
+
+    private static TetherServer start(TetherUndertowConfig config, String path, HttpHandler mounted,
+                                      TetherHandler handler) {
         HttpHandler root = exchange -> {
             if (path.equals(exchange.getRequestPath())) {
-                handler.handleRequest(exchange);
+                mounted.handleRequest(exchange);
             } else {
                 exchange.setStatusCode(404);
                 exchange.endExchange();

@@ -52,6 +52,8 @@ public final class TetherUndertowConfig {
 
     /** Default {@link Builder#path(String)}: {@code /tether}. */
     public static final String DEFAULT_PATH = "/tether";
+    /** Default {@link Builder#socketIoPath(String)}: {@code /socket.io/}, as Socket.IO. */
+    public static final String DEFAULT_SOCKET_IO_PATH = "/socket.io/";
     /** Default {@link Builder#host(String)}: {@code 0.0.0.0}, every interface. */
     public static final String DEFAULT_HOST = "0.0.0.0";
     /** Default {@link Builder#port(int)}: 8080. */
@@ -82,6 +84,7 @@ public final class TetherUndertowConfig {
     public static final int DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
 
     private final String path;
+    private final String socketIoPath;
     private final Set<String> allowedOrigins;
     private final String host;
     private final int port;
@@ -97,6 +100,7 @@ public final class TetherUndertowConfig {
 
     private TetherUndertowConfig(Builder b) {
         this.path = b.path;
+        this.socketIoPath = b.socketIoPath;
         this.allowedOrigins = b.allowedOrigins;
         this.host = b.host;
         this.port = b.port;
@@ -124,6 +128,15 @@ public final class TetherUndertowConfig {
     /** The path the standalone server mounts the handler on. */
     public String path() {
         return path;
+    }
+
+    /**
+     * The path a standalone Socket.IO server ({@link TetherServer#start(dev.tether.socketio.SocketIo,
+     * TetherUndertowConfig)}) serves Engine.IO on; Socket.IO clients use {@code /socket.io/}
+     * unless told otherwise ({@code io(url, {path: ...})}).
+     */
+    public String socketIoPath() {
+        return socketIoPath;
     }
 
     /**
@@ -245,6 +258,7 @@ public final class TetherUndertowConfig {
     /** Builds a {@link TetherUndertowConfig}. Not thread-safe. */
     public static final class Builder {
         private String path = DEFAULT_PATH;
+        private String socketIoPath = DEFAULT_SOCKET_IO_PATH;
         private Set<String> allowedOrigins = Set.of();
         private String host = DEFAULT_HOST;
         private int port = DEFAULT_PORT;
@@ -259,6 +273,12 @@ public final class TetherUndertowConfig {
         private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
 
         private Builder() {
+        }
+
+        /** Default {@value TetherUndertowConfig#DEFAULT_SOCKET_IO_PATH}; must start with {@code /}. */
+        public Builder socketIoPath(String v) {
+            this.socketIoPath = v;
+            return this;
         }
 
         /** Default {@value TetherUndertowConfig#DEFAULT_PATH}; must start with {@code /}. */
@@ -353,6 +373,10 @@ public final class TetherUndertowConfig {
             if (!path.startsWith("/")) {
                 throw new IllegalArgumentException("path must start with '/': " + path);
             }
+            Objects.requireNonNull(socketIoPath, "socketIoPath");
+            if (!socketIoPath.startsWith("/")) {
+                throw new IllegalArgumentException("socketIoPath must start with '/': " + socketIoPath);
+            }
             Objects.requireNonNull(allowedOrigins, "allowedOrigins");
             Set<String> origins = new TreeSet<>();
             for (String origin : allowedOrigins) {
@@ -388,6 +412,7 @@ public final class TetherUndertowConfig {
             Objects.requireNonNull(writeWaterMark, "writeWaterMark");
             Builder copy = new Builder();
             copy.path = path;
+            copy.socketIoPath = socketIoPath;
             copy.allowedOrigins = Set.copyOf(origins);
             copy.host = host;
             copy.port = port;

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
 import org.xnio.Buffers;
 import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
@@ -228,6 +229,18 @@ public final class UndertowConnection implements TransportConnection {
      */
     public static UndertowConnection open(WebSocketChannel channel, Tether tether, Principal principal,
                                           ConnectionSettings settings, OpenConnections openConnections) {
+        return open(channel, tether, tether::connect, principal, settings, openConnections);
+    }
+
+    /**
+     * As {@link #open(WebSocketChannel, Tether, Principal, ConnectionSettings, OpenConnections)},
+     * attaching the connection through {@code connector} (the Socket.IO server's instead of the
+     * hub's native protocol).
+     */
+    public static UndertowConnection open(WebSocketChannel channel, Tether tether,
+                                          BiFunction<TransportConnection, Principal, ConnectionListener> connector,
+                                          Principal principal, ConnectionSettings settings,
+                                          OpenConnections openConnections) {
         ErrorHandler errors = tether.config().errorHandler();
         UndertowConnection connection = new UndertowConnection(channel, errors, settings, openConnections);
         channel.getReceiveSetter().set(connection.receiver);
@@ -235,7 +248,7 @@ public final class UndertowConnection implements TransportConnection {
         channel.setIdleTimeout(settings.idleTimeoutMs());
         ConnectionListener listener;
         try {
-            listener = tether.connect(connection, principal);
+            listener = connector.apply(connection, principal);
         } catch (RuntimeException e) {
             report(errors, "transport.connect", e);
             listener = null;

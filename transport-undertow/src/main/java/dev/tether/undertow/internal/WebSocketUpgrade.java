@@ -2,6 +2,8 @@ package dev.tether.undertow.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.TransportConnection;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.HttpUpgradeListener;
 import io.undertow.util.AttachmentKey;
@@ -14,6 +16,7 @@ import java.security.Principal;
 import java.util.Base64;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 
@@ -50,12 +53,23 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     private static final int KEY_CHARS = 24;
 
     private final Tether tether;
+    private final BiFunction<TransportConnection, Principal, ConnectionListener> connector;
     private final ConnectionSettings settings;
     private final OpenConnections openConnections = new OpenConnections();
 
     /** Upgrades into {@code tether} with the given per-connection limits. */
     public WebSocketUpgrade(Tether tether, ConnectionSettings settings) {
+        this(tether, tether::connect, settings);
+    }
+
+    /**
+     * Upgrades into {@code tether}, attaching each connection through {@code connector} (for a
+     * second wire protocol on the same hub, such as Socket.IO).
+     */
+    public WebSocketUpgrade(Tether tether, BiFunction<TransportConnection, Principal, ConnectionListener> connector,
+                            ConnectionSettings settings) {
         this.tether = Objects.requireNonNull(tether, "tether");
+        this.connector = Objects.requireNonNull(connector, "connector");
         this.settings = Objects.requireNonNull(settings, "settings");
     }
 
@@ -195,7 +209,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(channel, tether, principal, settings, openConnections);
+        UndertowConnection.open(channel, tether, connector, principal, settings, openConnections);
     }
 
     /**
