@@ -1,0 +1,69 @@
+package dev.tether.examples.socketio;
+
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.socketio.SocketIo;
+import dev.tether.socketio.SocketIoConfig;
+import dev.tether.undertow.TetherServer;
+import dev.tether.undertow.TetherUndertowConfig;
+
+/**
+ * The seed's Node.js Socket.IO server on Tether: on {@code connection}, every {@code message}
+ * event is answered with the event {@code response} and the text {@code Message received!}.
+ * Connection state recovery is on (a client that reconnects within two minutes gets what it
+ * missed); {@code maxPayload} is 1 MB as Socket.IO's default; nothing is logged per message.
+ * Environment: {@code PORT} (default 3000), {@code HOST} (default 0.0.0.0). Engine.IO path
+ * {@code /socket.io/}. Stops cleanly on SIGTERM or Ctrl-C.
+ *
+ * <p>Run it with {@code examples/run socketio-seed}.
+ */
+public final class SocketIoSeedServer implements AutoCloseable {
+
+    /** Socket.IO's default {@code maxHttpBufferSize}. */
+    static final int MAX_PAYLOAD_BYTES = 1_000_000;
+
+    private final Tether tether;
+    private final TetherServer server;
+
+    private SocketIoSeedServer(Tether tether, TetherServer server) {
+        this.tether = tether;
+        this.server = server;
+    }
+
+    /** Starts the server; port 0 picks a free one. */
+    public static SocketIoSeedServer start(String host, int port) {
+        Tether tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_PAYLOAD_BYTES).build(),
+                new SessionHandler() { });
+        SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
+        io.on("connection", socket ->
+                socket.on("message", (args, ack) -> socket.emit("response", "Message received!")));
+        try {
+            return new SocketIoSeedServer(tether, TetherServer.start(io,
+                    TetherUndertowConfig.builder().host(host).port(port).build()));
+        } catch (RuntimeException e) {
+            tether.close();
+            throw e;
+        }
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return server.port();
+    }
+
+    /** Drains the hub (clients are told to reconnect), then stops the server. */
+    @Override
+    public void close() {
+        tether.close();
+        server.close();
+    }
+
+    public static void main(String[] args) {
+        int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "3000"));
+        String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
+        SocketIoSeedServer server = start(host, port);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tether-shutdown"));
+        System.out.println("Tether Socket.IO server listening on http://" + host + ":" + server.port() + "/socket.io/");
+    }
+}
