@@ -46,6 +46,11 @@ for (let i = 0; i < count; i++) {
   sockets.push(socket);
   counts.push({});
   let first = true;
+  socket.io.on("open", () => {
+    const engine = socket.io.engine;
+    out({ e: "open", i, transport: engine.transport.name });
+    engine.once("upgrade", (t) => out({ e: "upgrade", i, transport: t.name }));
+  });
   socket.on("connect", () => {
     out({ e: "connect", i, id: socket.id, recovered: !!socket.recovered, transport: socket.io.engine.transport.name });
     if (first) {
@@ -54,7 +59,6 @@ for (let i = 0; i < count; i++) {
         out({ e: "all-connected", n: count });
       }
     }
-    socket.io.engine.once("upgrade", (t) => out({ e: "upgrade", i, transport: t.name }));
   });
   socket.on("connect_error", (err) => out({ e: "connect_error", i, message: err.message }));
   socket.on("disconnect", (reason, details) => {

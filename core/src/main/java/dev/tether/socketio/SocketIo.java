@@ -138,6 +138,20 @@ public final class SocketIo {
     }
 
     /**
+     * For transports: the Engine.IO upgrade of {@code connection} (a listener {@link #connect}
+     * returned) to the transport {@code to} completed, see
+     * {@link EngineIoConnection#upgrade(TransportConnection)}. On the connection's I/O thread.
+     *
+     * @throws IllegalArgumentException if {@code connection} did not come from {@link #connect}
+     */
+    public void upgrade(ConnectionListener connection, TransportConnection to) {
+        if (!(connection instanceof EngineIoConnection engine)) {
+            throw new IllegalArgumentException("not an Engine.IO connection of this server");
+        }
+        engine.upgrade(Objects.requireNonNull(to, "to"));
+    }
+
+    /**
      * For transports: opens an Engine.IO connection on a transport whose slot {@link Tether#admit()}
      * reserved, authenticated as {@code principal}: writes the open packet and starts the
      * heartbeat. Call on the connection's I/O thread; feed the returned listener every event of

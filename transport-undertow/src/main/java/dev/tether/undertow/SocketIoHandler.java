@@ -1,39 +1,76 @@
 package dev.tether.undertow;
 
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.TransportConnection;
 import dev.tether.socketio.SocketIo;
+import dev.tether.undertow.internal.ConnectionSettings;
+import dev.tether.undertow.internal.PollingTransport;
+import dev.tether.undertow.internal.SocketIoErrors;
+import dev.tether.undertow.internal.UndertowConnection;
+import dev.tether.undertow.internal.UpgradeProbe;
+import dev.tether.undertow.internal.WebSocketUpgrade;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.RequestTooBigException;
+import io.undertow.util.HttpString;
 import io.undertow.util.Headers;
+import io.undertow.util.Methods;
+import io.undertow.util.SameThreadExecutor;
+import java.security.Principal;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Undertow handler of a Socket.IO server ({@link SocketIo}): the Engine.IO v4 endpoint that
- * stock {@code socket.io-client} 4.x connects to. Mount it at the client's path (default
- * {@code /socket.io/}), or let {@link TetherServer#start(SocketIo, TetherUndertowConfig)} do it.
+ * stock {@code socket.io-client} 4.x connects to, with its default options (long-polling, then
+ * the upgrade to WebSocket) or {@code transports: ["websocket"]}. Mount it at the client's path
+ * (default {@code /socket.io/}), or let {@link TetherServer#start(SocketIo, TetherUndertowConfig)}
+ * do it.
  *
  * <p>Requests, in order:
  * <ol>
- *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};</li>
- *   <li>{@code transport=websocket} without {@code sid}: handled exactly like a native
- *       {@link TetherHandler} upgrade (version check, admission control with 503 and
- *       {@code Retry-After}, Origin allow-list with 403, the hub's authenticator with 401/403,
- *       the same frame limits, read deadline and write water marks), then the Engine.IO open
- *       packet; {@code maxPayload} is the hub's {@code maxMessageBytes} and a larger message
- *       closes the WebSocket with 1009;</li>
- *   <li>anything else (an unknown transport, a {@code sid} this server does not know, HTTP
- *       long-polling, which this handler does not serve yet): 400 with the Engine.IO error
- *       object.</li>
+ *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};
+ *       an {@code Origin} not in {@link TetherUndertowConfig#allowedOrigins()}: 403 (every
+ *       request, polling included; allowed origins get CORS headers and preflights 204);</li>
+ *   <li>a new session ({@code transport=websocket} or {@code polling} without {@code sid}):
+ *       admission control ({@link Tether#admit()}: 503 with {@code Retry-After}) and the hub's
+ *       authenticator (401/403), exactly as a native {@link TetherHandler} upgrade; a WebSocket
+ *       gets the same frame limits, read deadline and water marks, a polling session the open
+ *       packet in answer to its first GET;</li>
+ *   <li>{@code transport=polling} with a known {@code sid}: a GET waits for packets (one at a
+ *       time: a second closes the session), a POST delivers the client's packets; a body larger
+ *       than {@code maxPayload} (the hub's {@code maxMessageBytes}) gets 413 and closes the
+ *       session;</li>
+ *   <li>{@code transport=websocket} with a known polling {@code sid}: the upgrade (probe
+ *       {@code 2probe}/{@code 3probe}, the pending GET released with a noop, {@code 5}), after
+ *       which the session runs on the WebSocket;</li>
+ *   <li>anything else (an unknown transport or {@code sid}, a bad method): 400 with the
+ *       Engine.IO error object.</li>
  * </ol>
+ * {@code maxPayload} is the hub's {@code maxMessageBytes}: a larger WebSocket message closes
+ * with 1009.
  *
- * <p>Threading: immutable and thread-safe; one instance serves every request; never blocks.
+ * <p>Threading: thread-safe; one instance serves every request; never blocks. A polling session
+ * runs on the I/O thread of the request that opened it (see {@link PollingTransport}).
  */
 public final class SocketIoHandler implements HttpHandler {
 
+    private static final HttpString ALLOW_ORIGIN = new HttpString("Access-Control-Allow-Origin");
+    private static final HttpString ALLOW_CREDENTIALS = new HttpString("Access-Control-Allow-Credentials");
+    private static final HttpString ALLOW_METHODS = new HttpString("Access-Control-Allow-Methods");
+    private static final HttpString ALLOW_HEADERS = new HttpString("Access-Control-Allow-Headers");
+
     private final SocketIo io;
+    private final Tether tether;
     private final TetherUndertowConfig config;
     private final TetherHandler webSocket;
+    private final WebSocketUpgrade upgrades;
+    private final Map<String, PollingTransport> polling = new ConcurrentHashMap<>();
 
     /** A handler for {@code io} with the default configuration. */
     public SocketIoHandler(SocketIo io) {
@@ -43,15 +80,22 @@ public final class SocketIoHandler implements HttpHandler {
     /**
      * A handler for {@code io}.
      *
-     * @throws IllegalArgumentException as {@link TetherHandler#TetherHandler(dev.tether.core.Tether,
+     * @throws IllegalArgumentException as {@link TetherHandler#TetherHandler(Tether,
      *                                  TetherUndertowConfig, HttpHandler)}
      */
     public SocketIoHandler(SocketIo io, TetherUndertowConfig config) {
         this.io = Objects.requireNonNull(io, "io");
+        this.tether = io.tether();
         this.config = Objects.requireNonNull(config, "config");
-        this.webSocket = new TetherHandler(io.tether(), config,
-                exchange -> error(exchange, 3, "Bad request"),
+        this.webSocket = new TetherHandler(tether, config,
+                exchange -> SocketIoErrors.badRequest(exchange, 3, "Bad request"),
                 (connection, principal) -> io.connect(connection, principal, io.newEngineId(), List.of()));
+        TetherConfig hub = tether.config();
+        ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(),
+                hub.heartbeatInterval().plus(hub.heartbeatTimeout()).plus(TetherUndertowConfig.IDLE_TIMEOUT_MARGIN).toMillis(),
+                config.closeTimeout().toMillis(), config.writeWaterMark().lowBytes(),
+                config.writeWaterMark().highBytes(), config.messageReadTimeout().toMillis());
+        this.upgrades = new WebSocketUpgrade(tether, this::attachUpgrade, settings);
     }
 
     /** The Socket.IO server this handler serves. */
@@ -71,19 +115,46 @@ public final class SocketIoHandler implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        String eio = query(exchange, "EIO");
-        if (!"4".equals(eio)) {
-            error(exchange, 5, "Unsupported protocol version");
+        if (!webSocket.originAllowed(exchange)) {
+            webSocket.refused(exchange, 403, "Origin not allowed.", false);
+            return;
+        }
+        cors(exchange);
+        if (Methods.OPTIONS.equals(exchange.getRequestMethod())) {
+            exchange.getResponseHeaders().put(ALLOW_METHODS, "GET, POST");
+            exchange.getResponseHeaders().put(ALLOW_HEADERS, "content-type");
+            exchange.setStatusCode(204);
+            exchange.endExchange();
+            return;
+        }
+        if (!"4".equals(query(exchange, "EIO"))) {
+            SocketIoErrors.badRequest(exchange, 5, "Unsupported protocol version");
             return;
         }
         String transport = query(exchange, "transport");
         String sid = query(exchange, "sid");
-        if ("websocket".equals(transport) && sid == null) {
-            webSocket.handleRequest(exchange);
-        } else if (sid != null) {
-            error(exchange, 1, "Session ID unknown");
+        if ("websocket".equals(transport)) {
+            if (sid == null) {
+                webSocket.handleRequest(exchange);
+            } else {
+                upgrade(exchange, sid);
+            }
+        } else if ("polling".equals(transport)) {
+            if (sid == null) {
+                openPolling(exchange);
+            } else {
+                poll(exchange, sid);
+            }
         } else {
-            error(exchange, 0, "Transport unknown");
+            SocketIoErrors.badRequest(exchange, 0, "Transport unknown");
+        }
+    }
+
+    private void cors(HttpServerExchange exchange) {
+        String origin = exchange.getRequestHeaders().getFirst(Headers.ORIGIN);
+        if (origin != null) {
+            exchange.getResponseHeaders().put(ALLOW_ORIGIN, origin.trim()); // allowed: checked before
+            exchange.getResponseHeaders().put(ALLOW_CREDENTIALS, "true");
         }
     }
 
@@ -92,10 +163,102 @@ public final class SocketIoHandler implements HttpHandler {
         return values == null || values.isEmpty() ? null : values.getFirst();
     }
 
-    /** An Engine.IO error answer: 400 with {@code {"code":N,"message":"..."}} (constant texts). */
-    static void error(HttpServerExchange exchange, int code, String message) {
-        exchange.setStatusCode(400);
-        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
-        exchange.getResponseSender().send("{\"code\":" + code + ",\"message\":\"" + message + "\"}");
+    // ------------------------------------------------------------ long-polling
+
+    private void openPolling(HttpServerExchange exchange) {
+        if (!Methods.GET.equals(exchange.getRequestMethod())) {
+            SocketIoErrors.badRequest(exchange, 2, "Bad handshake method");
+            return;
+        }
+        int retryAfter = tether.admit();
+        if (retryAfter != Tether.ADMITTED) {
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
+            exchange.setStatusCode(503);
+            exchange.getResponseSender().send("Over capacity; retry later.");
+            return;
+        }
+        Principal principal = webSocket.authenticate(exchange);
+        if (principal == null) {
+            tether.cancelAdmission(); // the refusal is answered
+            return;
+        }
+        String sid = io.newEngineId();
+        PollingTransport transport = new PollingTransport(sid, exchange.getIoThread(),
+                exchange.getSourceAddress(), config.writeWaterMark().highBytes(),
+                gone -> polling.remove(gone.sid(), gone));
+        polling.put(sid, transport);
+        // The handler runs on this I/O thread, which becomes the session's.
+        ConnectionListener listener = io.connect(transport, principal, sid, List.of("websocket"));
+        transport.listener(listener);
+        exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.onGet(exchange));
+    }
+
+    private void poll(HttpServerExchange exchange, String sid) {
+        PollingTransport transport = polling.get(sid);
+        if (transport == null) {
+            SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
+            return;
+        }
+        if (Methods.GET.equals(exchange.getRequestMethod())) {
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.execute(() -> transport.onGet(exchange)));
+        } else if (Methods.POST.equals(exchange.getRequestMethod())) {
+            int maxPayload = tether.config().maxMessageBytes();
+            if (exchange.getRequestContentLength() > maxPayload) {
+                tooBig(exchange, transport);
+                return;
+            }
+            exchange.setMaxEntitySize(maxPayload);
+            exchange.getRequestReceiver().receiveFullBytes((done, body) -> {
+                done.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/html");
+                done.getResponseSender().send("ok");
+                transport.execute(() -> transport.onPost(body));
+            }, (failed, error) -> {
+                if (error instanceof RequestTooBigException) {
+                    tooBig(failed, transport);
+                } else {
+                    failed.setStatusCode(400);
+                    failed.endExchange();
+                }
+            });
+        } else {
+            SocketIoErrors.badRequest(exchange, 2, "Bad handshake method");
+        }
+    }
+
+    private static void tooBig(HttpServerExchange exchange, PollingTransport transport) {
+        exchange.setStatusCode(413);
+        exchange.getResponseHeaders().put(Headers.CONNECTION, "close");
+        exchange.endExchange();
+        transport.close(dev.tether.core.CloseCodes.MESSAGE_TOO_BIG, "payload too large");
+    }
+
+    // ------------------------------------------------------------ upgrade
+
+    /** Carries the polling session a WebSocket upgrades through the upgrade listener. */
+    private record Upgrading(PollingTransport transport) implements Principal {
+        @Override
+        public String getName() {
+            return "upgrade";
+        }
+    }
+
+    private void upgrade(HttpServerExchange exchange, String sid) {
+        PollingTransport transport = polling.get(sid);
+        if (transport == null) {
+            SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
+            return;
+        }
+        if (!WebSocketUpgrade.isUpgradeRequest(exchange)) {
+            SocketIoErrors.badRequest(exchange, 3, "Bad request");
+            return;
+        }
+        // The session holds its admission slot and was authenticated when it opened.
+        upgrades.upgrade(exchange, new Upgrading(transport));
+    }
+
+    private ConnectionListener attachUpgrade(TransportConnection connection, Principal principal) {
+        tether.cancelAdmission(); // the upgrade took a slot; the session already holds one
+        PollingTransport transport = ((Upgrading) principal).transport();
+        return new UpgradeProbe(io, transport, (UndertowConnection) connection, config.writeWaterMark().highBytes());
     }
 }

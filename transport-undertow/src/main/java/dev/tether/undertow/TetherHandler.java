@@ -164,7 +164,8 @@ public final class TetherHandler implements HttpHandler {
         }
     }
 
-    private boolean originAllowed(HttpServerExchange exchange) {
+    /** Whether the request's Origin is allowed (no Origin header: allowed). */
+    boolean originAllowed(HttpServerExchange exchange) {
         if (config.allowedOrigins().isEmpty()) {
             return true;
         }
@@ -173,7 +174,7 @@ public final class TetherHandler implements HttpHandler {
     }
 
     /** The principal, or {@code null} after answering the refusal. */
-    private Principal authenticate(HttpServerExchange exchange) {
+    Principal authenticate(HttpServerExchange exchange) {
         UpgradeRequest request = new UpgradeRequest(exchange);
         AuthResult result;
         try {
@@ -196,7 +197,8 @@ public final class TetherHandler implements HttpHandler {
         return null;
     }
 
-    private void refused(HttpServerExchange exchange, int status, String body, boolean bearer) {
+    /** Answers a refusal and gives back the admission the exchange holds, if any. */
+    void refused(HttpServerExchange exchange, int status, String body, boolean bearer) {
         upgrade.releaseAdmission(exchange);
         try {
             tether.config().metrics().refused("handshake");

@@ -142,6 +142,25 @@ public final class NodeSocketIoClient implements AutoCloseable {
         }
     }
 
+    /**
+     * An event of type {@code e} seen at any time, before or after this call (unlike
+     * {@link #next}, which only looks forward): for events whose order is not defined.
+     */
+    public JsonNode awaitSeen(String e, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            for (JsonNode n : seen()) {
+                if (n.path("e").asText().equals(e)) {
+                    return n;
+                }
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || events.poll(left, TimeUnit.NANOSECONDS) == null) {
+                throw new AssertionError("no " + e + " from node within " + timeout + "; stderr: " + stderr);
+            }
+        }
+    }
+
     /** A snapshot of every event seen so far. */
     public List<JsonNode> seen() {
         synchronized (seen) {

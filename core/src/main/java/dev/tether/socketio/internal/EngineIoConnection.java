@@ -118,6 +118,18 @@ public final class EngineIoConnection implements ConnectionListener {
         return engineId;
     }
 
+    /**
+     * The Engine.IO upgrade (long-polling to WebSocket) completed: writes go to {@code next} from
+     * now on, and the transport reports this connection's events from it. On the I/O thread;
+     * {@code next} must run its I/O thread-bound calls on this same thread. Packets the old
+     * transport still buffered must have been moved to {@code next} first.
+     */
+    public void upgrade(TransportConnection next) {
+        out.replace(next);
+        out.flush();
+        onWritable();
+    }
+
     // ------------------------------------------------------------ heartbeat
 
     private void ping() {

@@ -13,10 +13,16 @@ import java.net.InetSocketAddress;
  */
 final class EngineTransport implements TransportConnection {
 
-    private final TransportConnection transport;
+    /** Replaced only on the I/O thread, by an upgrade whose new transport uses the same thread. */
+    private volatile TransportConnection transport;
 
     EngineTransport(TransportConnection transport) {
         this.transport = transport;
+    }
+
+    /** The Engine.IO upgrade: from now on everything goes to {@code next}. I/O thread. */
+    void replace(TransportConnection next) {
+        transport = next;
     }
 
     @Override

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The seed example answers a stock {@code socket.io-client} (the one pinned for the transport's
- * tests, driven by its {@code driver.js}) exactly as the seed's Node server: {@code message} gets
- * {@code response} with {@code "Message received!"}.
+ * tests, driven by its {@code driver.js}, with its default options: long-polling, then the
+ * upgrade to WebSocket) exactly as the seed's Node server: {@code message} gets {@code response}
+ * with {@code "Message received!"}.
  */
 class SocketIoSeedServerIT {
 
@@ -29,7 +30,7 @@ class SocketIoSeedServerIT {
         installClient();
         try (SocketIoSeedServer server = SocketIoSeedServer.start("127.0.0.1", 0)) {
             Process node = new ProcessBuilder("node", "driver.js", "http://127.0.0.1:" + server.port(), "1",
-                    "{\"reconnection\":false,\"transports\":[\"websocket\"]}").directory(NODE_DIR.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    "{\"reconnection\":false}").directory(NODE_DIR.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             try {
                 CompletableFuture<JsonNode> response = CompletableFuture.supplyAsync(() -> {
                     try (BufferedReader r = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {

@@ -1,0 +1,286 @@
+package dev.tether.undertow.internal;
+
+import dev.tether.core.spi.ConnectionListener;
+import dev.tether.core.spi.Frame;
+import dev.tether.core.spi.TransportConnection;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
+import org.xnio.XnioIoThread;
+
+/**
+ * The Engine.IO HTTP long-polling transport of one session ({@code sid}), as the engine sees a
+ * connection. Frames the engine writes are buffered as Engine.IO packets (a binary one as
+ * {@code b} + base64) and answered to the client's pending GET, joined by the record separator
+ * {@code \u001e}; packets the client POSTs are handed to the engine one by one.
+ *
+ * <p>Threading: the connection's "I/O thread" is the XNIO I/O thread of the request that opened
+ * it; every request of the session hops onto it with {@link #execute}, and every field is owned by
+ * it. At most one GET is pending: a second one is refused with 400 and closes the transport (an
+ * overlapping poll means a confused or hostile client). Responses to a parked GET are sent from
+ * this thread on the exchange, which the handler dispatched.
+ *
+ * <p>Bounds: the buffered packets count against the high water mark; above it
+ * {@link #isWritable()} is false until a GET takes them. A POST larger than {@code maxPayload} is
+ * refused with 413 before it is read (see {@code SocketIoHandler}).
+ */
+public final class PollingTransport implements TransportConnection {
+
+    static final char SEPARATOR = '\u001e';
+
+    private final XnioIoThread thread;
+    private final InetSocketAddress remoteAddress;
+    private final int highWaterBytes;
+    private final Consumer<PollingTransport> onGone;
+    private final String sid;
+    private final List<String> outbox = new ArrayList<>();
+    private long outboxBytes;
+    private boolean unwritable;
+    private ConnectionListener listener;
+    private HttpServerExchange parkedGet;
+    private boolean closed;
+    /** Upgraded to WebSocket: the engine no longer hears from us. */
+    private boolean retired;
+    /** A WebSocket probe succeeded: polls are answered at once, so that the client can pause polling. */
+    private boolean upgrading;
+
+    /**
+     * @param thread the XNIO I/O thread everything of this session runs on
+     * @param onGone called once when the transport closes or retires (to forget the sid)
+     */
+    public PollingTransport(String sid, XnioIoThread thread, InetSocketAddress remoteAddress, int highWaterBytes,
+                            Consumer<PollingTransport> onGone) {
+        this.sid = sid;
+        this.thread = thread;
+        this.remoteAddress = remoteAddress;
+        this.highWaterBytes = highWaterBytes;
+        this.onGone = onGone;
+    }
+
+    /** The Engine.IO session id. */
+    public String sid() {
+        return sid;
+    }
+
+    /** The engine's listener. I/O thread, once, right after {@code SocketIo.connect}. */
+    public void listener(ConnectionListener l) {
+        this.listener = l;
+    }
+
+    /** The engine's listener (for the upgrade). */
+    public ConnectionListener listener() {
+        return listener;
+    }
+
+    // ------------------------------------------------------------ requests (I/O thread)
+
+    /** A GET: answered now if packets are waiting, otherwise parked until some are. */
+    public void onGet(HttpServerExchange exchange) {
+        if (closed || retired) {
+            SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
+            return;
+        }
+        if (parkedGet != null) {
+            SocketIoErrors.badRequest(exchange, 3, "Bad request");
+            close(dev.tether.core.CloseCodes.BAD_REQUEST, "overlapping poll");
+            return;
+        }
+        if (!outbox.isEmpty()) {
+            answer(exchange);
+            return;
+        }
+        if (upgrading) {
+            send(exchange, "6");
+            return;
+        }
+        parkedGet = exchange;
+        exchange.getConnection().addCloseListener(c -> execute(() -> {
+            if (parkedGet == exchange) {
+                parkedGet = null;
+            }
+        }));
+    }
+
+    /** The packets of a POST body, in order. */
+    public void onPost(byte[] body) {
+        String payload = new String(body, StandardCharsets.UTF_8);
+        int from = 0;
+        while (from < payload.length() && !closed && !retired) {
+            int end = payload.indexOf(SEPARATOR, from);
+            if (end < 0) {
+                end = payload.length();
+            }
+            String packet = payload.substring(from, end);
+            if (!packet.isEmpty() && packet.charAt(0) == 'b') {
+                byte[] bytes;
+                try {
+                    bytes = Base64.getDecoder().decode(packet.substring(1));
+                } catch (IllegalArgumentException e) {
+                    close(dev.tether.core.CloseCodes.BAD_REQUEST, "invalid base64 packet");
+                    return;
+                }
+                listener.onFrame(ByteBuffer.wrap(bytes), true);
+            } else {
+                listener.onFrame(ByteBuffer.wrap(packet.getBytes(StandardCharsets.UTF_8)), false);
+            }
+            from = end + 1;
+        }
+    }
+
+    /**
+     * A WebSocket probe succeeded: answers the pending GET with a noop ({@code 6}), and any GET
+     * from now on at once, so that the client can pause polling and finish the upgrade.
+     */
+    public void releaseGet() {
+        upgrading = true;
+        if (parkedGet != null) {
+            HttpServerExchange get = parkedGet;
+            parkedGet = null;
+            send(get, "6");
+        }
+    }
+
+    /**
+     * The upgrade completed: the packets still buffered go to {@code next} first, the pending GET
+     * gets a noop, and this transport is done.
+     */
+    public void retireInto(TransportConnection next) {
+        retired = true;
+        for (String packet : outbox) {
+            if (!packet.isEmpty() && packet.charAt(0) == 'b') {
+                next.write(Frame.binary(ByteBuffer.wrap(Base64.getDecoder().decode(packet.substring(1)))));
+            } else {
+                next.write(Frame.text(ByteBuffer.wrap(packet.getBytes(StandardCharsets.UTF_8))));
+            }
+        }
+        outbox.clear();
+        outboxBytes = 0;
+        releaseGet();
+        onGone.accept(this);
+    }
+
+    /** Whether the transport can still be upgraded. */
+    public boolean isOpen() {
+        return !closed && !retired;
+    }
+
+    private void answer(HttpServerExchange exchange) {
+        StringBuilder b = new StringBuilder((int) Math.min(outboxBytes + outbox.size(), Integer.MAX_VALUE));
+        for (int i = 0; i < outbox.size(); i++) {
+            if (i > 0) {
+                b.append(SEPARATOR);
+            }
+            b.append(outbox.get(i));
+        }
+        outbox.clear();
+        outboxBytes = 0;
+        send(exchange, b.toString());
+        if (unwritable) {
+            unwritable = false;
+            if (!closed && !retired) {
+                listener.onWritable();
+            }
+        }
+    }
+
+    private static void send(HttpServerExchange exchange, String body) {
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=UTF-8");
+        exchange.getResponseSender().send(body, StandardCharsets.UTF_8);
+    }
+
+    // ------------------------------------------------------------ TransportConnection
+
+    @Override
+    public boolean write(Frame frame) {
+        if (closed || retired) {
+            return false;
+        }
+        byte[] bytes = new byte[frame.length()];
+        int at = 0;
+        for (ByteBuffer part : frame.parts()) {
+            ByteBuffer view = part.duplicate();
+            int n = view.remaining();
+            view.get(bytes, at, n);
+            at += n;
+        }
+        String packet = frame.binary() ? "b" + Base64.getEncoder().encodeToString(bytes)
+                : new String(bytes, StandardCharsets.UTF_8);
+        outbox.add(packet);
+        outboxBytes += packet.length();
+        return true;
+    }
+
+    @Override
+    public void flush() {
+        if (parkedGet != null && !outbox.isEmpty()) {
+            HttpServerExchange get = parkedGet;
+            parkedGet = null;
+            answer(get);
+        }
+    }
+
+    @Override
+    public boolean isWritable() {
+        if (closed || retired) {
+            return false;
+        }
+        if (outboxBytes > highWaterBytes) {
+            unwritable = true;
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void suspendReads() {
+        // Nothing to pause: the client POSTs when it likes; the engine's own bounds apply.
+    }
+
+    @Override
+    public void resumeReads() {
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        try {
+            thread.execute(task);
+        } catch (RejectedExecutionException e) {
+            // the server is stopping; the contract allows dropping
+        }
+    }
+
+    @Override
+    public boolean inIoThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    @Override
+    public void close(int code, String reason) {
+        execute(() -> {
+            if (closed || retired) {
+                return;
+            }
+            closed = true;
+            outbox.add("1");
+            if (parkedGet != null) {
+                HttpServerExchange get = parkedGet;
+                parkedGet = null;
+                answer(get);
+            }
+            onGone.accept(this);
+            listener.onClosed(code, reason);
+        });
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return remoteAddress;
+    }
+}

@@ -1,0 +1,196 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.socketio.Socket;
+import dev.tether.socketio.SocketIo;
+import dev.tether.socketio.SocketIoConfig;
+import dev.tether.testing.NodeSocketIoClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Stock {@code socket.io-client} with its default options (HTTP long-polling, then the upgrade to
+ * WebSocket), polling only, custom namespaces and binary attachments; and the HTTP answers to bad
+ * Engine.IO requests.
+ */
+class SocketIoPollingIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String ALLOWED = "http://app.example";
+
+    private final List<NodeSocketIoClient> clients = new ArrayList<>();
+    private final BlockingQueue<Socket> connected = new LinkedBlockingQueue<>();
+    private Tether tether;
+    private SocketIo io;
+    private TetherServer server;
+
+    @BeforeEach
+    void start() {
+        tether = Tether.create(TetherConfig.builder().maxMessageBytes(10_000).drainTimeout(Duration.ZERO).build(),
+                new SessionHandler() { });
+        io = SocketIo.create(tether, SocketIoConfig.defaults());
+        io.on("connection", socket -> {
+            socket.on("echo", (args, ack) -> ack.send(args.toArray()));
+            connected.add(socket);
+        });
+        io.of("/chat").on("connection", socket -> {
+            socket.on("echo", (args, ack) -> ack.send("chat", args.get(0)));
+            connected.add(socket);
+        });
+        server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .allowedOrigins(Set.of(ALLOWED)).build());
+    }
+
+    @AfterEach
+    void stop() {
+        clients.forEach(NodeSocketIoClient::close);
+        tether.close();
+        server.close();
+    }
+
+    private String url() {
+        return "http://127.0.0.1:" + server.port();
+    }
+
+    private NodeSocketIoClient client(String url, String options) throws Exception {
+        NodeSocketIoClient c = NodeSocketIoClient.start(url, 1, options);
+        clients.add(c);
+        return c;
+    }
+
+    private Socket nextSocket() throws InterruptedException {
+        Socket s = connected.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(s).as("server-side connection").isNotNull();
+        return s;
+    }
+
+    @Test
+    void defaultClientConnectsOverPollingThenUpgradesAndKeepsWorking() throws Exception {
+        NodeSocketIoClient node = client(url(), "{}");
+        assertThat(node.next("open", WAIT).path("transport").asText()).isEqualTo("polling");
+        node.next("connect", WAIT);
+        Socket socket = nextSocket();
+        // The upgrade may complete before or after the CONNECT reply is handled.
+        assertThat(node.awaitSeen("upgrade", WAIT).path("transport").asText()).isEqualTo("websocket");
+        assertThat(tether.stats().connections()).isEqualTo(1);
+
+        node.send("{\"cmd\":\"emit\",\"event\":\"echo\",\"args\":[\"after upgrade\"],\"ack\":true}");
+        assertThat(node.next("ack", WAIT).path("args").toString()).isEqualTo("[\"after upgrade\"]");
+        for (int k = 1; k <= 50; k++) {
+            socket.emit("n", k);
+        }
+        for (int k = 1; k <= 50; k++) {
+            assertThat(node.next("event", WAIT).path("args").get(0).asInt()).isEqualTo(k);
+        }
+    }
+
+    @Test
+    void pollingOnlyClientExchangesEventsAcksAndBinaryAttachments() throws Exception {
+        NodeSocketIoClient node = client(url(), "{\"transports\":[\"polling\"]}");
+        assertThat(node.next("connect", WAIT).path("transport").asText()).isEqualTo("polling");
+        Socket socket = nextSocket();
+        String bytes = Base64.getEncoder().encodeToString(new byte[] {0, 1, 2, (byte) 255});
+        node.send("{\"cmd\":\"emit\",\"event\":\"echo\",\"args\":[{\"$bin\":\"" + bytes + "\"},\"x\"],\"ack\":true}");
+        JsonNode ack = node.next("ack", WAIT);
+        assertThat(ack.path("args").get(0).path("$bin").asText()).isEqualTo(bytes);
+        assertThat(ack.path("args").get(1).asText()).isEqualTo("x");
+        socket.emit("blob", "label", new byte[] {9, 8, 7});
+        JsonNode blob = node.next("event", WAIT);
+        assertThat(blob.path("name").asText()).isEqualTo("blob");
+        assertThat(blob.path("args").get(1).path("$bin").asText())
+                .isEqualTo(Base64.getEncoder().encodeToString(new byte[] {9, 8, 7}));
+        List<JsonNode> answer = socket.emitWithAck("question", Duration.ofSeconds(10), "over polling").get(20, TimeUnit.SECONDS);
+        assertThat(answer.get(0).asText()).isEqualTo("ack:question");
+    }
+
+    @Test
+    void binaryAttachmentsRoundTripOverWebSocket() throws Exception {
+        NodeSocketIoClient node = client(url(), "{\"transports\":[\"websocket\"]}");
+        node.next("connect", WAIT);
+        Socket socket = nextSocket();
+        byte[] big = new byte[5000];
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) i;
+        }
+        String b64 = Base64.getEncoder().encodeToString(big);
+        node.send("{\"cmd\":\"emit\",\"event\":\"echo\",\"args\":[{\"$bin\":\"" + b64 + "\"},{\"$bin\":\"AQI=\"}],\"ack\":true}");
+        JsonNode ack = node.next("ack", WAIT);
+        assertThat(ack.path("args").get(0).path("$bin").asText()).isEqualTo(b64);
+        assertThat(ack.path("args").get(1).path("$bin").asText()).isEqualTo("AQI=");
+        socket.emit("blob", new byte[] {1, 2, 3});
+        assertThat(node.next("event", WAIT).path("args").get(0).path("$bin").asText())
+                .isEqualTo(Base64.getEncoder().encodeToString(new byte[] {1, 2, 3}));
+    }
+
+    @Test
+    void customNamespaceConnectsAndUnknownOneIsRefused() throws Exception {
+        NodeSocketIoClient chat = client(url() + "/chat", "{}");
+        chat.next("connect", WAIT);
+        Socket socket = nextSocket();
+        assertThat(socket.namespace().name()).isEqualTo("/chat");
+        chat.send("{\"cmd\":\"emit\",\"event\":\"echo\",\"args\":[\"hi\"],\"ack\":true}");
+        assertThat(chat.next("ack", WAIT).path("args").toString()).isEqualTo("[\"chat\",\"hi\"]");
+        io.of("/chat").emit("news", "for chat");
+        assertThat(chat.next("event", WAIT).path("args").toString()).isEqualTo("[\"for chat\"]");
+
+        NodeSocketIoClient nope = client(url() + "/nope", "{\"reconnection\":false}");
+        assertThat(nope.next("connect_error", WAIT).path("message").asText()).isEqualTo("Invalid namespace");
+    }
+
+    @Test
+    void badEngineIoRequestsGetClearHttpErrors() throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
+        HttpResponse<String> r = get(http, "/socket.io/?EIO=4&transport=polling&sid=nope", null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("{\"code\":1,\"message\":\"Session ID unknown\"}");
+        r = get(http, "/socket.io/?EIO=3&transport=polling", null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("\"code\":5");
+        r = get(http, "/socket.io/?EIO=4&transport=carrier-pigeon", null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("\"code\":0");
+        r = get(http, "/socket.io/?EIO=4&transport=polling", "http://evil.example");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(tether.stats().connections()).isZero();
+
+        r = get(http, "/socket.io/?EIO=4&transport=polling", ALLOWED);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).contains(ALLOWED);
+        assertThat(r.body()).startsWith("0{\"sid\":");
+        String sid = r.body().replaceAll("^0\\{\"sid\":\"([^\"]+)\".*$", "$1");
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(url()
+                        + "/socket.io/?EIO=4&transport=polling&sid=" + sid))
+                .POST(HttpRequest.BodyPublishers.ofString("4" + "2[\"x\",\"" + "y".repeat(20_000) + "\"]"))
+                .timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        assertThat(post.statusCode()).isEqualTo(413);
+        dev.tether.testing.Await.until(() -> tether.stats().connections() == 0, WAIT, "the session closed");
+        assertThat(get(http, "/socket.io/?EIO=4&transport=polling&sid=" + sid, null).statusCode()).isEqualTo(400);
+    }
+
+    private HttpResponse<String> get(HttpClient http, String path, String origin) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(WAIT).GET();
+        if (origin != null) {
+            b.header("Origin", origin);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+}
