@@ -6,6 +6,7 @@ import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import dev.tether.socketio.SocketIo;
 import dev.tether.undertow.internal.ConnectionSettings;
+import dev.tether.undertow.internal.OpenConnections;
 import dev.tether.undertow.internal.PollingTransport;
 import dev.tether.undertow.internal.SocketIoErrors;
 import dev.tether.undertow.internal.UndertowConnection;
@@ -106,6 +107,22 @@ public final class SocketIoHandler implements HttpHandler {
     /** This handler's configuration. */
     public TetherUndertowConfig config() {
         return config;
+    }
+
+    /**
+     * Closes every long-polling session (its client gets the close packet) and every WebSocket
+     * a polling session upgraded to, with {@code code}. For a server that stops.
+     */
+    void closeSessions(int code, String reason) {
+        for (PollingTransport transport : polling.values()) {
+            transport.close(code, reason);
+        }
+        upgrades.openConnections().closeAll(code, reason);
+    }
+
+    /** The WebSockets polling sessions upgraded to that are still open. */
+    OpenConnections upgradedConnections() {
+        return upgrades.openConnections();
     }
 
     /** The handler of the WebSocket upgrades (for the connections it keeps open). */

@@ -54,9 +54,12 @@ public final class TetherServer implements AutoCloseable {
     private final Undertow undertow;
     private final InetSocketAddress address;
     private final TetherHandler handler;
+    /** The Socket.IO handler when this is a Socket.IO server, else null. */
+    private final SocketIoHandler socketIo;
     private boolean closed;
 
-    private TetherServer(Undertow undertow, InetSocketAddress address, TetherHandler handler) {
+    private TetherServer(Undertow undertow, InetSocketAddress address, TetherHandler handler, SocketIoHandler socketIo) {
+        this.socketIo = socketIo;
         this.undertow = undertow;
         this.address = address;
         this.handler = handler;
@@ -84,7 +87,7 @@ public final class TetherServer implements AutoCloseable {
         Objects.requireNonNull(tether, "tether");
         Objects.requireNonNull(config, "config");
         TetherHandler handler = new TetherHandler(tether, config);
-        return start(config, config.path(), handler, handler);
+        return start(config, config.path(), handler, handler, null);
     }
 
     /**
@@ -99,11 +102,11 @@ public final class TetherServer implements AutoCloseable {
         Objects.requireNonNull(io, "io");
         Objects.requireNonNull(config, "config");
         SocketIoHandler handler = new SocketIoHandler(io, config);
-        return start(config, config.socketIoPath(), handler, handler.webSocketHandler());
+        return start(config, config.socketIoPath(), handler, handler.webSocketHandler(), handler);
     }
 
     private static TetherServer start(TetherUndertowConfig config, String path, HttpHandler mounted,
-                                      TetherHandler handler) {
+                                      TetherHandler handler, SocketIoHandler socketIo) {
         HttpHandler root = exchange -> {
             if (path.equals(exchange.getRequestPath())) {
                 mounted.handleRequest(exchange);
@@ -127,7 +130,7 @@ public final class TetherServer implements AutoCloseable {
                 .build();
         undertow.start();
         SocketAddress bound = undertow.getListenerInfo().get(0).getAddress();
-        return new TetherServer(undertow, (InetSocketAddress) bound, handler);
+        return new TetherServer(undertow, (InetSocketAddress) bound, handler, socketIo);
     }
 
     /** The port the server listens on, the one the system picked when configured with 0. */
@@ -170,9 +173,16 @@ public final class TetherServer implements AutoCloseable {
         // upgraded meanwhile is closed with 1001 as soon as it is attached.
         OpenConnections open = handler.openConnections();
         open.closeAll(CloseCodes.GOING_AWAY, "server shutting down");
+        if (socketIo != null) {
+            socketIo.closeSessions(CloseCodes.GOING_AWAY, "server shutting down");
+        }
         boolean interrupted = false;
         try {
+            long deadline = System.nanoTime() + handler.config().closeTimeout().toNanos();
             open.awaitEmpty(handler.config().closeTimeout().toNanos());
+            if (socketIo != null) {
+                socketIo.upgradedConnections().awaitEmpty(Math.max(0, deadline - System.nanoTime()));
+            }
         } catch (InterruptedException e) {
             interrupted = true;
         }

@@ -157,6 +157,22 @@ class SocketIoPollingIT {
     }
 
     @Test
+    void stoppingTheServerClosesPollingAndUpgradedSessionsSoClientsKnow() throws Exception {
+        NodeSocketIoClient polling = client(url(), "{\"transports\":[\"polling\"],\"reconnection\":false}");
+        NodeSocketIoClient upgraded = client(url(), "{\"reconnection\":false}");
+        polling.next("connect", WAIT);
+        upgraded.next("connect", WAIT);
+        upgraded.awaitSeen("upgrade", WAIT);
+        server.close();
+        assertThat(polling.next("disconnect", WAIT).path("reason").asText()).isEqualTo("transport close");
+        JsonNode closed = upgraded.next("disconnect", WAIT);
+        assertThat(closed.path("reason").asText()).isEqualTo("transport close");
+        if (closed.path("code").isNumber()) {
+            assertThat(closed.path("code").asInt()).as("a close frame, not a dropped socket").isEqualTo(1001);
+        }
+    }
+
+    @Test
     void badEngineIoRequestsGetClearHttpErrors() throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
         HttpResponse<String> r = get(http, "/socket.io/?EIO=4&transport=polling&sid=nope", null);
