@@ -260,6 +260,36 @@ class SocketIoEngineTest {
         assertThat(t.connected()).isFalse();
     }
 
+    @Test
+    void nativePublishToARoomTopicIsEncodedForSocketIoSubscribers() throws Exception {
+        start();
+        SioConnection c = SioConnection.open(io, ALICE);
+        c.next();
+        c.send("40");
+        c.next();
+        Socket s = nextSocket();
+        s.join("shared");
+        assertThat(tether.publish("sio:/#shared", "ev", dev.tether.core.Payload.text("x"))).isEqualTo(1);
+        assertThat(c.next()).isEqualTo("42[\"ev\",\"x\"]");
+        assertThat(s.to("shared").emit("ev", "not to the sender")).isZero();
+    }
+
+    @Test
+    void hubCloseDoesNotWaitForAcknowledgementsSocketIoClientsNeverSend() throws Exception {
+        start(TetherConfig.builder().drainTimeout(Duration.ofSeconds(8)), SocketIoConfig.defaults());
+        SioConnection c = SioConnection.open(io, ALICE);
+        c.next();
+        c.send("40");
+        c.next();
+        Socket s = nextSocket();
+        s.emit("n", 1);
+        assertThat(c.next()).isEqualTo("42[\"n\",1]");
+        long started = System.nanoTime();
+        tether.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(4));
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
+    }
+
     // ------------------------------------------------------------ connection state recovery
 
     private SocketIo startWithRecovery(int replayMessages) {
