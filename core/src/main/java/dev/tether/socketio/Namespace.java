@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -92,8 +93,8 @@ public final class Namespace {
     }
 
     /** The socket with this id, if it is alive. */
-    public java.util.Optional<Socket> socket(String id) {
-        return java.util.Optional.ofNullable(sockets.get(id));
+    public Optional<Socket> socket(String id) {
+        return Optional.ofNullable(sockets.get(id));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tether.socketio;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.Message;
 import dev.tether.core.Responder;
@@ -70,7 +71,7 @@ public final class Socket {
 
     /** The {@code auth} object the client sent with its CONNECT (may be empty), without secrets of ours. */
     public JsonNode auth() {
-        ObjectNode copy = auth == null ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : auth.deepCopy();
+        ObjectNode copy = auth == null ? JsonNodeFactory.instance.objectNode() : auth.deepCopy();
         copy.remove("pid");
         copy.remove("offset");
         return copy;

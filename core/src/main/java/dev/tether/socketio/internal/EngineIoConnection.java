@@ -235,10 +235,10 @@ public final class EngineIoConnection implements ConnectionListener {
         attachments.add(bytes);
         if (attachments.size() == pendingBinary.attachments()) {
             SioPacket p = pendingBinary;
-            JsonNode data2 = fillPlaceholders(p.data(), attachments);
+            JsonNode filled = fillPlaceholders(p.data(), attachments);
             pendingBinary = null;
             attachments = null;
-            dispatch(new SioPacket(p.type(), p.namespace(), p.ackId(), 0, data2));
+            dispatch(new SioPacket(p.type(), p.namespace(), p.ackId(), 0, filled));
         }
     }
 
