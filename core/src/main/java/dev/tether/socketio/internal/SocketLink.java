@@ -153,10 +153,11 @@ public final class SocketLink implements SessionLink {
 
     /** The client sent DISCONNECT for this namespace: the socket ends (no recovery, as in Socket.IO). */
     void clientDisconnected() {
-        tellDetached("client namespace disconnect");
+        // Ended first: whoever hears of the disconnect finds the socket's session over.
         if (session != null) {
             session.end(CloseCodes.NORMAL, "client namespace disconnect", false, false);
         }
+        tellDetached("client namespace disconnect");
     }
 
     /** The transport closed: the session stays for the retention window (recovery). */
@@ -172,10 +173,10 @@ public final class SocketLink implements SessionLink {
         engine.out.execute(() -> {
             engine.remove(this);
             engine.writeNow(endpoint.protocol().disconnect());
-            tellDetached("server namespace disconnect");
             if (session != null) {
                 session.end(CloseCodes.NORMAL, "server namespace disconnect", false, false);
             }
+            tellDetached("server namespace disconnect");
         });
     }
 
