@@ -1,7 +1,6 @@
 package dev.tether.undertow;
 
 import dev.tether.core.Tether;
-import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import dev.tether.socketio.SocketIo;
@@ -91,11 +90,7 @@ public final class SocketIoHandler implements HttpHandler {
         this.webSocket = new TetherHandler(tether, config,
                 exchange -> SocketIoErrors.badRequest(exchange, 3, "Bad request"),
                 (connection, principal) -> io.connect(connection, principal, io.newEngineId(), List.of()));
-        TetherConfig hub = tether.config();
-        ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(),
-                hub.heartbeatInterval().plus(hub.heartbeatTimeout()).plus(TetherUndertowConfig.IDLE_TIMEOUT_MARGIN).toMillis(),
-                config.closeTimeout().toMillis(), config.writeWaterMark().lowBytes(),
-                config.writeWaterMark().highBytes(), config.messageReadTimeout().toMillis());
+        ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrades = new WebSocketUpgrade(tether, this::attachUpgrade, settings);
     }
 

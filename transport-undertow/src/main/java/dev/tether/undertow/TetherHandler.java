@@ -94,22 +94,7 @@ public final class TetherHandler implements HttpHandler {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.config = Objects.requireNonNull(config, "config");
         this.next = next;
-        TetherConfig hub = tether.config();
-        long idleTimeoutMs;
-        if (config.idleTimeout().isZero()) {
-            idleTimeoutMs = hub.heartbeatInterval().plus(hub.heartbeatTimeout())
-                    .plus(TetherUndertowConfig.IDLE_TIMEOUT_MARGIN).toMillis();
-        } else {
-            if (config.idleTimeout().compareTo(hub.heartbeatInterval()) <= 0) {
-                throw new IllegalArgumentException("idleTimeout must exceed the hub's heartbeatInterval ("
-                        + hub.heartbeatInterval() + "): " + config.idleTimeout());
-            }
-            idleTimeoutMs = config.idleTimeout().toMillis();
-        }
-        WriteWaterMark marks = config.writeWaterMark();
-        ConnectionSettings settings = new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs,
-                config.closeTimeout().toMillis(), marks.lowBytes(), marks.highBytes(),
-                config.messageReadTimeout().toMillis(), config.maxPingsPerMinute());
+        ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrade = new WebSocketUpgrade(tether, connector == null ? tether::connect : connector, settings);
     }
 

@@ -1,5 +1,9 @@
 package dev.tether.undertow.internal;
 
+import dev.tether.core.TetherConfig;
+import dev.tether.undertow.TetherUndertowConfig;
+import dev.tether.undertow.WriteWaterMark;
+
 /**
  * The per-connection limits a {@link UndertowConnection} needs, resolved once per handler.
  *
@@ -14,6 +18,31 @@ package dev.tether.undertow.internal;
 public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long closeTimeoutMs,
                                  int lowWaterBytes, int highWaterBytes, long messageReadTimeoutMs,
                                  int maxPingsPerMinute) {
+
+    /**
+     * The settings of a handler mounted with {@code config} on a hub configured with {@code hub}.
+     * An idle timeout of zero means the heartbeat interval and timeout plus a margin.
+     *
+     * @throws IllegalArgumentException if an explicit idle timeout does not exceed the hub's
+     *                                  heartbeat interval
+     */
+    public static ConnectionSettings resolve(TetherConfig hub, TetherUndertowConfig config) {
+        long idleTimeoutMs;
+        if (config.idleTimeout().isZero()) {
+            idleTimeoutMs = hub.heartbeatInterval().plus(hub.heartbeatTimeout())
+                    .plus(TetherUndertowConfig.IDLE_TIMEOUT_MARGIN).toMillis();
+        } else {
+            if (config.idleTimeout().compareTo(hub.heartbeatInterval()) <= 0) {
+                throw new IllegalArgumentException("idleTimeout must exceed the hub's heartbeatInterval ("
+                        + hub.heartbeatInterval() + "): " + config.idleTimeout());
+            }
+            idleTimeoutMs = config.idleTimeout().toMillis();
+        }
+        WriteWaterMark marks = config.writeWaterMark();
+        return new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs, config.closeTimeout().toMillis(),
+                marks.lowBytes(), marks.highBytes(), config.messageReadTimeout().toMillis(),
+                config.maxPingsPerMinute());
+    }
 
     /**
      * @throws IllegalArgumentException if a value is out of range
