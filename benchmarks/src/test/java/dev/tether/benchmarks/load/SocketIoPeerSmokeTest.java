@@ -47,9 +47,8 @@ class SocketIoPeerSmokeTest {
     void startPeer() throws Exception {
         Path dir = peerDirectory();
         assumeTrue(dir != null, "socketio-peer/server.js not found from " + Path.of("").toAbsolutePath());
-        assumeTrue(Files.isDirectory(dir.resolve("node_modules/socket.io")),
-                "the Socket.IO peer is not installed (run benchmarks/socketio-peer/run.sh once, or npm ci there)");
         assumeTrue(nodeRuns(), "node is not on the PATH");
+        installPeer(dir);
         ProcessBuilder builder = new ProcessBuilder("node", "server.js", "--broadcast").directory(dir.toFile())
                 .redirectErrorStream(true);
         builder.environment().put("PORT", "0");
@@ -74,6 +73,22 @@ class SocketIoPeerSmokeTest {
         Matcher m = READY.matcher(line == null ? "" : line);
         assertThat(m.find()).as("ready line of the peer: %s", line).isTrue();
         port = Integer.parseInt(m.group(1));
+    }
+
+    /** Installs the pinned peer from its lock file ({@code npm ci}) on a fresh clone, as run.sh does. */
+    private static synchronized void installPeer(Path dir) throws IOException, InterruptedException {
+        if (Files.isDirectory(dir.resolve("node_modules/socket.io"))) {
+            return;
+        }
+        Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(dir.toFile())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("npm-ci.log").toFile()).start();
+        try {
+            if (!npm.waitFor(300, TimeUnit.SECONDS) || npm.exitValue() != 0) {
+                throw new AssertionError("npm ci failed in " + dir + ", see npm-ci.log there");
+            }
+        } finally {
+            npm.destroyForcibly();
+        }
     }
 
     @AfterEach
