@@ -13,41 +13,49 @@ import org.junit.jupiter.api.extension.TestWatcher;
 /**
  * Prints the case list of a {@code *ConformanceIT} class after its tests: one line per test, its
  * display name (which starts with the RFC 6455 section, as in {@code "§5.2 RSV bit set without
- * an extension → 1002"}) and its outcome, ordered by section. Register it as a static
- * {@code @RegisterExtension} field.
+ * an extension → 1002"}) and its outcome, ordered by section, under the class's display name
+ * (for a suite run against several endpoints, one table per endpoint). Register it as a static
+ * {@code @RegisterExtension} field; one instance may serve several classes (a field of an abstract
+ * suite its subclasses inherit), each gets its own table.
  */
 final class ConformanceCaseList implements TestWatcher, AfterAllCallback {
 
     private static final Pattern SECTION = Pattern.compile("^§(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?");
 
-    private record Case(String name, String outcome) {
+    private record Case(Class<?> testClass, String name, String outcome) {
     }
 
     private final List<Case> cases = new ArrayList<>();
 
     @Override
     public synchronized void testSuccessful(ExtensionContext context) {
-        cases.add(new Case(context.getDisplayName(), "pass"));
+        cases.add(new Case(context.getRequiredTestClass(), context.getDisplayName(), "pass"));
     }
 
     @Override
     public synchronized void testFailed(ExtensionContext context, Throwable cause) {
-        cases.add(new Case(context.getDisplayName(), "FAIL"));
+        cases.add(new Case(context.getRequiredTestClass(), context.getDisplayName(), "FAIL"));
     }
 
     @Override
     public synchronized void testAborted(ExtensionContext context, Throwable cause) {
-        cases.add(new Case(context.getDisplayName(), "aborted"));
+        cases.add(new Case(context.getRequiredTestClass(), context.getDisplayName(), "aborted"));
     }
 
     @Override
     public synchronized void testDisabled(ExtensionContext context, Optional<String> reason) {
-        cases.add(new Case(context.getDisplayName(), "disabled"));
+        cases.add(new Case(context.getRequiredTestClass(), context.getDisplayName(), "disabled"));
     }
 
     @Override
     public synchronized void afterAll(ExtensionContext context) {
-        List<Case> sorted = new ArrayList<>(cases);
+        List<Case> sorted = new ArrayList<>();
+        for (Case c : cases) {
+            if (c.testClass() == context.getRequiredTestClass()) {
+                sorted.add(c);
+            }
+        }
+        cases.removeAll(sorted);
         sorted.sort(Comparator.comparingLong((Case c) -> sectionKey(c.name())).thenComparing(Case::name));
         StringBuilder table = new StringBuilder()
                 .append("\nRFC 6455 case list: ").append(context.getDisplayName()).append('\n')
@@ -55,6 +63,8 @@ final class ConformanceCaseList implements TestWatcher, AfterAllCallback {
         for (Case c : sorted) {
             table.append(String.format("| %-7s | %s%n", c.outcome(), c.name()));
         }
+        long passed = sorted.stream().filter(c -> c.outcome().equals("pass")).count();
+        table.append(String.format("%d cases, %d passed%n", sorted.size(), passed));
         System.out.print(table);
     }
 
