@@ -48,7 +48,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       session;</li>
  *   <li>{@code transport=websocket} with a known polling {@code sid}: the upgrade (probe
  *       {@code 2probe}/{@code 3probe}, the pending GET released with a noop, {@code 5}), after
- *       which the session runs on the WebSocket;</li>
+ *       which the session runs on the WebSocket; a request that is not a valid upgrade is
+ *       refused as a new session's would be (426 naming version 13 for another
+ *       {@code Sec-WebSocket-Version}, otherwise 400);</li>
  *   <li>anything else (an unknown transport or {@code sid}, a bad method): 400 with the
  *       Engine.IO error object.</li>
  * </ol>
@@ -261,7 +263,10 @@ public final class SocketIoHandler implements HttpHandler {
             return;
         }
         if (!WebSocketUpgrade.isUpgradeRequest(exchange)) {
-            SocketIoErrors.badRequest(exchange, 3, "Bad request");
+            // The same answers as a new session's upgrade: 426 for another version, else 400.
+            if (!TetherHandler.refusedVersion(exchange)) {
+                SocketIoErrors.badRequest(exchange, 3, "Bad request");
+            }
             return;
         }
         // The session holds its admission slot and was authenticated when it opened.

@@ -119,12 +119,10 @@ public final class TetherHandler implements HttpHandler {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         if (!WebSocketUpgrade.isUpgradeRequest(exchange)) {
-            String version = exchange.getRequestHeaders().getFirst(Headers.SEC_WEB_SOCKET_VERSION);
-            if (version != null && !version.trim().equals("13")) {
-                // RFC 6455 4.4: name the versions we speak so that the client can retry with one.
-                exchange.getResponseHeaders().put(Headers.SEC_WEB_SOCKET_VERSION, "13");
-                respond(exchange, 426, "Unsupported WebSocket version; this server speaks 13.", false);
-            } else if (next != null) {
+            if (refusedVersion(exchange)) {
+                return;
+            }
+            if (next != null) {
                 next.handleRequest(exchange);
             } else {
                 respond(exchange, 400, "Expected a WebSocket upgrade request.", false);
@@ -147,6 +145,21 @@ public final class TetherHandler implements HttpHandler {
         if (principal != null) {
             upgrade.upgrade(exchange, principal);
         }
+    }
+
+    /**
+     * Answers 426 with {@code Sec-WebSocket-Version: 13} if the request names a WebSocket version
+     * other than 13; whether it did. For a request that is not a valid upgrade.
+     */
+    static boolean refusedVersion(HttpServerExchange exchange) {
+        String version = exchange.getRequestHeaders().getFirst(Headers.SEC_WEB_SOCKET_VERSION);
+        if (version == null || version.trim().equals("13")) {
+            return false;
+        }
+        // RFC 6455 4.4: name the versions we speak so that the client can retry with one.
+        exchange.getResponseHeaders().put(Headers.SEC_WEB_SOCKET_VERSION, "13");
+        respond(exchange, 426, "Unsupported WebSocket version; this server speaks 13.", false);
+        return true;
     }
 
     /** Whether the request's Origin is allowed (no Origin header: allowed). */
