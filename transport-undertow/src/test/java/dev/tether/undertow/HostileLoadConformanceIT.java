@@ -2,6 +2,8 @@ package dev.tether.undertow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tether.client.TetherClient;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Message;
@@ -9,6 +11,8 @@ import dev.tether.core.Payload;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.socketio.SocketIo;
+import dev.tether.socketio.SocketIoConfig;
 import dev.tether.testing.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -32,6 +36,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntUnaryOperator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -71,6 +76,9 @@ class HostileLoadConformanceIT {
     private static final String HELLO = "{\"t\":\"hello\",\"v\":1}";
     /** A fall in used heap smaller than this counts as settled. */
     private static final long SETTLED_BYTES = 512L << 10;
+    private static final String NATIVE = "/tether";
+    private static final String SOCKET_IO = "/socket.io/?EIO=4&transport=websocket";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The hostile inputs and the close code each must get. */
     private enum Attack {
@@ -118,6 +126,7 @@ class HostileLoadConformanceIT {
     private TetherClient subscriber;
     private ExecutorService attackers;
     private ExecutorService publishing;
+    private ExecutorService reading;
 
     @BeforeEach
     void start() {
@@ -128,14 +137,17 @@ class HostileLoadConformanceIT {
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
         attackers = Executors.newFixedThreadPool(8);
         publishing = Executors.newSingleThreadExecutor();
+        reading = Executors.newSingleThreadExecutor();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
         attackers.shutdownNow();
         publishing.shutdownNow();
+        reading.shutdownNow();
         assertThat(attackers.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
         assertThat(publishing.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(reading.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
         if (subscriber != null) {
             subscriber.close();
         }
@@ -146,27 +158,58 @@ class HostileLoadConformanceIT {
     }
 
     private void startServer(int maxPingsPerMinute) {
-        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .messageReadTimeout(Duration.ofSeconds(2)).maxPingsPerMinute(maxPingsPerMinute).build());
+        server = TetherServer.start(tether, serverConfig(maxPingsPerMinute));
+    }
+
+    private static TetherUndertowConfig serverConfig(int maxPingsPerMinute) {
+        return TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .messageReadTimeout(Duration.ofSeconds(2)).maxPingsPerMinute(maxPingsPerMinute).build();
     }
 
     @Test
-    @DisplayName("§10.4 800 hostile connections (over-size frame, 10,000 fragments, 2^63−1 header → 1009; "
-            + "garbage → 1002) → heap within 8 MiB of before, a subscriber gets every message in order")
+    @DisplayName("§10.4 800 hostile connections to /tether (over-size frame, 10,000 fragments, 2^63−1 header → "
+            + "1009; garbage → 1002) → heap within 8 MiB of before, a subscriber gets every message in order")
     void underHostileInputMemoryStaysFlatAndOthersKeepReceiving() throws Exception {
         startServer(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE);
         subscribe();
+        hostileMixLeavesTheHeapFlat(NATIVE, n -> tether.publish("news", "tick", Payload.text(Integer.toString(n))));
+    }
 
+    @Test
+    @DisplayName("§10.4 800 hostile connections to the Socket.IO WebSocket transport (the same mix, the same codes) → "
+            + "heap within 8 MiB of before, a Socket.IO client gets every event in order")
+    void underHostileInputTheSocketIoEndpointStaysFlatAndItsClientsKeepReceiving() throws Exception {
+        SocketIo io = SocketIo.create(tether, SocketIoConfig.defaults());
+        server = TetherServer.start(io, serverConfig(TetherUndertowConfig.DEFAULT_MAX_PINGS_PER_MINUTE));
+        try (RawWebSocket client = RawWebSocket.connect(server.address(), SOCKET_IO)) {
+            // Idle while the heap settles before the attack: up to 20 s.
+            client.timeout(WAIT);
+            assertThat(client.readText()).startsWith("0{");
+            client.sendText("40");
+            assertThat(client.readText()).startsWith("40{");
+            Future<?> reader = reading.submit(() -> readEvents(client));
+            hostileMixLeavesTheHeapFlat(SOCKET_IO, n -> io.emit("tick", n));
+            assertThat(reader).as("the Socket.IO client still reading").isNotDone();
+        }
+    }
+
+    /**
+     * Attacks {@code path} with {@link #HOSTILE_EACH} connections of each {@link Attack} while
+     * {@code publish} sends 0, 1, 2… to the well-behaved client; asserts every close code, that
+     * the client got every message in order, and that the heap is back within
+     * {@link #HEAP_BOUND_BYTES} of before.
+     */
+    private void hostileMixLeavesTheHeapFlat(String path, IntUnaryOperator publish) throws Exception {
         // Warm-up: load the classes and fill the pools and caches that every connection uses
         // once, so that the baseline is the steady state rather than a cold server.
-        attack(WARM_UP_EACH);
+        attack(path, WARM_UP_EACH);
         long heapBefore = settledUsedHeap();
         long directBefore = directBytes();
 
         AtomicBoolean attackDone = new AtomicBoolean();
-        Future<Integer> publisher = publishUntil(attackDone);
+        Future<Integer> publisher = publishUntil(attackDone, publish);
         long attackStart = System.nanoTime();
-        Map<Attack, List<Integer>> codes = attack(HOSTILE_EACH);
+        Map<Attack, List<Integer>> codes = attack(path, HOSTILE_EACH);
         long attackMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attackStart);
         attackDone.set(true);
         int published = publisher.get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -180,12 +223,39 @@ class HostileLoadConformanceIT {
         Await.until(() -> tether.stats().connections() == 1, WAIT, "only the subscriber left connected");
         long heapAfter = settledUsedHeap();
         long directAfter = directBytes();
-        System.out.printf("%nHostile load: %d connections in %d ms while %d messages were published%n"
+        System.out.printf("%nHostile load on %s: %d connections in %d ms while %d messages were published%n"
                         + "  used heap after GC: before %,d B, after %,d B, difference %+,d B (bound %,d B)%n"
                         + "  direct buffers:     before %,d B, after %,d B%n",
-                HOSTILE_EACH * Attack.values().length, attackMs, published,
+                path, HOSTILE_EACH * Attack.values().length, attackMs, published,
                 heapBefore, heapAfter, heapAfter - heapBefore, HEAP_BOUND_BYTES, directBefore, directAfter);
         assertThat(heapAfter - heapBefore).as("heap growth after the attack").isLessThan(HEAP_BOUND_BYTES);
+    }
+
+    /**
+     * Reads the Socket.IO client's {@code 42["tick",n]} events into {@link #received} until its
+     * socket is closed by the test; a close frame from the server counts as a disconnect.
+     */
+    private Void readEvents(RawWebSocket client) {
+        try {
+            for (;;) {
+                RawWebSocket.WireFrame frame = client.readFrame();
+                if (frame.isClose()) {
+                    disconnects.add(frame.closeCode());
+                    return null;
+                }
+                if (frame.opcode() == RawWebSocket.OP_TEXT && frame.text().equals("2")) {
+                    client.sendText("3"); // the Engine.IO heartbeat, should the test outlast its interval
+                } else if (frame.opcode() == RawWebSocket.OP_TEXT) {
+                    assertThat(frame.text()).startsWith("42");
+                    JsonNode event = JSON.readTree(frame.text().substring(2));
+                    assertThat(event.path(0).asText()).isEqualTo("tick");
+                    received.add(event.path(1).asInt());
+                    arrivals.release();
+                }
+            }
+        } catch (IOException e) {
+            return null; // closed by the test, or idle past the read timeout
+        }
     }
 
     @Test
@@ -343,10 +413,18 @@ class HostileLoadConformanceIT {
 
     /** Publishes 0, 1, 2… to "news" until {@code done} and at least {@link #MIN_PUBLISHED}; the count. */
     private Future<Integer> publishUntil(AtomicBoolean done) {
+        return publishUntil(done, n -> tether.publish("news", "tick", Payload.text(Integer.toString(n))));
+    }
+
+    /**
+     * Publishes 0, 1, 2… with {@code publish} (which returns how many it reached, 1: the
+     * subscriber) until {@code done} and at least {@link #MIN_PUBLISHED}; the count.
+     */
+    private Future<Integer> publishUntil(AtomicBoolean done, IntUnaryOperator publish) {
         return publishing.submit(() -> {
             int n = 0;
             while (!done.get() || n < MIN_PUBLISHED) {
-                assertThat(tether.publish("news", "tick", Payload.text(Integer.toString(n)))).isEqualTo(1);
+                assertThat(publish.applyAsInt(n)).isEqualTo(1);
                 n++;
                 TimeUnit.MILLISECONDS.sleep(2); // the publishing rate, not synchronisation
             }
@@ -361,8 +439,8 @@ class HostileLoadConformanceIT {
         assertThat(disconnects).as("the subscriber's connection never dropped").isEmpty();
     }
 
-    /** Runs {@code each} connections of every kind at once, interleaved; the close code each got. */
-    private Map<Attack, List<Integer>> attack(int each) throws Exception {
+    /** Runs {@code each} connections of every kind to {@code path} at once, interleaved; the close code each got. */
+    private Map<Attack, List<Integer>> attack(String path, int each) throws Exception {
         List<Attack> plan = new ArrayList<>();
         for (int i = 0; i < each; i++) {
             plan.addAll(List.of(Attack.values()));
@@ -371,7 +449,7 @@ class HostileLoadConformanceIT {
         List<Future<?>> done = new ArrayList<>();
         for (Attack kind : plan) {
             done.add(attackers.submit(() -> {
-                codes.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(hostile(kind));
+                codes.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(hostile(path, kind));
                 return null;
             }));
         }
@@ -382,8 +460,8 @@ class HostileLoadConformanceIT {
     }
 
     /** One hostile connection: sends its bytes and returns the close code the server answered. */
-    private int hostile(Attack kind) throws IOException {
-        try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
+    private int hostile(String path, Attack kind) throws IOException {
+        try (RawWebSocket raw = RawWebSocket.connect(server.address(), path)) {
             try {
                 raw.sendRaw(kind.bytes);
             } catch (IOException e) {
