@@ -13,10 +13,16 @@ import org.jctools.queues.MpscUnboundedXaddArrayQueue;
  * A coarse-grained timer that serves every heartbeat and timeout of a server from one thread.
  *
  * <p>Timeouts are hashed into a ring of {@code wheelSize} buckets, one bucket per tick; a timeout
- * further away than one rotation carries a remaining-rounds counter. Scheduling and cancelling
- * are O(1) and lock-free: callers hand timeouts to the timer thread through MPSC queues and only
- * the timer thread ever touches the buckets. Precision is one tick: a timeout fires on the first
- * tick boundary at or after its deadline.
+ * further away than one rotation waits in its bucket until a visit at or after its deadline tick.
+ * Scheduling and cancelling are O(1) and lock-free: callers hand timeouts to the timer thread
+ * through MPSC queues and only the timer thread ever touches the buckets. Precision is one tick:
+ * a timeout fires on the first tick boundary at or after its deadline.
+ *
+ * <p>Idle ticks cost no wake-up: each bucket remembers the earliest deadline it may hold, so the
+ * thread parks until the next tick that has something due (at most one rotation and one second
+ * away) instead of waking on every tick, then runs the ticks it slept through back to back. It
+ * publishes that tick in a volatile field; {@link #schedule} unparks it only for an earlier
+ * deadline. Cancellations are unlinked when the thread next wakes.
  *
  * <p>Threading: {@link #schedule}, {@link #pending}, {@link #tickMs}, {@link #close} and all
  * {@link Timeout} methods may be called from any thread. Tasks run on the timer thread, one at a
@@ -36,11 +42,19 @@ public final class HashedWheelTimer implements AutoCloseable {
     /** Large chunks because every session of the server schedules through these queues. */
     private static final int QUEUE_CHUNK_SIZE = 1024;
 
+    /** Longest park with nothing due; keeps the look-ahead scan and pending cancels small. */
+    private static final long MAX_SLEEP_MS = 1_000;
+
+    /** {@link #sleepUntilTick} while the thread is not parked: no schedule needs to unpark it. */
+    private static final long AWAKE = Long.MIN_VALUE;
+
     private final String threadName;
     private final long tickMs;
     private final long tickNanos;
     private final int mask;
     private final Bucket[] wheel;
+    /** How many ticks ahead the thread looks for work before parking: never past one rotation. */
+    private final int maxSleepTicks;
     private final ErrorHandler errors;
     private final MpscUnboundedXaddArrayQueue<Entry> incoming =
             new MpscUnboundedXaddArrayQueue<>(QUEUE_CHUNK_SIZE);
@@ -51,6 +65,13 @@ public final class HashedWheelTimer implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final long startNanos;
     private final Thread thread;
+    /**
+     * The tick whose boundary the parked thread waits for, or {@link #AWAKE}. Written by the
+     * timer thread only; read by schedule() to decide whether to unpark it.
+     */
+    private volatile long sleepUntilTick = AWAKE;
+    /** Times the thread has parked; single writer (the timer thread), for tests. */
+    private volatile long parks;
 
     /**
      * Creates the timer and starts its daemon thread. Safe to call from any thread.
@@ -78,6 +99,7 @@ public final class HashedWheelTimer implements AutoCloseable {
         for (int i = 0; i < wheelSize; i++) {
             wheel[i] = new Bucket();
         }
+        this.maxSleepTicks = (int) Math.min(wheelSize, Math.max(1, MAX_SLEEP_MS / tickMs));
         // Fixed before the thread starts so that schedule() and the thread agree on tick 0.
         this.startNanos = System.nanoTime();
         this.thread = new Thread(this::runLoop, threadName);
@@ -111,6 +133,13 @@ public final class HashedWheelTimer implements AutoCloseable {
         // Count before publishing so a fast expiry can never drive the counter below zero.
         pending.increment();
         incoming.offer(entry);
+        // Pairs with awaitTick, which stores sleepUntilTick and then looks at incoming: the offer
+        // (an atomic add on the queue's producer index) and this volatile load are ordered, so
+        // either the timer sees the entry before parking or this load sees what it parks for.
+        // Nothing to do while it is awake or will wake at or before the deadline anyway.
+        if (deadlineTick < sleepUntilTick) {
+            LockSupport.unpark(thread);
+        }
         // close() may have raced past the check above after the timer thread's final drain; the
         // state CAS decides whether the task ran after all or was dropped.
         if (closed.get() && entry.discard()) {
@@ -162,9 +191,21 @@ public final class HashedWheelTimer implements AutoCloseable {
         }
     }
 
+    /** Number of times the timer thread has parked so far. Any thread; for tests. */
+    long parks() {
+        return parks;
+    }
+
+    /** The tick the parked timer thread waits for, or {@link Long#MIN_VALUE} while it is awake. */
+    long sleepUntilTick() {
+        return sleepUntilTick;
+    }
+
     private void runLoop() {
         long tick = 0;
         try {
+            // Every tick runs, in order: ticks slept through run back to back after the wake-up,
+            // each in O(1) when its bucket has nothing due.
             while (!closed.get()) {
                 tick++;
                 if (!awaitTick(tick)) {
@@ -172,7 +213,7 @@ public final class HashedWheelTimer implements AutoCloseable {
                 }
                 processCancelled();
                 transferIncoming(tick);
-                expire(wheel[(int) (tick & mask)]);
+                expire(wheel[(int) (tick & mask)], tick);
             }
         } finally {
             discardAll();
@@ -180,24 +221,55 @@ public final class HashedWheelTimer implements AutoCloseable {
     }
 
     /**
-     * Sleeps until tick {@code n}'s boundary. Boundaries are derived from the start time rather
-     * than from the previous wake-up so that late wake-ups do not accumulate into drift.
+     * Waits until tick {@code n}'s boundary, parking through the ticks after it that have nothing
+     * due. Boundaries are derived from the start time rather than from the previous wake-up so
+     * that late wake-ups do not accumulate into drift.
      */
     private boolean awaitTick(long n) {
-        long boundary = startNanos + n * tickNanos;
+        long boundary = n * tickNanos;
         while (true) {
-            long remaining = boundary - System.nanoTime();
-            if (remaining <= 0) {
+            long now = System.nanoTime() - startNanos;
+            if (now >= boundary) {
                 return true;
             }
             if (closed.get()) {
                 return false;
             }
-            // A task may leave the interrupt flag set; parkNanos would then return at once and
-            // the wait would become a busy spin. Only close() stops the timer.
-            Thread.interrupted();
-            LockSupport.parkNanos(this, remaining);
+            // Early: bucket what has been scheduled so far (tick n has not run, so its bucket is
+            // still ahead) so that the look-ahead sees it. A full batch re-checks the clock.
+            if (!transferIncoming(n)) {
+                continue;
+            }
+            long wakeTick = nextDueTick(n);
+            sleepUntilTick = wakeTick;
+            // Re-check after publishing the target (see schedule()): an entry offered before the
+            // store may have read the old value and not unparked us; go round and bucket it.
+            if (incoming.isEmpty()) {
+                // A task may leave the interrupt flag set; parkNanos would then return at once and
+                // the wait would become a busy spin. Only close() stops the timer.
+                Thread.interrupted();
+                parks++;
+                // Spurious or stale unparks only cost a trip round this loop.
+                LockSupport.parkNanos(this, wakeTick * tickNanos - now);
+            }
+            sleepUntilTick = AWAKE;
         }
+    }
+
+    /**
+     * The first tick from {@code from} whose bucket has something due, or the end of the
+     * look-ahead. A bucket is only visited on its own ticks, so one whose earliest deadline is
+     * after the tick scanned fires nothing before its next visit a rotation later; the look-ahead
+     * never goes past a rotation.
+     */
+    private long nextDueTick(long from) {
+        long end = from + maxSleepTicks;
+        for (long t = from; t < end; t++) {
+            if (wheel[(int) (t & mask)].earliestTick <= t) {
+                return t;
+            }
+        }
+        return end;
     }
 
     private void processCancelled() {
@@ -211,23 +283,32 @@ public final class HashedWheelTimer implements AutoCloseable {
         }
     }
 
-    private void transferIncoming(long tick) {
+    /**
+     * Buckets incoming timeouts relative to {@code tick}, the next tick to run.
+     *
+     * @return {@code false} if it stopped at the per-tick cap with more possibly waiting
+     */
+    private boolean transferIncoming(long tick) {
         for (int i = 0; i < MAX_TRANSFERS_PER_TICK; i++) {
             Entry e = incoming.poll();
             if (e == null) {
-                return;
+                return true;
             }
             if (e.state != Entry.PENDING) {
                 continue;
             }
             // A deadline already behind us still fires now rather than a rotation later.
             long target = Math.max(e.deadlineTick, tick);
-            e.remainingRounds = (target - tick) / wheel.length;
             wheel[(int) (target & mask)].add(e);
         }
+        return false;
     }
 
-    private void expire(Bucket bucket) {
+    private void expire(Bucket bucket, long tick) {
+        if (bucket.earliestTick > tick) {
+            return;
+        }
+        long earliest = Long.MAX_VALUE;
         Entry e = bucket.head;
         while (e != null) {
             if (closed.get()) {
@@ -237,14 +318,15 @@ public final class HashedWheelTimer implements AutoCloseable {
             if (e.state != Entry.PENDING) {
                 // Cancelled but its cancel-queue hand-off has not been processed yet.
                 bucket.remove(e);
-            } else if (e.remainingRounds <= 0) {
+            } else if (e.deadlineTick <= tick) {
                 bucket.remove(e);
                 e.fire();
             } else {
-                e.remainingRounds--;
+                earliest = Math.min(earliest, e.deadlineTick);
             }
             e = next;
         }
+        bucket.earliestTick = earliest;
     }
 
     private void discardAll() {
@@ -322,7 +404,6 @@ public final class HashedWheelTimer implements AutoCloseable {
         Runnable task;
         volatile int state;
 
-        long remainingRounds;
         Bucket bucket;
         Entry prev;
         Entry next;
@@ -391,8 +472,14 @@ public final class HashedWheelTimer implements AutoCloseable {
     private static final class Bucket {
         Entry head;
         Entry tail;
+        /**
+         * No entry is due before this tick. Exact after a visit; an unlink may leave it earlier
+         * than the entries left (a wasted visit later), never later (a late timeout).
+         */
+        long earliestTick = Long.MAX_VALUE;
 
         void add(Entry e) {
+            earliestTick = Math.min(earliestTick, e.deadlineTick);
             e.bucket = this;
             e.prev = tail;
             e.next = null;
@@ -420,6 +507,9 @@ public final class HashedWheelTimer implements AutoCloseable {
             e.prev = null;
             e.next = null;
             e.bucket = null;
+            if (head == null) {
+                earliestTick = Long.MAX_VALUE;
+            }
         }
     }
 }
