@@ -13,7 +13,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -284,6 +286,153 @@ class HashedWheelTimerTest {
         assertThatThrownBy(() -> new HashedWheelTimer("t", 1, 1, ErrorHandler.LOGGING))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("wheelSize");
+    }
+
+    @Test
+    void idleTimerParksThroughEmptyTicks() throws InterruptedException {
+        HashedWheelTimer timer = timer(10, 512, ErrorHandler.LOGGING);
+        assertThat(parksDuring(timer, 1_000)).as("parks in 1 s at 100 ticks/s").isLessThan(20);
+    }
+
+    @Test
+    void parksThroughTicksWhoseBucketsHoldOnlyLaterRotations() throws InterruptedException {
+        // Every one of the 64 buckets holds a timeout several rotations (640 ms each) away: a
+        // non-empty bucket is not a reason to wake.
+        HashedWheelTimer timer = timer(10, 64, ErrorHandler.LOGGING);
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 64; i++) {
+            timer.schedule(ran::incrementAndGet, 5_000 + i * 10L, TimeUnit.MILLISECONDS);
+        }
+        assertThat(parksDuring(timer, 1_000)).as("parks in 1 s at 100 ticks/s").isLessThan(20);
+        assertThat(ran).hasValue(0);
+    }
+
+    @Test
+    void scheduleWakesATimerSleepingTowardsALaterDeadline() throws InterruptedException {
+        long tickMs = 10;
+        long start = System.nanoTime();
+        HashedWheelTimer timer = timer(tickMs, 512, ErrorHandler.LOGGING);
+        timer.schedule(() -> { }, 5, TimeUnit.SECONDS);
+        for (long delayMs : new long[] {0, 3, 25, 60}) {
+            awaitLongSleep(timer, start, tickMs);
+            CountDownLatch fired = new CountDownLatch(1);
+            AtomicLong firedAt = new AtomicLong();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
+            timer.schedule(() -> {
+                firedAt.set(System.nanoTime());
+                fired.countDown();
+            }, delayMs, TimeUnit.MILLISECONDS);
+
+            assertThat(fired.await(5, TimeUnit.SECONDS)).isTrue();
+            long lateNanos = firedAt.get() - deadline;
+            assertThat(lateNanos).as("delay %d ms fired early", delayMs).isGreaterThanOrEqualTo(0);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(lateNanos))
+                    .as("delay %d ms lateness", delayMs)
+                    .isLessThanOrEqualTo(tickMs + SLACK_MS);
+        }
+    }
+
+    @Test
+    void concurrentShortAndLongTimeoutsFireOnceOnTimeAndCancelledNever() throws Exception {
+        // Long ones keep the timer parking for many ticks; short ones from other threads must
+        // wake it. Producers pause at random so that schedules land on a parked timer.
+        long tickMs = 10;
+        long marginMs = 100;
+        HashedWheelTimer timer = timer(tickMs, 64, ErrorHandler.LOGGING);
+        int threads = 4;
+        int perThread = 400;
+        int total = threads * perThread;
+        long[] deadlines = new long[total];
+        boolean[] cancelled = new boolean[total];
+        AtomicIntegerArray runs = new AtomicIntegerArray(total);
+        AtomicLongArray firedAt = new AtomicLongArray(total);
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Void>> producers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int base = t * perThread;
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            producers.add(f);
+            Thread producer = new Thread(() -> {
+                try {
+                    go.await();
+                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                    for (int i = 0; i < perThread; i++) {
+                        int id = base + i;
+                        long delayMs = rnd.nextInt(4) == 0 ? 300 + rnd.nextInt(1_200) : rnd.nextInt(80);
+                        deadlines[id] = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
+                        HashedWheelTimer.Timeout timeout = timer.schedule(() -> {
+                            firedAt.set(id, System.nanoTime());
+                            runs.incrementAndGet(id);
+                        }, delayMs, TimeUnit.MILLISECONDS);
+                        // A cancel that loses to the firing is fine; one that wins must stick.
+                        cancelled[id] = rnd.nextInt(5) == 0 && timeout.cancel();
+                        LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(rnd.nextInt(3_000)));
+                    }
+                    f.complete(null);
+                } catch (Throwable e) {
+                    f.completeExceptionally(e);
+                }
+            }, "producer-" + t);
+            producer.start();
+        }
+        go.countDown();
+        CompletableFuture.allOf(producers.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+        // Every deadline is at most 1.5 s after the last schedule; afterwards nothing may be pending.
+        CountDownLatch sentinel = new CountDownLatch(1);
+        timer.schedule(sentinel::countDown, 1_500 + tickMs, TimeUnit.MILLISECONDS);
+        assertThat(sentinel.await(10, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(timer.pending()).isZero();
+        long maxLateNanos = 0;
+        for (int i = 0; i < total; i++) {
+            if (cancelled[i]) {
+                assertThat(runs.get(i)).as("runs of cancelled timeout %d", i).isZero();
+                continue;
+            }
+            assertThat(runs.get(i)).as("runs of timeout %d", i).isEqualTo(1);
+            long lateNanos = firedAt.get(i) - deadlines[i];
+            assertThat(lateNanos).as("timeout %d fired early", i).isGreaterThanOrEqualTo(0);
+            maxLateNanos = Math.max(maxLateNanos, lateNanos);
+        }
+        assertThat(TimeUnit.NANOSECONDS.toMillis(maxLateNanos))
+                .as("worst lateness")
+                .isLessThanOrEqualTo(tickMs + marginMs);
+    }
+
+    @Test
+    void closeWakesASleepingTimerPromptly() throws InterruptedException {
+        long tickMs = 10;
+        long start = System.nanoTime();
+        HashedWheelTimer timer = timer(tickMs, 512, ErrorHandler.LOGGING);
+        HashedWheelTimer.Timeout far = timer.schedule(() -> { }, 5, TimeUnit.SECONDS);
+        awaitLongSleep(timer, start, tickMs);
+
+        long before = System.nanoTime();
+        timer.close();
+        long closeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - before);
+
+        assertThat(closeMs).as("close() of a parked timer").isLessThan(200);
+        assertThat(far.isCancelled()).as("discarded once the thread has finished").isTrue();
+    }
+
+    /** Counts the timer thread's parks over a window; it parks once per wake-up. */
+    private static long parksDuring(HashedWheelTimer timer, long windowMs) throws InterruptedException {
+        long before = timer.parks();
+        Thread.sleep(windowMs);
+        return timer.parks() - before;
+    }
+
+    /**
+     * Waits until the timer thread is parked for at least 20 more ticks. {@code start} was taken
+     * before the timer was created, so it overestimates the current tick by at most one.
+     */
+    private static void awaitLongSleep(HashedWheelTimer timer, long start, long tickMs) {
+        long tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMs);
+        long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (timer.sleepUntilTick() < (System.nanoTime() - start) / tickNanos + 20) {
+            assertThat(System.nanoTime() - giveUp).as("timer parked long").isNegative();
+            Thread.onSpinWait();
+        }
     }
 
     @Test
