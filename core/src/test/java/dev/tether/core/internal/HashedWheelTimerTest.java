@@ -24,6 +24,12 @@ class HashedWheelTimerTest {
     /** Allowance for the OS waking the timer thread late on a loaded CI machine. */
     private static final long SLACK_MS = 30;
 
+    /**
+     * Wider allowance for tests that race other threads against a parked timer on two cores;
+     * still far below the 400 ms or more that a missed unpark costs after {@link #awaitLongSleep}.
+     */
+    private static final long WAKE_SLACK_MS = 100;
+
     private final List<HashedWheelTimer> timers = new ArrayList<>();
 
     @AfterEach
@@ -328,7 +334,7 @@ class HashedWheelTimerTest {
             assertThat(lateNanos).as("delay %d ms fired early", delayMs).isGreaterThanOrEqualTo(0);
             assertThat(TimeUnit.NANOSECONDS.toMillis(lateNanos))
                     .as("delay %d ms lateness", delayMs)
-                    .isLessThanOrEqualTo(tickMs + SLACK_MS);
+                    .isLessThanOrEqualTo(tickMs + WAKE_SLACK_MS);
         }
     }
 
@@ -337,7 +343,6 @@ class HashedWheelTimerTest {
         // Long ones keep the timer parking for many ticks; short ones from other threads must
         // wake it. Producers pause at random so that schedules land on a parked timer.
         long tickMs = 10;
-        long marginMs = 100;
         HashedWheelTimer timer = timer(tickMs, 64, ErrorHandler.LOGGING);
         int threads = 4;
         int perThread = 400;
@@ -396,7 +401,7 @@ class HashedWheelTimerTest {
         }
         assertThat(TimeUnit.NANOSECONDS.toMillis(maxLateNanos))
                 .as("worst lateness")
-                .isLessThanOrEqualTo(tickMs + marginMs);
+                .isLessThanOrEqualTo(tickMs + WAKE_SLACK_MS);
     }
 
     @Test
@@ -423,13 +428,14 @@ class HashedWheelTimerTest {
     }
 
     /**
-     * Waits until the timer thread is parked for at least 20 more ticks. {@code start} was taken
-     * before the timer was created, so it overestimates the current tick by at most one.
+     * Waits until the timer thread is parked for at least 50 more ticks (it parks for up to 100
+     * when idle). {@code start} was taken before the timer was created, so it overestimates the
+     * current tick by at most one.
      */
     private static void awaitLongSleep(HashedWheelTimer timer, long start, long tickMs) {
         long tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMs);
         long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (timer.sleepUntilTick() < (System.nanoTime() - start) / tickNanos + 20) {
+        while (timer.sleepUntilTick() < (System.nanoTime() - start) / tickNanos + 50) {
             assertThat(System.nanoTime() - giveUp).as("timer parked long").isNegative();
             Thread.onSpinWait();
         }
