@@ -77,4 +77,20 @@ public final class Frame {
         }
         return n;
     }
+
+    /**
+     * A copy of the content in one array, for a transport that must keep the bytes past the
+     * write (the parts may be shared with other deliveries and must not be kept). Leaves the
+     * parts' positions unchanged.
+     */
+    public byte[] copyBytes() {
+        byte[] bytes = new byte[length()];
+        int at = 0;
+        for (ByteBuffer part : parts) {
+            int n = part.remaining();
+            part.get(part.position(), bytes, at, n);
+            at += n;
+        }
+        return bytes;
+    }
 }

@@ -45,14 +45,7 @@ final class HopConnection implements TransportConnection {
 
     @Override
     public boolean write(Frame frame) {
-        byte[] bytes = new byte[frame.length()];
-        int at = 0;
-        for (ByteBuffer part : frame.parts()) {
-            ByteBuffer view = part.duplicate();
-            int n = view.remaining();
-            view.get(bytes, at, n);
-            at += n;
-        }
+        byte[] bytes = frame.copyBytes();
         batch.add(frame.binary() ? Frame.binary(ByteBuffer.wrap(bytes)) : Frame.text(ByteBuffer.wrap(bytes)));
         batchBytes += bytes.length;
         return true;

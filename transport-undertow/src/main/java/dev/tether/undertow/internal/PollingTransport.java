@@ -202,14 +202,7 @@ public final class PollingTransport implements TransportConnection {
         if (closed || retired) {
             return false;
         }
-        byte[] bytes = new byte[frame.length()];
-        int at = 0;
-        for (ByteBuffer part : frame.parts()) {
-            ByteBuffer view = part.duplicate();
-            int n = view.remaining();
-            view.get(bytes, at, n);
-            at += n;
-        }
+        byte[] bytes = frame.copyBytes();
         String packet = frame.binary() ? "b" + Base64.getEncoder().encodeToString(bytes)
                 : new String(bytes, StandardCharsets.UTF_8);
         outbox.add(packet);
