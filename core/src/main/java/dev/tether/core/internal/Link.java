@@ -18,8 +18,11 @@ import java.util.concurrent.TimeUnit;
  * The engine's view of one connection: the hello handshake, the heartbeat, and the routing of
  * frames to the session it is attached to.
  *
- * <p>Threading: all fields but {@link #slowConsumer} are owned by the connection's I/O thread;
- * timers hop onto it through {@link TransportConnection#execute(Runnable)}.
+ * <p>Threading: the fields are owned by the connection's I/O thread, and timers hop onto it
+ * through {@link TransportConnection#execute(Runnable)}, with these exceptions: the pong deadline
+ * runs on the timer thread (it reads {@link #lastReadNanos} with acquire semantics and
+ * {@link #pingSentNanos}, published by the timer's hand-off, and may schedule the next ping into
+ * the volatile {@link #heartbeat}); {@link #slowConsumer} and the ack-pacing flags are volatile.
  */
 final class Link implements ConnectionListener, SessionLink {
 
