@@ -653,9 +653,20 @@ final class ClientLoop implements Runnable {
         return new long[] {missing, most};
     }
 
-    /** A reliable message with a seq not above the last one delivered. */
-    void duplicate(ClientConnection c) {
-        control.duplicates.incrementAndGet();
+    /**
+     * Checks a delivery's sequence number against the last one this connection got: false for a
+     * duplicate (counted); a jump past the next one counts the skipped numbers as a hole. The
+     * caller records {@code seq} as delivered.
+     */
+    boolean acceptSeq(ClientConnection c, long seq) {
+        if (seq <= c.highestSeq) {
+            control.duplicates.incrementAndGet();
+            return false;
+        }
+        if (seq > c.highestSeq + 1) {
+            seqHole(c, seq - c.highestSeq - 1);
+        }
+        return true;
     }
 
     /** {@code missing} messages skipped by a seq jump. */

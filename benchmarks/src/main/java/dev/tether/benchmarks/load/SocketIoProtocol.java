@@ -134,12 +134,8 @@ final class SocketIoProtocol implements AppProtocol {
         }
         long seq = loop.publishSeq(intended);
         if (seq > 0) {
-            if (seq <= c.highestSeq) {
-                loop.duplicate(c);
+            if (!loop.acceptSeq(c, seq)) {
                 return;
-            }
-            if (seq > c.highestSeq + 1) {
-                loop.seqHole(c, seq - c.highestSeq - 1);
             }
             c.highestSeq = seq;
         }

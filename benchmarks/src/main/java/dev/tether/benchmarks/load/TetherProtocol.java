@@ -154,14 +154,8 @@ final class TetherProtocol implements AppProtocol {
 
     /** A message on the topic: checks its seq, then hands its intended publish time to the loop. */
     private void onBroadcast(ClientConnection c, long nowNs) {
-        if (seq > 0) {
-            if (seq <= c.highestSeq) {
-                loop.duplicate(c);
-                return;
-            }
-            if (seq > c.highestSeq + 1) {
-                loop.seqHole(c, seq - c.highestSeq - 1);
-            }
+        if (seq > 0 && !loop.acceptSeq(c, seq)) {
+            return;
         }
         if (hasD) {
             loop.delivery(c, d, nowNs);
