@@ -1,20 +1,12 @@
 package dev.tether.socketio;
 
 import dev.tether.core.Tether;
-import dev.tether.core.spi.ConnectionListener;
-import dev.tether.core.spi.Frame;
-import dev.tether.core.spi.TransportConnection;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
+import dev.tether.core.testing.InMemoryTransport;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -24,30 +16,12 @@ import java.util.function.Predicate;
  * single-threaded executor plays the I/O thread; flushed frames become visible to the test as
  * strings (binary ones as {@code "<bin:...>"} with their UTF-8 text).
  */
-final class SioConnection implements TransportConnection {
+final class SioConnection extends InMemoryTransport {
 
-    static final Duration WAIT = Duration.ofSeconds(10);
-
-    private final ExecutorService io;
-    private final Thread ioThread;
-    private final List<String> unflushed = new ArrayList<>();
     final BlockingQueue<String> received = new LinkedBlockingQueue<>();
-    final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
-    volatile String closeReason;
-    volatile boolean writable = true;
-    private ConnectionListener listener;
-    private boolean closed;
 
     private SioConnection() {
-        Thread[] holder = new Thread[1];
-        this.io = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "sio-test-io");
-            t.setDaemon(true);
-            holder[0] = t;
-            return t;
-        });
-        CompletableFuture.runAsync(() -> { }, io).join();
-        this.ioThread = holder[0];
+        super("sio-test-io", 40001);
     }
 
     static SioConnection open(SocketIo io, Principal principal) {
@@ -55,26 +29,16 @@ final class SioConnection implements TransportConnection {
         if (io.tether().admit() != Tether.ADMITTED) {
             throw new AssertionError("not admitted");
         }
-        c.listener = CompletableFuture.supplyAsync(
-                () -> io.connect(c, principal, io.newEngineId(), List.of()), c.io).join();
+        c.connect(() -> io.connect(c, principal, io.newEngineId(), List.of()));
         return c;
     }
 
     void send(String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        io.execute(() -> {
-            if (!closed) {
-                listener.onFrame(ByteBuffer.wrap(bytes), false);
-            }
-        });
+        receive(text.getBytes(StandardCharsets.UTF_8), false);
     }
 
     void sendBinary(byte[] bytes) {
-        io.execute(() -> {
-            if (!closed) {
-                listener.onFrame(ByteBuffer.wrap(bytes.clone()), true);
-            }
-        });
+        receive(bytes.clone(), true);
     }
 
     /** The next flushed frame that is not a ping. */
@@ -115,90 +79,9 @@ final class SioConnection implements TransportConnection {
         }
     }
 
-    int awaitClose() {
-        return closeCode.orTimeout(WAIT.toMillis(), TimeUnit.MILLISECONDS).join();
-    }
-
-    /** The transport dies without a close frame. */
-    void drop() {
-        io.execute(() -> closeLocally(1006, ""));
-    }
-
-    void setWritable() {
-        io.execute(() -> {
-            writable = true;
-            listener.onWritable();
-        });
-    }
-
     @Override
-    public boolean write(Frame frame) {
-        if (!inIoThread()) {
-            throw new AssertionError("write off the I/O thread");
-        }
-        if (closed) {
-            return false;
-        }
-        StringBuilder b = new StringBuilder();
-        for (ByteBuffer part : frame.parts()) {
-            ByteBuffer view = part.duplicate();
-            byte[] bytes = new byte[view.remaining()];
-            view.get(bytes);
-            b.append(new String(bytes, StandardCharsets.UTF_8));
-        }
-        unflushed.add(frame.binary() ? "<bin:" + b + ">" : b.toString());
-        return true;
-    }
-
-    @Override
-    public void flush() {
-        received.addAll(unflushed);
-        unflushed.clear();
-    }
-
-    @Override
-    public boolean isWritable() {
-        return writable;
-    }
-
-    @Override
-    public void suspendReads() {
-    }
-
-    @Override
-    public void resumeReads() {
-    }
-
-    @Override
-    public void execute(Runnable task) {
-        io.execute(task);
-    }
-
-    @Override
-    public boolean inIoThread() {
-        return Thread.currentThread() == ioThread;
-    }
-
-    @Override
-    public void close(int code, String reason) {
-        io.execute(() -> {
-            flush();
-            closeReason = reason;
-            closeLocally(code, reason);
-        });
-    }
-
-    private void closeLocally(int code, String reason) {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        closeCode.complete(code);
-        listener.onClosed(code, reason);
-    }
-
-    @Override
-    public InetSocketAddress remoteAddress() {
-        return new InetSocketAddress("127.0.0.1", 40001);
+    protected void delivered(byte[] bytes, boolean binary) {
+        String text = new String(bytes, StandardCharsets.UTF_8);
+        received.add(binary ? "<bin:" + text + ">" : text);
     }
 }
