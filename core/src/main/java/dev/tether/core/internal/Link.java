@@ -7,8 +7,6 @@ import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
 import dev.tether.core.spi.ProtocolException;
 import dev.tether.core.spi.TransportConnection;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.util.concurrent.ThreadLocalRandom;
@@ -18,13 +16,11 @@ import java.util.concurrent.TimeUnit;
  * The engine's view of one connection: the hello handshake, the heartbeat, and the routing of
  * frames to the session it is attached to.
  *
- * <p>Threading: the fields are owned by the connection's I/O thread, and timers hop onto it
- * through {@link TransportConnection#execute(Runnable)}, with these exceptions: the pong deadline
- * runs on the timer thread (it reads {@link #lastReadNanos} with acquire semantics and
- * {@link #pingSentNanos}, published by the timer's hand-off, and may schedule the next ping into
- * the volatile {@link #heartbeat}); {@link #slowConsumer} and the ack-pacing flags are volatile.
+ * <p>Threading: all fields but {@link #slowConsumer} and the ack-pacing flags are owned by the
+ * connection's I/O thread; timers hop onto it through {@link TransportConnection#execute(Runnable)}
+ * (the heartbeat's own threading is described in {@link Heartbeat}).
  */
-final class Link implements ConnectionListener, SessionLink {
+final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
 
     private final Hub hub;
     private final TetherConfig config;
@@ -43,39 +39,14 @@ final class Link implements ConnectionListener, SessionLink {
      */
     private volatile boolean ackTimerArmed;
     private volatile boolean ackOwed;
-    /**
-     * When the last frame arrived. Written by the I/O thread with release semantics (a plain
-     * store on x86), read by the timer thread at the pong deadline: a connection that answered
-     * needs no hop to its I/O thread for the check.
-     */
-    private long lastReadNanos;
     /** Inbound rate limit; {@code null} when off. */
     private TokenBucket inboundRate;
     /** The highest client sequence number seen on this connection: it must only grow. */
     private long highestClientSeq;
-    private long pingSentNanos;
     private HashedWheelTimer.Timeout helloTimer;
-    /**
-     * The pending heartbeat timeout (next ping, or the pong deadline). Volatile: the timer thread
-     * schedules the next ping itself when the pong arrived in time. A close racing with that may
-     * miss the new timeout; it then fires once, finds the link closing and does nothing.
-     */
-    private volatile HashedWheelTimer.Timeout heartbeat;
+    /** Started when a session is attached; null before. */
+    private Heartbeat heartbeat;
     private volatile boolean slowConsumer;
-
-    /** The coarsest grid that pings are aligned on (see {@link #onPingGrid}). */
-    private static final long MAX_PING_GRID_MS = 250;
-    private static final long GRID_ORIGIN = System.nanoTime();
-
-    private static final VarHandle LAST_READ;
-
-    static {
-        try {
-            LAST_READ = MethodHandles.lookup().findVarHandle(Link.class, "lastReadNanos", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     Link(Hub hub, TransportConnection connection, Principal principal) {
         this.hub = hub;
@@ -85,9 +56,8 @@ final class Link implements ConnectionListener, SessionLink {
     }
 
     void start() {
-        lastReadNanos = System.nanoTime();
         if (config.inboundMessagesPerSecond() > 0) {
-            inboundRate = new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), lastReadNanos);
+            inboundRate = new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), System.nanoTime());
         }
         helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
                 config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
@@ -109,7 +79,9 @@ final class Link implements ConnectionListener, SessionLink {
     @Override
     public void onFrame(ByteBuffer data, boolean binary) {
         long now = System.nanoTime();
-        LAST_READ.setRelease(this, now);
+        if (heartbeat != null) {
+            heartbeat.heard(now);
+        }
         if (closing) {
             return;
         }
@@ -162,7 +134,9 @@ final class Link implements ConnectionListener, SessionLink {
         closed = true;
         closing = true;
         cancel(helloTimer);
-        cancel(heartbeat);
+        if (heartbeat != null) {
+            heartbeat.cancel();
+        }
         hub.linkClosed(this, code);
         if (session != null && session.link == this && clientEnded) {
             // A normal close by the client means it is done: free the session now.
@@ -225,16 +199,18 @@ final class Link implements ConnectionListener, SessionLink {
             long interval = config.heartbeatInterval().toNanos();
             // A random first delay spreads the pings of connections that arrived together.
             long first = interval / 2 + ThreadLocalRandom.current().nextLong(interval / 2 + 1);
-            heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), onPingGrid(first), TimeUnit.NANOSECONDS);
+            heartbeat = new Heartbeat(hub.timer, connection, config.heartbeatInterval(), config.heartbeatTimeout(), this);
+            heartbeat.start(first);
         }
         session.scheduleDrain();
     }
 
     // ------------------------------------------------------------ heartbeat and acks
 
-    private void ping() {
+    @Override
+    public boolean sendPing() {
         if (closing) {
-            return;
+            return false;
         }
         long ack = 0;
         if (session.link == this) {
@@ -242,59 +218,12 @@ final class Link implements ConnectionListener, SessionLink {
             ackOwed = false;
         }
         writeControl(new OutboundFrame.Ping(ack));
-        // Read by the timer thread at the deadline; the timer's hand-off publishes it.
-        pingSentNanos = System.nanoTime();
-        heartbeat = hub.timer.schedule(this::pongDeadline, config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        return true;
     }
 
-    /**
-     * Timer thread. Anything read since the ping counts as the answer; then the next ping is
-     * scheduled from here, without waking the I/O thread. Only a silent connection is checked
-     * (and failed) on its I/O thread. Halves the cross-thread wake-ups an idle connection costs.
-     */
-    private void pongDeadline() {
-        if ((long) LAST_READ.getAcquire(this) - pingSentNanos >= 0) {
-            scheduleNextPing();
-        } else {
-            connection.execute(this::checkPong);
-        }
-    }
-
-    private void checkPong() {
-        if (closing) {
-            return;
-        }
-        if (lastReadNanos - pingSentNanos < 0) {
-            fail(CloseCodes.HEARTBEAT_TIMEOUT, "heartbeat timeout");
-            return;
-        }
-        scheduleNextPing();
-    }
-
-    private void scheduleNextPing() {
-        long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
-        heartbeat = hub.timer.schedule(() -> connection.execute(this::ping), onPingGrid(Math.max(rest, 1)),
-                TimeUnit.NANOSECONDS);
-    }
-
-    /**
-     * Moves a ping's delay up to the next point of a coarse grid shared by all connections, so
-     * that the pings due in one grid step reach each I/O thread in one wake-up rather than one
-     * wake-up each: on an idle server those wake-ups (context switches) are most of the CPU. The
-     * grid is a twentieth of the heartbeat interval, at most {@value #MAX_PING_GRID_MS} ms, so a
-     * ping is late by less than that.
-     */
-    private long onPingGrid(long delayNanos) {
-        long grid = Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_PING_GRID_MS), config.heartbeatInterval().toNanos() / 20);
-        return grid <= 0 ? delayNanos : alignUp(System.nanoTime() - GRID_ORIGIN, delayNanos, grid);
-    }
-
-    /**
-     * The delay, at least {@code delayNanos} and less than {@code delayNanos + grid}, that ends
-     * on a multiple of {@code grid} counted from the origin; {@code sinceOrigin} is now.
-     */
-    static long alignUp(long sinceOrigin, long delayNanos, long grid) {
-        return (sinceOrigin + delayNanos + grid - 1) / grid * grid - sinceOrigin;
+    @Override
+    public void timedOut() {
+        fail(CloseCodes.HEARTBEAT_TIMEOUT, "heartbeat timeout");
     }
 
     /**

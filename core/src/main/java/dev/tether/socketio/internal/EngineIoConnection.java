@@ -9,6 +9,7 @@ import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.internal.HashedWheelTimer;
+import dev.tether.core.internal.Heartbeat;
 import dev.tether.core.internal.Hub;
 import dev.tether.core.internal.ServerSession;
 import dev.tether.core.internal.TokenBucket;
@@ -40,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * middleware gets a CONNECT_ERROR and the connection stays. Nothing else is affected.
  *
  * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
- * {@link TransportConnection#execute}.
+ * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
 public final class EngineIoConnection implements ConnectionListener {
 
@@ -59,9 +60,8 @@ public final class EngineIoConnection implements ConnectionListener {
     boolean closed;
     private boolean closing;
     private int readSuspensions;
-    private long lastPongNanos;
-    private long pingSentNanos;
-    private HashedWheelTimer.Timeout heartbeat;
+    /** Only pongs count as an answer (the Engine.IO v4 rule). */
+    private Heartbeat heartbeat;
     private HashedWheelTimer.Timeout connectTimer;
 
     private EngineIoConnection(Hub hub, EngineIoSettings settings, TransportConnection transport,
@@ -106,9 +106,24 @@ public final class EngineIoConnection implements ConnectionListener {
         open.put("maxPayload", config.maxMessageBytes());
         out.write(Frame.text(ByteBuffer.wrap(new byte[] {'0'}), ByteBuffer.wrap(SocketIoProtocol.bytes(open))));
         out.flush();
-        lastPongNanos = System.nanoTime();
-        heartbeat = hub.timer().schedule(() -> out.execute(this::ping),
-                config.heartbeatInterval().toNanos(), TimeUnit.NANOSECONDS);
+        heartbeat = new Heartbeat(hub.timer(), out, config.heartbeatInterval(), config.heartbeatTimeout(),
+                new Heartbeat.Owner() {
+                    @Override
+                    public boolean sendPing() {
+                        if (closing) {
+                            return false;
+                        }
+                        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'2'})));
+                        out.flush();
+                        return true;
+                    }
+
+                    @Override
+                    public void timedOut() {
+                        fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
+                    }
+                });
+        heartbeat.start(config.heartbeatInterval().toNanos());
         connectTimer = hub.timer().schedule(() -> out.execute(this::connectDeadline),
                 settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -128,31 +143,6 @@ public final class EngineIoConnection implements ConnectionListener {
         out.replace(next);
         out.flush();
         onWritable();
-    }
-
-    // ------------------------------------------------------------ heartbeat
-
-    private void ping() {
-        if (closing) {
-            return;
-        }
-        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'2'})));
-        out.flush();
-        pingSentNanos = System.nanoTime();
-        heartbeat = hub.timer().schedule(() -> out.execute(this::checkPong),
-                config.heartbeatTimeout().toNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    private void checkPong() {
-        if (closing) {
-            return;
-        }
-        if (lastPongNanos - pingSentNanos < 0) {
-            fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
-            return;
-        }
-        long rest = config.heartbeatInterval().minus(config.heartbeatTimeout()).toNanos();
-        heartbeat = hub.timer().schedule(() -> out.execute(this::ping), Math.max(rest, 1), TimeUnit.NANOSECONDS);
     }
 
     private void connectDeadline() {
@@ -208,7 +198,7 @@ public final class EngineIoConnection implements ConnectionListener {
         switch (text.charAt(0)) {
             case '1' -> fail(CloseCodes.NORMAL, "transport close");
             case '2' -> throw SioPacket.bad("invalid heartbeat direction");
-            case '3' -> lastPongNanos = System.nanoTime();
+            case '3' -> heartbeat.heard(System.nanoTime());
             case '4' -> onPacket(SioPacket.parse(text, 1, settings.maxAttachments()));
             case '5', '6' -> {
                 // upgrade and noop carry nothing once a transport is settled
@@ -434,7 +424,9 @@ public final class EngineIoConnection implements ConnectionListener {
         }
         closed = true;
         closing = true;
-        cancel(heartbeat);
+        if (heartbeat != null) {
+            heartbeat.cancel();
+        }
         cancel(connectTimer);
         hub.unregister(out, code);
         String why = switch (code) {

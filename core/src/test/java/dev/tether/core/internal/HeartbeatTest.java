@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 
-class LinkTest {
+class HeartbeatTest {
 
     @Test
     void pingDelaysEndOnTheGridAndAreNeverEarlyNorLateByAGridStep() {
@@ -14,7 +14,7 @@ class LinkTest {
         for (int i = 0; i < 10_000; i++) {
             long now = random.nextLong(0, 1L << 50);
             long delay = random.nextLong(1, 30_000_000_000L);
-            long aligned = Link.alignUp(now, delay, grid);
+            long aligned = Heartbeat.alignUp(now, delay, grid);
             assertThat(aligned).isBetween(delay, delay + grid - 1);
             assertThat((now + aligned) % grid).isZero();
         }
@@ -25,6 +25,6 @@ class LinkTest {
         long grid = 250_000_000L;
         long now = 10 * grid + 7;
         // Due 100 ms and 240 ms from now: the same grid step, so the same instant.
-        assertThat(now + Link.alignUp(now, 100_000_000L, grid)).isEqualTo(now + Link.alignUp(now, 240_000_000L, grid));
+        assertThat(now + Heartbeat.alignUp(now, 100_000_000L, grid)).isEqualTo(now + Heartbeat.alignUp(now, 240_000_000L, grid));
     }
 }

@@ -1,0 +1,131 @@
+package dev.tether.core.internal;
+
+import dev.tether.core.spi.TransportConnection;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The server-driven heartbeat of one connection, for every wire protocol: a ping every interval,
+ * and the owner is told when nothing was heard within the timeout after one.
+ *
+ * <p>Cheap when idle, because idle wake-ups are most of an idle server's CPU: pings are aligned
+ * on a grid shared by all connections (see {@link #alignUp}), so the pings due in one grid step
+ * reach each I/O thread in one wake-up; and the pong deadline is checked on the timer thread, so
+ * a connection that answered schedules its next ping without waking its I/O thread. Only a
+ * silent connection hops to its I/O thread to be failed there.
+ *
+ * <p>Threading: {@link #heard} on the connection's I/O thread (release; read with acquire by the
+ * timer thread); {@link Owner} callbacks on the I/O thread; {@link #cancel} from any thread. A
+ * cancel racing with the timer thread scheduling the next ping may miss it: that ping then
+ * finds its owner closing and does nothing.
+ */
+public final class Heartbeat {
+
+    /** What the heartbeat needs from its connection. I/O thread. */
+    public interface Owner {
+        /** Writes and flushes a ping; false when closing (no ping, the heartbeat stops). */
+        boolean sendPing();
+
+        /** Nothing was heard within the timeout after a ping. */
+        void timedOut();
+    }
+
+    /** The coarsest grid that pings are aligned on. */
+    private static final long MAX_GRID_MS = 250;
+    private static final long GRID_ORIGIN = System.nanoTime();
+    private static final VarHandle LAST_HEARD;
+
+    static {
+        try {
+            LAST_HEARD = MethodHandles.lookup().findVarHandle(Heartbeat.class, "lastHeardNanos", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final HashedWheelTimer timer;
+    private final TransportConnection connection;
+    private final Owner owner;
+    private final long timeoutNanos;
+    /** From a pong deadline to the next ping. */
+    private final long restNanos;
+    /** A twentieth of the interval, at most {@value #MAX_GRID_MS} ms. */
+    private final long gridNanos;
+    private long lastHeardNanos;
+    /** Written on the I/O thread before the pong deadline is scheduled; the timer's hand-off publishes it. */
+    private long pingSentNanos;
+    private volatile HashedWheelTimer.Timeout pending;
+
+    public Heartbeat(HashedWheelTimer timer, TransportConnection connection, Duration interval, Duration timeout,
+                     Owner owner) {
+        this.timer = timer;
+        this.connection = connection;
+        this.owner = owner;
+        this.timeoutNanos = timeout.toNanos();
+        this.restNanos = Math.max(interval.minus(timeout).toNanos(), 1);
+        this.gridNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_GRID_MS), interval.toNanos() / 20);
+        this.lastHeardNanos = System.nanoTime();
+    }
+
+    /** Schedules the first ping about {@code delayNanos} from now. */
+    public void start(long delayNanos) {
+        schedulePing(delayNanos);
+    }
+
+    /** Something that counts as an answer arrived at {@code nanos} (System.nanoTime()). I/O thread. */
+    public void heard(long nanos) {
+        LAST_HEARD.setRelease(this, nanos);
+    }
+
+    /** Stops the heartbeat. */
+    public void cancel() {
+        HashedWheelTimer.Timeout t = pending;
+        if (t != null) {
+            t.cancel();
+        }
+    }
+
+    private void schedulePing(long delayNanos) {
+        long delay = gridNanos <= 0 ? delayNanos : alignUp(System.nanoTime() - GRID_ORIGIN, delayNanos, gridNanos);
+        pending = timer.schedule(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void ping() {
+        if (owner.sendPing()) {
+            pingSentNanos = System.nanoTime();
+            pending = timer.schedule(this::pongDeadline, timeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Timer thread. */
+    private void pongDeadline() {
+        if (heardSincePing()) {
+            schedulePing(restNanos);
+        } else {
+            connection.execute(this::checkPong);
+        }
+    }
+
+    /** I/O thread: the final word, after anything still queued on it was read. */
+    private void checkPong() {
+        if (heardSincePing()) {
+            schedulePing(restNanos);
+        } else {
+            owner.timedOut();
+        }
+    }
+
+    private boolean heardSincePing() {
+        return (long) LAST_HEARD.getAcquire(this) - pingSentNanos >= 0;
+    }
+
+    /**
+     * The delay, at least {@code delayNanos} and less than {@code delayNanos + grid}, that ends
+     * on a multiple of {@code grid} counted from the origin; {@code sinceOrigin} is now.
+     */
+    static long alignUp(long sinceOrigin, long delayNanos, long grid) {
+        return (sinceOrigin + delayNanos + grid - 1) / grid * grid - sinceOrigin;
+    }
+}
