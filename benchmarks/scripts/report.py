@@ -270,6 +270,11 @@ def main():
     for k, v in meta["versions"].items():
         w(f"- {k}: {v}")
     w(f"- JAVA_OPTS for the Tether server: `{meta['java_opts'] or '(none: JVM defaults)'}`")
+    if "socketio_log" in meta:
+        w("- Socket.IO peer: " + ("with the seed's per-message `console.log` (`SOCKETIO_LOG=1`)"
+                                  if meta["socketio_log"] else "without per-message logging"))
+    if "warmup" in meta:
+        w(f"- Unmeasured warm-up of each server: {meta['warmup']}")
     w(f"- Tether server JVM flags (`jcmd PID VM.flags`): `{meta.get('jvm_flags', '?')}`")
     w("")
     w("## Commands")
