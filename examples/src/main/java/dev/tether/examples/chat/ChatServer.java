@@ -11,7 +11,8 @@ import dev.tether.undertow.TetherUndertowConfig;
  * {@code TETHER_INBOUND_RATE}, messages per second per connection (default 1000; 0 turns the
  * limit off, as a benchmark publisher needs) and {@code TETHER_HANDLERS_ON_IO_THREAD=1}, which runs
  * the handler on the connection's I/O thread (it never blocks, so it may: one thread hand-off
- * less per message; a blocking handler must not). WebSocket path {@code /tether}. Stops cleanly on
+ * less per message; a blocking handler must not) and {@code TETHER_IO_THREADS}, the number of I/O
+ * threads (default 0: one per available processor). WebSocket path {@code /tether}. Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
  * <p>Run it with {@code examples/run chat}.
@@ -34,8 +35,9 @@ public final class ChatServer {
         }
         Tether tether = Tether.create(config.build(), handler);
         handler.bind(tether);
+        int ioThreads = Integer.parseInt(System.getenv().getOrDefault("TETHER_IO_THREADS", "0"));
         TetherServer server = TetherServer.start(tether,
-                TetherUndertowConfig.builder().host(host).port(port).build());
+                TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads).build());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             tether.close();
             server.close();
