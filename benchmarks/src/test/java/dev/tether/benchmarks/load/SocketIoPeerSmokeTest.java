@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Runs a tiny {@code storm} against the real Node.js Socket.IO peer ({@code socketio-peer/server.js
  * --broadcast}) on an ephemeral 127.0.0.1 port. Skipped, saying why, when {@code node} is not on
- * the PATH or the peer's {@code node_modules} is not installed ({@code socketio-peer/run.sh}
- * installs it from the lock file; this test never downloads anything). Asserts that the run
+ * the PATH; when the peer's {@code node_modules} is missing, installs it from the lock file with
+ * {@code npm ci}, as {@code socketio-peer/run.sh} does (a fresh clone has none). Asserts that the run
  * completes and reports what the seed server does: every subscriber back, and the messages
  * published while it was away lost, not timings.
  */
