@@ -1,0 +1,158 @@
+package dev.tether.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The two scripts {@code benchmarks/run} is built on, run as it runs them (needs {@code python3},
+ * as {@code benchmarks/run} does):
+ * <ul>
+ *   <li>{@code scripts/procstat.py drive} runs the load generator and samples the server process at
+ *       the phase changes its progress lines show. Here the "generator" is a short Python program
+ *       printing such lines and a {@code RESULT}, and the "server" is this test's own JVM;</li>
+ *   <li>{@code scripts/report.py} turns the two servers' measurements into the side-by-side
+ *       Markdown table. Its inputs are the measurement files of a real echo run (the Tether and
+ *       Socket.IO files of {@code results/echo-20261128T095336Z}, copied to the test resources)
+ *       and the settings file {@code benchmarks/run} writes.</li>
+ * </ul>
+ */
+@Timeout(60)
+class BenchmarkScriptsTest {
+
+    /** A stand-in generator: the progress lines of an echo run, then its RESULT, then an exit status. */
+    private static String fakeGenerator(int connected, int exit) {
+        return "import sys\n"
+                + "print('[   0.5s] ramp   open=3 connected=3')\n"
+                + "print('[   1.0s] echo   open=3 sent=10')\n"
+                + "print('[   2.0s] grace  open=3 received=10')\n"
+                + "print('RESULT {\"connected\": " + connected + ", \"lost\": 0}')\n"
+                + "sys.exit(" + exit + ")\n";
+    }
+
+    @Test
+    void driveSamplesTheServerAtThePhaseChangesAndKeepsTheGeneratorsResult(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run.json");
+        Path log = dir.resolve("run.log");
+        Run run = python(List.of(script("procstat.py").toString(), "drive",
+                "--server-pid", Long.toString(ProcessHandle.current().pid()), "--scenario", "echo",
+                "--seconds", "1", "--log", log.toString(), "--out", out.toString(),
+                "--", "python3", "-c", fakeGenerator(3, 0)));
+
+        assertThat(run.exit).as("procstat.py exit status; it printed: %s", run.printed).isZero();
+        assertThat(run.printed).contains("[   1.0s] echo").contains("RESULT {\"connected\": 3");
+        assertThat(Files.readString(log)).isEqualTo(run.printed);
+        JsonNode json = new ObjectMapper().readTree(out.toFile());
+        assertThat(json.get("exit").asInt()).isZero();
+        assertThat(json.get("result").get("connected").asInt()).isEqualTo(3);
+        assertThat(json.get("generator_cpu_s")).hasSize(1);
+        for (String phase : List.of("before", "run_start", "run_end", "after")) {
+            JsonNode sample = json.get("samples").get(phase);
+            assertThat(sample).as("sample %s in %s", phase, json).isNotNull();
+            assertThat(sample.get("rss_kb").asLong()).as("%s rss_kb", phase).isPositive();
+            assertThat(sample.get("cpu_s").asDouble()).as("%s cpu_s", phase).isPositive();
+        }
+    }
+
+    @Test
+    void driveRunsSeveralGeneratorsAtOnceAndExitsWithTheFirstFailure(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run.json");
+        Run run = python(List.of(script("procstat.py").toString(), "drive",
+                "--server-pid", Long.toString(ProcessHandle.current().pid()), "--scenario", "echo",
+                "--seconds", "1", "--log", dir.resolve("run.log").toString(), "--out", out.toString(),
+                "--", "python3", "-c", fakeGenerator(3, 0), "---", "python3", "-c", fakeGenerator(4, 3)));
+
+        assertThat(run.exit).as("procstat.py exit status; it printed: %s", run.printed).isEqualTo(3);
+        assertThat(run.printed).contains("[gen2] RESULT {\"connected\": 4");
+        JsonNode json = new ObjectMapper().readTree(out.toFile());
+        assertThat(json.get("exit").asInt()).isEqualTo(3);
+        assertThat(json.get("results")).hasSize(2);
+        assertThat(json.get("results").get(1).get("connected").asInt()).isEqualTo(4);
+        assertThat(json.get("generator_cpu_s")).hasSize(2);
+    }
+
+    private static final String META = """
+            {"scenario": "echo", "size": "full", "timestamp": "20261128T095336Z",
+             "log": "echo-20261128T095336Z.log", "generators": 1,
+             "java_opts": "-XX:NativeMemoryTracking=summary",
+             "socketio_log": true, "warmup": "4000 handshakes, then 15 s of echo",
+             "histogram_logs": {"tether": "echo-20261128T095336Z.tether.hlog",
+                                "socketio": "echo-20261128T095336Z.socketio.hlog"},
+             "jvm_flags": "-XX:+UseG1GC",
+             "machine": {"nproc": 2},
+             "versions": {"java": "17", "node": "v20", "socket.io": "4.8.4"},
+             "commands": ["benchmarks/run echo --size full --generators 1"]}
+            """;
+
+    @Test
+    void writesTheSideBySideTableWithRatiosAndHowBothServersRan(@TempDir Path dir) throws Exception {
+        Path meta = Files.writeString(dir.resolve("meta.json"), META);
+        Path tether = copyResource("report/tether.json", dir.resolve("tether.json"));
+        Path socketIo = copyResource("report/socketio.json", dir.resolve("socketio.json"));
+        Path out = dir.resolve("report.md");
+
+        Run run = python(List.of(script("report.py").toString(), meta.toString(), tether.toString(),
+                socketIo.toString(), out.toString()));
+        assertThat(run.exit).as("report.py exit status; it printed: %s", run.printed).isZero();
+
+        String report = Files.readString(out);
+        assertThat(report)
+                .startsWith("# `echo` (full): Tether vs Socket.IO, 20261128T095336Z")
+                // the generator's figures and the server-side ones, each with Tether / Socket.IO
+                .contains("| latencyP99Ms | 3.509 | 6.771 | 0.518 |")
+                .contains("| lost | 0 | 0 | — |")
+                .contains("| server CPU per message (µs) = CPU in window / received | 80.267 | 76.833 | 1.04 |")
+                .contains("- JAVA_OPTS for the Tether server: `-XX:NativeMemoryTracking=summary`")
+                .contains("- Socket.IO peer: with the seed's per-message `console.log` (`SOCKETIO_LOG=1`)")
+                .contains("- Unmeasured warm-up of each server: 4000 handshakes, then 15 s of echo")
+                .contains("benchmarks/run echo --size full --generators 1")
+                .contains("echo-20261128T095336Z.tether.hlog");
+    }
+
+    private record Run(int exit, String printed) {
+    }
+
+    /** Runs {@code python3 ARGS...} to completion (at most 30 s), with its output. */
+    private static Run python(List<String> args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add("python3");
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("python3 " + args + " did not finish within 30 s; it printed: " + printed);
+        }
+        return new Run(p.exitValue(), printed);
+    }
+
+    /** {@code scripts/NAME} from the module directory surefire runs in, or from the repository root. */
+    private static Path script(String name) {
+        for (Path candidate : new Path[] {Path.of("scripts", name), Path.of("benchmarks", "scripts", name)}) {
+            if (Files.isRegularFile(candidate)) {
+                return candidate.toAbsolutePath();
+            }
+        }
+        throw new AssertionError("scripts/" + name + " not found from " + Path.of("").toAbsolutePath());
+    }
+
+    private static Path copyResource(String name, Path target) throws IOException {
+        try (InputStream in = BenchmarkScriptsTest.class.getClassLoader().getResourceAsStream(name)) {
+            assertThat(in).as("test resource %s", name).isNotNull();
+            Files.copy(in, target);
+        }
+        return target;
+    }
+}
