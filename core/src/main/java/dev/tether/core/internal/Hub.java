@@ -199,14 +199,7 @@ public final class Hub implements Tether {
     // ------------------------------------------------------------ sessions
 
     ServerSession newSession(Principal principal) {
-        String id;
-        do {
-            id = epoch + randomToken(9);
-        } while (sessions.containsKey(id));
-        ServerSession session = new ServerSession(this, id, randomToken(24), principal);
-        sessions.put(id, session);
-        config.metrics().sessionOpened();
-        return session;
+        return openSession(principal, config.protocol(), handler, false);
     }
 
     /**

@@ -112,10 +112,6 @@ public final class ServerSession implements Session {
     private long lastClientSeq;
     private long clientSeqAcked;
 
-    ServerSession(Hub hub, String id, String token, Principal principal) {
-        this(hub, id, token, principal, hub.config.protocol(), hub.handler, false);
-    }
-
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
                   SessionHandler handler, boolean ackless) {
         this.hub = hub;
