@@ -3,25 +3,22 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.socketio.Socket;
 import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.testing.NodeSocketIoClient;
+import dev.tether.testing.SocketIoTestServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,58 +31,49 @@ import org.junit.jupiter.api.Test;
  */
 class SocketIoPollingIT {
 
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = SocketIoTestServer.WAIT;
     private static final String ALLOWED = "http://app.example";
 
-    private final List<NodeSocketIoClient> clients = new ArrayList<>();
-    private final BlockingQueue<Socket> connected = new LinkedBlockingQueue<>();
+    private SocketIoTestServer sio;
     private Tether tether;
     private SocketIo io;
     private TetherServer server;
 
     @BeforeEach
     void start() {
-        tether = Tether.create(TetherConfig.builder().maxMessageBytes(10_000).drainTimeout(Duration.ZERO).build(),
-                new SessionHandler() { });
-        io = SocketIo.create(tether, SocketIoConfig.defaults());
-        io.on("connection", socket -> {
-            socket.on("echo", (args, ack) -> ack.send(args.toArray()));
-            connected.add(socket);
-        });
-        io.of("/chat").on("connection", socket -> {
-            socket.on("echo", (args, ack) -> ack.send("chat", args.get(0)));
-            connected.add(socket);
-        });
-        server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .allowedOrigins(Set.of(ALLOWED)).build());
+        sio = SocketIoTestServer.start(TetherConfig.builder().maxMessageBytes(10_000), SocketIoConfig.defaults(),
+                TetherUndertowConfig.builder().allowedOrigins(Set.of(ALLOWED)), s -> {
+                    s.io().on("connection", socket -> socket.on("echo", (args, ack) -> ack.send(args.toArray())));
+                    s.io().of("/chat").on("connection", socket -> {
+                        socket.on("echo", (args, ack) -> ack.send("chat", args.get(0)));
+                        s.connected(socket);
+                    });
+                });
+        tether = sio.tether();
+        io = sio.io();
+        server = sio.server();
     }
 
     @AfterEach
     void stop() {
-        clients.forEach(NodeSocketIoClient::close);
-        tether.close();
-        server.close();
+        sio.close();
     }
 
     private String url() {
-        return "http://127.0.0.1:" + server.port();
+        return sio.url();
     }
 
-    private NodeSocketIoClient client(String url, String options) throws Exception {
-        NodeSocketIoClient c = NodeSocketIoClient.start(url, 1, options);
-        clients.add(c);
-        return c;
+    private NodeSocketIoClient client(String path, String options) throws Exception {
+        return sio.client(path, 1, options);
     }
 
     private Socket nextSocket() throws InterruptedException {
-        Socket s = connected.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(s).as("server-side connection").isNotNull();
-        return s;
+        return sio.nextSocket();
     }
 
     @Test
     void defaultClientConnectsOverPollingThenUpgradesAndKeepsWorking() throws Exception {
-        NodeSocketIoClient node = client(url(), "{}");
+        NodeSocketIoClient node = client("", "{}");
         assertThat(node.next("open", WAIT).path("transport").asText()).isEqualTo("polling");
         node.next("connect", WAIT);
         Socket socket = nextSocket();
@@ -105,7 +93,7 @@ class SocketIoPollingIT {
 
     @Test
     void pollingOnlyClientExchangesEventsAcksAndBinaryAttachments() throws Exception {
-        NodeSocketIoClient node = client(url(), "{\"transports\":[\"polling\"]}");
+        NodeSocketIoClient node = client("", "{\"transports\":[\"polling\"]}");
         assertThat(node.next("connect", WAIT).path("transport").asText()).isEqualTo("polling");
         Socket socket = nextSocket();
         String bytes = Base64.getEncoder().encodeToString(new byte[] {0, 1, 2, (byte) 255});
@@ -124,7 +112,7 @@ class SocketIoPollingIT {
 
     @Test
     void binaryAttachmentsRoundTripOverWebSocket() throws Exception {
-        NodeSocketIoClient node = client(url(), "{\"transports\":[\"websocket\"]}");
+        NodeSocketIoClient node = client("", "{\"transports\":[\"websocket\"]}");
         node.next("connect", WAIT);
         Socket socket = nextSocket();
         byte[] big = new byte[5000];
@@ -143,7 +131,7 @@ class SocketIoPollingIT {
 
     @Test
     void customNamespaceConnectsAndUnknownOneIsRefused() throws Exception {
-        NodeSocketIoClient chat = client(url() + "/chat", "{}");
+        NodeSocketIoClient chat = client("/chat", "{}");
         chat.next("connect", WAIT);
         Socket socket = nextSocket();
         assertThat(socket.namespace().name()).isEqualTo("/chat");
@@ -152,14 +140,14 @@ class SocketIoPollingIT {
         io.of("/chat").emit("news", "for chat");
         assertThat(chat.next("event", WAIT).path("args").toString()).isEqualTo("[\"for chat\"]");
 
-        NodeSocketIoClient nope = client(url() + "/nope", "{\"reconnection\":false}");
+        NodeSocketIoClient nope = client("/nope", "{\"reconnection\":false}");
         assertThat(nope.next("connect_error", WAIT).path("message").asText()).isEqualTo("Invalid namespace");
     }
 
     @Test
     void stoppingTheServerClosesPollingAndUpgradedSessionsSoClientsKnow() throws Exception {
-        NodeSocketIoClient polling = client(url(), "{\"transports\":[\"polling\"],\"reconnection\":false}");
-        NodeSocketIoClient upgraded = client(url(), "{\"reconnection\":false}");
+        NodeSocketIoClient polling = client("", "{\"transports\":[\"polling\"],\"reconnection\":false}");
+        NodeSocketIoClient upgraded = client("", "{\"reconnection\":false}");
         polling.next("connect", WAIT);
         upgraded.next("connect", WAIT);
         upgraded.awaitSeen("upgrade", WAIT);

@@ -3,7 +3,6 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.socketio.Socket;
@@ -11,6 +10,7 @@ import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.testing.Await;
 import dev.tether.testing.NodeSocketIoClient;
+import dev.tether.testing.SocketIoTestServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,50 +29,39 @@ import org.junit.jupiter.api.Test;
  */
 class SocketIoRecoveryIT {
 
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = SocketIoTestServer.WAIT;
 
-    private final BlockingQueue<Socket> connections = new LinkedBlockingQueue<>();
     private final BlockingQueue<String> disconnects = new LinkedBlockingQueue<>();
+    private SocketIoTestServer sio;
     private NodeSocketIoClient node;
     private Tether tether;
     private SocketIo io;
-    private TetherServer server;
 
     private void start(Duration retention) {
-        tether = Tether.create(TetherConfig.builder().sessionRetention(retention).drainTimeout(Duration.ZERO).build(),
-                new SessionHandler() { });
-        io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
-        io.on("connection", socket -> {
-            socket.join("news");
-            socket.onDisconnect(disconnects::add);
-            connections.add(socket);
-        });
-        server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        sio = SocketIoTestServer.start(TetherConfig.builder().sessionRetention(retention),
+                SocketIoConfig.builder().connectionStateRecovery(true).build(), TetherUndertowConfig.builder(),
+                s -> s.io().on("connection", socket -> {
+                    socket.join("news");
+                    socket.onDisconnect(disconnects::add);
+                }));
+        tether = sio.tether();
+        io = sio.io();
     }
 
     private NodeSocketIoClient client(long reconnectDelayMs) throws Exception {
-        node = NodeSocketIoClient.start("http://127.0.0.1:" + server.port(), 1,
-                "{\"transports\":[\"websocket\"],\"reconnectionDelay\":" + reconnectDelayMs
-                        + ",\"reconnectionDelayMax\":" + reconnectDelayMs + ",\"randomizationFactor\":0}");
+        node = sio.client(1, "{\"transports\":[\"websocket\"],\"reconnectionDelay\":" + reconnectDelayMs
+                + ",\"reconnectionDelayMax\":" + reconnectDelayMs + ",\"randomizationFactor\":0}");
         return node;
     }
 
     private Socket nextConnection() throws InterruptedException {
-        Socket s = connections.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(s).as("server-side connection").isNotNull();
-        return s;
+        return sio.nextSocket();
     }
 
     @AfterEach
     void stop() {
-        if (node != null) {
-            node.close();
-        }
-        if (tether != null) {
-            tether.close();
-        }
-        if (server != null) {
-            server.close();
+        if (sio != null) {
+            sio.close();
         }
     }
 

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tether.core.RequestException;
-import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
@@ -13,13 +12,11 @@ import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.testing.Await;
 import dev.tether.testing.NodeSocketIoClient;
+import dev.tether.testing.SocketIoTestServer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -31,43 +28,35 @@ import org.junit.jupiter.api.Test;
  */
 class SocketIoWebSocketIT {
 
-    static final Duration WAIT = Duration.ofSeconds(20);
+    static final Duration WAIT = SocketIoTestServer.WAIT;
     static final String WS_ONLY = "{\"transports\":[\"websocket\"]}";
 
-    private final List<NodeSocketIoClient> clients = new ArrayList<>();
-    private final BlockingQueue<Socket> connected = new LinkedBlockingQueue<>();
+    private SocketIoTestServer sio;
     private Tether tether;
     private SocketIo io;
-    private TetherServer server;
 
     private void start(TetherConfig.Builder hub, Consumer<SocketIo> setup) {
-        tether = Tether.create(hub.drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
-        io = SocketIo.create(tether, SocketIoConfig.defaults());
-        setup.accept(io);
-        io.on("connection", connected::add);
-        server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        start(hub, TetherUndertowConfig.builder(), setup);
+    }
+
+    private void start(TetherConfig.Builder hub, TetherUndertowConfig.Builder http, Consumer<SocketIo> setup) {
+        sio = SocketIoTestServer.start(hub, SocketIoConfig.defaults(), http, s -> setup.accept(s.io()));
+        tether = sio.tether();
+        io = sio.io();
     }
 
     private NodeSocketIoClient client(int count, String options) throws Exception {
-        NodeSocketIoClient c = NodeSocketIoClient.start("http://127.0.0.1:" + server.port(), count, options);
-        clients.add(c);
-        return c;
+        return sio.client(count, options);
     }
 
     private Socket nextSocket() throws InterruptedException {
-        Socket s = connected.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertThat(s).as("server-side connection").isNotNull();
-        return s;
+        return sio.nextSocket();
     }
 
     @AfterEach
     void stop() {
-        clients.forEach(NodeSocketIoClient::close);
-        if (tether != null) {
-            tether.close();
-        }
-        if (server != null) {
-            server.close();
+        if (sio != null) {
+            sio.close();
         }
     }
 
@@ -169,12 +158,9 @@ class SocketIoWebSocketIT {
     void slowClientIsClosedBySlowConsumerPolicyWhileOthersReceiveEverything() throws Exception {
         int messages = 2000;
         int batch = 32; // half the queue: the healthy clients never overflow
-        tether = Tether.create(TetherConfig.builder().outboundQueueCapacity(64).volatileQueueLimit(32)
-                .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
-        io = SocketIo.create(tether);
-        io.on("connection", socket -> socket.join("feed"));
-        server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .writeWaterMark(new WriteWaterMark(16 * 1024, 32 * 1024)).build());
+        start(TetherConfig.builder().outboundQueueCapacity(64).volatileQueueLimit(32),
+                TetherUndertowConfig.builder().writeWaterMark(new WriteWaterMark(16 * 1024, 32 * 1024)),
+                io -> io.on("connection", socket -> socket.join("feed")));
         NodeSocketIoClient node = client(3, "{\"transports\":[\"websocket\"],\"reconnection\":false,\"brief\":true}");
         node.next("all-connected", WAIT);
         Await.until(() -> tether.subscribers("sio:/#feed") == 3, WAIT, "every socket joined the feed");
