@@ -63,6 +63,15 @@ class SocketIoEngineTest {
         }
     }
 
+    /** A connection with the open packet read and the main namespace connected (its CONNECT answer read). */
+    private SioConnection connectedToMain() throws Exception {
+        SioConnection c = SioConnection.open(io, ALICE);
+        c.next();
+        c.send("40");
+        c.next();
+        return c;
+    }
+
     private Socket nextSocket() throws InterruptedException {
         Socket s = connected.poll(10, TimeUnit.SECONDS);
         assertThat(s).as("connection listener").isNotNull();
@@ -101,10 +110,7 @@ class SocketIoEngineTest {
     @Test
     void eventWithAckRunsTheHandlerAndAnswersWithTheSameId() throws Exception {
         start();
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         Socket socket = nextSocket();
         c.send("427[\"hello\",\"bob\"]");
         assertThat(c.next()).isEqualTo("437[\"hi bob\",42]");
@@ -116,10 +122,7 @@ class SocketIoEngineTest {
     @Test
     void serverEmitWithAckCompletesWithTheClientsAnswerOrTimesOut() throws Exception {
         start();
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         Socket socket = nextSocket();
         CompletableFuture<List<JsonNode>> answered = socket.emitWithAck("question", Duration.ofSeconds(10), "why");
         String asked = c.next();
@@ -160,17 +163,11 @@ class SocketIoEngineTest {
     @Test
     void malformedPacketsCloseOnlyTheirConnection() throws Exception {
         start();
-        SioConnection good = SioConnection.open(io, ALICE);
-        good.next();
-        good.send("40");
-        good.next();
+        SioConnection good = connectedToMain();
         Socket socket = nextSocket();
         for (String bad : List.of("4", "49", "42{\"not\":\"array\"}", "42[\"connect\"]", "42[", "43[]", "2", "x",
                 "452-[\"a\",{\"_placeholder\":true,\"num\":0}]" /* then a text frame instead of binary */)) {
-            SioConnection c = SioConnection.open(io, ALICE);
-            c.next();
-            c.send("40");
-            c.next();
+            SioConnection c = connectedToMain();
             nextSocket();
             c.send(bad);
             if (bad.startsWith("45")) {
@@ -185,10 +182,7 @@ class SocketIoEngineTest {
     @Test
     void binaryAttachmentsRoundTrip() throws Exception {
         start();
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         nextSocket();
         c.send("451-3[\"bin\",{\"_placeholder\":true,\"num\":0}]");
         c.sendBinary("abc".getBytes(StandardCharsets.UTF_8));
@@ -241,18 +235,12 @@ class SocketIoEngineTest {
     @Test
     void clientDisconnectEndsTheSocketAndTransportLossKeepsItForRecovery() throws Exception {
         start();
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         Socket s = nextSocket();
         c.send("41");
         assertThat(disconnects.poll(10, TimeUnit.SECONDS)).isEqualTo("client namespace disconnect");
         assertThat(s.session().isClosed()).isTrue();
-        SioConnection d = SioConnection.open(io, ALICE);
-        d.next();
-        d.send("40");
-        d.next();
+        SioConnection d = connectedToMain();
         Socket t = nextSocket();
         d.drop();
         assertThat(disconnects.poll(10, TimeUnit.SECONDS)).isEqualTo("transport close");
@@ -263,10 +251,7 @@ class SocketIoEngineTest {
     @Test
     void nativePublishToARoomTopicIsEncodedForSocketIoSubscribers() throws Exception {
         start();
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         Socket s = nextSocket();
         s.join("shared");
         assertThat(tether.publish("sio:/#shared", "ev", dev.tether.core.Payload.text("x"))).isEqualTo(1);
@@ -277,10 +262,7 @@ class SocketIoEngineTest {
     @Test
     void hubCloseDoesNotWaitForAcknowledgementsSocketIoClientsNeverSend() throws Exception {
         start(TetherConfig.builder().drainTimeout(Duration.ofSeconds(8)), SocketIoConfig.defaults());
-        SioConnection c = SioConnection.open(io, ALICE);
-        c.next();
-        c.send("40");
-        c.next();
+        SioConnection c = connectedToMain();
         Socket s = nextSocket();
         s.emit("n", 1);
         assertThat(c.next()).isEqualTo("42[\"n\",1]");

@@ -153,33 +153,18 @@ class HashedWheelTimerTest {
         AtomicIntegerArray runs = new AtomicIntegerArray(total);
         AtomicInteger fired = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(total);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Void>> producers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
+        runTogether(threads, 10, t -> {
             int base = t * perThread;
-            CompletableFuture<Void> f = new CompletableFuture<>();
-            producers.add(f);
-            Thread producer = new Thread(() -> {
-                try {
-                    go.await();
-                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                    for (int i = 0; i < perThread; i++) {
-                        int id = base + i;
-                        timer.schedule(() -> {
-                            runs.incrementAndGet(id);
-                            fired.incrementAndGet();
-                            done.countDown();
-                        }, rnd.nextInt(150), TimeUnit.MILLISECONDS);
-                    }
-                    f.complete(null);
-                } catch (Throwable e) {
-                    f.completeExceptionally(e);
-                }
-            }, "producer-" + t);
-            producer.start();
-        }
-        go.countDown();
-        CompletableFuture.allOf(producers.toArray(new CompletableFuture<?>[0])).get(10, TimeUnit.SECONDS);
+            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+            for (int i = 0; i < perThread; i++) {
+                int id = base + i;
+                timer.schedule(() -> {
+                    runs.incrementAndGet(id);
+                    fired.incrementAndGet();
+                    done.countDown();
+                }, rnd.nextInt(150), TimeUnit.MILLISECONDS);
+            }
+        });
 
         assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(fired).hasValue(total);
@@ -351,37 +336,22 @@ class HashedWheelTimerTest {
         boolean[] cancelled = new boolean[total];
         AtomicIntegerArray runs = new AtomicIntegerArray(total);
         AtomicLongArray firedAt = new AtomicLongArray(total);
-        CountDownLatch go = new CountDownLatch(1);
-        List<CompletableFuture<Void>> producers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
+        runTogether(threads, 30, t -> {
             int base = t * perThread;
-            CompletableFuture<Void> f = new CompletableFuture<>();
-            producers.add(f);
-            Thread producer = new Thread(() -> {
-                try {
-                    go.await();
-                    ThreadLocalRandom rnd = ThreadLocalRandom.current();
-                    for (int i = 0; i < perThread; i++) {
-                        int id = base + i;
-                        long delayMs = rnd.nextInt(4) == 0 ? 300 + rnd.nextInt(1_200) : rnd.nextInt(80);
-                        deadlines[id] = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
-                        HashedWheelTimer.Timeout timeout = timer.schedule(() -> {
-                            firedAt.set(id, System.nanoTime());
-                            runs.incrementAndGet(id);
-                        }, delayMs, TimeUnit.MILLISECONDS);
-                        // A cancel that loses to the firing is fine; one that wins must stick.
-                        cancelled[id] = rnd.nextInt(5) == 0 && timeout.cancel();
-                        LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(rnd.nextInt(3_000)));
-                    }
-                    f.complete(null);
-                } catch (Throwable e) {
-                    f.completeExceptionally(e);
-                }
-            }, "producer-" + t);
-            producer.start();
-        }
-        go.countDown();
-        CompletableFuture.allOf(producers.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+            for (int i = 0; i < perThread; i++) {
+                int id = base + i;
+                long delayMs = rnd.nextInt(4) == 0 ? 300 + rnd.nextInt(1_200) : rnd.nextInt(80);
+                deadlines[id] = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMs);
+                HashedWheelTimer.Timeout timeout = timer.schedule(() -> {
+                    firedAt.set(id, System.nanoTime());
+                    runs.incrementAndGet(id);
+                }, delayMs, TimeUnit.MILLISECONDS);
+                // A cancel that loses to the firing is fine; one that wins must stick.
+                cancelled[id] = rnd.nextInt(5) == 0 && timeout.cancel();
+                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(rnd.nextInt(3_000)));
+            }
+        });
         // Every deadline is at most 1.5 s after the last schedule; afterwards nothing may be pending.
         CountDownLatch sentinel = new CountDownLatch(1);
         timer.schedule(sentinel::countDown, 1_500 + tickMs, TimeUnit.MILLISECONDS);
@@ -456,5 +426,36 @@ class HashedWheelTimerTest {
         assertThat(t.getName()).isEqualTo("tether-timer-x");
         assertThat(t.isDaemon()).isTrue();
         assertThat(timer.tickMs()).isEqualTo(1);
+    }
+
+    /** What each of {@link #runTogether}'s threads does, given its index. */
+    private interface Producer {
+        void run(int thread) throws Exception;
+    }
+
+    /**
+     * Runs {@code producer} on {@code threads} new threads released together, and waits up to
+     * {@code timeoutSeconds} for all of them; a throw in any fails the test.
+     */
+    private static void runTogether(int threads, long timeoutSeconds, Producer producer) throws Exception {
+        CountDownLatch go = new CountDownLatch(1);
+        List<CompletableFuture<Void>> producers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int index = t;
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            producers.add(f);
+            Thread thread = new Thread(() -> {
+                try {
+                    go.await();
+                    producer.run(index);
+                    f.complete(null);
+                } catch (Throwable e) {
+                    f.completeExceptionally(e);
+                }
+            }, "producer-" + t);
+            thread.start();
+        }
+        go.countDown();
+        CompletableFuture.allOf(producers.toArray(new CompletableFuture<?>[0])).get(timeoutSeconds, TimeUnit.SECONDS);
     }
 }
