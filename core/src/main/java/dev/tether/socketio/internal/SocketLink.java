@@ -162,10 +162,11 @@ public final class SocketLink implements SessionLink {
 
     /** The transport closed: the session stays for the retention window (recovery). */
     void transportClosed(String reason) {
-        tellDetached(reason);
+        // Detached first: a disconnect listener finds the socket no longer connected.
         if (session != null) {
             session.detach(this);
         }
+        tellDetached(reason);
     }
 
     /** The server disconnects this socket. Any thread. */
