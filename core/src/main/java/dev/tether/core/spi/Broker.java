@@ -1,0 +1,161 @@
+package dev.tether.core.spi;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A cluster engine: the shared place through which topic publishes, direct messages, session
+ * state and message history go, so that several Tether nodes serve one set of sessions and a
+ * client whose node dies resumes on another with nothing lost, or with an explicit gap.
+ *
+ * <p>Without a broker ({@code TetherConfig.broker()} unset, the default) a hub keeps everything
+ * in its own memory and nothing here is used. {@code InMemoryBroker} implements this contract
+ * inside one JVM (several hubs sharing it form an in-process cluster); {@code tether-redis}
+ * implements it on Redis.
+ *
+ * <h2>Positions</h2>
+ * Every reliable entry (a topic publish, a direct message to a session) and every change of a
+ * session's subscriptions or ownership gets a <em>position</em>: a number from one counter per
+ * broker that grows with every such event, so that all of them are totally ordered. A session's
+ * <em>feed</em> is the ordered sequence of
+ * <ul>
+ *   <li>the reliable entries of every topic it was subscribed to at the entry's position
+ *       (subscribed at a position before it, not unsubscribed at a position before it), and</li>
+ *   <li>the direct messages sent to it.</li>
+ * </ul>
+ * The engine numbers a session's feed 1, 2, 3, … (the wire protocol's sequence numbers): since
+ * the feed is a pure function of the broker's history, any node computes the same numbering
+ * from a {@link SessionRecord#checkpointSeq() checkpoint}, which is how a client resumes on a
+ * node that never saw it.
+ *
+ * <h2>Live delivery</h2>
+ * After {@link #start}, the broker calls its {@link BrokerListener} on one thread, in position
+ * order, with everything that concerns the sessions this node owns: the entries of topics they
+ * subscribe to, their direct messages, and the markers of their subscription and ownership
+ * changes at the position where each took effect. A listener's callbacks are engine code that
+ * only enqueues; the broker never runs application code.
+ *
+ * <h2>Failures</h2>
+ * Every method returns at once; its future completes on a broker thread. A future fails with a
+ * {@link BrokerException} when the broker cannot be reached within its configured timeout; no
+ * call is buffered without bound while the broker is unreachable. When the live stream may have
+ * missed entries (a reconnect), the broker calls {@link BrokerListener#onInterrupted}; when its
+ * history was lost (an engine restart without persistence), {@link BrokerListener#onReset}.
+ *
+ * <p>Implementations are thread-safe. Compatibility kit: {@code BrokerContract} in core's tests.
+ *
+ * @since 0.2.0
+ */
+public interface Broker extends AutoCloseable {
+
+    /**
+     * Connects and starts live delivery to the node's listener. Called once, by the hub that
+     * owns this broker instance, before any other method.
+     */
+    void start(Node node);
+
+    /**
+     * What the hub tells its broker at start.
+     *
+     * @param listener           where live entries and markers go
+     * @param sessionRetentionMs how long a record outlives its last connection (or its node)
+     * @param connections        this node's open connections now, for the cluster count
+     */
+    record Node(BrokerListener listener, long sessionRetentionMs, java.util.function.IntSupplier connections) {
+        public Node {
+            java.util.Objects.requireNonNull(listener, "listener");
+            java.util.Objects.requireNonNull(connections, "connections");
+            if (sessionRetentionMs <= 0) {
+                throw new IllegalArgumentException("sessionRetentionMs must be positive: " + sessionRetentionMs);
+            }
+        }
+    }
+
+    /** This node's id in the cluster: unique among live nodes, new with every start. */
+    String nodeId();
+
+    /**
+     * Publishes on {@code topic}. A reliable message is appended to the topic's history with a
+     * new position and delivered to every node with a subscriber; a volatile one is delivered
+     * live only (position 0), never stored.
+     */
+    CompletableFuture<Void> publish(String topic, BrokerMessage message);
+
+    /**
+     * Sends a message to one session, wherever it is owned: a reliable one is appended to the
+     * session's feed. Completes exceptionally with {@link BrokerException#NO_SESSION} when the
+     * session is unknown or ended.
+     */
+    CompletableFuture<Void> send(String sessionId, BrokerMessage message);
+
+    /**
+     * Creates a session record owned by this node. Completes with the position at which the
+     * session's feed starts; the listener sees {@link BrokerListener#onClaimed} at that
+     * position, with no topics.
+     */
+    CompletableFuture<Long> create(SessionRecord record);
+
+    /**
+     * Takes ownership of an existing session for this node (a resume, possibly of a session
+     * another node owned, which then gets {@link BrokerListener#onReleased}). Completes with the
+     * session's record and the claim position; the listener sees {@link BrokerListener#onClaimed}
+     * at that position, after which the session's entries come live to this node. Completes
+     * with {@link Claim#missing} when there is no such session.
+     *
+     * @param tokenHash the SHA-256 of the resume token the client presented; a mismatch completes
+     *     with {@link Claim#forbidden()} and changes nothing
+     */
+    CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash);
+
+    /**
+     * Reads the feed of a session after {@code after} up to and including {@code upTo}, as the
+     * session's record describes it, in position order. {@link Feed#complete()} is false when
+     * part of it is no longer held (history trimmed or expired, or lost with the broker's
+     * data); the entries are then of no use and the engine reports a gap.
+     */
+    CompletableFuture<Feed> read(SessionRecord record, long after, long upTo);
+
+    /**
+     * Subscribes a session owned by this node. Completes with the position from which the
+     * topic's entries are in the session's feed; the listener sees
+     * {@link BrokerListener#onSubscribed} at that position.
+     */
+    CompletableFuture<Long> subscribe(String sessionId, String topic);
+
+    /** Unsubscribes; the listener sees {@link BrokerListener#onUnsubscribed} at the position returned. */
+    CompletableFuture<Long> unsubscribe(String sessionId, String topic);
+
+    /**
+     * Records how far a session got: the client acknowledged its feed up to sequence number
+     * {@code seq} (position {@code position}), and the server processed the client's messages up
+     * to {@code clientSeq}. History before the checkpoint may then be forgotten. Completes once
+     * the record is durable in the broker; the engine acknowledges the client's messages only
+     * up to a durable {@code clientSeq}.
+     */
+    CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq);
+
+    /**
+     * The session is detached from every connection: its record expires after the session
+     * retention unless it is claimed again. The records of sessions this node owns and that
+     * stay attached are kept alive while the node lives, and expire one retention after it dies.
+     */
+    CompletableFuture<Void> detach(String sessionId);
+
+    /**
+     * The sessions subscribed to {@code topic} on every live node: session id to principal name.
+     * Entries of a node that died are gone within {@link #nodeTimeoutMs()}.
+     */
+    CompletableFuture<java.util.Map<String, String>> presence(String topic);
+
+    /** Open connections over every live node, as each last reported it. */
+    CompletableFuture<Long> clusterConnections();
+
+    /** How long after its last heartbeat a node counts as dead. */
+    long nodeTimeoutMs();
+
+    /** Ends a session for good: a later {@link #claim} completes with {@link Claim#ended()}. */
+    CompletableFuture<Void> end(String sessionId);
+
+    /** Stops live delivery and closes the connections. Sessions this node owned stay claimable. */
+    @Override
+    void close();
+}

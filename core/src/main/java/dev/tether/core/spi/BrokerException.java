@@ -1,0 +1,37 @@
+package dev.tether.core.spi;
+
+/**
+ * A broker operation failed: the code says why, the message says it in English.
+ *
+ * @since 0.2.0
+ */
+public final class BrokerException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    /** The broker could not be reached, or did not answer within its timeout. */
+    public static final String UNAVAILABLE = "unavailable";
+    /** Too many operations are waiting for the broker; this one was refused rather than queued. */
+    public static final String OVERLOADED = "overloaded";
+    /** The session named is unknown to the broker, or has ended. */
+    public static final String NO_SESSION = "no_session";
+    /** The broker answered with something it should not have; a bug or a mismatched version. */
+    public static final String INTERNAL = "internal";
+
+    private final String code;
+
+    public BrokerException(String code, String message) {
+        super(message);
+        this.code = code;
+    }
+
+    public BrokerException(String code, String message, Throwable cause) {
+        super(message, cause);
+        this.code = code;
+    }
+
+    /** One of the constants of this class. */
+    public String code() {
+        return code;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.tether.core.spi;
+
+import java.util.Set;
+
+/**
+ * What a {@link Broker} tells the engine of its node. Every method is called on one broker
+ * thread at a time, in position order, and returns quickly: the engine only routes and
+ * enqueues. Never throws.
+ *
+ * @since 0.2.0
+ */
+public interface BrokerListener {
+
+    /**
+     * An entry of {@code topic}, which at least one session of this node subscribes to. A
+     * volatile message has position 0.
+     */
+    void onPublished(long position, String topic, BrokerMessage message);
+
+    /** A direct message to a session this node owns. */
+    void onSent(long position, String sessionId, BrokerMessage message);
+
+    /** A session of this node subscribed to {@code topic}: entries after {@code position} are in its feed. */
+    void onSubscribed(long position, String sessionId, String topic);
+
+    /** A session of this node unsubscribed: entries after {@code position} are not in its feed. */
+    void onUnsubscribed(long position, String sessionId, String topic);
+
+    /**
+     * This node now owns the session: its entries after {@code position}, on {@code topics} and
+     * direct, come to this node.
+     */
+    void onClaimed(long position, String sessionId, Set<String> topics);
+
+    /**
+     * A session joined ({@code joined}) or left a topic that a session of this node subscribes
+     * to, on any node; a session of a dead node leaves within {@link Broker#nodeTimeoutMs()}.
+     */
+    void onPresence(String topic, String sessionId, String principal, boolean joined);
+
+    /** Another node claimed a session this node owned: drop it here without ending it. */
+    void onReleased(String sessionId);
+
+    /**
+     * The live stream may have missed entries (the broker reconnected). Everything delivered
+     * before this call was complete; the engine re-reads the feed of each session it owns.
+     */
+    void onInterrupted();
+
+    /**
+     * The broker lost its history and session records (for example a Redis restart without
+     * persistence): positions restart, and every session's feed has an unknown gap. The engine
+     * reports it to each client and re-creates the records of the sessions it holds.
+     */
+    void onReset();
+}

@@ -1,0 +1,45 @@
+package dev.tether.core.spi;
+
+import java.util.Objects;
+
+/**
+ * The answer to {@link Broker#claim}.
+ *
+ * @param status   {@link #CLAIMED}, {@link #MISSING}, {@link #ENDED} or {@link #FORBIDDEN}
+ * @param record   the session's record when claimed, else null
+ * @param position the claim position when claimed, else 0
+ * @since 0.2.0
+ */
+public record Claim(int status, SessionRecord record, long position) {
+
+    /** This node owns the session now. */
+    public static final int CLAIMED = 0;
+    /** No such session: it expired, or the broker lost it. */
+    public static final int MISSING = 1;
+    /** The session was ended for good. */
+    public static final int ENDED = 2;
+    /** The token does not match; nothing changed. */
+    public static final int FORBIDDEN = 3;
+
+    public Claim {
+        if (status == CLAIMED) {
+            Objects.requireNonNull(record, "record");
+        }
+    }
+
+    public static Claim claimed(SessionRecord record, long position) {
+        return new Claim(CLAIMED, record, position);
+    }
+
+    public static Claim missing() {
+        return new Claim(MISSING, null, 0);
+    }
+
+    public static Claim ended() {
+        return new Claim(ENDED, null, 0);
+    }
+
+    public static Claim forbidden() {
+        return new Claim(FORBIDDEN, null, 0);
+    }
+}

@@ -1,0 +1,38 @@
+package dev.tether.core.spi;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Part of a session's feed, read back from a {@link Broker}.
+ *
+ * @param entries  the entries in position order (empty when not complete)
+ * @param complete whether every entry of the range was still held
+ * @param reason   why not complete ({@code "trimmed"}, {@code "expired"}, {@code "reset"}), or null
+ * @since 0.2.0
+ */
+public record Feed(List<Entry> entries, boolean complete, String reason) {
+
+    public Feed {
+        entries = List.copyOf(entries);
+    }
+
+    public static Feed of(List<Entry> entries) {
+        return new Feed(entries, true, null);
+    }
+
+    public static Feed incomplete(String reason) {
+        return new Feed(List.of(), false, Objects.requireNonNull(reason, "reason"));
+    }
+
+    /**
+     * One entry of a feed.
+     *
+     * @param topic the topic it was published on, or null for a direct message
+     */
+    public record Entry(long position, String topic, BrokerMessage message) {
+        public Entry {
+            Objects.requireNonNull(message, "message");
+        }
+    }
+}
