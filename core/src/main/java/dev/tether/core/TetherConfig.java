@@ -89,6 +89,7 @@ public final class TetherConfig {
     private final Authorizer authorizer;
     private final MetricsListener metrics;
     private final ErrorHandler errorHandler;
+    private final dev.tether.core.spi.Broker broker;
 
     private TetherConfig(Builder b) {
         this.heartbeatInterval = b.heartbeatInterval;
@@ -119,6 +120,7 @@ public final class TetherConfig {
         this.authorizer = b.authorizer;
         this.metrics = b.metrics;
         this.errorHandler = b.errorHandler;
+        this.broker = b.broker;
     }
 
     /** A builder with every field at its default. */
@@ -187,6 +189,11 @@ public final class TetherConfig {
     public MetricsListener metrics() { return metrics; }
     /** Receives failures with no caller to report to. */
     public ErrorHandler errorHandler() { return errorHandler; }
+    /**
+     * The cluster broker this hub's node uses, or {@code null} (the default): sessions, topics and
+     * history then live in this hub's memory only. See {@link dev.tether.core.spi.Broker}.
+     */
+    public dev.tether.core.spi.Broker broker() { return broker; }
 
     /** Builds a {@link TetherConfig}. Not thread-safe. */
     public static final class Builder {
@@ -218,6 +225,7 @@ public final class TetherConfig {
         private Authorizer authorizer = Authorizer.ALLOW_ALL;
         private MetricsListener metrics = MetricsListener.NO_OP;
         private ErrorHandler errorHandler = ErrorHandler.LOGGING;
+        private dev.tether.core.spi.Broker broker;
 
         private Builder() {
         }
@@ -292,6 +300,11 @@ public final class TetherConfig {
         public Builder metrics(MetricsListener v) { this.metrics = v; return this; }
         /** Default: {@link ErrorHandler#LOGGING}. */
         public Builder errorHandler(ErrorHandler v) { this.errorHandler = v; return this; }
+        /**
+         * Joins a cluster through {@code v} (one broker instance per hub; the hub starts and
+         * closes it). Default {@code null}: a single node with everything in memory.
+         */
+        public Builder broker(dev.tether.core.spi.Broker v) { this.broker = v; return this; }
 
         /**
          * Validates and builds.

@@ -63,7 +63,7 @@ public final class ChaosProxy implements AutoCloseable {
     private static final long CLOSE_JOIN_MS = 5_000;
     private static final System.Logger LOG = System.getLogger(ChaosProxy.class.getName());
 
-    private final InetSocketAddress upstream;
+    private volatile InetSocketAddress upstream;
     private final Selector selector;
     private final ServerSocketChannel listener;
     private final InetSocketAddress address;
@@ -127,6 +127,14 @@ public final class ChaosProxy implements AutoCloseable {
         ChaosProxy proxy = new ChaosProxy(upstream);
         proxy.thread.start();
         return proxy;
+    }
+
+    /**
+     * Forwards connections accepted from now on to {@code upstream} (a load balancer moving its
+     * clients to another node); connections already open stay where they are.
+     */
+    public void retarget(InetSocketAddress upstream) {
+        this.upstream = Objects.requireNonNull(upstream, "upstream");
     }
 
     /** The port the proxy listens on, on 127.0.0.1. */

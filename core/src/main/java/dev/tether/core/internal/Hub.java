@@ -76,6 +76,9 @@ public final class Hub implements Tether {
     final LongAdder protocolErrors = new LongAdder();
     final LongAdder refused = new LongAdder();
     final LongAdder handlerErrors = new LongAdder();
+    final LongAdder brokerFailures = new LongAdder();
+    /** The cluster side, or null without a broker. */
+    final Cluster cluster;
 
     /** Use {@link Tether#create}. */
     public Hub(TetherConfig config, SessionHandler handler) {
@@ -93,6 +96,10 @@ public final class Hub implements Tether {
         this.epoch = randomToken(6) + ".";
         this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.maxHandshakesPerSecond(),
                 System.nanoTime());
+        this.cluster = config.broker() == null ? null : new Cluster(this, config.broker());
+        if (cluster != null) {
+            cluster.start();
+        }
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -217,7 +224,58 @@ public final class Hub implements Tether {
         ServerSession session = new ServerSession(this, id, randomToken(24), principal, protocol, sessionHandler, ackless);
         sessions.put(id, session);
         config.metrics().sessionOpened();
+        if (cluster != null) {
+            cluster.created(session);
+        }
         return session;
+    }
+
+    /** Cluster: a session claimed from the broker, under its own id and token, waiting to be attached. */
+    ServerSession adoptSession(String id, String token, Principal principal) {
+        ServerSession session = new ServerSession(this, id, token, principal, config.protocol(), handler, false);
+        ServerSession previous = sessions.put(id, session);
+        if (previous != null && previous != session) {
+            previous.leave(); // a resume racing ours: the broker's claim order decides, this node keeps the last
+        }
+        config.metrics().sessionOpened();
+        return session;
+    }
+
+    /** Cluster: drops a session that was prepared for a claim but is not attached here. */
+    void forget(ServerSession session) {
+        session.leave();
+        if (sessions.remove(session.id(), session)) {
+            config.metrics().sessionClosed();
+        }
+    }
+
+    /**
+     * Cluster: the session leaves this node without ending (another node claimed it, or its client
+     * must resume through the broker): its connection is closed with {@code code}, and it stays
+     * resumable from the broker.
+     */
+    void releaseLocally(ServerSession session, int code, String reason) {
+        session.leave();
+        if (sessions.remove(session.id(), session)) {
+            config.metrics().sessionClosed();
+        }
+        for (String topic : session.topics()) {
+            removeSubscriber(topic, session);
+        }
+        SessionLink l = session.link;
+        if (l != null) {
+            l.connection().close(code, reason);
+        }
+        session.end(code, reason, false, true);
+    }
+
+    /** A snapshot of this node's sessions. */
+    List<ServerSession> liveSessions() {
+        return List.copyOf(sessions.values());
+    }
+
+    int sessionCount() {
+        return sessions.size();
     }
 
     /** The live session with this id, or null. */
@@ -309,6 +367,19 @@ public final class Hub implements Tether {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
+        if (cluster != null) {
+            cluster.publish(topic, event, payload, isVolatile);
+            return 0;
+        }
+        return deliver(topic, event, payload, isVolatile, except, 0);
+    }
+
+    /** Cluster: an entry the broker delivers to this node's subscribers of {@code topic}. */
+    void deliver(String topic, String event, Payload payload, boolean isVolatile, long position) {
+        deliver(topic, event, payload, isVolatile, null, position);
+    }
+
+    private int deliver(String topic, String event, Payload payload, boolean isVolatile, Session except, long position) {
         Set<ServerSession> subscribers = topics.get(topic);
         if (subscribers == null || subscribers.isEmpty()) {
             return 0;
@@ -327,23 +398,26 @@ public final class Hub implements Tether {
                 entry = item;
             } else if (protocol == null) {
                 protocol = session.protocol();
-                entry = item = outbound(protocol, event, payload, topic, isVolatile);
+                entry = item = outbound(protocol, event, payload, topic, isVolatile, position);
             } else {
                 if (others == null) {
                     others = new HashMap<>(4);
                 }
-                entry = others.computeIfAbsent(session.protocol(), p -> outbound(p, event, payload, topic, isVolatile));
+                entry = others.computeIfAbsent(session.protocol(), p -> outbound(p, event, payload, topic, isVolatile, position));
             }
-            if (session.enqueue(entry) == SendResult.ENQUEUED) {
+            if (position != 0) {
+                session.feedTopic(entry, position);
+            } else if (session.enqueue(entry) == SendResult.ENQUEUED) {
                 queued++;
             }
         }
         return queued;
     }
 
-    private static Outbound outbound(Protocol protocol, String event, Payload payload, String topic, boolean isVolatile) {
+    private static Outbound outbound(Protocol protocol, String event, Payload payload, String topic,
+                                     boolean isVolatile, long position) {
         EncodedMessage encoded = protocol.encode(event, payload, topic);
-        return isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0);
+        return isVolatile ? Outbound.volatileMessage(encoded) : Outbound.reliable(encoded, 0, position);
     }
 
     // ------------------------------------------------------------ stats and lifecycle
@@ -406,6 +480,9 @@ public final class Hub implements Tether {
             session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
         }
         timer.close();
+        if (cluster != null) {
+            cluster.broker.close(); // after the sessions: they stay claimable by other nodes
+        }
         if (ownedPool != null) {
             ownedPool.shutdown();
         }

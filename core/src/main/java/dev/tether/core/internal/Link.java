@@ -30,6 +30,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
     private ServerSession session;
     private boolean closed;
     private boolean closing;
+    /** Cluster: a hello's claim is under way; no other frame is expected before our welcome. */
+    private boolean resuming;
     private boolean readsSuspended;
     /*
      * Ack pacing. ackOwed: client messages wait for our ack. ackTimerArmed: an ack-delay timeout
@@ -103,7 +105,9 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
             return;
         }
         if (session == null) {
-            if (frame instanceof InboundFrame.Hello hello) {
+            if (resuming) {
+                fail(CloseCodes.BAD_REQUEST, "frame before welcome");
+            } else if (frame instanceof InboundFrame.Hello hello) {
                 onHello(hello);
             } else {
                 fail(CloseCodes.BAD_REQUEST, "first frame must be hello");
@@ -159,6 +163,10 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
             session.attachNew(this, null, null);
             return;
         }
+        if (hub.cluster != null) {
+            resumeFromBroker(hello);
+            return;
+        }
         ServerSession existing = hub.findSession(hello.sessionId());
         if (existing != null && !existing.isClosed()) {
             if (!existing.tokenMatches(hello.resumeToken())
@@ -190,6 +198,101 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         config.metrics().gapReported();
         session = hub.newSession(principal);
         session.attachNew(this, hello.sessionId(), why);
+    }
+
+    /**
+     * Cluster: every resume goes through the broker, which holds the session's record and the
+     * history it needs wherever the session was before. Frames the client sends before our
+     * welcome are not expected (PROTOCOL.md §3) and are refused as before a hello.
+     */
+    private void resumeFromBroker(InboundFrame.Hello hello) {
+        ServerSession local = hub.findSession(hello.sessionId());
+        if (local != null && (!local.tokenMatches(hello.resumeToken())
+                || !local.principal().getName().equals(principal.getName()))) {
+            refuseResume();
+            return;
+        }
+        resuming = true;
+        hub.cluster.claim(hello.sessionId(), hello.resumeToken(), principal).whenComplete((r, error) ->
+                connection.execute(() -> claimed(hello, r, Cluster.unwrap(error))));
+    }
+
+    private void claimed(InboundFrame.Hello hello, Cluster.Resume r, Throwable error) {
+        resuming = false;
+        if (error != null) {
+            fail(CloseCodes.TRY_AGAIN_LATER, "cluster unavailable; retry");
+            return;
+        }
+        ServerSession claimed = r.session();
+        if (closed) {
+            if (claimed != null) {
+                hub.cluster.abandon(claimed);
+            }
+            return;
+        }
+        switch (r.claim().status()) {
+            case dev.tether.core.spi.Claim.ENDED -> {
+                fail(CloseCodes.SESSION_CLOSED, "session ended");
+                return;
+            }
+            case dev.tether.core.spi.Claim.FORBIDDEN -> {
+                refuseResume();
+                return;
+            }
+            case dev.tether.core.spi.Claim.MISSING -> {
+                startOver(hello.sessionId(), hub.cluster.whyMissing(hello.sessionId()));
+                return;
+            }
+            default -> { }
+        }
+        dev.tether.core.spi.SessionRecord record = r.claim().record();
+        if (!record.principal().equals(principal.getName())) {
+            hub.cluster.abandon(claimed);
+            refuseResume();
+            return;
+        }
+        long checkpoint = record.checkpointSeq();
+        long last = hello.lastSeq();
+        java.util.List<dev.tether.core.spi.Feed.Entry> entries = r.feed().entries();
+        if (last < checkpoint || (r.feed().complete() && last > checkpoint + entries.size())) {
+            hub.cluster.abandon(claimed);
+            fail(CloseCodes.INVALID_SEQUENCE, last < checkpoint
+                    ? "resume went backwards" : "resume from a sequence number never sent");
+            return;
+        }
+        java.util.List<dev.tether.core.spi.Feed.Entry> missed = r.feed().complete()
+                ? entries.subList((int) (last - checkpoint), entries.size()) : null;
+        if (missed == null || missed.size() > Math.min(config.outboundQueueCapacity(), config.replayBufferMessages())) {
+            // What the client missed is gone, or more than a session may hold: an explicit gap, a new session.
+            hub.forget(claimed);
+            hub.cluster.ended(claimed);
+            startOver(hello.sessionId(), missed == null ? r.feed().reason() : "too_many");
+            return;
+        }
+        session = claimed;
+        claimed.attachRecovered(this, last, record.clientSeq(), missed, r.claim().position());
+    }
+
+    private void refuseResume() {
+        hub.refused.increment();
+        config.metrics().refused("resume");
+        fail(CloseCodes.FORBIDDEN, "resume refused");
+    }
+
+    /** A resume that cannot be honoured: a new session, and the client is told why. */
+    private void startOver(String previousId, String why) {
+        hub.gaps.increment();
+        config.metrics().gapReported();
+        session = hub.newSession(principal);
+        session.attachNew(this, previousId, why);
+    }
+
+    @Override
+    public void clientSeqDurable() {
+        if (!closing && session != null && session.link == this && session.hasUnackedClientMessages()) {
+            writeAck();
+            connection.flush();
+        }
     }
 
     /** The session is now attached to this link (on this link's I/O thread). */

@@ -133,6 +133,23 @@ final class ReplayBuffer {
         return visited;
     }
 
+    /** The entry whose last sequence number is {@code seq}, or null. */
+    Object entryAt(long seq) {
+        if (size == 0) {
+            return null;
+        }
+        int at = (int) ((head + (seq - lastSeqs[head])) & mask);
+        if (seq >= lastSeqs[head] && seq - lastSeqs[head] < size && lastSeqs[at] == seq) {
+            return items[at]; // one sequence number per entry: found at once
+        }
+        for (int i = 0, j = head; i < size; i++, j = (j + 1) & mask) {
+            if (lastSeqs[j] == seq) {
+                return items[j];
+            }
+        }
+        return null;
+    }
+
     int size() {
         return size;
     }

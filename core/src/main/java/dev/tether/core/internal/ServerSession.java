@@ -18,6 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.Principal;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -112,6 +114,30 @@ public final class ServerSession implements Session {
     private long lastClientSeq;
     private long clientSeqAcked;
 
+    // Cluster state (only with a broker; see Cluster).
+    /** The SHA-256 of the resume token, which is all the broker keeps of it. */
+    private final byte[] tokenHash;
+    /** Guards the feed fields below: the broker's delivery thread and a resume's completion meet here. */
+    private final Object feedLock = new Object();
+    private static final int FEED_HELD = 0;
+    private static final int FEED_LIVE = 1;
+    private static final int FEED_GONE = 2;
+    private int feedState = FEED_HELD;
+    /** Entries held back while a claim or re-read is under way: (Outbound, position) pairs. */
+    private ArrayList<Object> held = new ArrayList<>();
+    /** The position of the last reliable entry queued. */
+    private long feedPosition;
+    /** The session left this node (another node claimed it, or its client must resume through the broker). */
+    volatile boolean migrated;
+    /** Client messages whose handlers have run (cluster: what a checkpoint records). */
+    volatile long handledClientSeq;
+    /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
+    private volatile long durableClientSeq;
+    /** The newest acknowledgement to record: the client's seq and the position of that entry. */
+    volatile long ackedSeqForCheckpoint;
+    volatile long ackedPositionForCheckpoint;
+    private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
+
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
                   SessionHandler handler, boolean ackless) {
         this.hub = hub;
@@ -122,6 +148,7 @@ public final class ServerSession implements Session {
         this.id = id;
         this.token = token;
         this.principal = principal;
+        this.tokenHash = hub.cluster == null ? null : Cluster.sha256(token);
         this.queue = new MpscChunkedUnpaddedArrayQueue<>(
                 Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
         this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
@@ -154,11 +181,17 @@ public final class ServerSession implements Session {
 
     @Override
     public SendResult send(String event, Payload payload) {
+        if (hub.cluster != null) {
+            return hub.cluster.send(this, checkEvent(event), Objects.requireNonNull(payload, "payload"), false, 0);
+        }
         return enqueue(Outbound.reliable(protocol.encode(checkEvent(event), Objects.requireNonNull(payload, "payload"), null), 0));
     }
 
     @Override
     public SendResult sendVolatile(String event, Payload payload) {
+        if (hub.cluster != null && (migrated || link == null)) {
+            return hub.cluster.send(this, checkEvent(event), Objects.requireNonNull(payload, "payload"), true, 0);
+        }
         return enqueue(Outbound.volatileMessage(protocol.encode(checkEvent(event), Objects.requireNonNull(payload, "payload"), null)));
     }
 
@@ -178,8 +211,10 @@ public final class ServerSession implements Session {
         long rid = requestIds.incrementAndGet();
         CompletableFuture<Payload> future = new CompletableFuture<>();
         requests.put(rid, future);
-        SendResult result = enqueue(Outbound.reliable(protocol.encode(checkEvent(event),
-                Objects.requireNonNull(payload, "payload"), null), rid));
+        SendResult result = hub.cluster != null
+                ? hub.cluster.send(this, checkEvent(event), Objects.requireNonNull(payload, "payload"), false, rid)
+                : enqueue(Outbound.reliable(protocol.encode(checkEvent(event),
+                        Objects.requireNonNull(payload, "payload"), null), rid));
         if (result != SendResult.ENQUEUED) {
             requests.remove(rid);
             future.completeExceptionally(new RequestException(
@@ -204,6 +239,10 @@ public final class ServerSession implements Session {
         if (closed || !topics.add(topic)) {
             return false;
         }
+        if (hub.cluster != null) {
+            hub.cluster.subscribe(this, topic); // the topic table follows when the broker says so
+            return true;
+        }
         hub.addSubscriber(topic, this);
         if (closed) {
             // Raced with end(): make sure the topic table does not keep a dead session.
@@ -216,6 +255,10 @@ public final class ServerSession implements Session {
     public boolean unsubscribe(String topic) {
         if (!topics.remove(Objects.requireNonNull(topic, "topic"))) {
             return false;
+        }
+        if (hub.cluster != null) {
+            hub.cluster.unsubscribe(this, topic);
+            return true;
         }
         hub.removeSubscriber(topic, this);
         return true;
@@ -448,10 +491,12 @@ public final class ServerSession implements Session {
         if (m.topic() != null) {
             if (!config.authorizer().canPublish(principal, m.topic())) {
                 refuse(l, 0, m.seq(), "publish", m.topic());
+                handled(m.seq());
                 return;
             }
             boolean isVolatile = m.seq() == 0;
             callbacks.execute(() -> hub.publish(m.topic(), m.event(), m.payload(), isVolatile));
+            handled(m.seq());
             return;
         }
         long dispatched = System.nanoTime();
@@ -462,6 +507,17 @@ public final class ServerSession implements Session {
         } else {
             callbacks.execute(() -> runHandler("handler.onMessage", dispatched,
                     () -> handler.onMessage(this, message)));
+        }
+        handled(m.seq());
+    }
+
+    /** Cluster: once its handler ran, a client message is recorded as processed, then acknowledged. */
+    private void handled(long seq) {
+        if (hub.cluster != null && seq > 0) {
+            callbacks.execute(() -> {
+                handledClientSeq = seq;
+                hub.cluster.checkpoint(this);
+            });
         }
     }
 
@@ -489,6 +545,11 @@ public final class ServerSession implements Session {
     }
 
     private void release(long seq) {
+        if (hub.cluster != null && seq > ackedSeq && replay.entryAt(seq) instanceof Outbound o) {
+            ackedSeqForCheckpoint = seq;
+            ackedPositionForCheckpoint = o.position;
+            hub.cluster.checkpoint(this);
+        }
         int released = replay.release(seq);
         ackedSeq = seq;
         if (released > 0) {
@@ -523,12 +584,17 @@ public final class ServerSession implements Session {
 
     /** The ack to piggyback on a ping or send alone; marks it sent. Holder's thread only. */
     long takeClientAck() {
-        clientSeqAcked = lastClientSeq;
-        return lastClientSeq;
+        clientSeqAcked = ackableClientSeq();
+        return clientSeqAcked;
     }
 
     boolean hasUnackedClientMessages() {
-        return lastClientSeq > clientSeqAcked;
+        return ackableClientSeq() > clientSeqAcked;
+    }
+
+    /** Clustered, only what the broker recorded is acknowledged: a resume elsewhere must not run it twice. */
+    private long ackableClientSeq() {
+        return hub.cluster == null ? lastClientSeq : Math.min(lastClientSeq, durableClientSeq);
     }
 
     private void suspendReads() {
@@ -712,6 +778,9 @@ public final class ServerSession implements Session {
             link = null;
             scheduleExpiry();
         }
+        if (hub.cluster != null && !migrated) {
+            hub.cluster.detached(this);
+        }
     }
 
     // Guarded by this.
@@ -751,10 +820,166 @@ public final class ServerSession implements Session {
             l.connection().close(code, reason);
         }
         hub.sessionEnded(this, expired);
+        if (migrated) {
+            return; // it lives on, on another node or in the broker: nothing ended for the application
+        }
+        if (hub.cluster != null && !expired) {
+            hub.cluster.ended(this);
+        }
         RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
         requests.values().forEach(f -> hub.handlerPool.execute(() -> f.completeExceptionally(failure)));
         requests.clear();
         callbacks.execute(() -> hub.guard("handler.onClose", () -> handler.onClose(this, code, reason)));
+    }
+
+    // ================================================================ cluster feed
+
+    /** The SHA-256 of the resume token (cluster only). */
+    byte[] tokenHash() {
+        return tokenHash;
+    }
+
+    /** A topic entry from the broker (delivery thread), already encoded for this session's protocol. */
+    void feedTopic(Outbound item, long position) {
+        synchronized (feedLock) {
+            if (feedState == FEED_HELD) {
+                held.add(item);
+                held.add(position);
+            } else if (feedState == FEED_LIVE) {
+                feedLive(item, position);
+            }
+        }
+    }
+
+    /** A direct message from the broker (delivery thread). */
+    void feedDirect(long position, dev.tether.core.spi.BrokerMessage m) {
+        Outbound item = m.reliable()
+                ? Outbound.reliable(protocol.encode(m.event(), m.payload(), null), m.requestId(), position)
+                : Outbound.volatileMessage(protocol.encode(m.event(), m.payload(), null));
+        feedTopic(item, position);
+    }
+
+    // Guarded by feedLock.
+    private void feedLive(Outbound item, long position) {
+        if (item.kind != Outbound.RELIABLE) {
+            enqueue(item);
+            return;
+        }
+        if (position <= feedPosition) {
+            return; // seen already: a re-read overlapping the live stream
+        }
+        feedPosition = position;
+        if (closed || migrated) {
+            return;
+        }
+        if (!queue.offer(item)) {
+            // Numbering must stay the broker's: no gap of our own. The client resumes from the broker.
+            feedState = FEED_GONE;
+            held = null;
+            hub.cluster.overflowed(this);
+            return;
+        }
+        config.metrics().messagesQueued(1);
+        scheduleDrain();
+    }
+
+    /**
+     * Starts holding live entries back while a re-read is under way.
+     *
+     * @return the position the re-read starts after, or -1 if the feed is not live
+     */
+    long holdFeed() {
+        synchronized (feedLock) {
+            if (feedState != FEED_LIVE) {
+                return -1;
+            }
+            feedState = FEED_HELD;
+            held = new ArrayList<>();
+            return feedPosition;
+        }
+    }
+
+    /**
+     * Goes live from {@code position}: queues {@code entries} read from the broker (those not
+     * queued yet), then the entries held back meanwhile. {@code entries} null: nothing to add.
+     */
+    void goLive(long position, List<dev.tether.core.spi.Feed.Entry> entries) {
+        List<Outbound> items = entries == null ? List.of() : Cluster.encode(this, entries);
+        synchronized (feedLock) {
+            if (feedState != FEED_HELD) {
+                return;
+            }
+            feedState = FEED_LIVE;
+            for (Outbound item : items) {
+                feedLive(item, item.position);
+            }
+            feedPosition = Math.max(feedPosition, position);
+            ArrayList<Object> pending = held;
+            held = null;
+            for (int i = 0; pending != null && i < pending.size() && feedState == FEED_LIVE; i += 2) {
+                feedLive((Outbound) pending.get(i), (Long) pending.get(i + 1));
+            }
+        }
+    }
+
+    /** Stops taking entries from the broker: the session left this node. Any thread. */
+    void leave() {
+        migrated = true;
+        synchronized (feedLock) {
+            feedState = FEED_GONE;
+            held = null;
+        }
+    }
+
+    /**
+     * Attaches a session claimed from the broker to {@code l} (on its I/O thread): the client has
+     * everything up to {@code clientLastSeq}, the broker recorded its messages up to
+     * {@code clientSeq}, and {@code replay} (numbered from {@code clientLastSeq + 1}) is what it
+     * missed, read up to the claim at {@code position}.
+     */
+    void attachRecovered(SessionLink l, long clientLastSeq, long clientSeq, List<dev.tether.core.spi.Feed.Entry> replayEntries,
+                         long position) {
+        synchronized (this) {
+            holder = l;
+        }
+        lastSeq = clientLastSeq;
+        ackedSeq = clientLastSeq;
+        lastClientSeq = clientSeq;
+        clientSeqAcked = clientSeq;
+        handledClientSeq = clientSeq;
+        durableClientSeq = clientSeq;
+        l.writeControl(welcome(true, 0, 0, null));
+        goLive(position, replayEntries);
+        hub.replayed.add(replayEntries.size());
+        hub.resumed.increment();
+        config.metrics().sessionResumed();
+        config.metrics().messagesReplayed(replayEntries.size());
+        land(l);
+    }
+
+    /** Whether a checkpoint should be sent now; false if one is in flight (it is marked wanted again). */
+    boolean checkpointWanted() {
+        return checkpointState.getAndIncrement() == 0;
+    }
+
+    /** A checkpoint completed; true if another was asked for meanwhile. */
+    boolean checkpointDone() {
+        if (checkpointState.getAndSet(0) > 1) {
+            return checkpointState.getAndIncrement() == 0;
+        }
+        return false;
+    }
+
+    /** The broker recorded the client's messages up to {@code clientSeq}: they may be acknowledged. */
+    void clientSeqDurable(long clientSeq) {
+        if (clientSeq <= durableClientSeq) {
+            return;
+        }
+        durableClientSeq = clientSeq;
+        SessionLink l = link;
+        if (l != null) {
+            l.connection().execute(l::clientSeqDurable);
+        }
     }
 
     // ================================================================ helpers

@@ -38,6 +38,10 @@ public interface SessionLink {
     /** A reliable client message was accepted; {@code unacked} now wait for the server's ack. */
     void clientMessageAccepted(long unacked);
 
+    /** Cluster: the broker recorded more client messages; write an ack if one is owed. */
+    default void clientSeqDurable() {
+    }
+
     /** Another connection resumed the session. Any thread. */
     void takenOver();
 
