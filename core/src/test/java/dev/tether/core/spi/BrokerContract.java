@@ -1,0 +1,239 @@
+package dev.tether.core.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tether.core.Payload;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The compatibility kit of {@link Broker}: what every implementation must do, as the engine
+ * relies on it. A subclass per implementation says how to make nodes of one cluster.
+ */
+public abstract class BrokerContract {
+
+    /** How long a test waits for a listener call or a future. */
+    protected static final long WAIT_SECONDS = 10;
+
+    private final List<Broker> started = new ArrayList<>();
+
+    /**
+     * A new node of this test's cluster (every call in one test joins the same cluster), not
+     * started, keeping at most {@code historyLength} entries per topic.
+     */
+    protected abstract Broker newNode(int historyLength);
+
+    @AfterEach
+    void closeNodes() {
+        started.forEach(Broker::close);
+    }
+
+    /** Records listener calls as short strings, in order. */
+    protected static final class Recorder implements BrokerListener {
+        public final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+
+        @Override
+        public void onPublished(long position, String topic, BrokerMessage message) {
+            events.add("pub " + topic + " " + message.payload().asText() + (position == 0 ? " volatile" : ""));
+        }
+
+        @Override
+        public void onSent(long position, String sessionId, BrokerMessage message) {
+            events.add("sent " + sessionId + " " + message.payload().asText());
+        }
+
+        @Override
+        public void onSubscribed(long position, String sessionId, String topic) {
+            events.add("sub " + sessionId + " " + topic);
+        }
+
+        @Override
+        public void onUnsubscribed(long position, String sessionId, String topic) {
+            events.add("unsub " + sessionId + " " + topic);
+        }
+
+        @Override
+        public void onClaimed(long position, String sessionId, Set<String> topics) {
+            events.add("claimed " + sessionId + " " + new java.util.TreeSet<>(topics));
+        }
+
+        @Override
+        public void onReleased(String sessionId) {
+            events.add("released " + sessionId);
+        }
+
+        @Override
+        public void onPresence(String topic, String sessionId, String principal, boolean joined) {
+            events.add((joined ? "join " : "leave ") + topic + " " + sessionId);
+        }
+
+        @Override
+        public void onInterrupted() {
+            events.add("interrupted");
+        }
+
+        @Override
+        public void onReset() {
+            events.add("reset");
+        }
+
+        /** The next event that is not presence; fails if none comes in time. */
+        public String next() throws InterruptedException {
+            for (;;) {
+                String e = events.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertThat(e).as("a listener call").isNotNull();
+                if (!e.startsWith("join ") && !e.startsWith("leave ")) {
+                    return e;
+                }
+            }
+        }
+    }
+
+    protected final Broker start(Broker node, Recorder recorder) {
+        node.start(new Broker.Node(recorder, 60_000, () -> 0));
+        started.add(node);
+        return node;
+    }
+
+    protected static byte[] hash(String token) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    protected static <T> T await(java.util.concurrent.CompletableFuture<T> f) throws Exception {
+        return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private static BrokerMessage text(String s) {
+        return BrokerMessage.reliable("e", Payload.text(s));
+    }
+
+    private static SessionRecord record(String id, String token) throws Exception {
+        return SessionRecord.fresh(id, "user-" + id, hash(token), "tether-json/1");
+    }
+
+    @Test
+    public void publishReachesOnlyNodesWithSubscribersInOrder() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+        await(a.subscribe("s1", "room"));
+        assertThat(ra.next()).isEqualTo("sub s1 room");
+        for (int i = 1; i <= 50; i++) {
+            await(b.publish("room", text(Integer.toString(i))));
+        }
+        await(b.publish("room", BrokerMessage.volatileMessage("e", Payload.text("v"))));
+        for (int i = 1; i <= 50; i++) {
+            assertThat(ra.next()).isEqualTo("pub room " + i);
+        }
+        assertThat(ra.next()).isEqualTo("pub room v volatile");
+        assertThat(rb.events.poll()).as("B has no subscriber").isNull();
+    }
+
+    @Test
+    public void readReturnsTheFeedAcrossSubscriptionsAndDirectMessages() throws Exception {
+        Recorder ra = new Recorder();
+        Broker a = start(newNode(100), ra);
+        long start = await(a.create(record("s1", "t1")));
+        await(a.publish("x", text("before"))); // not subscribed yet
+        await(a.subscribe("s1", "x"));
+        await(a.publish("x", text("x1")));
+        await(a.send("s1", text("d1")));
+        await(a.subscribe("s1", "y"));
+        await(a.publish("y", text("y1")));
+        await(a.unsubscribe("s1", "x"));
+        await(a.publish("x", text("after"))); // unsubscribed
+        await(a.publish("y", text("y2")));
+        Claim claim = await(a.claim("s1", hash("t1")));
+        assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
+        assertThat(claim.record().principal()).isEqualTo("user-s1");
+        Feed feed = await(a.read(claim.record(), start, claim.position()));
+        assertThat(feed.complete()).isTrue();
+        List<String> texts = new ArrayList<>();
+        for (Feed.Entry e : feed.entries()) {
+            texts.add((e.topic() == null ? "direct" : e.topic()) + ":" + e.message().payload().asText());
+        }
+        assertThat(texts).containsExactly("x:x1", "direct:d1", "y:y1", "y:y2");
+        long previous = 0;
+        for (Feed.Entry e : feed.entries()) {
+            assertThat(e.position()).isGreaterThan(previous);
+            previous = e.position();
+        }
+
+        // A checkpoint after the second entry: a read from it returns the rest only.
+        Feed.Entry second = feed.entries().get(1);
+        await(a.checkpoint("s1", 2, second.position(), 7));
+        Claim again = await(a.claim("s1", hash("t1")));
+        assertThat(again.record().checkpointSeq()).isEqualTo(2);
+        assertThat(again.record().checkpointPosition()).isEqualTo(second.position());
+        assertThat(again.record().clientSeq()).isEqualTo(7);
+        Feed rest = await(a.read(again.record(), again.record().checkpointPosition(), again.position()));
+        assertThat(rest.entries()).extracting(e -> e.message().payload().asText()).containsExactly("y1", "y2");
+    }
+
+    @Test
+    public void claimMovesTheSessionAndReleasesItOnItsFormerNode() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+        assertThat(ra.next()).isEqualTo("sub s1 room");
+
+        assertThat(await(b.claim("s1", hash("wrong"))).status()).isEqualTo(Claim.FORBIDDEN);
+        Claim claim = await(b.claim("s1", hash("t1")));
+        assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
+        assertThat(ra.next()).isEqualTo("released s1");
+        assertThat(rb.next()).isEqualTo("claimed s1 [room]");
+
+        await(a.publish("room", text("1")));
+        await(a.send("s1", text("2")));
+        assertThat(rb.next()).isEqualTo("pub room 1");
+        assertThat(rb.next()).isEqualTo("sent s1 2");
+
+        await(b.end("s1"));
+        assertThat(await(a.claim("s1", hash("t1"))).status()).isEqualTo(Claim.ENDED);
+        assertThat(await(a.claim("nobody", hash("t1"))).status()).isEqualTo(Claim.MISSING);
+    }
+
+    @Test
+    public void aFeedWhoseHistoryWasTrimmedIsIncomplete() throws Exception {
+        Recorder ra = new Recorder();
+        Broker a = start(newNode(5), ra);
+        long start = await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        for (int i = 1; i <= 10; i++) {
+            await(a.publish("room", text(Integer.toString(i))));
+        }
+        Claim claim = await(a.claim("s1", hash("t1")));
+        Feed feed = await(a.read(claim.record(), start, claim.position()));
+        assertThat(feed.complete()).isFalse();
+        assertThat(feed.reason()).isEqualTo("trimmed");
+        assertThat(feed.entries()).isEmpty();
+    }
+
+    @Test
+    public void presenceShowsSubscribersOfEveryNode() throws Exception {
+        Broker a = start(newNode(100), new Recorder());
+        Broker b = start(newNode(100), new Recorder());
+        await(a.create(record("s1", "t1")));
+        await(b.create(record("s2", "t2")));
+        await(a.subscribe("s1", "room"));
+        await(b.subscribe("s2", "room"));
+        assertThat(await(a.presence("room"))).containsOnlyKeys("s1", "s2").containsEntry("s2", "user-s2");
+        await(b.unsubscribe("s2", "room"));
+        assertThat(await(a.presence("room"))).containsOnlyKeys("s1");
+    }
+}
