@@ -1,0 +1,154 @@
+-- Prelude of every Tether script: RedisBroker prepends it to each of the others.
+-- ARGV[1] is the key prefix, ARGV[2] a fresh random epoch, used only if the epoch key is missing.
+-- Keys are built here from the prefix: one Redis is one shard (Redis Cluster is not supported).
+local P = ARGV[1]
+local G = P .. '{g}'
+
+-- The epoch names this Redis's history; a Redis that lost its data gets a new one.
+local function epoch()
+  local e = redis.call('GET', P .. '{e}')
+  if not e then
+    e = ARGV[2]
+    redis.call('SET', P .. '{e}', e)
+  end
+  return e
+end
+
+-- Lua numbers are doubles: '%d' keeps positions out of exponent notation.
+local function int(n)
+  return string.format('%d', n)
+end
+
+local function field(s)
+  return #s .. ':' .. s
+end
+
+-- A marker on a node channel: kind letter, then netstring-like fields "<len>:<bytes>":
+-- position, epoch, then the kind's own fields.
+local function frame(kind, pos, e, fields)
+  local out = {kind, field(int(pos)), field(e)}
+  for i = 1, #fields do
+    out[#out + 1] = field(fields[i])
+  end
+  return table.concat(out)
+end
+
+local function nodeChannel(n)
+  return P .. 'node:' .. n
+end
+
+local function sessionKey(s)
+  return P .. 's:' .. s
+end
+
+local function inboxKey(s)
+  return P .. 's:' .. s .. ':i'
+end
+
+local function interestKey(t)
+  return P .. 't:' .. t .. ':nodes'
+end
+
+-- Sends a marker to every node with a session subscribed to the topic.
+local function fanout(topic, msg)
+  local nodes = redis.call('HKEYS', interestKey(topic))
+  for i = 1, #nodes do
+    redis.call('PUBLISH', nodeChannel(nodes[i]), msg)
+  end
+end
+
+-- Interest: t:<T>:nodes counts the subscribed sessions each node owns; n:<node>:t indexes the
+-- topics of a node so that a dead node can be removed from them.
+local function interestAdd(topic, node)
+  if redis.call('HINCRBY', interestKey(topic), node, 1) == 1 then
+    redis.call('SADD', P .. 'n:' .. node .. ':t', topic)
+  end
+end
+
+local function interestRemove(topic, node)
+  local k = interestKey(topic)
+  if redis.call('HINCRBY', k, node, -1) <= 0 then
+    redis.call('HDEL', k, node)
+    redis.call('SREM', P .. 'n:' .. node .. ':t', topic)
+  end
+end
+
+-- Presence: p:<T> maps session to "<node>|<principal>"; n:<node>:p indexes "<session>\0<topic>".
+local function presenceSet(topic, sid, node, principal)
+  redis.call('HSET', P .. 'p:' .. topic, sid, node .. '|' .. principal)
+  redis.call('SADD', P .. 'n:' .. node .. ':p', sid .. '\0' .. topic)
+end
+
+local function presenceJoin(topic, sid, node, principal, e)
+  presenceSet(topic, sid, node, principal)
+  fanout(topic, frame('J', 0, e, {topic, sid, principal}))
+end
+
+local function presenceLeave(topic, sid, node, principal, e)
+  fanout(topic, frame('L', 0, e, {topic, sid, principal}))
+  redis.call('HDEL', P .. 'p:' .. topic, sid)
+  redis.call('SREM', P .. 'n:' .. node .. ':p', sid .. '\0' .. topic)
+end
+
+-- A session hash keeps a current subscription as field "s\0<topic>" = from and an ended one
+-- as "u\0<from>\0<topic>" = to.
+local function currentTopics(flat)
+  local topics = {}
+  for i = 1, #flat, 2 do
+    if string.sub(flat[i], 1, 2) == 's\0' then
+      topics[#topics + 1] = string.sub(flat[i], 3)
+    end
+  end
+  return topics
+end
+
+-- Drops the current subscriptions of a session (presence leave, interest), not its history.
+local function dropSubscriptions(k, sid, e)
+  local flat = redis.call('HGETALL', k)
+  local owner, principal
+  for i = 1, #flat, 2 do
+    if flat[i] == 'o' then owner = flat[i + 1] elseif flat[i] == 'pr' then principal = flat[i + 1] end
+  end
+  local topics = currentTopics(flat)
+  for i = 1, #topics do
+    presenceLeave(topics[i], sid, owner, principal, e)
+    interestRemove(topics[i], owner)
+    redis.call('HDEL', k, 's\0' .. topics[i])
+  end
+end
+
+-- Forgets a node that died or left: its interest, its presence entries (leave events go to
+-- the nodes still interested), its connection count and its heartbeat. Idempotent.
+local function dropNode(d, e)
+  local tidx = P .. 'n:' .. d .. ':t'
+  local topics = redis.call('SMEMBERS', tidx)
+  for i = 1, #topics do
+    redis.call('HDEL', interestKey(topics[i]), d)
+  end
+  redis.call('DEL', tidx)
+  local pidx = P .. 'n:' .. d .. ':p'
+  local entries = redis.call('SMEMBERS', pidx)
+  for i = 1, #entries do
+    local sep = string.find(entries[i], '\0', 1, true)
+    local sid = string.sub(entries[i], 1, sep - 1)
+    local topic = string.sub(entries[i], sep + 1)
+    local v = redis.call('HGET', P .. 'p:' .. topic, sid)
+    if v and string.sub(v, 1, #d + 1) == d .. '|' then
+      redis.call('HDEL', P .. 'p:' .. topic, sid)
+      fanout(topic, frame('L', 0, e, {topic, sid, string.sub(v, #d + 2)}))
+    end
+  end
+  redis.call('DEL', pidx)
+  redis.call('HDEL', P .. 'conns', d)
+  redis.call('ZREM', P .. 'nodes', d)
+end
+
+local function isLive(node, cache)
+  local live = cache[node]
+  if live == nil then
+    live = redis.call('EXISTS', P .. 'n:' .. node) == 1
+    cache[node] = live
+  end
+  return live
+end
+

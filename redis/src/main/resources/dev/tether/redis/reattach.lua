@@ -1,0 +1,21 @@
+-- Node ARGV[3] was forgotten as dead while alive: restores interest and presence of the sessions
+-- ARGV[4..] it still owns. Returns {epoch}.
+local e = epoch()
+local me = ARGV[3]
+for i = 4, #ARGV do
+  local sid = ARGV[i]
+  local k = sessionKey(sid)
+  local flat = redis.call('HGETALL', k)
+  local h = {}
+  for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
+  if h['o'] == me and h['x'] ~= '1' then
+    local topics = currentTopics(flat)
+    for j = 1, #topics do
+      if not redis.call('HGET', interestKey(topics[j]), me) then
+        interestAdd(topics[j], me)
+      end
+      presenceJoin(topics[j], sid, me, h['pr'], e)
+    end
+  end
+end
+return {e}

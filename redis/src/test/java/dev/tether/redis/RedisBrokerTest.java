@@ -1,0 +1,500 @@
+package dev.tether.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tether.core.Payload;
+import dev.tether.core.spi.Broker;
+import dev.tether.core.spi.BrokerException;
+import dev.tether.core.spi.BrokerMessage;
+import dev.tether.core.spi.Claim;
+import dev.tether.core.spi.Feed;
+import dev.tether.core.spi.SessionRecord;
+import dev.tether.redis.RecordingListener.Event;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class RedisBrokerTest {
+
+    private static final long WAIT_MS = 5_000;
+    private static final AtomicInteger PREFIXES = new AtomicInteger();
+    private static RedisServerProcess shared;
+
+    private final List<RedisBroker> brokers = new ArrayList<>();
+    private final List<RedisServerProcess> ownServers = new ArrayList<>();
+    private final String prefix = "test" + PREFIXES.incrementAndGet() + ":";
+
+    @BeforeAll
+    static void startRedis() {
+        shared = RedisServerProcess.start();
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        shared.close();
+    }
+
+    @AfterEach
+    void closeBrokers() {
+        for (RedisBroker b : brokers) {
+            b.kill();
+        }
+        for (RedisServerProcess s : ownServers) {
+            s.close();
+        }
+    }
+
+    /** A node on {@code server} with fast heartbeats; {@code tune} may change the configuration. */
+    private Node node(RedisServerProcess server, int connections, Consumer<RedisBrokerConfig.Builder> tune) {
+        RedisBrokerConfig.Builder b = RedisBrokerConfig.builder()
+                .uri(server.uri())
+                .keyPrefix(prefix)
+                .commandTimeout(Duration.ofMillis(1_000))
+                .heartbeatInterval(Duration.ofMillis(100))
+                .nodeTimeout(Duration.ofMillis(500));
+        tune.accept(b);
+        RedisBroker broker = new RedisBroker(b.build());
+        brokers.add(broker);
+        RecordingListener listener = new RecordingListener();
+        broker.start(new Broker.Node(listener, 60_000, () -> connections));
+        return new Node(broker, listener);
+    }
+
+    private Node node() {
+        return node(shared, 0, b -> { });
+    }
+
+    private RedisServerProcess ownServer() {
+        RedisServerProcess s = RedisServerProcess.start();
+        ownServers.add(s);
+        return s;
+    }
+
+    private record Node(RedisBroker broker, RecordingListener listener) { }
+
+    private static <T> T get(CompletableFuture<T> f) {
+        try {
+            return f.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("failed: " + e.getCause(), e.getCause());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Throwable failure(CompletableFuture<?> f) {
+        try {
+            f.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        throw new AssertionError("completed normally");
+    }
+
+    private static byte[] hash(String token) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(token.getBytes());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static SessionRecord fresh(String id) {
+        return SessionRecord.fresh(id, "user-" + id, hash("token-" + id), "tether-json/1");
+    }
+
+    private static BrokerMessage msg(String event) {
+        return BrokerMessage.reliable(event, Payload.text("body of " + event));
+    }
+
+    private static long create(Node n, String session) {
+        long at = get(n.broker().create(fresh(session)));
+        n.listener().await(e -> e.kind().equals("claimed") && e.session().equals(session), WAIT_MS, "claimed " + session);
+        return at;
+    }
+
+    private static void subscribe(Node n, String session, String topic) {
+        long at = get(n.broker().subscribe(session, topic));
+        n.listener().await(e -> e.kind().equals("subscribed") && e.position() == at, WAIT_MS, "subscribed " + session);
+    }
+
+    @Test
+    void publishReachesOnlyNodesWithSubscribersInPositionOrder() {
+        Node a = node();
+        Node b = node();
+        Node c = node();
+        create(a, "sa");
+        create(b, "sb");
+        create(c, "sc");
+        subscribe(a, "sa", "news");
+        subscribe(b, "sb", "news");
+        subscribe(c, "sc", "other");
+        List<CompletableFuture<Void>> sent = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            sent.add((i % 2 == 0 ? a : b).broker().publish("news", msg("n" + i)));
+        }
+        sent.forEach(RedisBrokerTest::get);
+        get(a.broker().publish("other", msg("last")));
+
+        for (Node n : List.of(a, b)) {
+            List<Long> positions = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                Event e = n.listener().await("published", WAIT_MS);
+                assertThat(e.topic()).isEqualTo("news");
+                assertThat(e.thread()).startsWith("tether-redis-delivery-");
+                positions.add(e.position());
+            }
+            assertThat(positions).isSorted().doesNotHaveDuplicates();
+        }
+        Event last = c.listener().await("published", WAIT_MS);
+        assertThat(last.topic()).as("node c has no subscriber of news").isEqualTo("other");
+        assertThat(last.event()).isEqualTo("last");
+        assertThat(a.listener().drain()).noneMatch(e -> "other".equals(e.topic()) && e.kind().equals("published"));
+    }
+
+    @Test
+    void volatilePublishIsLiveOnlyAtPositionZero() {
+        Node a = node();
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        get(a.broker().publish("t", BrokerMessage.volatileMessage("v", Payload.text("x"))));
+        Event e = a.listener().await("published", WAIT_MS);
+        assertThat(e.position()).isZero();
+        assertThat(e.message().reliable()).isFalse();
+    }
+
+    @Test
+    void createClaimAndReleaseReachTheRightNodes() {
+        Node a = node();
+        Node b = node();
+        long created = get(a.broker().create(fresh("s1")));
+        Event claimedOnA = a.listener().await("claimed", WAIT_MS);
+        assertThat(claimedOnA.position()).isEqualTo(created);
+        assertThat(claimedOnA.topics()).isEmpty();
+        subscribe(a, "s1", "t1");
+
+        Claim claim = get(b.broker().claim("s1", hash("token-s1")));
+        assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
+        assertThat(claim.position()).isGreaterThan(created);
+        SessionRecord r = claim.record();
+        assertThat(r.principal()).isEqualTo("user-s1");
+        assertThat(r.protocol()).isEqualTo("tether-json/1");
+        assertThat(r.tokenHash()).isEqualTo(hash("token-s1"));
+        assertThat(r.checkpointPosition()).isEqualTo(created);
+        assertThat(r.subscriptions()).hasSize(1);
+        assertThat(r.subscriptions().get(0).topic()).isEqualTo("t1");
+        assertThat(r.subscriptions().get(0).current()).isTrue();
+
+        Event claimedOnB = b.listener().await("claimed", WAIT_MS);
+        assertThat(claimedOnB.position()).isEqualTo(claim.position());
+        assertThat(claimedOnB.topics()).containsExactly("t1");
+        assertThat(a.listener().await("released", WAIT_MS).session()).isEqualTo("s1");
+
+        // Entries of the session's topic now go to b, and a subscribe marker goes to the owner.
+        get(a.broker().publish("t1", msg("after-claim")));
+        assertThat(b.listener().await("published", WAIT_MS).event()).isEqualTo("after-claim");
+        long sub = get(a.broker().subscribe("s1", "t2"));
+        assertThat(b.listener().await("subscribed", WAIT_MS).position()).isEqualTo(sub);
+    }
+
+    @Test
+    void readReturnsTheExactFeedAcrossSubscriptionsAndDirectMessages() {
+        Node a = node();
+        long start = create(a, "s1");
+        get(a.broker().publish("t1", msg("before")));
+        subscribe(a, "s1", "t1");
+        get(a.broker().publish("t1", msg("m1")));
+        get(a.broker().send("s1", msg("d1")));
+        long unsub = get(a.broker().unsubscribe("s1", "t1"));
+        get(a.broker().publish("t1", msg("after")));
+        subscribe(a, "s1", "t2");
+        get(a.broker().publish("t2", msg("m2")));
+        get(a.broker().send("s1", BrokerMessage.volatileMessage("volatile", Payload.text("x"))));
+        long last = get(a.broker().subscribe("s1", "t3"));
+
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        assertThat(r.subscriptions()).extracting(SessionRecord.Subscription::topic).containsExactly("t1", "t2", "t3");
+        assertThat(r.subscriptions().get(0).to()).isEqualTo(unsub);
+
+        Feed feed = get(a.broker().read(r, start, last));
+        assertThat(feed.complete()).isTrue();
+        assertThat(feed.entries()).extracting(e -> e.message().event()).containsExactly("m1", "d1", "m2");
+        assertThat(feed.entries()).extracting(Feed.Entry::topic).containsExactly("t1", null, "t2");
+        assertThat(feed.entries()).extracting(Feed.Entry::position).isSorted();
+
+        Feed tail = get(a.broker().read(r, feed.entries().get(0).position(), last));
+        assertThat(tail.entries()).extracting(e -> e.message().event()).containsExactly("d1", "m2");
+    }
+
+    @Test
+    void trimmedHistoryMakesTheFeedIncomplete() {
+        Node a = node(shared, 0, b -> b.topicMaxLength(3));
+        long start = create(a, "s1");
+        subscribe(a, "s1", "t");
+        long[] at = new long[5];
+        for (int i = 0; i < 5; i++) {
+            get(a.broker().publish("t", msg("m" + i)));
+            at[i] = a.listener().await("published", WAIT_MS).position();
+        }
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        Feed all = get(a.broker().read(r, start, at[4]));
+        assertThat(all.complete()).isFalse();
+        assertThat(all.reason()).isEqualTo("trimmed");
+        assertThat(all.entries()).isEmpty();
+
+        Feed kept = get(a.broker().read(r, at[1], at[4]));
+        assertThat(kept.complete()).isTrue();
+        assertThat(kept.entries()).extracting(e -> e.message().event()).containsExactly("m2", "m3", "m4");
+    }
+
+    @Test
+    void checkpointTrimsTheInboxAndNeverMovesBackwards() {
+        Node a = node();
+        long start = create(a, "s1");
+        List<Long> at = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            get(a.broker().send("s1", msg("d" + i)));
+            at.add(a.listener().await("sent", WAIT_MS).position());
+        }
+        get(a.broker().checkpoint("s1", 2, at.get(1), 7));
+        get(a.broker().checkpoint("s1", 1, at.get(0), 5)); // older: changes nothing
+
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        assertThat(r.checkpointSeq()).isEqualTo(2);
+        assertThat(r.checkpointPosition()).isEqualTo(at.get(1));
+        assertThat(r.clientSeq()).isEqualTo(7);
+
+        Feed rest = get(a.broker().read(r, at.get(1), at.get(2)));
+        assertThat(rest.entries()).extracting(e -> e.message().event()).containsExactly("d2");
+        Feed gone = get(a.broker().read(r, start, at.get(2)));
+        assertThat(gone.complete()).isFalse();
+        assertThat(gone.reason()).isEqualTo("trimmed");
+    }
+
+    @Test
+    void checkpointDropsEndedSubscriptionsItPassed() {
+        Node a = node();
+        create(a, "s1");
+        subscribe(a, "s1", "t1");
+        long unsub = get(a.broker().unsubscribe("s1", "t1"));
+        get(a.broker().checkpoint("s1", 1, unsub, 0));
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        assertThat(r.subscriptions()).isEmpty();
+    }
+
+    @Test
+    void anEndedSessionCannotBeClaimedNorSentTo() {
+        Node a = node();
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        get(a.broker().end("s1"));
+        assertThat(get(a.broker().claim("s1", hash("token-s1"))).status()).isEqualTo(Claim.ENDED);
+        assertThat(failure(a.broker().send("s1", msg("x"))))
+                .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
+        assertThat(failure(a.broker().subscribe("s1", "t2")))
+                .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
+        assertThat(get(a.broker().presence("t"))).isEmpty();
+        assertThat(get(a.broker().claim("nobody", hash("x"))).status()).isEqualTo(Claim.MISSING);
+    }
+
+    @Test
+    void aWrongTokenIsForbiddenAndChangesNothing() {
+        Node a = node();
+        Node b = node();
+        create(a, "s1");
+        assertThat(get(b.broker().claim("s1", hash("wrong"))).status()).isEqualTo(Claim.FORBIDDEN);
+        // Still a's: a direct message reaches a, and b heard nothing.
+        get(b.broker().send("s1", msg("still-a")));
+        assertThat(a.listener().await("sent", WAIT_MS).event()).isEqualTo("still-a");
+        assertThat(b.listener().drain()).isEmpty();
+    }
+
+    @Test
+    void aFrozenRedisFailsOperationsWithinTheCommandTimeoutAndBuffersBoundedly() throws Exception {
+        RedisServerProcess server = ownServer();
+        Node a = node(server, 0, b -> b.maxPendingCommands(500));
+        create(a, "s1");
+        server.pause();
+        try {
+            long t0 = System.nanoTime();
+            List<CompletableFuture<Void>> futures = new ArrayList<>();
+            for (int i = 0; i < 5_000; i++) {
+                futures.add(a.broker().publish("t", msg("p" + i)));
+                futures.add(a.broker().send("s1", msg("d" + i)));
+            }
+            int overloaded = 0;
+            for (CompletableFuture<Void> f : futures) {
+                Throwable t = failure(f);
+                assertThat(t).isInstanceOf(BrokerException.class);
+                String code = ((BrokerException) t).code();
+                assertThat(code).isIn(BrokerException.UNAVAILABLE, BrokerException.OVERLOADED);
+                if (code.equals(BrokerException.OVERLOADED)) {
+                    overloaded++;
+                } else {
+                    assertThat(t.getMessage()).startsWith("redis unreachable: ");
+                }
+            }
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertThat(tookMs).as("every future failed within about the command timeout").isLessThan(2_500);
+            assertThat(overloaded).as("most of 10,000 operations were refused, not queued").isGreaterThan(7_000);
+        } finally {
+            server.resume();
+        }
+        // Redis answers again (once it has answered the backlog): so does the broker.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            try {
+                a.broker().publish("t", msg("again")).get(WAIT_MS, TimeUnit.MILLISECONDS);
+                break;
+            } catch (ExecutionException e) {
+                assertThat(System.nanoTime()).as("publishes again within 5 s: " + e.getCause()).isLessThan(deadline);
+                Thread.sleep(20); // polling for the backlog to clear, with a deadline
+            }
+        }
+    }
+
+    @Test
+    void aStoppedRedisFailsOperationsAtOnceAsUnavailable() {
+        RedisServerProcess server = ownServer();
+        Node a = node(server, 0, b -> { });
+        create(a, "s1");
+        server.stop();
+        Throwable t = failure(a.broker().publish("t", msg("x")));
+        assertThat(t).isInstanceOfSatisfying(BrokerException.class,
+                e -> assertThat(e.code()).isEqualTo(BrokerException.UNAVAILABLE));
+        assertThat(t.getMessage()).startsWith("redis unreachable: ");
+    }
+
+    @Test
+    void aRedisRestartedWithoutItsDataResetsTheNodesAndTheyWorkAgain() {
+        RedisServerProcess server = ownServer();
+        Node a = node(server, 0, b -> { });
+        Node b = node(server, 0, x -> { });
+        create(a, "s1");
+        create(b, "s2");
+        subscribe(a, "s1", "t");
+        server.restart();
+        a.listener().await("reset", 10_000);
+        b.listener().await("reset", 10_000);
+
+        assertThat(get(a.broker().claim("s1", hash("token-s1"))).status()).isEqualTo(Claim.MISSING);
+        long created = get(a.broker().create(fresh("s3")));
+        assertThat(created).as("positions restart").isLessThan(5);
+        a.listener().await(e -> e.kind().equals("claimed") && e.session().equals("s3"), WAIT_MS, "claimed s3");
+        subscribe(a, "s3", "t");
+        get(b.broker().publish("t", msg("after-reset")));
+        assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after-reset");
+        assertThat(a.listener().drain()).filteredOn(e -> e.kind().equals("reset")).hasSize(1);
+    }
+
+    @Test
+    void aReconnectedSubscriberInterruptsTheLiveStream() {
+        RedisServerProcess server = ownServer();
+        Node a = node(server, 0, b -> { });
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        assertThat(server.command("CLIENT KILL TYPE pubsub")).isEqualTo(":1");
+        a.listener().await("interrupted", WAIT_MS);
+        get(a.broker().publish("t", msg("after")));
+        assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after");
+        assertThat(a.listener().drain()).noneMatch(e -> e.kind().equals("reset"));
+    }
+
+    @Test
+    void presenceSpansNodesAndADeadNodeLeavesWithinItsTimeout() {
+        Node a = node();
+        Node b = node();
+        create(a, "sa");
+        create(b, "sb");
+        get(a.broker().subscribe("sa", "room"));
+        Event joinA = a.listener().await("joined", WAIT_MS);
+        assertThat(joinA.session()).isEqualTo("sa");
+        assertThat(joinA.principal()).isEqualTo("user-sa");
+        get(b.broker().subscribe("sb", "room"));
+        assertThat(a.listener().await("joined", WAIT_MS).session()).isEqualTo("sb");
+        assertThat(b.listener().await("joined", WAIT_MS).session()).isEqualTo("sb");
+        assertThat(get(a.broker().presence("room"))).isEqualTo(Map.of("sa", "user-sa", "sb", "user-sb"));
+
+        long t0 = System.nanoTime();
+        b.broker().kill();
+        Event left = a.listener().await("left", 5_000);
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertThat(left.session()).isEqualTo("sb");
+        assertThat(tookMs).isLessThan(500 + 100 + 1_000);
+        assertThat(get(a.broker().presence("room"))).isEqualTo(Map.of("sa", "user-sa"));
+
+        get(a.broker().unsubscribe("sa", "room"));
+        assertThat(a.listener().await("left", WAIT_MS).session()).isEqualTo("sa");
+        assertThat(get(a.broker().presence("room"))).isEmpty();
+    }
+
+    @Test
+    void aClosedNodeLeavesPresenceAtOnceAndItsSessionsStayClaimable() {
+        Node a = node();
+        Node b = node();
+        create(b, "sb");
+        create(a, "sa");
+        subscribe(a, "sa", "room");
+        get(b.broker().subscribe("sb", "room"));
+        a.listener().await(e -> e.kind().equals("joined") && e.session().equals("sb"), WAIT_MS, "sb joined");
+        b.broker().close();
+        assertThat(a.listener().await("left", WAIT_MS).session()).isEqualTo("sb");
+        assertThat(get(a.broker().claim("sb", hash("token-sb"))).status()).isEqualTo(Claim.CLAIMED);
+    }
+
+    @Test
+    void clusterConnectionsSumsTheLiveNodes() throws InterruptedException {
+        Node a = node(shared, 3, b -> { });
+        Node b = node(shared, 4, x -> { });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long sum = -1;
+        while (System.nanoTime() < deadline && sum != 7) {
+            sum = get(a.broker().clusterConnections());
+            if (sum != 7) {
+                Thread.sleep(20); // polling the heartbeat's effect, with a deadline
+            }
+        }
+        assertThat(sum).isEqualTo(7);
+        b.broker().close();
+        assertThat(get(a.broker().clusterConnections())).isEqualTo(3);
+    }
+
+    @Test
+    void sendToAnUnknownSessionFails() {
+        Node a = node();
+        assertThat(failure(a.broker().send("nobody", msg("x"))))
+                .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
+        assertThat(failure(a.broker().checkpoint("nobody", 1, 1, 1)))
+                .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
+    }
+
+    @Test
+    void configurationNamesTheInvalidField() {
+        assertThatThrownBy(() -> RedisBrokerConfig.builder().build()).hasMessageContaining("uri");
+        assertThatThrownBy(() -> RedisBrokerConfig.builder().uri("http://x").build()).hasMessageContaining("uri");
+        assertThatThrownBy(() -> RedisBrokerConfig.builder().uri("redis://x").topicMaxLength(0).build())
+                .hasMessageContaining("topicMaxLength");
+        assertThatThrownBy(() -> RedisBrokerConfig.builder().uri("redis://x").nodeTimeout(Duration.ofMillis(100)).build())
+                .hasMessageContaining("nodeTimeout");
+        RedisBrokerConfig c = RedisBrokerConfig.of("redis://:secret@localhost:6379");
+        assertThat(c.keyPrefix()).isEqualTo("tether:");
+        assertThat(c.metaTtl()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.toString()).doesNotContain("secret");
+        assertThat(Set.of(c.commandTimeout(), c.heartbeatInterval(), c.nodeTimeout()))
+                .containsExactlyInAnyOrder(Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(5));
+    }
+}
