@@ -2,6 +2,8 @@ package dev.tether.examples.chat;
 
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.redis.RedisBroker;
+import dev.tether.redis.RedisBrokerConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 
@@ -12,7 +14,9 @@ import dev.tether.undertow.TetherUndertowConfig;
  * limit off, as a benchmark publisher needs) and {@code TETHER_HANDLERS_ON_IO_THREAD=1}, which runs
  * the handler on the connection's I/O thread (it never blocks, so it may: one thread hand-off
  * less per message; a blocking handler must not) and {@code TETHER_IO_THREADS}, the number of I/O
- * threads (default 0: one per available processor). WebSocket path {@code /tether}. Stops cleanly on
+ * threads (default 0: one per available processor) and {@code TETHER_REDIS_URL} ({@code redis://host:port},
+ * unset by default): join the cluster of every node started with the same URL (docs/CLUSTER.md).
+ * WebSocket path {@code /tether}. Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
  * <p>Run it with {@code examples/run chat}.
@@ -30,6 +34,10 @@ public final class ChatServer {
         ChatHandler handler = new ChatHandler();
         TetherConfig.Builder config = TetherConfig.builder()
                 .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST);
+        String redis = System.getenv("TETHER_REDIS_URL");
+        if (redis != null && !redis.isBlank()) {
+            config.broker(new RedisBroker(RedisBrokerConfig.of(redis)));
+        }
         if ("1".equals(System.getenv("TETHER_HANDLERS_ON_IO_THREAD"))) {
             config.handlerExecutor(Runnable::run);
         }
@@ -42,6 +50,7 @@ public final class ChatServer {
             tether.close();
             server.close();
         }, "tether-shutdown"));
-        System.out.println("Tether chat server listening on ws://" + host + ":" + server.port() + "/tether");
+        System.out.println("Tether chat server listening on ws://" + host + ":" + server.port() + "/tether"
+                + (redis == null || redis.isBlank() ? "" : ", in a cluster on Redis"));
     }
 }
