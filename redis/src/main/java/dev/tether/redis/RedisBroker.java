@@ -967,7 +967,10 @@ public final class RedisBroker implements Broker {
     private final class Subscriber extends RedisPubSubAdapter<byte[], byte[]> {
         @Override
         public void message(byte[] channel, byte[] message) {
-            delivery.offer(message);
+            // Entries and pings may be dropped under overload (the listener then re-reads);
+            // markers of ownership, subscriptions and presence never are.
+            byte kind = message.length == 0 ? 0 : message[0];
+            delivery.offer(message, kind == 'P' || kind == 'S' || kind == 'G');
         }
 
         @Override

@@ -22,6 +22,8 @@ final class RecordingListener implements BrokerListener {
     }
 
     private final LinkedBlockingQueue<Event> queue = new LinkedBlockingQueue<>();
+    /** When set, onPublished waits on it first: a slow listener. */
+    volatile java.util.concurrent.CountDownLatch gate;
     private final List<Event> seen = new ArrayList<>();
 
     private void add(String kind, long position, String session, String topic, BrokerMessage message,
@@ -31,6 +33,14 @@ final class RecordingListener implements BrokerListener {
 
     @Override
     public void onPublished(long position, String topic, BrokerMessage message) {
+        java.util.concurrent.CountDownLatch g = gate;
+        if (g != null) {
+            try {
+                g.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         add("published", position, null, topic, message, null, null);
     }
 

@@ -58,6 +58,11 @@ class RedisBrokerTest {
 
     /** A node on {@code server} with fast heartbeats; {@code tune} may change the configuration. */
     private Node node(RedisServerProcess server, int connections, Consumer<RedisBrokerConfig.Builder> tune) {
+        return node(server, connections, 60_000, tune);
+    }
+
+    private Node node(RedisServerProcess server, int connections, long retentionMs,
+                      Consumer<RedisBrokerConfig.Builder> tune) {
         RedisBrokerConfig.Builder b = RedisBrokerConfig.builder()
                 .uri(server.uri())
                 .keyPrefix(prefix)
@@ -68,7 +73,7 @@ class RedisBrokerTest {
         RedisBroker broker = new RedisBroker(b.build());
         brokers.add(broker);
         RecordingListener listener = new RecordingListener();
-        broker.start(new Broker.Node(listener, 60_000, () -> connections));
+        broker.start(new Broker.Node(listener, retentionMs, () -> connections));
         return new Node(broker, listener);
     }
 
@@ -471,6 +476,90 @@ class RedisBrokerTest {
         assertThat(sum).isEqualTo(7);
         b.broker().close();
         assertThat(get(a.broker().clusterConnections())).isEqualTo(3);
+    }
+
+    @Test
+    void expiredHistoryMakesTheFeedIncomplete() throws InterruptedException {
+        Node a = node(shared, 0, b -> b.historyTtl(Duration.ofMillis(200)));
+        long start = create(a, "s1");
+        subscribe(a, "s1", "t");
+        get(a.broker().publish("t", msg("m")));
+        long at = a.listener().await("published", WAIT_MS).position();
+        awaitGone(shared, prefix + "t:t:x");
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        Feed feed = get(a.broker().read(r, start, at));
+        assertThat(feed.complete()).isFalse();
+        assertThat(feed.reason()).isEqualTo("expired");
+    }
+
+    @Test
+    void aRecordFromBeforeARedisRestartReadsAsReset() {
+        RedisServerProcess server = ownServer();
+        Node a = node(server, 0, b -> { });
+        long start = create(a, "s1");
+        subscribe(a, "s1", "t");
+        get(a.broker().publish("t", msg("m")));
+        long at = a.listener().await("published", WAIT_MS).position();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        server.restart();
+        a.listener().await("reset", 10_000);
+        Feed feed = get(a.broker().read(r, start, at));
+        assertThat(feed.complete()).isFalse();
+        assertThat(feed.reason()).isEqualTo("reset");
+    }
+
+    @Test
+    void aSlowListenerLosesLiveMessagesBoundedlyAndIsInterrupted() {
+        Node a = node(shared, 0, b -> b.deliveryQueueCapacity(4));
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        a.listener().gate = gate;
+        for (int i = 0; i < 30; i++) {
+            get(a.broker().publish("t", msg("m" + i)));
+        }
+        get(a.broker().subscribe("s1", "marker"));
+        gate.countDown();
+        a.listener().await("interrupted", WAIT_MS);
+        a.listener().await("subscribed", WAIT_MS);
+        List<Event> all = a.listener().drain();
+        long published = all.stream().filter(e -> e.kind().equals("published")).count();
+        assertThat(published).isBetween(1L, 10L);
+        int interrupted = indexOf(all, "interrupted");
+        assertThat(all.subList(interrupted, all.size())).noneMatch(e -> e.kind().equals("published"));
+    }
+
+    private static int indexOf(List<Event> events, String kind) {
+        for (int i = 0; i < events.size(); i++) {
+            if (events.get(i).kind().equals(kind)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void attachedRecordsAreKeptAliveAndDetachedOnesExpire() throws InterruptedException {
+        Node a = node(shared, 0, 300, b -> { });
+        long t0 = System.nanoTime();
+        create(a, "kept");
+        create(a, "left");
+        get(a.broker().detach("left"));
+        awaitGone(shared, prefix + "s:left");
+        while (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) < 800) {
+            Thread.sleep(20); // outlive the first TTL of "kept" (retention + one refresh interval)
+        }
+        assertThat(shared.command("EXISTS " + prefix + "s:kept")).isEqualTo(":1");
+        assertThat(get(a.broker().claim("left", hash("token-left"))).status()).isEqualTo(Claim.MISSING);
+    }
+
+    /** Polls until {@code key} is gone (expired), with a deadline. */
+    private static void awaitGone(RedisServerProcess server, String key) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!":0".equals(server.command("EXISTS " + key))) {
+            assertThat(System.nanoTime()).as(key + " expires within 5 s").isLessThan(deadline);
+            Thread.sleep(20);
+        }
     }
 
     @Test

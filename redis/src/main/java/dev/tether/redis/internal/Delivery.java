@@ -11,10 +11,11 @@ import java.util.function.Consumer;
  * The one thread that calls a broker's listener, in the order things were handed to it.
  *
  * <p>Threading: {@link #offer} is called by one producer at a time (the pub/sub connection's
- * event-loop thread); {@link #control} from any thread. Live data is bounded by a capacity:
- * when it is full, data is dropped until the queue has room again, and the drop is reported in
- * order, as one {@code onOverflow} run after everything accepted before the first drop and
- * before anything accepted after. Control tasks are few and always accepted.
+ * event-loop thread); {@link #control} from any thread. Droppable data (entries) is bounded by
+ * a capacity: when the queue is full it is dropped, and the drop is reported in order, as one
+ * {@code onOverflow} run after everything accepted before the first drop and before anything
+ * accepted after. Markers that must not be lost (ownership, subscriptions, presence) and
+ * control tasks are few, one per operation, and always accepted.
  */
 public final class Delivery {
 
@@ -44,9 +45,12 @@ public final class Delivery {
         });
     }
 
-    /** Hands a data item to the delivery thread, or drops it when the queue is full. */
-    public synchronized void offer(byte[] data) {
-        if (pending.get() >= capacity) {
+    /**
+     * Hands a data item to the delivery thread; a {@code droppable} one is dropped when the
+     * queue is full.
+     */
+    public synchronized void offer(byte[] data, boolean droppable) {
+        if (droppable && pending.get() >= capacity) {
             if (!dropping) {
                 dropping = true;
                 LOG.log(System.Logger.Level.WARNING, "delivery queue full ({0} messages): dropping live "
