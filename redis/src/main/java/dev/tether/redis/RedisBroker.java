@@ -55,7 +55,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /**
  * A {@link Broker} on one Redis (7.0 or newer): every node of a Tether cluster gets its own
@@ -137,7 +136,8 @@ public final class RedisBroker implements Broker {
     private final AtomicInteger publishQueued = new AtomicInteger();
     private final Object publishLock = new Object();
     private int publishCalls; // guarded by publishLock
-    private final AtomicInteger waitingForConnect = new AtomicInteger();
+    private final Object connectLock = new Object();
+    private final java.util.ArrayDeque<Waiting> waiting = new java.util.ArrayDeque<>(); // guarded by connectLock
     /** Script calls sent and not yet answered (or timed out); bounded by maxPendingCommands. */
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean subscribedOnce = new AtomicBoolean();
@@ -150,7 +150,6 @@ public final class RedisBroker implements Broker {
     private volatile RedisClient client;
     private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubsub;
     private volatile RedisAsyncCommands<byte[], byte[]> commands;
-    private volatile CompletableFuture<Void> ready = new CompletableFuture<>();
     private volatile Delivery delivery;
     private volatile ScheduledThreadPoolExecutor timer;
     private volatile boolean firstBeat = true;
@@ -260,8 +259,7 @@ public final class RedisBroker implements Broker {
             lastPingNanos = System.nanoTime();
             return sub.async().subscribe(channel(nodeId)).toCompletableFuture().thenRun(() -> {
                 // Only now: what a script publishes to this node from here on reaches it.
-                commands = cmd;
-                ready.complete(null);
+                connected(cmd);
                 beat();
             });
         }).thenCompose(f -> f == null ? CompletableFuture.completedFuture(null) : f).whenComplete((v, t) -> {
@@ -272,9 +270,7 @@ public final class RedisBroker implements Broker {
             pf.thenAccept(StatefulRedisPubSubConnection::closeAsync);
             LOG.log(System.Logger.Level.WARNING, "node {0} cannot reach Redis at {1} ({2}); retrying every {3} ms",
                     nodeId, config.redactedUri(), rootMessage(t), heartbeatIntervalMs);
-            CompletableFuture<Void> failed = ready;
-            ready = new CompletableFuture<>();
-            failed.completeExceptionally(unavailable(t));
+            failWaiting(unavailable(t));
             ScheduledThreadPoolExecutor tm = timer;
             if (!closed && tm != null) {
                 try {
@@ -599,8 +595,12 @@ public final class RedisBroker implements Broker {
             if (!started.get()) {
                 return CompletableFuture.failedFuture(new IllegalStateException("RedisBroker " + nodeId + " not started"));
             }
-            return whenConnected(() -> run(script, args));
+            return whenConnected(script, args);
         }
+        return dispatch(c, script, args);
+    }
+
+    private CompletableFuture<List<Object>> dispatch(RedisAsyncCommands<byte[], byte[]> c, Script script, byte[][] args) {
         if (inFlight.incrementAndGet() > config.maxPendingCommands()) {
             inFlight.decrementAndGet();
             return CompletableFuture.failedFuture(new BrokerException(BrokerException.OVERLOADED,
@@ -629,34 +629,70 @@ public final class RedisBroker implements Broker {
         });
     }
 
-    private <T> CompletableFuture<T> whenConnected(Supplier<CompletableFuture<T>> op) {
-        if (waitingForConnect.incrementAndGet() > config.maxPendingCommands()) {
-            waitingForConnect.decrementAndGet();
-            return CompletableFuture.failedFuture(new BrokerException(BrokerException.OVERLOADED,
-                    "too many operations waiting for the connection to Redis"));
-        }
-        CompletableFuture<T> out = new CompletableFuture<>();
-        ready.whenComplete((v, t) -> {
-            waitingForConnect.decrementAndGet();
-            if (t != null) {
-                out.completeExceptionally(translate(t));
-            } else {
-                op.get().whenComplete((r, t2) -> {
-                    if (t2 != null) {
-                        out.completeExceptionally(translate(t2));
-                    } else {
-                        out.complete(r);
-                    }
-                });
-            }
-        });
-        return out.orTimeout(commandTimeoutMs, TimeUnit.MILLISECONDS)
-                .handle((r, t) -> {
+    /** A call made before the first connection, in the order of calls. */
+    private record Waiting(Script script, byte[][] args, CompletableFuture<List<Object>> future) { }
+
+    /**
+     * Queues a call until the first connection is up (bounded, and failing after the command
+     * timeout), so that calls made before it still reach Redis in the order they were made.
+     */
+    private CompletableFuture<List<Object>> whenConnected(Script script, byte[][] args) {
+        RedisAsyncCommands<byte[], byte[]> c;
+        synchronized (connectLock) {
+            c = commands;
+            if (c == null) {
+                if (waiting.size() >= config.maxPendingCommands()) {
+                    return CompletableFuture.failedFuture(new BrokerException(BrokerException.OVERLOADED,
+                            "too many operations waiting for the connection to Redis"));
+                }
+                CompletableFuture<List<Object>> out = new CompletableFuture<>();
+                waiting.add(new Waiting(script, args, out));
+                return out.orTimeout(commandTimeoutMs, TimeUnit.MILLISECONDS).handle((r, t) -> {
                     if (t != null) {
                         throw translate(t);
                     }
                     return r;
                 });
+            }
+        }
+        return dispatch(c, script, args);
+    }
+
+    /** Sends what waited for the connection, in order, then lets calls go straight to it. */
+    private void connected(RedisAsyncCommands<byte[], byte[]> c) {
+        while (true) {
+            List<Waiting> batch;
+            synchronized (connectLock) {
+                if (waiting.isEmpty()) {
+                    commands = c;
+                    return;
+                }
+                batch = new ArrayList<>(waiting);
+                waiting.clear();
+            }
+            for (Waiting w : batch) {
+                if (!w.future().isDone()) {
+                    dispatch(c, w.script(), w.args()).whenComplete((r, t) -> {
+                        if (t != null) {
+                            w.future().completeExceptionally(unwrap(t));
+                        } else {
+                            w.future().complete(r);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    private void failWaiting(BrokerException failure) {
+        List<Waiting> batch;
+        synchronized (connectLock) {
+            batch = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        for (Waiting w : batch) {
+            w.future().completeExceptionally(failure);
+        }
     }
 
     private BrokerException translate(Throwable t) {
@@ -1054,7 +1090,7 @@ public final class RedisBroker implements Broker {
         while ((p = publishQueue.poll()) != null) {
             p.future().completeExceptionally(gone);
         }
-        ready.completeExceptionally(gone);
+        failWaiting(gone);
         RedisClient c = client; // its shutdown closes both connections
         if (c != null) {
             c.shutdownAsync(0, commandTimeoutMs, TimeUnit.MILLISECONDS)

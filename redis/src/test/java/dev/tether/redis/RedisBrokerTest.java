@@ -563,6 +563,43 @@ class RedisBrokerTest {
     }
 
     @Test
+    void callsMadeBeforeTheConnectionIsUpKeepTheirOrder() {
+        Node a = node();
+        CompletableFuture<Long> created = a.broker().create(fresh("s1"));
+        CompletableFuture<Long> subscribed = a.broker().subscribe("s1", "t");
+        CompletableFuture<Void> published = a.broker().publish("t", msg("first"));
+        get(published);
+        assertThat(get(subscribed)).isGreaterThan(get(created));
+        assertThat(a.listener().await("claimed", WAIT_MS).position()).isEqualTo(get(created));
+        assertThat(a.listener().await("subscribed", WAIT_MS).position()).isEqualTo(get(subscribed));
+        assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("first");
+    }
+
+    @Test
+    void aNodeStartedWhileRedisIsDownConnectsWhenItComesUp() throws InterruptedException {
+        RedisServerProcess server = ownServer();
+        server.stop();
+        Node a = node(server, 0, b -> { });
+        Throwable t = failure(a.broker().create(fresh("s1")));
+        assertThat(t).isInstanceOfSatisfying(BrokerException.class,
+                e -> assertThat(e.code()).isEqualTo(BrokerException.UNAVAILABLE));
+        server.restart();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            try {
+                a.broker().create(fresh("s1")).get(WAIT_MS, TimeUnit.MILLISECONDS);
+                break;
+            } catch (ExecutionException e) {
+                assertThat(System.nanoTime()).as("connects within 5 s: " + e.getCause()).isLessThan(deadline);
+                Thread.sleep(20); // polling for the retried connect, with a deadline
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError(e);
+            }
+        }
+        a.listener().await("claimed", WAIT_MS);
+    }
+
+    @Test
     void sendToAnUnknownSessionFails() {
         Node a = node();
         assertThat(failure(a.broker().send("nobody", msg("x"))))
