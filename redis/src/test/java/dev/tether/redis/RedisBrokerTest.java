@@ -600,6 +600,19 @@ class RedisBrokerTest {
     }
 
     @Test
+    void aNodeTakenForDeadWhileAliveRestoresItsInterestAndIsInterrupted() {
+        Node a = node();
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        // What another node's sweep does to a node whose heartbeats stalled.
+        assertThat(shared.command("DEL " + prefix + "t:t:nodes")).isEqualTo(":1");
+        assertThat(shared.command("ZREM " + prefix + "nodes " + a.broker().nodeId())).isEqualTo(":1");
+        a.listener().await("interrupted", WAIT_MS);
+        get(a.broker().publish("t", msg("after")));
+        assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after");
+    }
+
+    @Test
     void sendToAnUnknownSessionFails() {
         Node a = node();
         assertThat(failure(a.broker().send("nobody", msg("x"))))
