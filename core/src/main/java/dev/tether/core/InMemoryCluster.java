@@ -147,6 +147,11 @@ public final class InMemoryCluster {
             return id;
         }
 
+        private static <T> CompletableFuture<T> noSession(String sessionId) {
+            return CompletableFuture.failedFuture(new BrokerException(BrokerException.NO_SESSION,
+                    "no session " + sessionId));
+        }
+
         private <T> CompletableFuture<T> unavailableIfClosed() {
             return closed ? CompletableFuture.failedFuture(
                     new BrokerException(BrokerException.UNAVAILABLE, "node " + id + " is closed")) : null;
@@ -189,8 +194,7 @@ public final class InMemoryCluster {
             synchronized (lock) {
                 Rec r = sessions.get(sessionId);
                 if (r == null || r.ended) {
-                    return CompletableFuture.failedFuture(new BrokerException(BrokerException.NO_SESSION,
-                            "no session " + sessionId));
+                    return noSession(sessionId);
                 }
                 long p = 0;
                 if (message.reliable()) {
@@ -306,8 +310,7 @@ public final class InMemoryCluster {
             synchronized (lock) {
                 Rec r = sessions.get(sessionId);
                 if (r == null || r.ended) {
-                    return CompletableFuture.failedFuture(new BrokerException(BrokerException.NO_SESSION,
-                            "no session " + sessionId));
+                    return noSession(sessionId);
                 }
                 long p = ++position;
                 Topic topic = topics.computeIfAbsent(topicName, t -> new Topic());
@@ -352,8 +355,7 @@ public final class InMemoryCluster {
             synchronized (lock) {
                 Rec r = sessions.get(sessionId);
                 if (r == null) {
-                    return CompletableFuture.failedFuture(new BrokerException(BrokerException.NO_SESSION,
-                            "no session " + sessionId));
+                    return noSession(sessionId);
                 }
                 if (seq > r.checkpointSeq) {
                     r.checkpointSeq = seq;
