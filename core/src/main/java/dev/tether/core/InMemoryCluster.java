@@ -164,23 +164,7 @@ public final class InMemoryCluster {
                 return failed;
             }
             synchronized (lock) {
-                Topic topic = topics.computeIfAbsent(topicName, t -> new Topic());
-                long at = 0;
-                if (message.reliable()) {
-                    at = ++position;
-                    topic.history.addLast(new Feed.Entry(at, topicName, message));
-                    while (topic.history.size() > historyLength) {
-                        topic.trimmed = topic.history.removeFirst().position();
-                    }
-                }
-                long p = at;
-                Set<Member> owners = new LinkedHashSet<>();
-                for (Rec r : topic.subscribers.values()) {
-                    owners.add(r.owner);
-                }
-                for (Member n : owners) {
-                    n.tell(l -> l.onPublished(p, topicName, message));
-                }
+                appendPublish(topicName, message);
             }
             return CompletableFuture.completedFuture(null);
         }
@@ -192,17 +176,71 @@ public final class InMemoryCluster {
                 return failed;
             }
             synchronized (lock) {
+                if (!appendSend(sessionId, message)) {
+                    return noSession(sessionId);
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        /** Guarded by lock. */
+        private void appendPublish(String topicName, BrokerMessage message) {
+            Topic topic = topics.computeIfAbsent(topicName, t -> new Topic());
+            long at = 0;
+            if (message.reliable()) {
+                at = ++position;
+                topic.history.addLast(new Feed.Entry(at, topicName, message));
+                while (topic.history.size() > historyLength) {
+                    topic.trimmed = topic.history.removeFirst().position();
+                }
+            }
+            long p = at;
+            Set<Member> owners = new LinkedHashSet<>();
+            for (Rec r : topic.subscribers.values()) {
+                owners.add(r.owner);
+            }
+            for (Member n : owners) {
+                n.tell(l -> l.onPublished(p, topicName, message));
+            }
+        }
+
+        /** Guarded by lock; false if there is no such session. */
+        private boolean appendSend(String sessionId, BrokerMessage message) {
+            Rec r = sessions.get(sessionId);
+            if (r == null || r.ended) {
+                return false;
+            }
+            long p = 0;
+            if (message.reliable()) {
+                p = ++position;
+                r.inbox.add(new Feed.Entry(p, null, message));
+            }
+            long at = p;
+            r.owner.tell(l -> l.onSent(at, sessionId, message));
+            return true;
+        }
+
+        @Override
+        public CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Broker.Effect> effects) {
+            CompletableFuture<Void> failed = unavailableIfClosed();
+            if (failed != null) {
+                return failed;
+            }
+            synchronized (lock) {
                 Rec r = sessions.get(sessionId);
                 if (r == null || r.ended) {
                     return noSession(sessionId);
                 }
-                long p = 0;
-                if (message.reliable()) {
-                    p = ++position;
-                    r.inbox.add(new Feed.Entry(p, null, message));
+                if (clientSeq > r.clientSeq) {
+                    for (Broker.Effect e : effects) {
+                        if (e.topic() != null) {
+                            appendPublish(e.topic(), e.message());
+                        } else {
+                            appendSend(e.sessionId(), e.message());
+                        }
+                    }
+                    r.clientSeq = clientSeq;
                 }
-                long at = p;
-                r.owner.tell(l -> l.onSent(at, sessionId, message));
             }
             return CompletableFuture.completedFuture(null);
         }

@@ -111,6 +111,9 @@ public final class RedisBroker implements Broker {
     private static final Script UNSUBSCRIBE = Script.load("unsubscribe");
     private static final Script SEND = Script.load("send");
     private static final Script CHECKPOINT = Script.load("checkpoint");
+    private static final Script COMMIT = Script.load("commit");
+    private static final byte[] PUBLISH_EFFECT = {'P'};
+    private static final byte[] SEND_EFFECT = {'S'};
     private static final Script TOUCH = Script.load("touch");
     private static final Script END = Script.load("end");
     private static final Script READ = Script.load("read");
@@ -517,6 +520,27 @@ public final class RedisBroker implements Broker {
         return run(script, bytes(sessionId), bytes(topic)).thenApply(r -> {
             requireSession(r, sessionId);
             return (Long) r.get(2);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Broker.Effect> effects) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        byte[][] args = new byte[5 + effects.size() * 3][];
+        args[0] = bytes(config.topicMaxLength());
+        args[1] = bytes(config.historyTtl().toMillis());
+        args[2] = bytes(config.metaTtl().toMillis());
+        args[3] = bytes(sessionId);
+        args[4] = bytes(clientSeq);
+        int i = 5;
+        for (Broker.Effect e : effects) {
+            args[i++] = e.topic() != null ? PUBLISH_EFFECT : SEND_EFFECT;
+            args[i++] = bytes(e.topic() != null ? e.topic() : e.sessionId());
+            args[i++] = e.message().toBytes();
+        }
+        return run(COMMIT, args).thenApply(r -> {
+            requireSession(r, sessionId);
+            return null;
         });
     }
 

@@ -152,3 +152,59 @@ local function isLive(node, cache)
   return live
 end
 
+
+local function raiseTrimmed(meta, pos)
+  local tg = tonumber(redis.call('HGET', meta, 'tg') or '0')
+  if tonumber(pos) > tg then
+    redis.call('HSET', meta, 'tg', pos)
+  end
+end
+
+-- Publishes message m on topic: a reliable one ('1') is appended to the topic's history,
+-- capped at maxLen entries (the trim point recorded), with the given TTLs in ms. Sends it to
+-- every interested node. Returns its position (0 if volatile).
+local function appendPublish(topic, reliable, m, maxLen, historyTtl, metaTtl, e)
+  local pos = 0
+  if reliable == '1' then
+    pos = redis.call('INCR', G)
+    local x = P .. 't:' .. topic .. ':x'
+    local meta = P .. 't:' .. topic .. ':m'
+    if redis.call('EXISTS', x) == 0 then
+      -- The history expired: everything up to the last publish is gone.
+      local last = redis.call('HGET', meta, 'last')
+      if last then raiseTrimmed(meta, last) end
+    end
+    redis.call('XADD', x, int(pos) .. '-0', 'm', m)
+    local len = redis.call('XLEN', x)
+    if len > maxLen then
+      local gone = redis.call('XRANGE', x, '-', '+', 'COUNT', len - maxLen)
+      local id = gone[#gone][1]
+      raiseTrimmed(meta, string.sub(id, 1, string.find(id, '-', 1, true) - 1))
+      redis.call('XTRIM', x, 'MAXLEN', maxLen)
+    end
+    redis.call('PEXPIRE', x, historyTtl)
+    redis.call('HSET', meta, 'last', pos)
+    redis.call('PEXPIRE', meta, metaTtl)
+  end
+  fanout(topic, frame('P', pos, e, {topic, m}))
+  return pos
+end
+
+-- Sends message m to session sid: a reliable one ('1') is kept in the session's inbox. Sends it
+-- to the owner node. Returns its position (0 if volatile), or nil if there is no such session
+-- (or it ended).
+local function appendSend(sid, reliable, m, e)
+  local k = sessionKey(sid)
+  local h = redis.call('HMGET', k, 'o', 'x')
+  if not h[1] or h[2] == '1' then return nil end
+  local pos = 0
+  if reliable == '1' then
+    pos = redis.call('INCR', G)
+    local ib = inboxKey(sid)
+    redis.call('XADD', ib, int(pos) .. '-0', 'm', m)
+    local ttl = redis.call('PTTL', k)
+    if ttl > 0 then redis.call('PEXPIRE', ib, ttl) end
+  end
+  redis.call('PUBLISH', nodeChannel(h[1]), frame('S', pos, e, {sid, m}))
+  return pos
+end

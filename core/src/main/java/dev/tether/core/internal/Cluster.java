@@ -44,6 +44,10 @@ final class Cluster implements BrokerListener {
     final Broker broker;
     /** Sessions this node dropped because the broker lost its data: their resume gets reason "reset". */
     private final Set<String> lostToReset = ConcurrentHashMap.newKeySet();
+    /** The effects of the client message whose handler runs on this thread, or null. */
+    private final ThreadLocal<List<Broker.Effect>> effects = new ThreadLocal<>();
+    private static final long COMMIT_RETRY_FIRST_MS = 100;
+    private static final long COMMIT_RETRY_MAX_MS = 2_000;
 
     Cluster(Hub hub, Broker broker) {
         this.hub = hub;
@@ -67,6 +71,11 @@ final class Cluster implements BrokerListener {
     /** Publishes through the broker; a failure goes to the error handler, counted. */
     CompletableFuture<Void> publish(String topic, String event, Payload payload, boolean isVolatile) {
         BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0);
+        List<Broker.Effect> collecting = effects.get();
+        if (collecting != null && !isVolatile) {
+            collecting.add(Broker.Effect.publish(topic, message));
+            return CompletableFuture.completedFuture(null);
+        }
         return report(broker.publish(topic, message), "publish on '" + topic + "'");
     }
 
@@ -75,9 +84,72 @@ final class Cluster implements BrokerListener {
         if (session.isClosed()) {
             return SendResult.CLOSED;
         }
-        report(broker.send(session.id(), new BrokerMessage(event, payload, !isVolatile, requestId)),
-                "send '" + event + "' to session " + session.id());
+        BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, requestId);
+        List<Broker.Effect> collecting = effects.get();
+        if (collecting != null && !isVolatile) {
+            collecting.add(Broker.Effect.send(session.id(), message));
+        } else {
+            report(broker.send(session.id(), message), "send '" + event + "' to session " + session.id());
+        }
         return SendResult.ENQUEUED;
+    }
+
+    // ================================================================ client messages, exactly once
+
+    /**
+     * Runs {@code work}, the handling of client message {@code clientSeq} of {@code session} (or
+     * null), on the calling thread, collecting the reliable messages it publishes or sends, then
+     * commits them to the broker together with the message's processed mark: both or neither.
+     * The client's message is acknowledged once the commit is recorded, so a client that
+     * resumes on another node resends exactly the messages whose effects are not in the broker.
+     * Effects of other threads (a reply sent later, a timer's publish) go to the broker at once.
+     */
+    void process(ServerSession session, long clientSeq, Runnable work) {
+        List<Broker.Effect> collected = new ArrayList<>(2);
+        List<Broker.Effect> outer = effects.get();
+        effects.set(collected);
+        try {
+            if (work != null) {
+                work.run();
+            }
+        } finally {
+            effects.set(outer);
+        }
+        if (!session.commits.add(clientSeq, collected)) {
+            reportFailure("commit the messages of session " + session.id(), new BrokerException(
+                    BrokerException.OVERLOADED, "more than " + CommitQueue.MAX_WAITING_EFFECTS + " effects wait"));
+            hub.releaseLocally(session, CloseCodes.TRY_AGAIN_LATER, "cluster unavailable");
+            return;
+        }
+        commitNext(session);
+    }
+
+    private void commitNext(ServerSession session) {
+        CommitQueue.Batch batch = session.commits.next();
+        if (batch != null) {
+            commit(session, batch, COMMIT_RETRY_FIRST_MS);
+        }
+    }
+
+    private void commit(ServerSession session, CommitQueue.Batch batch, long retryMs) {
+        broker.commit(session.id(), batch.clientSeq(), batch.effects()).whenComplete((v, error) -> {
+            if (error == null) {
+                session.handledClientSeq = batch.clientSeq();
+                session.clientSeqDurable(batch.clientSeq());
+                session.commits.done();
+                commitNext(session);
+                return;
+            }
+            if (session.isClosed() || unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code())) {
+                return; // not acknowledged: the client resends it wherever it resumes
+            }
+            if (retryMs == COMMIT_RETRY_FIRST_MS) {
+                reportFailure("commit the messages of session " + session.id() + " (retrying)", error);
+            }
+            // The same batch again, alone: if the failed call was applied after all, the broker ignores it.
+            hub.timer.schedule(() -> commit(session, batch, Math.min(retryMs * 2, COMMIT_RETRY_MAX_MS)),
+                    retryMs, TimeUnit.MILLISECONDS);
+        });
     }
 
     void subscribe(ServerSession session, String topic) {

@@ -129,8 +129,10 @@ public final class ServerSession implements Session {
     private long feedPosition;
     /** The session left this node (another node claimed it, or its client must resume through the broker). */
     volatile boolean migrated;
-    /** Client messages whose handlers have run (cluster: what a checkpoint records). */
+    /** Client messages whose handling the broker recorded (cluster: what a checkpoint records). */
     volatile long handledClientSeq;
+    /** Cluster: processed client messages on their way to the broker. */
+    final CommitQueue commits = new CommitQueue();
     /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
     private volatile long durableClientSeq;
     /** The newest acknowledgement to record: the client's seq and the position of that entry. */
@@ -491,33 +493,34 @@ public final class ServerSession implements Session {
         if (m.topic() != null) {
             if (!config.authorizer().canPublish(principal, m.topic())) {
                 refuse(l, 0, m.seq(), "publish", m.topic());
-                handled(m.seq());
+                process(m.seq(), null);
                 return;
             }
             boolean isVolatile = m.seq() == 0;
-            callbacks.execute(() -> hub.publish(m.topic(), m.event(), m.payload(), isVolatile));
-            handled(m.seq());
+            process(m.seq(), () -> hub.publish(m.topic(), m.event(), m.payload(), isVolatile));
             return;
         }
         long dispatched = System.nanoTime();
         if (m.requestId() > 0) {
             Responder responder = new ClientRequest(m.requestId());
-            callbacks.execute(() -> runHandler("handler.onRequest", dispatched,
+            process(m.seq(), () -> runHandler("handler.onRequest", dispatched,
                     () -> handler.onRequest(this, message, responder)));
         } else {
-            callbacks.execute(() -> runHandler("handler.onMessage", dispatched,
+            process(m.seq(), () -> runHandler("handler.onMessage", dispatched,
                     () -> handler.onMessage(this, message)));
         }
-        handled(m.seq());
     }
 
-    /** Cluster: once its handler ran, a client message is recorded as processed, then acknowledged. */
-    private void handled(long seq) {
+    /**
+     * Runs {@code work} (the handling of a client message; may be null) on the session's callback
+     * thread. Clustered, a reliable message's handling and what it sent are then committed to the
+     * broker together, and only then acknowledged ({@link Cluster#process}).
+     */
+    private void process(long seq, Runnable work) {
         if (hub.cluster != null && seq > 0) {
-            callbacks.execute(() -> {
-                handledClientSeq = seq;
-                hub.cluster.checkpoint(this);
-            });
+            callbacks.execute(() -> hub.cluster.process(this, seq, work));
+        } else if (work != null) {
+            callbacks.execute(work);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.tether.core.spi;
 
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -62,8 +64,8 @@ public interface Broker extends AutoCloseable {
      */
     record Node(BrokerListener listener, long sessionRetentionMs, java.util.function.IntSupplier connections) {
         public Node {
-            java.util.Objects.requireNonNull(listener, "listener");
-            java.util.Objects.requireNonNull(connections, "connections");
+            Objects.requireNonNull(listener, "listener");
+            Objects.requireNonNull(connections, "connections");
             if (sessionRetentionMs <= 0) {
                 throw new IllegalArgumentException("sessionRetentionMs must be positive: " + sessionRetentionMs);
             }
@@ -123,6 +125,55 @@ public interface Broker extends AutoCloseable {
 
     /** Unsubscribes; the listener sees {@link BrokerListener#onUnsubscribed} at the position returned. */
     CompletableFuture<Long> unsubscribe(String sessionId, String topic);
+
+    /**
+     * Records that the server processed the client's messages of session {@code sessionId} up
+     * to {@code clientSeq}, together with what their handlers sent through the broker, in one
+     * atomic step: either every effect is applied (in list order, each as {@link #publish} or
+     * {@link #send} would, with its own position) and the client sequence number is recorded,
+     * or nothing is. A client message whose effects were committed is never processed again,
+     * on any node; one whose commit was lost is processed again after its client resends it.
+     *
+     * <p>When the recorded client sequence number is already {@code clientSeq} or higher (a
+     * commit that was applied although its caller saw a timeout, then sent again), nothing is
+     * applied. A {@link Effect#send send} effect to a session that no longer exists is skipped.
+     * Completes exceptionally with {@link BrokerException#NO_SESSION} (nothing applied) when
+     * {@code sessionId} is unknown or ended.
+     *
+     * @param effects reliable messages only, in the order the handlers sent them; may be empty
+     */
+    CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Effect> effects);
+
+    /**
+     * One reliable message a handler sent while processing a client message: a publish on
+     * {@code topic} or a direct message to session {@code sessionId} (exactly one of them is
+     * non-null).
+     *
+     * @param topic     the topic of a publish, or null
+     * @param sessionId the session of a direct message, or null
+     * @param message   a reliable message
+     */
+    record Effect(String topic, String sessionId, BrokerMessage message) {
+        public Effect {
+            if ((topic == null) == (sessionId == null)) {
+                throw new IllegalArgumentException("an effect has a topic or a session, not both or neither");
+            }
+            Objects.requireNonNull(message, "message");
+            if (!message.reliable()) {
+                throw new IllegalArgumentException("an effect is reliable: volatile messages are not committed");
+            }
+        }
+
+        /** A publish on {@code topic}. */
+        public static Effect publish(String topic, BrokerMessage message) {
+            return new Effect(Objects.requireNonNull(topic, "topic"), null, message);
+        }
+
+        /** A direct message to session {@code sessionId}. */
+        public static Effect send(String sessionId, BrokerMessage message) {
+            return new Effect(null, Objects.requireNonNull(sessionId, "sessionId"), message);
+        }
+    }
 
     /**
      * Records how far a session got: the client acknowledged its feed up to sequence number

@@ -182,6 +182,46 @@ public abstract class BrokerContract {
     }
 
     @Test
+    public void commitAppliesEffectsAndTheClientSeqOnceAndInOrder() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+        await(b.create(record("s2", "t2")));
+        assertThat(rb.next()).isEqualTo("claimed s2 []");
+        await(b.subscribe("s2", "room"));
+        assertThat(rb.next()).isEqualTo("sub s2 room");
+
+        List<Broker.Effect> effects = List.of(Broker.Effect.send("s1", text("reply")),
+                Broker.Effect.publish("room", text("one")), Broker.Effect.send("gone", text("skipped")),
+                Broker.Effect.publish("room", text("two")));
+        await(a.commit("s1", 3, effects));
+        assertThat(ra.next()).isEqualTo("sent s1 reply");
+        assertThat(rb.next()).isEqualTo("pub room one");
+        assertThat(rb.next()).isEqualTo("pub room two");
+        assertThat(await(a.claim("s1", hash("t1"))).record().clientSeq()).isEqualTo(3);
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+
+        await(a.commit("s1", 3, effects)); // a retry of a commit that was applied: ignored
+        await(a.commit("s1", 4, List.of()));
+        await(a.publish("room", text("after")));
+        assertThat(rb.next()).as("the retried effects were not applied again").isEqualTo("pub room after");
+        assertThat(await(b.claim("s1", hash("t1"))).record().clientSeq()).isEqualTo(4);
+        assertThat(rb.next()).isEqualTo("claimed s1 []");
+
+        Throwable unknown = a.commit("nobody", 1, effects).handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        if (unknown instanceof java.util.concurrent.CompletionException c) {
+            unknown = c.getCause();
+        }
+        assertThat(unknown).isInstanceOf(BrokerException.class);
+        assertThat(((BrokerException) unknown).code()).isEqualTo(BrokerException.NO_SESSION);
+        await(b.publish("room", text("last")));
+        assertThat(rb.next()).as("a commit of an unknown session applied nothing").isEqualTo("pub room last");
+    }
+
+    @Test
     public void claimMovesTheSessionAndReleasesItOnItsFormerNode() throws Exception {
         Recorder ra = new Recorder();
         Recorder rb = new Recorder();
