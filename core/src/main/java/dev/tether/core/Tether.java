@@ -6,6 +6,7 @@ import dev.tether.core.spi.TransportConnection;
 import java.security.Principal;
 import java.util.Collection;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * A Tether hub: the sessions, topics and engine of one server. A transport (such as the Undertow
@@ -41,6 +42,26 @@ public interface Tether extends AutoCloseable {
 
     /** Publishes a volatile message (dropped for subscribers that are backed up). */
     int publishVolatile(String topic, String event, Payload payload);
+
+    /**
+     * Publishes a reliable message as {@link #publish} does, and says when it is safe. Without a
+     * broker the stage is complete on return. In a cluster it completes once the broker recorded
+     * the message: the subscribers of every node then get it, and it is in their feeds for a
+     * resume on any node. It completes exceptionally with a
+     * {@link dev.tether.core.spi.BrokerException} when the broker cannot take the message:
+     * {@code unavailable} within the broker's command timeout when it does not answer,
+     * {@code overloaded} at once when its bounded queue is full; nothing waits without bound.
+     * (Failures of {@link #publish} go to the error handler instead.)
+     *
+     * <p>Called while a handler of a client message runs, on the handler's thread, the publish is
+     * part of that message's commit (docs/CLUSTER.md): the stage completes when the message and
+     * everything its handler sent are recorded together, which is retried while the broker does
+     * not answer; it fails if the session leaves this node first (its client then resends the
+     * message to the node it resumes on).
+     *
+     * @since 0.2.0
+     */
+    CompletionStage<Void> publishAsync(String topic, String event, Payload payload);
 
     /** The session with this id, if it is alive. */
     Optional<Session> session(String id);

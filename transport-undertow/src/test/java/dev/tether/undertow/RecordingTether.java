@@ -131,6 +131,11 @@ final class RecordingTether implements Tether {
     }
 
     @Override
+    public java.util.concurrent.CompletionStage<Void> publishAsync(String topic, String event, Payload payload) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public Optional<Session> session(String id) {
         return Optional.empty();
     }

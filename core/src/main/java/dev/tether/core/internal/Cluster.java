@@ -42,10 +42,10 @@ final class Cluster implements BrokerListener {
 
     private final Hub hub;
     final Broker broker;
-    /** Sessions this node dropped because the broker lost its data: their resume gets reason "reset". */
-    private final Set<String> lostToReset = ConcurrentHashMap.newKeySet();
-    /** The effects of the client message whose handler runs on this thread, or null. */
-    private final ThreadLocal<List<Broker.Effect>> effects = new ThreadLocal<>();
+    /** When this node last saw the broker lose its data (System.nanoTime()), or 0. */
+    private volatile long lastResetNanos;
+    /** What the handler of the client message that runs on this thread sent, or null. */
+    private final ThreadLocal<CommitQueue.Collected> collected = new ThreadLocal<>();
     private static final long COMMIT_RETRY_FIRST_MS = 100;
     private static final long COMMIT_RETRY_MAX_MS = 2_000;
 
@@ -69,14 +69,31 @@ final class Cluster implements BrokerListener {
     // ================================================================ outgoing
 
     /** Publishes through the broker; a failure goes to the error handler, counted. */
-    CompletableFuture<Void> publish(String topic, String event, Payload payload, boolean isVolatile) {
+    void publish(String topic, String event, Payload payload, boolean isVolatile) {
         BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0);
-        List<Broker.Effect> collecting = effects.get();
+        CommitQueue.Collected collecting = collected.get();
         if (collecting != null && !isVolatile) {
-            collecting.add(Broker.Effect.publish(topic, message));
-            return CompletableFuture.completedFuture(null);
+            collecting.effects.add(Broker.Effect.publish(topic, message));
+        } else {
+            report(broker.publish(topic, message), "publish on '" + topic + "'");
         }
-        return report(broker.publish(topic, message), "publish on '" + topic + "'");
+    }
+
+    /** {@link dev.tether.core.Tether#publishAsync}: a failure goes to the caller, counted. */
+    CompletableFuture<Void> publishAsync(String topic, String event, Payload payload) {
+        BrokerMessage message = BrokerMessage.reliable(event, payload);
+        CommitQueue.Collected collecting = collected.get();
+        if (collecting != null) {
+            collecting.effects.add(Broker.Effect.publish(topic, message));
+            CompletableFuture<Void> committed = new CompletableFuture<>();
+            collecting.awaited.add(committed);
+            return committed;
+        }
+        return broker.publish(topic, message).whenComplete((v, error) -> {
+            if (error != null) {
+                hub.brokerFailures.increment();
+            }
+        });
     }
 
     /** A direct message to {@code session}, wherever its client is connected now. */
@@ -85,9 +102,9 @@ final class Cluster implements BrokerListener {
             return SendResult.CLOSED;
         }
         BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, requestId);
-        List<Broker.Effect> collecting = effects.get();
+        CommitQueue.Collected collecting = collected.get();
         if (collecting != null && !isVolatile) {
-            collecting.add(Broker.Effect.send(session.id(), message));
+            collecting.effects.add(Broker.Effect.send(session.id(), message));
         } else {
             report(broker.send(session.id(), message), "send '" + event + "' to session " + session.id());
         }
@@ -105,20 +122,26 @@ final class Cluster implements BrokerListener {
      * Effects of other threads (a reply sent later, a timer's publish) go to the broker at once.
      */
     void process(ServerSession session, long clientSeq, Runnable work) {
-        List<Broker.Effect> collected = new ArrayList<>(2);
-        List<Broker.Effect> outer = effects.get();
-        effects.set(collected);
+        CommitQueue.Collected mine = new CommitQueue.Collected();
+        CommitQueue.Collected outer = collected.get();
+        collected.set(mine);
         try {
             if (work != null) {
                 work.run();
             }
         } finally {
-            effects.set(outer);
+            collected.set(outer);
         }
-        if (!session.commits.add(clientSeq, collected)) {
-            reportFailure("commit the messages of session " + session.id(), new BrokerException(
-                    BrokerException.OVERLOADED, "more than " + CommitQueue.MAX_WAITING_EFFECTS + " effects wait"));
+        if (!session.commits.add(clientSeq, mine)) {
+            BrokerException overloaded = new BrokerException(BrokerException.OVERLOADED,
+                    "more than " + CommitQueue.MAX_WAITING_EFFECTS + " effects wait for the broker");
+            mine.awaited.forEach(f -> f.completeExceptionally(overloaded));
+            reportFailure("commit the messages of session " + session.id(), overloaded);
             hub.releaseLocally(session, CloseCodes.TRY_AGAIN_LATER, "cluster unavailable");
+            return;
+        }
+        if (session.isClosed()) {
+            session.commits.abandonWaiting(session.id()); // it left while the handler ran
             return;
         }
         commitNext(session);
@@ -137,11 +160,16 @@ final class Cluster implements BrokerListener {
                 session.handledClientSeq = batch.clientSeq();
                 session.clientSeqDurable(batch.clientSeq());
                 session.commits.done();
+                batch.committed();
                 commitNext(session);
                 return;
             }
             if (session.isClosed() || unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code())) {
-                return; // not acknowledged: the client resends it wherever it resumes
+                // Not acknowledged: the client resends it wherever it resumes.
+                batch.abandoned(session.id());
+                session.commits.done();
+                session.commits.abandonWaiting(session.id());
+                return;
             }
             if (retryMs == COMMIT_RETRY_FIRST_MS) {
                 reportFailure("commit the messages of session " + session.id() + " (retrying)", error);
@@ -268,9 +296,15 @@ final class Cluster implements BrokerListener {
         detached(session);
     }
 
-    /** Why a session the broker does not know cannot be resumed. */
-    String whyMissing(String sessionId) {
-        return lostToReset.contains(sessionId) ? "reset" : "expired";
+    /**
+     * Why a session the broker does not know cannot be resumed: {@code reset} if this node saw
+     * the broker lose data less than one session retention ago (the session may have been lost
+     * with it, and no session that expired normally is then told otherwise for long), else
+     * {@code expired}.
+     */
+    String whyMissing() {
+        long at = lastResetNanos;
+        return at != 0 && System.nanoTime() - at < hub.config.sessionRetention().toNanos() ? "reset" : "expired";
     }
 
     // ================================================================ BrokerListener (delivery thread)
@@ -352,6 +386,11 @@ final class Cluster implements BrokerListener {
                         return feed;
                     });
         }).whenComplete((feed, error) -> {
+            if (error == null && feed == null) {
+                // A session live here that the broker does not know: the broker lost its data
+                // (its reset may still be on its way to the delivery thread).
+                lastResetNanos = System.nanoTime();
+            }
             if (error != null || feed == null || !feed.complete()) {
                 if (error != null) {
                     reportFailure("re-read session " + session.id(), error);
@@ -366,10 +405,8 @@ final class Cluster implements BrokerListener {
     public void onReset() {
         LOG.log(System.Logger.Level.WARNING, "tether: the broker lost its data; {0} sessions of this node"
                 + " are told of a gap when they resume", hub.sessionCount());
+        lastResetNanos = System.nanoTime();
         for (ServerSession session : hub.liveSessions()) {
-            lostToReset.add(session.id());
-            String id = session.id();
-            hub.timer.schedule(() -> lostToReset.remove(id), hub.config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
             hub.releaseLocally(session, CloseCodes.SERVER_RESTART, "cluster state lost");
         }
     }

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -353,6 +354,18 @@ public final class Hub implements Tether {
     @Override
     public int publishVolatile(String topic, String event, Payload payload) {
         return publish(topic, event, payload, true);
+    }
+
+    @Override
+    public CompletableFuture<Void> publishAsync(String topic, String event, Payload payload) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(event, "event");
+        Objects.requireNonNull(payload, "payload");
+        if (cluster != null) {
+            return cluster.publishAsync(topic, event, payload);
+        }
+        deliver(topic, event, payload, false, null, 0);
+        return CompletableFuture.completedFuture(null);
     }
 
     int publish(String topic, String event, Payload payload, boolean isVolatile) {

@@ -240,7 +240,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
                 return;
             }
             case dev.tether.core.spi.Claim.MISSING -> {
-                startOver(hello.sessionId(), hub.cluster.whyMissing(hello.sessionId()));
+                startOver(hello.sessionId(), hub.cluster.whyMissing());
                 return;
             }
             default -> { }

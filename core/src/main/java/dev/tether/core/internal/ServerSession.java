@@ -823,6 +823,9 @@ public final class ServerSession implements Session {
             l.connection().close(code, reason);
         }
         hub.sessionEnded(this, expired);
+        if (hub.cluster != null) {
+            commits.abandonWaiting(id);
+        }
         if (migrated) {
             return; // it lives on, on another node or in the broker: nothing ended for the application
         }
