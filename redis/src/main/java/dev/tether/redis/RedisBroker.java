@@ -161,6 +161,8 @@ public final class RedisBroker implements Broker {
     private volatile long lastBeatOkNanos;
     private volatile long refreshIntervalMs;
 
+    /** A reattach after a sweep is under way. */
+    private final AtomicBoolean reattaching = new AtomicBoolean();
     /** The epoch this node knows; written only on the delivery thread. */
     private volatile String epoch;
     /** Epochs this node has left behind; delivery thread only. */
@@ -726,7 +728,8 @@ public final class RedisBroker implements Broker {
         }
         if (c instanceof RedisCommandTimeoutException || c instanceof TimeoutException) {
             return new BrokerException(BrokerException.UNAVAILABLE,
-                    "redis unreachable: no answer within " + commandTimeoutMs + " ms", c);
+                    "redis unreachable: no answer within " + commandTimeoutMs + " ms (the command may still"
+                            + " be applied if Redis only stalled)", c);
         }
         if (c instanceof RedisConnectionException) {
             return unavailable(c);
@@ -796,7 +799,8 @@ public final class RedisBroker implements Broker {
             conns = 0;
         }
         boolean first = firstBeat;
-        run(HEARTBEAT, me, bytes(nodeTimeoutMs), bytes(conns), first ? ONE : ZERO).whenComplete((r, t) -> {
+        byte[] count = bytes(conns);
+        run(HEARTBEAT, me, bytes(nodeTimeoutMs), count, first ? ONE : ZERO).whenComplete((r, t) -> {
             if (t != null) {
                 return; // Redis unreachable: the connection log says so once
             }
@@ -806,30 +810,40 @@ public final class RedisBroker implements Broker {
             String before = lastBeatEpoch;
             lastBeatEpoch = beatEpoch;
             // A heartbeat that finds this node gone from a Redis with a new epoch is a reset, not a sweep.
-            if ((Long) r.get(1) == 1 && beatEpoch.equals(before)) {
+            if ((Long) r.get(1) == 1 && beatEpoch.equals(before) && reattaching.compareAndSet(false, true)) {
                 LOG.log(System.Logger.Level.WARNING, "node {0} was taken for dead (no heartbeat for {1} ms); "
                         + "restoring its interest and presence", nodeId, nodeTimeoutMs);
-                reattach();
+                reattach(count);
             }
         });
         probe();
     }
 
-    /** Re-registers the owned sessions' topics after other nodes forgot this one; entries may be missed. */
-    private void reattach() {
+    /**
+     * Registers this node again after other nodes forgot it, with the topics of its owned
+     * sessions; entries published meanwhile may have been missed, so the listener then hears
+     * onInterrupted and re-reads the feeds.
+     */
+    private void reattach(byte[] count) {
         List<String> ids = new ArrayList<>(owned.keySet());
         List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
-        for (int i = 0; i < ids.size(); i += TOUCH_BATCH) {
+        int i = 0;
+        do { // the first call registers the node even when it owns no session
             List<String> part = ids.subList(i, Math.min(ids.size(), i + TOUCH_BATCH));
-            byte[][] args = new byte[part.size() + 1][];
+            byte[][] args = new byte[part.size() + 3][];
             args[0] = me;
+            args[1] = bytes(nodeTimeoutMs);
+            args[2] = count;
             for (int k = 0; k < part.size(); k++) {
-                args[k + 1] = bytes(part.get(k));
+                args[k + 3] = bytes(part.get(k));
             }
             calls.add(run(REATTACH, args));
-        }
-        CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]))
-                .whenComplete((v, t) -> delivery.control(this::interrupted));
+            i += TOUCH_BATCH;
+        } while (i < ids.size());
+        CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).whenComplete((v, t) -> {
+            reattaching.set(false); // a failed reattach is tried again by the next heartbeat
+            delivery.control(this::interrupted);
+        });
     }
 
     /**

@@ -208,3 +208,9 @@ local function appendSend(sid, reliable, m, e)
   redis.call('PUBLISH', nodeChannel(h[1]), frame('S', pos, e, {sid, m}))
   return pos
 end
+
+-- Redis's clock in milliseconds.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end

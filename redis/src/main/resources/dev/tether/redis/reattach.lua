@@ -1,8 +1,12 @@
--- Node ARGV[3] was forgotten as dead while alive: restores interest and presence of the sessions
--- ARGV[4..] it still owns. Returns {epoch}.
+-- Node ARGV[3] was forgotten as dead while alive: registers it again (liveness for ARGV[4] ms,
+-- connection count ARGV[5]) and restores interest and presence of the sessions ARGV[6..] it
+-- still owns. Idempotent. Returns {epoch}.
 local e = epoch()
 local me = ARGV[3]
-for i = 4, #ARGV do
+redis.call('SET', P .. 'n:' .. me, '1', 'PX', ARGV[4])
+redis.call('ZADD', P .. 'nodes', nowMs(), me)
+redis.call('HSET', P .. 'conns', me, ARGV[5])
+for i = 6, #ARGV do
   local sid = ARGV[i]
   local k = sessionKey(sid)
   local flat = redis.call('HGETALL', k)

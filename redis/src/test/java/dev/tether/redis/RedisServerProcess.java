@@ -14,9 +14,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A {@code redis-server} child process on a free loopback port, without persistence, for
- * tests. Fails (never skips) when redis-server is not installed.
+ * tests (this module's and, through its test-jar, the multi-process cluster tests). Fails
+ * (never skips) when redis-server is not installed.
  */
-final class RedisServerProcess implements AutoCloseable {
+public final class RedisServerProcess implements AutoCloseable {
 
     private static final long START_TIMEOUT_MS = 10_000;
 
@@ -30,7 +31,7 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Starts a server on a free port and waits until it answers PING. */
-    static RedisServerProcess start() {
+    public static RedisServerProcess start() {
         RedisServerProcess server = new RedisServerProcess(findExecutable(), freePort());
         server.launch();
         return server;
@@ -85,11 +86,11 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** {@code redis://127.0.0.1:<port>}. */
-    String uri() {
+    public String uri() {
         return "redis://127.0.0.1:" + port;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
@@ -97,7 +98,7 @@ final class RedisServerProcess implements AutoCloseable {
      * Sends one inline command and returns the first line of the answer, or null if the server
      * cannot be reached.
      */
-    String command(String inline) {
+    public String command(String inline) {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 500);
             s.setSoTimeout(2_000);
@@ -111,7 +112,7 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Stops the server (its data is lost) and waits for it to exit. */
-    void stop() {
+    public void stop() {
         if (process == null) {
             return;
         }
@@ -128,18 +129,18 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Starts the server again on the same port, empty. */
-    void restart() {
+    public void restart() {
         stop();
         launch();
     }
 
     /** Freezes the server ({@code kill -STOP}): connections stay open, nothing answers. */
-    void pause() {
+    public void pause() {
         signal("-STOP");
     }
 
     /** Thaws a {@link #pause()}d server. */
-    void resume() {
+    public void resume() {
         signal("-CONT");
     }
 
