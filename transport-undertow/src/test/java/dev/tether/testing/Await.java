@@ -18,10 +18,16 @@ public final class Await {
      * {@code timeout}.
      */
     public static void until(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+        until(condition, timeout, what, () -> "");
+    }
+
+    /** As {@link #until(BooleanSupplier, Duration, String)}; a timeout's message ends with {@code state}. */
+    public static void until(BooleanSupplier condition, Duration timeout, String what,
+                             java.util.function.Supplier<String> state) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("timed out after " + timeout + " waiting for: " + what);
+                throw new AssertionError("timed out after " + timeout + " waiting for: " + what + state.get());
             }
             TimeUnit.MILLISECONDS.sleep(2); // a poll interval, not a synchronisation
         }

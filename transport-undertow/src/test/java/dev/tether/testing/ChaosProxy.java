@@ -63,7 +63,9 @@ public final class ChaosProxy implements AutoCloseable {
     private static final long CLOSE_JOIN_MS = 5_000;
     private static final System.Logger LOG = System.getLogger(ChaosProxy.class.getName());
 
-    private volatile InetSocketAddress upstream;
+    private volatile List<InetSocketAddress> upstreams;
+    /** Round-robin index into upstreams. Selector thread only. */
+    private int nextUpstream;
     private final Selector selector;
     private final ServerSocketChannel listener;
     private final InetSocketAddress address;
@@ -93,7 +95,7 @@ public final class ChaosProxy implements AutoCloseable {
     private Timer randomCuts;
 
     private ChaosProxy(InetSocketAddress upstream) throws IOException {
-        this.upstream = upstream;
+        this.upstreams = List.of(upstream);
         this.selector = Selector.open();
         try {
             this.listener = ServerSocketChannel.open();
@@ -134,7 +136,18 @@ public final class ChaosProxy implements AutoCloseable {
      * clients to another node); connections already open stay where they are.
      */
     public void retarget(InetSocketAddress upstream) {
-        this.upstream = Objects.requireNonNull(upstream, "upstream");
+        retarget(List.of(upstream));
+    }
+
+    /**
+     * Forwards connections accepted from now on to {@code upstreams} in turn, round robin (a load
+     * balancer in front of several nodes); connections already open stay where they are.
+     */
+    public void retarget(List<InetSocketAddress> upstreams) {
+        if (upstreams.isEmpty()) {
+            throw new IllegalArgumentException("no upstream");
+        }
+        this.upstreams = List.copyOf(upstreams);
     }
 
     /** The port the proxy listens on, on 127.0.0.1. */
@@ -149,7 +162,7 @@ public final class ChaosProxy implements AutoCloseable {
 
     /** The address connections are forwarded to. */
     public InetSocketAddress upstream() {
-        return upstream;
+        return upstreams.get(0);
     }
 
     /** The number of live connections (see the class comment); read without queueing. */
@@ -382,7 +395,7 @@ public final class ChaosProxy implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ChaosProxy[" + address + " -> " + upstream + ", connections=" + connections
+        return "ChaosProxy[" + address + " -> " + upstreams + ", connections=" + connections
                 + ", cuts=" + cuts + "]";
     }
 
@@ -563,7 +576,8 @@ public final class ChaosProxy implements AutoCloseable {
             // Without it small chunks would wait for Nagle, which would blur delay() and stall().
             server.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Pair p = new Pair(client, server);
-            boolean connected = server.connect(upstream);
+            List<InetSocketAddress> targets = upstreams;
+            boolean connected = server.connect(targets.get(Math.floorMod(nextUpstream++, targets.size())));
             p.clientKey = client.register(selector, 0, p);
             p.serverKey = server.register(selector, 0, p);
             pairs.add(p);
