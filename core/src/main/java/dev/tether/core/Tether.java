@@ -36,7 +36,11 @@ public interface Tether extends AutoCloseable {
      * Publishes a reliable message to every subscriber of {@code topic}. The message is encoded
      * once and the bytes shared between all subscribers.
      *
-     * @return the number of sessions it was queued for
+     * <p>In a cluster ({@link TetherConfig#broker()} set) the message goes through the broker to
+     * the subscribers of every node, this one included, and this method returns 0 at once; a
+     * failure goes to the error handler. Use {@link #publishAsync} to learn the outcome.
+     *
+     * @return the number of sessions of this node it was queued for (0 in a cluster)
      */
     int publish(String topic, String event, Payload payload);
 

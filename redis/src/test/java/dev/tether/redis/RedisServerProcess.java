@@ -23,11 +23,18 @@ public final class RedisServerProcess implements AutoCloseable {
 
     private final String executable;
     private final int port;
-    private Process process;
+    private volatile Process process;
 
     private RedisServerProcess(String executable, int port) {
         this.executable = executable;
         this.port = port;
+        // A test JVM stopped from outside (Ctrl-C, SIGTERM) must not leave its redis-server behind.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Process p = process;
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }, "redis-server-" + port + "-stop"));
     }
 
     /** Starts a server on a free port and waits until it answers PING. */
