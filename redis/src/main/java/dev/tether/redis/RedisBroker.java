@@ -119,8 +119,10 @@ public final class RedisBroker implements Broker {
     private static final Script REATTACH = Script.load("reattach");
     private static final Script PRESENCE = Script.load("presence");
     private static final Script CONNECTIONS = Script.load("connections");
+    private static final Script WATCH = Script.load("watch");
+    private static final Script EXPIRE = Script.load("expire");
     private static final List<Script> SCRIPTS = List.of(PUBLISH, CREATE, CLAIM, SUBSCRIBE, UNSUBSCRIBE, SEND,
-            CHECKPOINT, TOUCH, END, READ, HEARTBEAT, LEAVE, REATTACH, PRESENCE, CONNECTIONS);
+            CHECKPOINT, TOUCH, END, READ, HEARTBEAT, LEAVE, REATTACH, PRESENCE, CONNECTIONS, WATCH, EXPIRE);
 
     private final RedisBrokerConfig config;
     private final String nodeId;
@@ -132,6 +134,8 @@ public final class RedisBroker implements Broker {
 
     /** Sessions this node owns, as the markers on its channel said: attached ones are kept alive. */
     private final ConcurrentHashMap<String, Owned> owned = new ConcurrentHashMap<>();
+    /** Topics whose presence this node watches: registered again when Redis forgot them. */
+    private final Set<String> watched = ConcurrentHashMap.newKeySet();
     private final ConcurrentLinkedQueue<PendingPublish> publishQueue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger publishQueued = new AtomicInteger();
     private final Object publishLock = new Object();
@@ -533,7 +537,16 @@ public final class RedisBroker implements Broker {
     public CompletableFuture<Void> detach(String sessionId) {
         Objects.requireNonNull(sessionId, "sessionId");
         owned.computeIfPresent(sessionId, (k, o) -> new Owned(o.claimedAt(), false));
-        return run(TOUCH, me, bytes(node().sessionRetentionMs()), bytes(sessionId)).thenApply(r -> null);
+        // A refresh interval longer than the retention: while this node lives, its expire() at
+        // the retention ends the record (and its presence) before Redis drops it unseen.
+        return run(TOUCH, me, bytes(attachedTtlMs()), bytes(sessionId)).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> expire(String sessionId) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        owned.remove(sessionId);
+        return run(EXPIRE, me, bytes(sessionId)).thenApply(r -> null);
     }
 
     @Override
@@ -553,6 +566,37 @@ public final class RedisBroker implements Broker {
             }
             return present;
         });
+    }
+
+    @Override
+    public CompletableFuture<Void> watchPresence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        watched.add(topic);
+        return run(WATCH, me, ONE, bytes(topic)).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> unwatchPresence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        watched.remove(topic);
+        return run(WATCH, me, ZERO, bytes(topic)).thenApply(r -> null);
+    }
+
+    /** Registers every watched topic again, after Redis forgot them (this node swept, or a reset). */
+    private CompletableFuture<Void> rewatch() {
+        List<String> topics = new ArrayList<>(watched);
+        List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
+        for (int i = 0; i < topics.size(); i += TOUCH_BATCH) {
+            List<String> part = topics.subList(i, Math.min(topics.size(), i + TOUCH_BATCH));
+            byte[][] args = new byte[part.size() + 2][];
+            args[0] = me;
+            args[1] = ONE;
+            for (int k = 0; k < part.size(); k++) {
+                args[k + 2] = bytes(part.get(k));
+            }
+            calls.add(run(WATCH, args));
+        }
+        return CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]));
     }
 
     @Override
@@ -804,6 +848,7 @@ public final class RedisBroker implements Broker {
             }
             calls.add(run(REATTACH, args));
         }
+        calls.add(rewatch().thenApply(v -> List.of()));
         CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]))
                 .whenComplete((v, t) -> delivery.control(this::interrupted));
     }
@@ -896,6 +941,7 @@ public final class RedisBroker implements Broker {
             LOG.log(System.Logger.Level.WARNING, "node {0}: Redis lost its data (epoch {1} is now {2}); "
                     + "every feed has a gap", nodeId, known, e);
             if (!closed) {
+                rewatch();
                 safely("onReset", BrokerListener::onReset);
             }
         }

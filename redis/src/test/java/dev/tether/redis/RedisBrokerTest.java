@@ -617,6 +617,31 @@ class RedisBrokerTest {
     }
 
     @Test
+    void aNodeTakenForDeadWhileAliveWatchesAgain() {
+        Node a = node();
+        Node b = node();
+        get(a.broker().watchPresence("w"));
+        // What another node's sweep does to a node whose heartbeats stalled.
+        assertThat(shared.command("DEL " + prefix + "t:w:watch")).isEqualTo(":1");
+        assertThat(shared.command("ZREM " + prefix + "nodes " + a.broker().nodeId())).isEqualTo(":1");
+        a.listener().await("interrupted", WAIT_MS);
+        create(b, "s2");
+        get(b.broker().subscribe("s2", "w"));
+        assertThat(a.listener().await("joined", WAIT_MS).session()).isEqualTo("s2");
+    }
+
+    @Test
+    void aDeadNodesWatchesGoWithIt() throws InterruptedException {
+        Node a = node();
+        node(); // sweeps A
+        get(a.broker().watchPresence("w"));
+        assertThat(shared.command("EXISTS " + prefix + "t:w:watch")).isEqualTo(":1");
+        a.broker().kill();
+        awaitGone(shared, prefix + "t:w:watch");
+        awaitGone(shared, prefix + "n:" + a.broker().nodeId() + ":w");
+    }
+
+    @Test
     void sendToAnUnknownSessionFails() {
         Node a = node();
         assertThat(failure(a.broker().send("nobody", msg("x"))))
