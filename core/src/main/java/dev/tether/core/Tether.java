@@ -5,7 +5,9 @@ import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import java.security.Principal;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A Tether hub: the sessions, topics and engine of one server. A transport (such as the Undertow
@@ -50,6 +52,48 @@ public interface Tether extends AutoCloseable {
 
     /** Number of sessions subscribed to {@code topic}. */
     int subscribers(String topic);
+
+    /**
+     * The sessions subscribed to {@code topic}: session id to principal name. With a
+     * {@linkplain TetherConfig#broker() broker}, those of every live node (one broker round trip);
+     * without one, this hub's. A session is present from its subscribe until it unsubscribes or
+     * ends: closed, or expired because its retention passed without a connection. A session
+     * whose connection dropped stays present while it may resume; the sessions of a node that
+     * died are gone within the broker's node timeout (see docs/CLUSTER.md).
+     *
+     * @return a future that completes on the handler executor with an unmodifiable map, or fails
+     *     with a {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
+     * @since 0.2.0
+     */
+    CompletableFuture<Map<String, String>> presence(String topic);
+
+    /**
+     * Open connections: with a broker, the sum over every live node as each last reported it
+     * (each reports with its heartbeat); without one, this hub's ({@link Stats#connections()}).
+     *
+     * @return a future that completes on the handler executor, or fails with a
+     *     {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
+     * @since 0.2.0
+     */
+    CompletableFuture<Long> connectionCount();
+
+    /**
+     * Calls {@code listener} when a session joins or leaves {@code topic}, whichever node it is
+     * on, whether or not a session of this hub subscribes to the topic. A session joins when it
+     * subscribes; it leaves when it unsubscribes, is closed, or expires, and when its node leaves
+     * the cluster or dies (within the broker's node timeout). A session resumed on another node
+     * neither leaves nor joins, unless it had left with its dead node: it then joins again.
+     *
+     * <p>To keep a view of a topic's presence, register first and then read {@link #presence};
+     * apply events idempotently, as the snapshot may already reflect one. With a broker, this
+     * hub hears events once the broker has registered its interest (a round trip; a failure
+     * goes to the error handler). Events stop when this hub closes. Threading and errors: see
+     * {@link PresenceListener}.
+     *
+     * @return the registration: close it to remove the listener
+     * @since 0.2.0
+     */
+    Registration onPresence(String topic, PresenceListener listener);
 
     /** A snapshot of counters and gauges. */
     Stats stats();

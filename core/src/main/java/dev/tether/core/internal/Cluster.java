@@ -110,6 +110,20 @@ final class Cluster implements BrokerListener {
         report(broker.end(session.id()), "end session " + session.id());
     }
 
+    /** The session's retention passed here without a connection: it leaves the cluster's presence. */
+    void expired(ServerSession session) {
+        report(broker.expire(session.id()), "expire session " + session.id());
+    }
+
+    /** The application listens to {@code topic}'s presence: its joins and leaves must come here. */
+    void watch(String topic) {
+        report(broker.watchPresence(topic), "watch presence of '" + topic + "'");
+    }
+
+    void unwatch(String topic) {
+        report(broker.unwatchPresence(topic), "unwatch presence of '" + topic + "'");
+    }
+
     /**
      * Records the session's progress. At most one checkpoint per session is in flight; one asked
      * for meanwhile follows when it completes, with the newest values.
@@ -252,7 +266,7 @@ final class Cluster implements BrokerListener {
 
     @Override
     public void onPresence(String topic, String sessionId, String principal, boolean joined) {
-        // Presence events reach the application through Tether#presence; nothing to route here.
+        hub.presenceChanged(topic, sessionId, principal, joined);
     }
 
     @Override

@@ -2,6 +2,8 @@ package dev.tether.core.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
+import dev.tether.core.PresenceListener;
+import dev.tether.core.Registration;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
@@ -17,16 +19,20 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +57,9 @@ public final class Hub implements Tether {
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
+    /** The application's presence listeners per topic; a list is never empty. */
+    private final ConcurrentHashMap<String, CopyOnWriteArrayList<PresenceRegistration>> presenceListeners =
+            new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     /** Connections served by another wire protocol's state machine (Socket.IO), for counting and shutdown. */
     private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
@@ -326,14 +335,31 @@ public final class Hub implements Tether {
 
     // ------------------------------------------------------------ topics
 
+    /**
+     * Adds to this node's topic table. Without a broker that is the session joining the topic;
+     * with one, the broker tells of joins, and this only routes its entries.
+     */
     boolean addSubscriber(String topic, ServerSession session) {
-        return topics.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(session);
+        boolean[] added = new boolean[1];
+        topics.compute(topic, (t, subscribers) -> {
+            Set<ServerSession> s = subscribers != null ? subscribers : ConcurrentHashMap.newKeySet();
+            added[0] = s.add(session);
+            if (added[0] && cluster == null) {
+                // Under the topic's lock, so that a topic's joins and leaves are told in table order.
+                presenceChanged(t, session.id(), session.principal().getName(), true);
+            }
+            return s;
+        });
+        return added[0];
     }
 
     boolean removeSubscriber(String topic, ServerSession session) {
         boolean[] removed = new boolean[1];
         topics.computeIfPresent(topic, (t, subscribers) -> {
             removed[0] = subscribers.remove(session);
+            if (removed[0] && cluster == null) {
+                presenceChanged(t, session.id(), session.principal().getName(), false);
+            }
             return subscribers.isEmpty() ? null : subscribers;
         });
         return removed[0];
@@ -343,6 +369,127 @@ public final class Hub implements Tether {
     public int subscribers(String topic) {
         Set<ServerSession> subscribers = topics.get(topic);
         return subscribers == null ? 0 : subscribers.size();
+    }
+
+    // ------------------------------------------------------------ presence
+
+    @Override
+    public CompletableFuture<Map<String, String>> presence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        if (cluster != null) {
+            return onHandlerPool(cluster.broker.presence(topic).thenApply(Collections::unmodifiableMap));
+        }
+        Map<String, String> present = new HashMap<>();
+        Set<ServerSession> subscribers = topics.get(topic);
+        if (subscribers != null) {
+            for (ServerSession s : subscribers) {
+                present.put(s.id(), s.principal().getName());
+            }
+        }
+        return CompletableFuture.completedFuture(Collections.unmodifiableMap(present));
+    }
+
+    @Override
+    public CompletableFuture<Long> connectionCount() {
+        if (cluster != null) {
+            return onHandlerPool(cluster.broker.clusterConnections());
+        }
+        return CompletableFuture.completedFuture((long) connections.get());
+    }
+
+    /**
+     * The outcome of {@code source}, a broker future, delivered on the handler pool: the
+     * application's dependants must not run on a broker thread.
+     */
+    private <T> CompletableFuture<T> onHandlerPool(CompletableFuture<T> source) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        source.whenComplete((value, error) -> {
+            Runnable complete = () -> {
+                if (error != null) {
+                    result.completeExceptionally(Cluster.unwrap(error));
+                } else {
+                    result.complete(value);
+                }
+            };
+            try {
+                handlerPool.execute(complete);
+            } catch (RejectedExecutionException e) {
+                complete.run(); // the pool is shut down: nobody is left to block
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public Registration onPresence(String topic, PresenceListener listener) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(listener, "listener");
+        PresenceRegistration registration = new PresenceRegistration(topic, listener);
+        presenceListeners.compute(topic, (t, list) -> {
+            if (list == null) {
+                list = new CopyOnWriteArrayList<>();
+                if (cluster != null) {
+                    cluster.watch(t); // in the lock: a topic's watch and unwatch reach the broker in order
+                }
+            }
+            list.add(registration);
+            return list;
+        });
+        return registration;
+    }
+
+    /**
+     * A session joined or left {@code topic}: on this node without a broker, or anywhere as the
+     * broker tells. Queues a call for each of the topic's listeners.
+     */
+    void presenceChanged(String topic, String sessionId, String principal, boolean joined) {
+        if (closed) {
+            return;
+        }
+        List<PresenceRegistration> listeners = presenceListeners.get(topic);
+        if (listeners != null) {
+            for (PresenceRegistration r : listeners) {
+                r.tell(sessionId, principal, joined);
+            }
+        }
+    }
+
+    /** One {@link #onPresence} registration, with its own order of calls on the handler pool. */
+    private final class PresenceRegistration implements Registration {
+        private final String topic;
+        private final PresenceListener listener;
+        private final SerialExecutor calls;
+        private volatile boolean active = true;
+
+        PresenceRegistration(String topic, PresenceListener listener) {
+            this.topic = topic;
+            this.listener = listener;
+            // Never saturates: there is no connection to stop reading from.
+            this.calls = new SerialExecutor(handlerPool, Integer.MAX_VALUE, 0, () -> { }, () -> { },
+                    config.errorHandler());
+        }
+
+        void tell(String sessionId, String principal, boolean joined) {
+            calls.execute(() -> {
+                if (active && !closed) {
+                    guard("presence.onPresence", () -> listener.onPresence(topic, sessionId, principal, joined));
+                }
+            });
+        }
+
+        @Override
+        public void close() {
+            active = false;
+            presenceListeners.computeIfPresent(topic, (t, list) -> {
+                if (list.remove(this) && list.isEmpty()) {
+                    if (cluster != null) {
+                        cluster.unwatch(t);
+                    }
+                    return null;
+                }
+                return list;
+            });
+        }
     }
 
     @Override
