@@ -136,6 +136,8 @@ public final class RedisBroker implements Broker {
     private final ConcurrentHashMap<String, Owned> owned = new ConcurrentHashMap<>();
     /** Topics whose presence this node watches: registered again when Redis forgot them. */
     private final Set<String> watched = ConcurrentHashMap.newKeySet();
+    /** A watch could not be registered: the next successful heartbeat registers them all again. */
+    private volatile boolean rewatchWanted;
     private final ConcurrentLinkedQueue<PendingPublish> publishQueue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger publishQueued = new AtomicInteger();
     private final Object publishLock = new Object();
@@ -572,7 +574,11 @@ public final class RedisBroker implements Broker {
     public CompletableFuture<Void> watchPresence(String topic) {
         Objects.requireNonNull(topic, "topic");
         watched.add(topic);
-        return run(WATCH, me, ONE, bytes(topic)).thenApply(r -> null);
+        return run(WATCH, me, ONE, bytes(topic)).whenComplete((r, t) -> {
+            if (t != null) {
+                rewatchWanted = true;
+            }
+        }).thenApply(r -> null);
     }
 
     @Override
@@ -596,7 +602,11 @@ public final class RedisBroker implements Broker {
             }
             calls.add(run(WATCH, args));
         }
-        return CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]));
+        return CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).whenComplete((v, t) -> {
+            if (t != null) {
+                rewatchWanted = true;
+            }
+        });
     }
 
     @Override
@@ -822,6 +832,10 @@ public final class RedisBroker implements Broker {
             }
             firstBeat = false;
             lastBeatOkNanos = System.nanoTime();
+            if (rewatchWanted) {
+                rewatchWanted = false;
+                rewatch();
+            }
             String beatEpoch = string((byte[]) r.get(0));
             String before = lastBeatEpoch;
             lastBeatEpoch = beatEpoch;

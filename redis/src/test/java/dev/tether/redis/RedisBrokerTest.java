@@ -631,6 +631,22 @@ class RedisBrokerTest {
     }
 
     @Test
+    void aWatchThatFailedIsRegisteredOnceRedisAnswers() throws InterruptedException {
+        RedisServerProcess server = ownServer();
+        server.stop();
+        Node a = node(server, 0, b -> { });
+        assertThat(failure(a.broker().watchPresence("w"))).isInstanceOfSatisfying(BrokerException.class,
+                e -> assertThat(e.code()).isEqualTo(BrokerException.UNAVAILABLE));
+        server.restart();
+        String key = prefix + "t:w:watch";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!":1".equals(server.command("SISMEMBER " + key + " " + a.broker().nodeId()))) {
+            assertThat(System.nanoTime()).as("watch registered within 5 s").isLessThan(deadline);
+            Thread.sleep(20); // polling for the next heartbeat, with a deadline
+        }
+    }
+
+    @Test
     void aDeadNodesWatchesGoWithIt() throws InterruptedException {
         Node a = node();
         node(); // sweeps A
