@@ -24,4 +24,15 @@ public interface PresenceListener {
      * @param joined    {@code true} for a join, {@code false} for a leave
      */
     void onPresence(String topic, String sessionId, String principal, boolean joined);
+
+    /**
+     * Joins and leaves of {@code topic} may have been missed: the hub's stream from the broker
+     * was interrupted (a reconnect), or the broker lost its data. Re-read
+     * {@link Tether#presence(String)} to catch up. Never called without a broker. Default:
+     * nothing.
+     *
+     * @param topic the topic the listener was registered for
+     */
+    default void onGap(String topic) {
+    }
 }

@@ -87,8 +87,9 @@ public interface Tether extends AutoCloseable {
      * <p>To keep a view of a topic's presence, register first and then read {@link #presence};
      * apply events idempotently, as the snapshot may already reflect one. With a broker, this
      * hub hears events once the broker has registered its interest (a round trip; a failure
-     * goes to the error handler). Events stop when this hub closes. Threading and errors: see
-     * {@link PresenceListener}.
+     * goes to the error handler); when events may have been missed (the broker reconnected or
+     * lost its data) the listener hears {@link PresenceListener#onGap}. Events stop when this
+     * hub closes. Threading and errors: see {@link PresenceListener}.
      *
      * @return the registration: close it to remove the listener
      * @since 0.2.0

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tether.core.PresenceListener;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
@@ -136,13 +137,24 @@ class TetherPresenceTest {
         return new Opened(c, welcome, s);
     }
 
-    private static final class Events {
+    private static final class Events implements PresenceListener {
         final BlockingQueue<String> events = new LinkedBlockingQueue<>();
         final BlockingQueue<String> threads = new LinkedBlockingQueue<>();
 
         void on(String topic, String sessionId, String principal, boolean joined) {
             threads.add(Thread.currentThread().getName());
             events.add((joined ? "join " : "leave ") + topic + " " + sessionId + " " + principal);
+        }
+
+        @Override
+        public void onPresence(String topic, String sessionId, String principal, boolean joined) {
+            on(topic, sessionId, principal, joined);
+        }
+
+        @Override
+        public void onGap(String topic) {
+            threads.add(Thread.currentThread().getName());
+            events.add("gap " + topic);
         }
 
         String next() throws InterruptedException {
@@ -241,5 +253,21 @@ class TetherPresenceTest {
         assertThat(onA.next()).isEqualTo("leave room " + bob.id() + " bob");
         assertThat(get(a.tether().presence("room"))).isEmpty();
         assertThat(errors).isEmpty();
+    }
+
+    @Test
+    void anInterruptedBrokerStreamIsAGapForPresenceListeners() throws Exception {
+        Node a = node();
+        Events onA = new Events();
+        a.tether().onPresence("room", onA);
+        Opened alice = open(a, "alice");
+        alice.session().subscribe("room");
+        assertThat(onA.next()).isEqualTo("join room " + alice.id() + " alice");
+
+        // Redis drops the subscriber connections: what was published meanwhile is lost to them.
+        assertThat(server.command("CLIENT KILL TYPE pubsub")).startsWith(":");
+        assertThat(onA.next()).isEqualTo("gap room");
+        assertThat(get(a.tether().presence("room"))).isEqualTo(Map.of(alice.id(), "alice"));
+        assertThat(onA.threads).allMatch(name -> name.startsWith("tether-handler-"));
     }
 }

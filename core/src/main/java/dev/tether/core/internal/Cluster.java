@@ -273,6 +273,7 @@ final class Cluster implements BrokerListener {
     public void onInterrupted() {
         LOG.log(System.Logger.Level.INFO, "tether: broker stream interrupted; re-reading the feeds of {0} sessions",
                 hub.sessionCount());
+        hub.presenceGap();
         for (ServerSession session : hub.liveSessions()) {
             resync(session);
         }
@@ -308,6 +309,7 @@ final class Cluster implements BrokerListener {
     public void onReset() {
         LOG.log(System.Logger.Level.WARNING, "tether: the broker lost its data; {0} sessions of this node"
                 + " are told of a gap when they resume", hub.sessionCount());
+        hub.presenceGap();
         for (ServerSession session : hub.liveSessions()) {
             lostToReset.add(session.id());
             String id = session.id();

@@ -454,6 +454,14 @@ public final class Hub implements Tether {
         }
     }
 
+    /** Cluster: the broker's live stream was interrupted or lost: presence events may be missing. */
+    void presenceGap() {
+        if (closed) {
+            return;
+        }
+        presenceListeners.values().forEach(list -> list.forEach(PresenceRegistration::gap));
+    }
+
     /** One {@link #onPresence} registration, with its own order of calls on the handler pool. */
     private final class PresenceRegistration implements Registration {
         private final String topic;
@@ -473,6 +481,14 @@ public final class Hub implements Tether {
             calls.execute(() -> {
                 if (active && !closed) {
                     guard("presence.onPresence", () -> listener.onPresence(topic, sessionId, principal, joined));
+                }
+            });
+        }
+
+        void gap() {
+            calls.execute(() -> {
+                if (active && !closed) {
+                    guard("presence.onGap", () -> listener.onGap(topic));
                 }
             });
         }
