@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -341,27 +342,32 @@ public final class Hub implements Tether {
      */
     boolean addSubscriber(String topic, ServerSession session) {
         boolean[] added = new boolean[1];
+        List<PresenceRegistration> told = new ArrayList<>(0);
         topics.compute(topic, (t, subscribers) -> {
             Set<ServerSession> s = subscribers != null ? subscribers : ConcurrentHashMap.newKeySet();
             added[0] = s.add(session);
             if (added[0] && cluster == null) {
-                // Under the topic's lock, so that a topic's joins and leaves are told in table order.
-                presenceChanged(t, session.id(), session.principal().getName(), true);
+                // Queued under the topic's lock, so that its joins and leaves keep the table's
+                // order; run after it, so that a listener (inline with Runnable::run) may subscribe.
+                queuePresence(t, session.id(), session.principal().getName(), true, told);
             }
             return s;
         });
+        flushPresence(told);
         return added[0];
     }
 
     boolean removeSubscriber(String topic, ServerSession session) {
         boolean[] removed = new boolean[1];
+        List<PresenceRegistration> told = new ArrayList<>(0);
         topics.computeIfPresent(topic, (t, subscribers) -> {
             removed[0] = subscribers.remove(session);
             if (removed[0] && cluster == null) {
-                presenceChanged(t, session.id(), session.principal().getName(), false);
+                queuePresence(t, session.id(), session.principal().getName(), false, told);
             }
             return subscribers.isEmpty() ? null : subscribers;
         });
+        flushPresence(told);
         return removed[0];
     }
 
@@ -438,19 +444,30 @@ public final class Hub implements Tether {
         return registration;
     }
 
-    /**
-     * A session joined or left {@code topic}: on this node without a broker, or anywhere as the
-     * broker tells. Queues a call for each of the topic's listeners.
-     */
+    /** Cluster: a session joined or left {@code topic}, on any node, as the broker tells (its delivery thread). */
     void presenceChanged(String topic, String sessionId, String principal, boolean joined) {
-        if (closed) {
+        List<PresenceRegistration> told = new ArrayList<>(0);
+        queuePresence(topic, sessionId, principal, joined, told);
+        flushPresence(told);
+    }
+
+    /** Queues a call for each listener of {@code topic}, and adds the listeners to {@code told}. */
+    private void queuePresence(String topic, String sessionId, String principal, boolean joined,
+                               List<PresenceRegistration> told) {
+        List<PresenceRegistration> listeners = presenceListeners.get(topic);
+        if (listeners == null || closed) {
             return;
         }
-        List<PresenceRegistration> listeners = presenceListeners.get(topic);
-        if (listeners != null) {
-            for (PresenceRegistration r : listeners) {
-                r.tell(sessionId, principal, joined);
-            }
+        for (PresenceRegistration r : listeners) {
+            r.queue(() -> r.listener.onPresence(topic, sessionId, principal, joined), "presence.onPresence");
+            told.add(r);
+        }
+    }
+
+    /** Runs what {@link #queuePresence} queued, on the handler pool. */
+    private static void flushPresence(List<PresenceRegistration> told) {
+        for (PresenceRegistration r : told) {
+            r.flush();
         }
     }
 
@@ -459,14 +476,24 @@ public final class Hub implements Tether {
         if (closed) {
             return;
         }
-        presenceListeners.values().forEach(list -> list.forEach(PresenceRegistration::gap));
+        for (List<PresenceRegistration> listeners : presenceListeners.values()) {
+            for (PresenceRegistration r : listeners) {
+                r.queue(() -> r.listener.onGap(r.topic), "presence.onGap");
+                r.flush();
+            }
+        }
     }
 
-    /** One {@link #onPresence} registration, with its own order of calls on the handler pool. */
+    /**
+     * One {@link #onPresence} registration. Calls are queued in event order (under the topic's
+     * lock for local events) and run one at a time on the handler pool, after that lock.
+     */
     private final class PresenceRegistration implements Registration {
         private final String topic;
         private final PresenceListener listener;
+        private final ConcurrentLinkedQueue<Runnable> queued = new ConcurrentLinkedQueue<>();
         private final SerialExecutor calls;
+        private final Runnable runQueued = this::runQueued;
         private volatile boolean active = true;
 
         PresenceRegistration(String topic, PresenceListener listener) {
@@ -477,20 +504,23 @@ public final class Hub implements Tether {
                     config.errorHandler());
         }
 
-        void tell(String sessionId, String principal, boolean joined) {
-            calls.execute(() -> {
+        void queue(Runnable call, String context) {
+            queued.add(() -> {
                 if (active && !closed) {
-                    guard("presence.onPresence", () -> listener.onPresence(topic, sessionId, principal, joined));
+                    guard(context, call);
                 }
             });
         }
 
-        void gap() {
-            calls.execute(() -> {
-                if (active && !closed) {
-                    guard("presence.onGap", () -> listener.onGap(topic));
-                }
-            });
+        /** Runs what is queued; every flush after a queue, so nothing waits for a later event. */
+        void flush() {
+            calls.execute(runQueued);
+        }
+
+        private void runQueued() {
+            for (Runnable call; (call = queued.poll()) != null; ) {
+                call.run();
+            }
         }
 
         @Override

@@ -159,6 +159,25 @@ class PresenceTest {
         assertThat(tether.stats().handlerErrors()).isEqualTo(2);
     }
 
+    @Test
+    void aListenerRunInlineMaySubscribeFromItsCallback() throws Exception {
+        Tether tether = hub(null, b -> b.handlerExecutor(Runnable::run));
+        Client a = connect(tether, ALICE);
+        Client b = connect(tether, BOB);
+        Events events = new Events();
+        tether.onPresence("room", (topic, session, principal, joined) -> {
+            events.on(topic, session, principal, joined);
+            if (joined && session.equals(a.id())) {
+                b.session().subscribe("room"); // the same topic, from inside its own event
+            }
+        });
+        a.session().subscribe("room");
+        assertThat(events.next()).isEqualTo("join room " + a.id() + " alice");
+        assertThat(events.next()).isEqualTo("join room " + b.id() + " bob");
+        assertThat(get(tether.presence("room"))).containsOnlyKeys(a.id(), b.id());
+        assertThat(errors).isEmpty();
+    }
+
     // ---------------------------------------------------------------- two hubs on one cluster
 
     @Test
