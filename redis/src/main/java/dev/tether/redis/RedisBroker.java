@@ -539,8 +539,8 @@ public final class RedisBroker implements Broker {
     public CompletableFuture<Void> detach(String sessionId) {
         Objects.requireNonNull(sessionId, "sessionId");
         owned.computeIfPresent(sessionId, (k, o) -> new Owned(o.claimedAt(), false));
-        // A refresh interval longer than the retention: while this node lives, its expire() at
-        // the retention ends the record (and its presence) before Redis drops it unseen.
+        // The retention plus one refresh interval: while this node lives, its expire() at the
+        // retention ends the record and its presence, before Redis could drop the record unseen.
         return run(TOUCH, me, bytes(attachedTtlMs()), bytes(sessionId)).thenApply(r -> null);
     }
 
