@@ -45,6 +45,8 @@ public final class InMemoryCluster {
     private final Map<String, Topic> topics = new HashMap<>();
     private final Map<String, Rec> sessions = new HashMap<>();
     private final Set<Member> nodes = new LinkedHashSet<>();
+    /** Topic to the nodes that {@link Broker#watchPresence watch} it. */
+    private final Map<String, Set<Member>> watchers = new HashMap<>();
 
     /** A cluster that keeps the last 10,000 entries of each topic. */
     public InMemoryCluster() {
@@ -285,6 +287,12 @@ public final class InMemoryCluster {
                 if (previous != this) {
                     previous.tell(l -> l.onReleased(sessionId));
                 }
+                if (previous.closed) {
+                    // It left with its node; from a live one it is present again.
+                    for (String t : current) {
+                        announce(topics.get(t), t, r, true);
+                    }
+                }
                 tell(l -> l.onClaimed(p, sessionId, current));
                 return CompletableFuture.completedFuture(Claim.claimed(r.snapshot(), p));
             }
@@ -373,9 +381,9 @@ public final class InMemoryCluster {
             }
         }
 
-        /** Guarded by lock: a join or leave to every node with a subscriber of the topic. */
+        /** Guarded by lock: a join or leave to every node with a subscriber of the topic or watching it. */
         private void announce(Topic topic, String topicName, Rec r, boolean joined) {
-            Set<Member> owners = new HashSet<>();
+            Set<Member> owners = new HashSet<>(watchers.getOrDefault(topicName, Set.of()));
             for (Rec s : topic.subscribers.values()) {
                 owners.add(s.owner);
             }
@@ -429,6 +437,50 @@ public final class InMemoryCluster {
         }
 
         @Override
+        public CompletableFuture<Void> expire(String sessionId) {
+            synchronized (lock) {
+                Rec r = sessions.get(sessionId);
+                if (r != null && !r.ended && r.owner == this) {
+                    for (String t : r.currentTopics()) {
+                        Topic topic = topics.get(t);
+                        announce(topic, t, r, false);
+                        topic.subscribers.remove(sessionId);
+                    }
+                    sessions.remove(sessionId);
+                }
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletableFuture<Void> watchPresence(String topicName) {
+            CompletableFuture<Void> failed = unavailableIfClosed();
+            if (failed != null) {
+                return failed;
+            }
+            synchronized (lock) {
+                watchers.computeIfAbsent(topicName, t -> new HashSet<>()).add(this);
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletableFuture<Void> unwatchPresence(String topicName) {
+            synchronized (lock) {
+                unwatch(topicName);
+            }
+            return CompletableFuture.completedFuture(null);
+        }
+
+        /** Guarded by lock. */
+        private void unwatch(String topicName) {
+            Set<Member> w = watchers.get(topicName);
+            if (w != null && w.remove(this) && w.isEmpty()) {
+                watchers.remove(topicName);
+            }
+        }
+
+        @Override
         public CompletableFuture<Map<String, String>> presence(String topicName) {
             synchronized (lock) {
                 Map<String, String> present = new LinkedHashMap<>();
@@ -463,8 +515,22 @@ public final class InMemoryCluster {
         @Override
         public void close() {
             synchronized (lock) {
+                if (closed) {
+                    return;
+                }
                 closed = true;
                 nodes.remove(this);
+                for (String t : List.copyOf(watchers.keySet())) {
+                    unwatch(t);
+                }
+                // Its sessions stay claimable, but leave presence with their node.
+                for (Rec r : sessions.values()) {
+                    if (r.owner == this && !r.ended) {
+                        for (String t : r.currentTopics()) {
+                            announce(topics.get(t), t, r, false);
+                        }
+                    }
+                }
             }
             delivery.shutdown();
         }

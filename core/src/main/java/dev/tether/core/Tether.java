@@ -5,8 +5,9 @@ import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import java.security.Principal;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A Tether hub: the sessions, topics and engine of one server. A transport (such as the Undertow
@@ -49,7 +50,7 @@ public interface Tether extends AutoCloseable {
 
     /**
      * Publishes a reliable message as {@link #publish} does, and says when it is safe. Without a
-     * broker the stage is complete on return. In a cluster it completes once the broker recorded
+     * broker the future is complete on return. In a cluster it completes once the broker recorded
      * the message: the subscribers of every node then get it, and it is in their feeds for a
      * resume on any node. It completes exceptionally with a
      * {@link dev.tether.core.spi.BrokerException} when the broker cannot take the message:
@@ -58,14 +59,14 @@ public interface Tether extends AutoCloseable {
      * (Failures of {@link #publish} go to the error handler instead.)
      *
      * <p>Called while a handler of a client message runs, on the handler's thread, the publish is
-     * part of that message's commit (docs/CLUSTER.md): the stage completes when the message and
+     * part of that message's commit (docs/CLUSTER.md): the future completes when the message and
      * everything its handler sent are recorded together, which is retried while the broker does
      * not answer; it fails if the session leaves this node first (its client then resends the
      * message to the node it resumes on).
      *
      * @since 0.2.0
      */
-    CompletionStage<Void> publishAsync(String topic, String event, Payload payload);
+    CompletableFuture<Void> publishAsync(String topic, String event, Payload payload);
 
     /** The session with this id, if it is alive. */
     Optional<Session> session(String id);
@@ -75,6 +76,49 @@ public interface Tether extends AutoCloseable {
 
     /** Number of sessions subscribed to {@code topic}. */
     int subscribers(String topic);
+
+    /**
+     * The sessions subscribed to {@code topic}: session id to principal name. With a
+     * {@linkplain TetherConfig#broker() broker}, those of every live node (one broker round trip);
+     * without one, this hub's. A session is present from its subscribe until it unsubscribes or
+     * ends: closed, or expired because its retention passed without a connection. A session
+     * whose connection dropped stays present while it may resume; the sessions of a node that
+     * died are gone within the broker's node timeout (see docs/CLUSTER.md).
+     *
+     * @return a future that completes on the handler executor with an unmodifiable map, or fails
+     *     with a {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
+     * @since 0.2.0
+     */
+    CompletableFuture<Map<String, String>> presence(String topic);
+
+    /**
+     * Open connections: with a broker, the sum over every live node as each last reported it
+     * (each reports with its heartbeat); without one, this hub's ({@link Stats#connections()}).
+     *
+     * @return a future that completes on the handler executor, or fails with a
+     *     {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
+     * @since 0.2.0
+     */
+    CompletableFuture<Long> connectionCount();
+
+    /**
+     * Calls {@code listener} when a session joins or leaves {@code topic}, whichever node it is
+     * on, whether or not a session of this hub subscribes to the topic. A session joins when it
+     * subscribes; it leaves when it unsubscribes, is closed, or expires, and when its node leaves
+     * the cluster or dies (within the broker's node timeout). A session resumed on another node
+     * neither leaves nor joins, unless it had left with its dead node: it then joins again.
+     *
+     * <p>To keep a view of a topic's presence, register first and then read {@link #presence};
+     * apply events idempotently, as the snapshot may already reflect one. With a broker, this
+     * hub hears events once the broker has registered its interest (a round trip; a failure
+     * goes to the error handler); when events may have been missed (the broker reconnected or
+     * lost its data) the listener hears {@link PresenceListener#onGap}. Events stop when this
+     * hub closes. Threading and errors: see {@link PresenceListener}.
+     *
+     * @return the registration: close it to remove the listener
+     * @since 0.2.0
+     */
+    Registration onPresence(String topic, PresenceListener listener);
 
     /** A snapshot of counters and gauges. */
     Stats stats();

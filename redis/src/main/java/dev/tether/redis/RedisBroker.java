@@ -122,8 +122,10 @@ public final class RedisBroker implements Broker {
     private static final Script REATTACH = Script.load("reattach");
     private static final Script PRESENCE = Script.load("presence");
     private static final Script CONNECTIONS = Script.load("connections");
+    private static final Script WATCH = Script.load("watch");
+    private static final Script EXPIRE = Script.load("expire");
     private static final List<Script> SCRIPTS = List.of(PUBLISH, CREATE, CLAIM, SUBSCRIBE, UNSUBSCRIBE, SEND,
-            CHECKPOINT, TOUCH, END, READ, HEARTBEAT, LEAVE, REATTACH, PRESENCE, CONNECTIONS);
+            CHECKPOINT, TOUCH, END, READ, HEARTBEAT, LEAVE, REATTACH, PRESENCE, CONNECTIONS, WATCH, EXPIRE);
 
     private final RedisBrokerConfig config;
     private final String nodeId;
@@ -135,6 +137,10 @@ public final class RedisBroker implements Broker {
 
     /** Sessions this node owns, as the markers on its channel said: attached ones are kept alive. */
     private final ConcurrentHashMap<String, Owned> owned = new ConcurrentHashMap<>();
+    /** Topics whose presence this node watches: registered again when Redis forgot them. */
+    private final Set<String> watched = ConcurrentHashMap.newKeySet();
+    /** A watch could not be registered: the next successful heartbeat registers them all again. */
+    private volatile boolean rewatchWanted;
     private final ConcurrentLinkedQueue<PendingPublish> publishQueue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger publishQueued = new AtomicInteger();
     private final Object publishLock = new Object();
@@ -559,7 +565,16 @@ public final class RedisBroker implements Broker {
     public CompletableFuture<Void> detach(String sessionId) {
         Objects.requireNonNull(sessionId, "sessionId");
         owned.computeIfPresent(sessionId, (k, o) -> new Owned(o.claimedAt(), false));
-        return run(TOUCH, me, bytes(node().sessionRetentionMs()), bytes(sessionId)).thenApply(r -> null);
+        // The retention plus one refresh interval: while this node lives, its expire() at the
+        // retention ends the record and its presence, before Redis could drop the record unseen.
+        return run(TOUCH, me, bytes(attachedTtlMs()), bytes(sessionId)).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> expire(String sessionId) {
+        Objects.requireNonNull(sessionId, "sessionId");
+        owned.remove(sessionId);
+        return run(EXPIRE, me, bytes(sessionId)).thenApply(r -> null);
     }
 
     @Override
@@ -578,6 +593,45 @@ public final class RedisBroker implements Broker {
                 present.put(string((byte[]) r.get(i)), string((byte[]) r.get(i + 1)));
             }
             return present;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> watchPresence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        watched.add(topic);
+        return run(WATCH, me, ONE, bytes(topic)).whenComplete((r, t) -> {
+            if (t != null) {
+                rewatchWanted = true;
+            }
+        }).thenApply(r -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> unwatchPresence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        watched.remove(topic);
+        return run(WATCH, me, ZERO, bytes(topic)).thenApply(r -> null);
+    }
+
+    /** Registers every watched topic again, after Redis forgot them (this node swept, or a reset). */
+    private CompletableFuture<Void> rewatch() {
+        List<String> topics = new ArrayList<>(watched);
+        List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
+        for (int i = 0; i < topics.size(); i += TOUCH_BATCH) {
+            List<String> part = topics.subList(i, Math.min(topics.size(), i + TOUCH_BATCH));
+            byte[][] args = new byte[part.size() + 2][];
+            args[0] = me;
+            args[1] = ONE;
+            for (int k = 0; k < part.size(); k++) {
+                args[k + 2] = bytes(part.get(k));
+            }
+            calls.add(run(WATCH, args));
+        }
+        return CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).whenComplete((v, t) -> {
+            if (t != null) {
+                rewatchWanted = true;
+            }
         });
     }
 
@@ -806,6 +860,10 @@ public final class RedisBroker implements Broker {
             }
             firstBeat = false;
             lastBeatOkNanos = System.nanoTime();
+            if (rewatchWanted) {
+                rewatchWanted = false;
+                rewatch();
+            }
             String beatEpoch = string((byte[]) r.get(0));
             String before = lastBeatEpoch;
             lastBeatEpoch = beatEpoch;
@@ -840,6 +898,7 @@ public final class RedisBroker implements Broker {
             calls.add(run(REATTACH, args));
             i += TOUCH_BATCH;
         } while (i < ids.size());
+        calls.add(rewatch().thenApply(v -> List.of()));
         CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0])).whenComplete((v, t) -> {
             reattaching.set(false); // a failed reattach is tried again by the next heartbeat
             delivery.control(this::interrupted);
@@ -934,6 +993,7 @@ public final class RedisBroker implements Broker {
             LOG.log(System.Logger.Level.WARNING, "node {0}: Redis lost its data (epoch {1} is now {2}); "
                     + "every feed has a gap", nodeId, known, e);
             if (!closed) {
+                rewatch();
                 safely("onReset", BrokerListener::onReset);
             }
         }

@@ -18,9 +18,14 @@ if old ~= me then
   for i = 1, #topics do
     interestRemove(topics[i], old)
     interestAdd(topics[i], me)
-    -- Presence follows the session to its new node without a leave or a join.
     redis.call('SREM', P .. 'n:' .. old .. ':p', sid .. '\0' .. topics[i])
-    presenceSet(topics[i], sid, me, h['pr'])
+    if redis.call('HEXISTS', P .. 'p:' .. topics[i], sid) == 1 then
+      -- Presence follows the session to its new node without a leave or a join.
+      presenceSet(topics[i], sid, me, h['pr'])
+    else
+      -- It left with its dead or departed node: it joins again.
+      presenceJoin(topics[i], sid, me, h['pr'], e)
+    end
   end
 end
 redis.call('PEXPIRE', k, ARGV[6])

@@ -57,6 +57,29 @@ local function fanout(topic, msg)
   end
 end
 
+-- Watchers: t:<T>:watch is the set of nodes that watch the topic's presence without necessarily
+-- having a subscriber; n:<node>:w indexes the topics a node watches.
+local function watchKey(t)
+  return P .. 't:' .. t .. ':watch'
+end
+
+-- Sends a presence marker to every node with a session subscribed to the topic or watching it,
+-- once each.
+local function presenceFanout(topic, msg)
+  local sent = {}
+  local nodes = redis.call('HKEYS', interestKey(topic))
+  for i = 1, #nodes do
+    sent[nodes[i]] = true
+    redis.call('PUBLISH', nodeChannel(nodes[i]), msg)
+  end
+  local watching = redis.call('SMEMBERS', watchKey(topic))
+  for i = 1, #watching do
+    if not sent[watching[i]] then
+      redis.call('PUBLISH', nodeChannel(watching[i]), msg)
+    end
+  end
+end
+
 -- Interest: t:<T>:nodes counts the subscribed sessions each node owns; n:<node>:t indexes the
 -- topics of a node so that a dead node can be removed from them.
 local function interestAdd(topic, node)
@@ -81,11 +104,11 @@ end
 
 local function presenceJoin(topic, sid, node, principal, e)
   presenceSet(topic, sid, node, principal)
-  fanout(topic, frame('J', 0, e, {topic, sid, principal}))
+  presenceFanout(topic, frame('J', 0, e, {topic, sid, principal}))
 end
 
 local function presenceLeave(topic, sid, node, principal, e)
-  fanout(topic, frame('L', 0, e, {topic, sid, principal}))
+  presenceFanout(topic, frame('L', 0, e, {topic, sid, principal}))
   redis.call('HDEL', P .. 'p:' .. topic, sid)
   redis.call('SREM', P .. 'n:' .. node .. ':p', sid .. '\0' .. topic)
 end
@@ -117,8 +140,9 @@ local function dropSubscriptions(k, sid, e)
   end
 end
 
--- Forgets a node that died or left: its interest, its presence entries (leave events go to
--- the nodes still interested), its connection count and its heartbeat. Idempotent.
+-- Forgets a node that died or left: its interest and watches, its presence entries (leave
+-- events go to the nodes still interested or watching), its connection count and its
+-- heartbeat. Idempotent.
 local function dropNode(d, e)
   local tidx = P .. 'n:' .. d .. ':t'
   local topics = redis.call('SMEMBERS', tidx)
@@ -126,6 +150,12 @@ local function dropNode(d, e)
     redis.call('HDEL', interestKey(topics[i]), d)
   end
   redis.call('DEL', tidx)
+  local widx = P .. 'n:' .. d .. ':w'
+  local watched = redis.call('SMEMBERS', widx)
+  for i = 1, #watched do
+    redis.call('SREM', watchKey(watched[i]), d)
+  end
+  redis.call('DEL', widx)
   local pidx = P .. 'n:' .. d .. ':p'
   local entries = redis.call('SMEMBERS', pidx)
   for i = 1, #entries do
@@ -135,7 +165,7 @@ local function dropNode(d, e)
     local v = redis.call('HGET', P .. 'p:' .. topic, sid)
     if v and string.sub(v, 1, #d + 1) == d .. '|' then
       redis.call('HDEL', P .. 'p:' .. topic, sid)
-      fanout(topic, frame('L', 0, e, {topic, sid, string.sub(v, #d + 2)}))
+      presenceFanout(topic, frame('L', 0, e, {topic, sid, string.sub(v, #d + 2)}))
     end
   end
   redis.call('DEL', pidx)

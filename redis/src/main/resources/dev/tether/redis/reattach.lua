@@ -1,6 +1,8 @@
 -- Node ARGV[3] was forgotten as dead while alive: registers it again (liveness for ARGV[4] ms,
 -- connection count ARGV[5]) and restores interest and presence of the sessions ARGV[6..] it
--- still owns. Idempotent. Returns {epoch}.
+-- still owns. The sweep dropped all of the node's interest, so each owned session counts once
+-- in its topics' interest again (a subscribe that raced with the reattach may count twice: the
+-- node then hears a topic longer than it needs to, never shorter). Returns {epoch}.
 local e = epoch()
 local me = ARGV[3]
 redis.call('SET', P .. 'n:' .. me, '1', 'PX', ARGV[4])
@@ -15,9 +17,7 @@ for i = 6, #ARGV do
   if h['o'] == me and h['x'] ~= '1' then
     local topics = currentTopics(flat)
     for j = 1, #topics do
-      if not redis.call('HGET', interestKey(topics[j]), me) then
-        interestAdd(topics[j], me)
-      end
+      interestAdd(topics[j], me)
       presenceJoin(topics[j], sid, me, h['pr'], e)
     end
   end

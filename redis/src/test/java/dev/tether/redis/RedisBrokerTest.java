@@ -617,6 +617,47 @@ class RedisBrokerTest {
     }
 
     @Test
+    void aNodeTakenForDeadWhileAliveWatchesAgain() {
+        Node a = node();
+        Node b = node();
+        get(a.broker().watchPresence("w"));
+        // What another node's sweep does to a node whose heartbeats stalled.
+        assertThat(shared.command("DEL " + prefix + "t:w:watch")).isEqualTo(":1");
+        assertThat(shared.command("ZREM " + prefix + "nodes " + a.broker().nodeId())).isEqualTo(":1");
+        a.listener().await("interrupted", WAIT_MS);
+        create(b, "s2");
+        get(b.broker().subscribe("s2", "w"));
+        assertThat(a.listener().await("joined", WAIT_MS).session()).isEqualTo("s2");
+    }
+
+    @Test
+    void aWatchThatFailedIsRegisteredOnceRedisAnswers() throws InterruptedException {
+        RedisServerProcess server = ownServer();
+        server.stop();
+        Node a = node(server, 0, b -> { });
+        assertThat(failure(a.broker().watchPresence("w"))).isInstanceOfSatisfying(BrokerException.class,
+                e -> assertThat(e.code()).isEqualTo(BrokerException.UNAVAILABLE));
+        server.restart();
+        String key = prefix + "t:w:watch";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!":1".equals(server.command("SISMEMBER " + key + " " + a.broker().nodeId()))) {
+            assertThat(System.nanoTime()).as("watch registered within 5 s").isLessThan(deadline);
+            Thread.sleep(20); // polling for the next heartbeat, with a deadline
+        }
+    }
+
+    @Test
+    void aDeadNodesWatchesGoWithIt() throws InterruptedException {
+        Node a = node();
+        node(); // sweeps A
+        get(a.broker().watchPresence("w"));
+        assertThat(shared.command("EXISTS " + prefix + "t:w:watch")).isEqualTo(":1");
+        a.broker().kill();
+        awaitGone(shared, prefix + "t:w:watch");
+        awaitGone(shared, prefix + "n:" + a.broker().nodeId() + ":w");
+    }
+
+    @Test
     void sendToAnUnknownSessionFails() {
         Node a = node();
         assertThat(failure(a.broker().send("nobody", msg("x"))))

@@ -1,6 +1,8 @@
 package dev.tether.undertow;
 
 import dev.tether.core.Payload;
+import dev.tether.core.PresenceListener;
+import dev.tether.core.Registration;
 import dev.tether.core.Session;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
@@ -12,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -131,7 +134,7 @@ final class RecordingTether implements Tether {
     }
 
     @Override
-    public java.util.concurrent.CompletionStage<Void> publishAsync(String topic, String event, Payload payload) {
+    public java.util.concurrent.CompletableFuture<Void> publishAsync(String topic, String event, Payload payload) {
         throw new UnsupportedOperationException();
     }
 
@@ -147,6 +150,21 @@ final class RecordingTether implements Tether {
 
     @Override
     public int subscribers(String topic) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletableFuture<Map<String, String>> presence(String topic) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletableFuture<Long> connectionCount() {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Registration onPresence(String topic, PresenceListener listener) {
         throw new UnsupportedOperationException();
     }
 

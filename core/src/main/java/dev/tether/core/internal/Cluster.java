@@ -210,6 +210,20 @@ final class Cluster implements BrokerListener {
         report(broker.end(session.id()), "end session " + session.id());
     }
 
+    /** The session's retention passed here without a connection: it leaves the cluster's presence. */
+    void expired(ServerSession session) {
+        report(broker.expire(session.id()), "expire session " + session.id());
+    }
+
+    /** The application listens to {@code topic}'s presence: its joins and leaves must come here. */
+    void watch(String topic) {
+        report(broker.watchPresence(topic), "watch presence of '" + topic + "'");
+    }
+
+    void unwatch(String topic) {
+        report(broker.unwatchPresence(topic), "unwatch presence of '" + topic + "'");
+    }
+
     /**
      * Records the session's progress. At most one checkpoint per session is in flight; one asked
      * for meanwhile follows when it completes, with the newest values.
@@ -358,13 +372,14 @@ final class Cluster implements BrokerListener {
 
     @Override
     public void onPresence(String topic, String sessionId, String principal, boolean joined) {
-        // Presence events reach the application through Tether#presence; nothing to route here.
+        hub.presenceChanged(topic, sessionId, principal, joined);
     }
 
     @Override
     public void onInterrupted() {
         LOG.log(System.Logger.Level.INFO, "tether: broker stream interrupted; re-reading the feeds of {0} sessions",
                 hub.sessionCount());
+        hub.presenceGap();
         for (ServerSession session : hub.liveSessions()) {
             resync(session);
         }
@@ -406,6 +421,7 @@ final class Cluster implements BrokerListener {
         LOG.log(System.Logger.Level.WARNING, "tether: the broker lost its data; {0} sessions of this node"
                 + " are told of a gap when they resume", hub.sessionCount());
         lastResetNanos = System.nanoTime();
+        hub.presenceGap();
         for (ServerSession session : hub.liveSessions()) {
             hub.releaseLocally(session, CloseCodes.SERVER_RESTART, "cluster state lost");
         }

@@ -2,6 +2,8 @@ package dev.tether.core.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
+import dev.tether.core.PresenceListener;
+import dev.tether.core.Registration;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
@@ -17,6 +19,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +28,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +58,9 @@ public final class Hub implements Tether {
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
+    /** The application's presence listeners per topic; a list is never empty. */
+    private final ConcurrentHashMap<String, CopyOnWriteArrayList<PresenceRegistration>> presenceListeners =
+            new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     /** Connections served by another wire protocol's state machine (Socket.IO), for counting and shutdown. */
     private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
@@ -327,16 +336,38 @@ public final class Hub implements Tether {
 
     // ------------------------------------------------------------ topics
 
+    /**
+     * Adds to this node's topic table. Without a broker that is the session joining the topic;
+     * with one, the broker tells of joins, and this only routes its entries.
+     */
     boolean addSubscriber(String topic, ServerSession session) {
-        return topics.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(session);
+        boolean[] added = new boolean[1];
+        List<PresenceRegistration> told = new ArrayList<>(0);
+        topics.compute(topic, (t, subscribers) -> {
+            Set<ServerSession> s = subscribers != null ? subscribers : ConcurrentHashMap.newKeySet();
+            added[0] = s.add(session);
+            if (added[0] && cluster == null) {
+                // Queued under the topic's lock, so that its joins and leaves keep the table's
+                // order; run after it, so that a listener (inline with Runnable::run) may subscribe.
+                queuePresence(t, session.id(), session.principal().getName(), true, told);
+            }
+            return s;
+        });
+        flushPresence(told);
+        return added[0];
     }
 
     boolean removeSubscriber(String topic, ServerSession session) {
         boolean[] removed = new boolean[1];
+        List<PresenceRegistration> told = new ArrayList<>(0);
         topics.computeIfPresent(topic, (t, subscribers) -> {
             removed[0] = subscribers.remove(session);
+            if (removed[0] && cluster == null) {
+                queuePresence(t, session.id(), session.principal().getName(), false, told);
+            }
             return subscribers.isEmpty() ? null : subscribers;
         });
+        flushPresence(told);
         return removed[0];
     }
 
@@ -344,6 +375,167 @@ public final class Hub implements Tether {
     public int subscribers(String topic) {
         Set<ServerSession> subscribers = topics.get(topic);
         return subscribers == null ? 0 : subscribers.size();
+    }
+
+    // ------------------------------------------------------------ presence
+
+    @Override
+    public CompletableFuture<Map<String, String>> presence(String topic) {
+        Objects.requireNonNull(topic, "topic");
+        if (cluster != null) {
+            return onHandlerPool(cluster.broker.presence(topic).thenApply(Collections::unmodifiableMap));
+        }
+        Map<String, String> present = new HashMap<>();
+        Set<ServerSession> subscribers = topics.get(topic);
+        if (subscribers != null) {
+            for (ServerSession s : subscribers) {
+                present.put(s.id(), s.principal().getName());
+            }
+        }
+        return CompletableFuture.completedFuture(Collections.unmodifiableMap(present));
+    }
+
+    @Override
+    public CompletableFuture<Long> connectionCount() {
+        if (cluster != null) {
+            return onHandlerPool(cluster.broker.clusterConnections());
+        }
+        return CompletableFuture.completedFuture((long) connections.get());
+    }
+
+    /**
+     * The outcome of {@code source}, a broker future, delivered on the handler pool: the
+     * application's dependants must not run on a broker thread.
+     */
+    private <T> CompletableFuture<T> onHandlerPool(CompletableFuture<T> source) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        source.whenComplete((value, error) -> {
+            Runnable complete = () -> {
+                if (error != null) {
+                    result.completeExceptionally(Cluster.unwrap(error));
+                } else {
+                    result.complete(value);
+                }
+            };
+            try {
+                handlerPool.execute(complete);
+            } catch (RejectedExecutionException e) {
+                complete.run(); // the pool is shut down: nobody is left to block
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public Registration onPresence(String topic, PresenceListener listener) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(listener, "listener");
+        PresenceRegistration registration = new PresenceRegistration(topic, listener);
+        presenceListeners.compute(topic, (t, list) -> {
+            if (list == null) {
+                list = new CopyOnWriteArrayList<>();
+                if (cluster != null) {
+                    cluster.watch(t); // in the lock: a topic's watch and unwatch reach the broker in order
+                }
+            }
+            list.add(registration);
+            return list;
+        });
+        return registration;
+    }
+
+    /** Cluster: a session joined or left {@code topic}, on any node, as the broker tells (its delivery thread). */
+    void presenceChanged(String topic, String sessionId, String principal, boolean joined) {
+        List<PresenceRegistration> told = new ArrayList<>(0);
+        queuePresence(topic, sessionId, principal, joined, told);
+        flushPresence(told);
+    }
+
+    /** Queues a call for each listener of {@code topic}, and adds the listeners to {@code told}. */
+    private void queuePresence(String topic, String sessionId, String principal, boolean joined,
+                               List<PresenceRegistration> told) {
+        List<PresenceRegistration> listeners = presenceListeners.get(topic);
+        if (listeners == null || closed) {
+            return;
+        }
+        for (PresenceRegistration r : listeners) {
+            r.queue(() -> r.listener.onPresence(topic, sessionId, principal, joined), "presence.onPresence");
+            told.add(r);
+        }
+    }
+
+    /** Runs what {@link #queuePresence} queued, on the handler pool. */
+    private static void flushPresence(List<PresenceRegistration> told) {
+        for (PresenceRegistration r : told) {
+            r.flush();
+        }
+    }
+
+    /** Cluster: the broker's live stream was interrupted or lost: presence events may be missing. */
+    void presenceGap() {
+        if (closed) {
+            return;
+        }
+        for (List<PresenceRegistration> listeners : presenceListeners.values()) {
+            for (PresenceRegistration r : listeners) {
+                r.queue(() -> r.listener.onGap(r.topic), "presence.onGap");
+                r.flush();
+            }
+        }
+    }
+
+    /**
+     * One {@link #onPresence} registration. Calls are queued in event order (under the topic's
+     * lock for local events) and run one at a time on the handler pool, after that lock.
+     */
+    private final class PresenceRegistration implements Registration {
+        private final String topic;
+        private final PresenceListener listener;
+        private final ConcurrentLinkedQueue<Runnable> queued = new ConcurrentLinkedQueue<>();
+        private final SerialExecutor calls;
+        private final Runnable runQueued = this::runQueued;
+        private volatile boolean active = true;
+
+        PresenceRegistration(String topic, PresenceListener listener) {
+            this.topic = topic;
+            this.listener = listener;
+            // Never saturates: there is no connection to stop reading from.
+            this.calls = new SerialExecutor(handlerPool, Integer.MAX_VALUE, 0, () -> { }, () -> { },
+                    config.errorHandler());
+        }
+
+        void queue(Runnable call, String context) {
+            queued.add(() -> {
+                if (active && !closed) {
+                    guard(context, call);
+                }
+            });
+        }
+
+        /** Runs what is queued; every flush after a queue, so nothing waits for a later event. */
+        void flush() {
+            calls.execute(runQueued);
+        }
+
+        private void runQueued() {
+            for (Runnable call; (call = queued.poll()) != null; ) {
+                call.run();
+            }
+        }
+
+        @Override
+        public void close() {
+            active = false;
+            presenceListeners.computeIfPresent(topic, (t, list) -> {
+                if (list.remove(this) && list.isEmpty()) {
+                    if (cluster != null) {
+                        cluster.unwatch(t);
+                    }
+                    return null;
+                }
+                return list;
+            });
+        }
     }
 
     @Override

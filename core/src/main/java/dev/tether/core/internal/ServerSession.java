@@ -802,6 +802,9 @@ public final class ServerSession implements Session {
             }
         }
         end(CloseCodes.SESSION_CLOSED, "session expired", false, true);
+        if (hub.cluster != null && !migrated) {
+            hub.cluster.expired(this); // the broker's record goes too, and the session leaves presence
+        }
     }
 
     /** Ends the session; idempotent. {@code expired}: by the retention window or a hub shutdown. */

@@ -185,17 +185,37 @@ public interface Broker extends AutoCloseable {
     CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq);
 
     /**
-     * The session is detached from every connection: its record expires after the session
-     * retention unless it is claimed again. The records of sessions this node owns and that
+     * The session is detached from every connection: unless it is claimed again, this node
+     * calls {@link #expire} when the session retention passes, and if this node dies first the
+     * record expires on its own about one retention later. The records of sessions this node owns and that
      * stay attached are kept alive while the node lives, and expire one retention after it dies.
      */
     CompletableFuture<Void> detach(String sessionId);
+
+    /**
+     * The session's retention passed on this node, its owner, with no connection: the session is
+     * gone. It leaves the presence of its topics (with leave events) and a later {@link #claim}
+     * completes with {@link Claim#missing}. Does nothing if another node owns the session now or
+     * it ended.
+     */
+    CompletableFuture<Void> expire(String sessionId);
 
     /**
      * The sessions subscribed to {@code topic} on every live node: session id to principal name.
      * Entries of a node that died are gone within {@link #nodeTimeoutMs()}.
      */
     CompletableFuture<java.util.Map<String, String>> presence(String topic);
+
+    /**
+     * From now on this node's listener hears the joins and leaves of {@code topic}
+     * ({@link BrokerListener#onPresence}) even while no session of this node subscribes to it.
+     * A node watches a topic or not: watching twice is watching once. A watch ends with
+     * {@link #unwatchPresence}, or with the node (it leaves, or is taken for dead).
+     */
+    CompletableFuture<Void> watchPresence(String topic);
+
+    /** Ends {@link #watchPresence}: joins and leaves of {@code topic} come only while a session of this node subscribes. */
+    CompletableFuture<Void> unwatchPresence(String topic);
 
     /** Open connections over every live node, as each last reported it. */
     CompletableFuture<Long> clusterConnections();

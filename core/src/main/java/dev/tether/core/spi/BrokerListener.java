@@ -34,7 +34,11 @@ public interface BrokerListener {
 
     /**
      * A session joined ({@code joined}) or left a topic that a session of this node subscribes
-     * to, on any node; a session of a dead node leaves within {@link Broker#nodeTimeoutMs()}.
+     * to, or that this node {@linkplain Broker#watchPresence watches}, on any node. A session
+     * leaves when it unsubscribes, ends or {@linkplain Broker#expire expires}, and when its node
+     * leaves or dies (within {@link Broker#nodeTimeoutMs()}); a session whose node left or died
+     * joins again when another node claims it. A session that moves between live nodes (a
+     * claim) neither leaves nor joins.
      */
     void onPresence(String topic, String sessionId, String principal, boolean joined);
 

@@ -95,6 +95,17 @@ public abstract class BrokerContract {
                 }
             }
         }
+
+        /** The next presence event ({@code "join <topic> <session>"} or leave); fails if none comes in time. */
+        public String nextPresence() throws InterruptedException {
+            for (;;) {
+                String e = events.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertThat(e).as("a presence event").isNotNull();
+                if (e.startsWith("join ") || e.startsWith("leave ")) {
+                    return e;
+                }
+            }
+        }
     }
 
     protected final Broker start(Broker node, Recorder recorder) {
@@ -275,5 +286,71 @@ public abstract class BrokerContract {
         assertThat(await(a.presence("room"))).containsOnlyKeys("s1", "s2").containsEntry("s2", "user-s2");
         await(b.unsubscribe("s2", "room"));
         assertThat(await(a.presence("room"))).containsOnlyKeys("s1");
+    }
+
+    @Test
+    public void aWatchingNodeHearsJoinsAndLeavesWithoutASubscriberOfItsOwn() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.watchPresence("room"));
+        await(a.watchPresence("room")); // twice is once
+        await(b.create(record("s2", "t2")));
+        await(b.subscribe("s2", "room"));
+        assertThat(ra.nextPresence()).isEqualTo("join room s2");
+        await(b.unsubscribe("s2", "room"));
+        assertThat(ra.nextPresence()).isEqualTo("leave room s2");
+
+        await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        assertThat(ra.nextPresence()).as("a subscriber and a watch: heard once").isEqualTo("join room s1");
+        await(a.unsubscribe("s1", "room"));
+        assertThat(ra.nextPresence()).isEqualTo("leave room s1");
+
+        await(a.unwatchPresence("room"));
+        await(b.subscribe("s2", "room")); // not for A any more
+        await(a.subscribe("s1", "room"));
+        assertThat(ra.nextPresence()).as("events reach a node in order: no join of s2 before").isEqualTo("join room s1");
+    }
+
+    @Test
+    public void anExpiredSessionLeavesPresenceAndCannotBeClaimed() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        await(b.create(record("s2", "t2")));
+        await(b.subscribe("s2", "room"));
+        assertThat(rb.nextPresence()).isEqualTo("join room s2");
+
+        await(a.expire("s2")); // not A's: nothing happens
+        await(a.expire("s1"));
+        assertThat(rb.nextPresence()).isEqualTo("leave room s1");
+        assertThat(await(b.presence("room"))).containsOnlyKeys("s2");
+        assertThat(await(b.claim("s1", hash("t1"))).status()).isEqualTo(Claim.MISSING);
+    }
+
+    @Test
+    public void theSessionsOfAClosedNodeLeaveAndJoinAgainWhenClaimed() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        await(b.create(record("s2", "t2")));
+        await(b.subscribe("s2", "room"));
+        assertThat(rb.nextPresence()).isEqualTo("join room s2");
+
+        a.close();
+        assertThat(rb.nextPresence()).isEqualTo("leave room s1");
+        assertThat(await(b.presence("room"))).containsOnlyKeys("s2");
+
+        assertThat(await(b.claim("s1", hash("t1"))).status()).isEqualTo(Claim.CLAIMED);
+        assertThat(rb.nextPresence()).isEqualTo("join room s1");
+        assertThat(await(b.presence("room"))).containsOnlyKeys("s1", "s2");
     }
 }
