@@ -64,9 +64,13 @@ final class Cluster implements BrokerListener {
 
     // ================================================================ outgoing
 
-    /** Publishes through the broker; a failure goes to the error handler, counted. */
-    CompletableFuture<Void> publish(String topic, String event, Payload payload, boolean isVolatile) {
-        BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0);
+    /**
+     * Publishes through the broker; a failure goes to the error handler, counted.
+     *
+     * @param exceptId the session the entry is not for (see {@link BrokerMessage#except()}), or null
+     */
+    CompletableFuture<Void> publish(String topic, String event, Payload payload, boolean isVolatile, String exceptId) {
+        BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0, exceptId);
         return report(broker.publish(topic, message), "publish on '" + topic + "'");
     }
 
@@ -118,10 +122,9 @@ final class Cluster implements BrokerListener {
         if (!session.checkpointWanted()) {
             return; // one is in flight: it runs again when that completes
         }
-        long seq = session.ackedSeqForCheckpoint;
-        long position = session.ackedPositionForCheckpoint;
+        ServerSession.FeedMark acked = session.ackedForCheckpoint;
         long clientSeq = session.handledClientSeq;
-        broker.checkpoint(session.id(), seq, position, clientSeq).whenComplete((v, error) -> {
+        broker.checkpoint(session.id(), acked.seq(), acked.position(), clientSeq).whenComplete((v, error) -> {
             if (error != null && !(unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code()))) {
                 reportFailure("checkpoint session " + session.id(), error);
             }
@@ -181,13 +184,41 @@ final class Cluster implements BrokerListener {
                 return CompletableFuture.completedFuture(new Resume(null, claim, null));
             }
             SessionRecord record = claim.record();
-            return broker.read(record, record.checkpointPosition(), claim.position())
+            return read(record, record.checkpointPosition(), claim.position())
                     .thenApply(feed -> new Resume(session, claim, feed));
         }).whenComplete((r, error) -> {
             if (error != null) {
                 hub.forget(session);
             }
         });
+    }
+
+    /**
+     * Reads the feed of {@code record}'s session after {@code after} up to {@code upTo}, without
+     * the entries that except it: those are not part of its feed, so they are dropped here,
+     * before anything is numbered, just as live delivery skips them.
+     */
+    CompletableFuture<Feed> read(SessionRecord record, long after, long upTo) {
+        return broker.read(record, after, upTo).thenApply(feed -> withoutExcepted(feed, record.sessionId()));
+    }
+
+    static Feed withoutExcepted(Feed feed, String sessionId) {
+        if (!feed.complete()) {
+            return feed;
+        }
+        List<Feed.Entry> kept = null;
+        List<Feed.Entry> entries = feed.entries();
+        for (int i = 0; i < entries.size(); i++) {
+            Feed.Entry e = entries.get(i);
+            if (sessionId.equals(e.message().except())) {
+                if (kept == null) {
+                    kept = new ArrayList<>(entries.subList(0, i));
+                }
+            } else if (kept != null) {
+                kept.add(e);
+            }
+        }
+        return kept == null ? feed : Feed.of(kept);
     }
 
     /** The claimed session will not be attached here: it stays in the broker, claimable. */
@@ -205,7 +236,7 @@ final class Cluster implements BrokerListener {
 
     @Override
     public void onPublished(long position, String topic, BrokerMessage message) {
-        hub.deliver(topic, message.event(), message.payload(), !message.reliable(), position);
+        hub.deliver(topic, message, position);
     }
 
     @Override
@@ -274,7 +305,7 @@ final class Cluster implements BrokerListener {
             if (claim.status() != Claim.CLAIMED) {
                 return CompletableFuture.completedFuture((Feed) null);
             }
-            return broker.read(claim.record(), after, claim.position())
+            return read(claim.record(), after, claim.position())
                     .thenApply(feed -> {
                         session.goLive(claim.position(), feed.complete() ? feed.entries() : null);
                         return feed;

@@ -8,6 +8,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.BrokerMessage;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.EncodedMessage;
 import dev.tether.core.spi.Protocol;
@@ -361,25 +362,28 @@ public final class Hub implements Tether {
 
     /**
      * Publishes to every subscriber of {@code topic} but {@code except} (may be null). Each wire
-     * protocol among the subscribers encodes the message once (usually there is one).
+     * protocol among the subscribers encodes the message once (usually there is one). On a
+     * clustered hub the broker delivers it on every node, {@code except} wherever it is, and 0 is
+     * returned.
      */
     public int publish(String topic, String event, Payload payload, boolean isVolatile, Session except) {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
+        String exceptId = except == null ? null : except.id();
         if (cluster != null) {
-            cluster.publish(topic, event, payload, isVolatile);
+            cluster.publish(topic, event, payload, isVolatile, exceptId);
             return 0;
         }
-        return deliver(topic, event, payload, isVolatile, except, 0);
+        return deliver(topic, event, payload, isVolatile, exceptId, 0);
     }
 
     /** Cluster: an entry the broker delivers to this node's subscribers of {@code topic}. */
-    void deliver(String topic, String event, Payload payload, boolean isVolatile, long position) {
-        deliver(topic, event, payload, isVolatile, null, position);
+    void deliver(String topic, BrokerMessage message, long position) {
+        deliver(topic, message.event(), message.payload(), !message.reliable(), message.except(), position);
     }
 
-    private int deliver(String topic, String event, Payload payload, boolean isVolatile, Session except, long position) {
+    private int deliver(String topic, String event, Payload payload, boolean isVolatile, String exceptId, long position) {
         Set<ServerSession> subscribers = topics.get(topic);
         if (subscribers == null || subscribers.isEmpty()) {
             return 0;
@@ -390,8 +394,8 @@ public final class Hub implements Tether {
         Map<Protocol, Outbound> others = null;
         int queued = 0;
         for (ServerSession session : subscribers) {
-            if (session == except) {
-                continue;
+            if (exceptId != null && exceptId.equals(session.id())) {
+                continue; // not in its feed: skipped before it is numbered, as a re-read skips it
             }
             Outbound entry;
             if (session.protocol() == protocol) {

@@ -133,9 +133,11 @@ public final class ServerSession implements Session {
     volatile long handledClientSeq;
     /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
     private volatile long durableClientSeq;
-    /** The newest acknowledgement to record: the client's seq and the position of that entry. */
-    volatile long ackedSeqForCheckpoint;
-    volatile long ackedPositionForCheckpoint;
+    /**
+     * The newest acknowledgement to record: the client's seq and the position of that entry, one
+     * value so that a checkpoint never pairs a seq with another entry's position.
+     */
+    volatile FeedMark ackedForCheckpoint = FeedMark.START;
     private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
 
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
@@ -546,8 +548,7 @@ public final class ServerSession implements Session {
 
     private void release(long seq) {
         if (hub.cluster != null && seq > ackedSeq && replay.entryAt(seq) instanceof Outbound o) {
-            ackedSeqForCheckpoint = seq;
-            ackedPositionForCheckpoint = o.position;
+            ackedForCheckpoint = new FeedMark(seq, o.position);
             hub.cluster.checkpoint(this);
         }
         int released = replay.release(seq);
@@ -833,6 +834,11 @@ public final class ServerSession implements Session {
     }
 
     // ================================================================ cluster feed
+
+    /** A sequence number and the broker position of the entry it numbers. */
+    record FeedMark(long seq, long position) {
+        static final FeedMark START = new FeedMark(0, 0);
+    }
 
     /** The SHA-256 of the resume token (cluster only). */
     byte[] tokenHash() {
