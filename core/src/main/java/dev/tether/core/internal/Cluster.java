@@ -13,7 +13,6 @@ import dev.tether.core.spi.SessionRecord;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.Principal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -167,23 +166,26 @@ final class Cluster implements BrokerListener {
     }
 
     /**
-     * Claims session {@code sessionId} for {@code principal} and reads its feed since the
-     * checkpoint. The returned session waits, with live entries held back, until the caller
-     * attaches it with {@link ServerSession#attachRecovered} or drops it with {@link #abandon}.
+     * Claims the session {@code request} names and reads its feed since the checkpoint. The
+     * returned session waits, with live entries held back, until the caller attaches it with
+     * {@link ServerSession#attachRecovered} or drops it with {@link #abandon}.
      */
-    CompletableFuture<Resume> claim(String sessionId, String token, Principal principal) {
+    CompletableFuture<Resume> claim(BrokerResume.Request request) {
+        String sessionId = request.sessionId();
         ServerSession local = hub.findSession(sessionId);
         if (local != null) {
             // Same node: the broker still holds everything the client may lack; the local object goes.
             hub.releaseLocally(local, CloseCodes.SESSION_TAKEN_OVER, "session taken over");
         }
-        ServerSession session = hub.adoptSession(sessionId, token, principal);
+        ServerSession session = hub.adoptSession(sessionId, request.token(), request.principal(),
+                request.protocol(), request.handler(), request.ackless());
         return broker.claim(sessionId, session.tokenHash()).thenCompose(claim -> {
             if (claim.status() != Claim.CLAIMED) {
                 hub.forget(session);
                 return CompletableFuture.completedFuture(new Resume(null, claim, null));
             }
             SessionRecord record = claim.record();
+            session.restoreTopics(record);
             return read(record, record.checkpointPosition(), claim.position())
                     .thenApply(feed -> new Resume(session, claim, feed));
         }).whenComplete((r, error) -> {

@@ -232,8 +232,9 @@ public final class Hub implements Tether {
     }
 
     /** Cluster: a session claimed from the broker, under its own id and token, waiting to be attached. */
-    ServerSession adoptSession(String id, String token, Principal principal) {
-        ServerSession session = new ServerSession(this, id, token, principal, config.protocol(), handler, false);
+    ServerSession adoptSession(String id, String token, Principal principal, Protocol protocol,
+                               SessionHandler sessionHandler, boolean ackless) {
+        ServerSession session = new ServerSession(this, id, token, principal, protocol, sessionHandler, ackless);
         ServerSession previous = sessions.put(id, session);
         if (previous != null && previous != session) {
             previous.leave(); // a resume racing ours: the broker's claim order decides, this node keeps the last

@@ -840,6 +840,15 @@ public final class ServerSession implements Session {
         static final FeedMark START = new FeedMark(0, 0);
     }
 
+    /** Cluster: the topics of a session claimed from the broker, as its record has them now. */
+    void restoreTopics(dev.tether.core.spi.SessionRecord record) {
+        for (dev.tether.core.spi.SessionRecord.Subscription s : record.subscriptions()) {
+            if (s.current()) {
+                topics.add(s.topic());
+            }
+        }
+    }
+
     /** The SHA-256 of the resume token (cluster only). */
     byte[] tokenHash() {
         return tokenHash;

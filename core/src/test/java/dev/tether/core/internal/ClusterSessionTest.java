@@ -89,5 +89,6 @@ class ClusterSessionTest {
         assertThat(r.next("welcome").path("resumed").asBoolean()).isTrue();
         assertThat(msg(r.next("msg"))).as("the same numbering as node A's").isEqualTo("2:3");
         assertThat(msg(r.next("msg"))).isEqualTo("3:5");
+        assertThat(b.session(s1.id()).orElseThrow().topics()).as("subscriptions come with the claim").containsExactly("room");
     }
 }
