@@ -265,10 +265,30 @@ public final class Hub implements Tether {
             removeSubscriber(topic, session);
         }
         SessionLink l = session.link;
-        if (l != null) {
+        if (l != null && code == CloseCodes.SESSION_TAKEN_OVER) {
+            l.takenOver(); // the link's own way: a Socket.IO socket leaves its namespace, not the whole connection
+        } else if (l != null) {
             l.connection().close(code, reason);
         }
         session.end(code, reason, false, true);
+    }
+
+    /** Whether this hub is a node of a cluster (it has a broker). */
+    public boolean clustered() {
+        return cluster != null;
+    }
+
+    /**
+     * Cluster: resumes a session through the broker for {@code link}, on its I/O thread; see
+     * {@link BrokerResume}. For another wire protocol's state machine (Socket.IO).
+     *
+     * @throws IllegalStateException if the hub has no broker
+     */
+    public void resumeFromBroker(SessionLink link, BrokerResume.Request request, BrokerResume.Outcome outcome) {
+        if (cluster == null) {
+            throw new IllegalStateException("not a clustered hub");
+        }
+        BrokerResume.start(this, link, request, outcome);
     }
 
     /** A snapshot of this node's sessions. */

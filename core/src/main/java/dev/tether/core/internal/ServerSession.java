@@ -135,7 +135,8 @@ public final class ServerSession implements Session {
     private volatile long durableClientSeq;
     /**
      * The newest acknowledgement to record: the client's seq and the position of that entry, one
-     * value so that a checkpoint never pairs a seq with another entry's position.
+     * value so that a checkpoint never pairs a seq with another entry's position. Ack-less
+     * sessions record what left their replay buffer instead (see {@link #evictToFit}).
      */
     volatile FeedMark ackedForCheckpoint = FeedMark.START;
     private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
@@ -416,10 +417,23 @@ public final class ServerSession implements Session {
         }
     }
 
-    /** Ack-less: drops the oldest entries until {@code sizeBytes} fits; they count as acknowledged. */
+    /**
+     * Ack-less: drops the oldest entries until {@code sizeBytes} fits; they count as acknowledged.
+     * Clustered, the checkpoint follows them in steps of an eighth of the replay buffer: a
+     * recovery from an offset before it is refused anyway (as on one node: evicted), and the
+     * broker may forget what lies before it, so that a session's feed does not grow for as long
+     * as it lives.
+     */
     private void evictToFit(int sizeBytes) {
+        Object evicted = null;
         while (!replay.fits(sizeBytes)) {
+            evicted = replay.oldest();
             ackedSeq = replay.evictOldest();
+        }
+        if (hub.cluster != null && evicted instanceof Outbound o
+                && ackedSeq - ackedForCheckpoint.seq() >= Math.max(1, config.replayBufferMessages() / 8)) {
+            ackedForCheckpoint = new FeedMark(ackedSeq, o.position);
+            hub.cluster.checkpoint(this);
         }
     }
 
@@ -822,7 +836,11 @@ public final class ServerSession implements Session {
         }
         hub.sessionEnded(this, expired);
         if (migrated) {
-            return; // it lives on, on another node or in the broker: nothing ended for the application
+            // It lives on, on another node or in the broker: nothing ended for the application.
+            if (handler instanceof MigrationListener m) {
+                callbacks.execute(() -> hub.guard("handler.onMigrated", () -> m.onMigrated(this)));
+            }
+            return;
         }
         if (hub.cluster != null && !expired) {
             hub.cluster.ended(this);
