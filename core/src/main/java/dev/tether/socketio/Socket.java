@@ -263,7 +263,10 @@ public final class Socket {
         @Override
         public void onMigrated(ServerSession s) {
             // Another node serves the socket now (cluster): this one forgets it, without a close.
-            namespace.removed(Socket.this);
+            // Unbound if it was being recovered here when another recovery took it.
+            if (session != null) {
+                namespace.removed(Socket.this);
+            }
         }
     }
 }
