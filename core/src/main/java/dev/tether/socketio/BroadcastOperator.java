@@ -23,8 +23,11 @@ public final class BroadcastOperator {
 
     /**
      * Emits a reliable event (replayed on recovery) to every socket of the room but the excepted one.
+     * On a clustered hub it goes through the broker to the sockets of every node, the excepted
+     * one left out wherever it is connected.
      *
-     * @return how many sockets it was queued for
+     * @return how many sockets it was queued for; 0 on a clustered hub, where each node queues
+     *     it for its own sockets later
      */
     public int emit(String event, Object... args) {
         return hub.publish(topic, checkEvent(event), Arguments.payload(args), false, except);

@@ -8,6 +8,7 @@ import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
+import dev.tether.core.internal.MigrationListener;
 import dev.tether.core.internal.ServerSession;
 import dev.tether.socketio.internal.SocketEndpoint;
 import dev.tether.socketio.internal.SocketLink;
@@ -203,7 +204,7 @@ public final class Socket {
     }
 
     /** The engine's side of the socket. */
-    private final class Endpoint implements SocketEndpoint, SessionHandler {
+    private final class Endpoint implements SocketEndpoint, SessionHandler, MigrationListener {
 
         @Override
         public SessionHandler handler() {
@@ -257,6 +258,15 @@ public final class Socket {
         public void onClose(Session s, int code, String reason) {
             namespace.removed(Socket.this);
             disconnected(reason);
+        }
+
+        @Override
+        public void onMigrated(ServerSession s) {
+            // Another node serves the socket now (cluster): this one forgets it, without a close.
+            // Unbound if it was being recovered here when another recovery took it.
+            if (session != null) {
+                namespace.removed(Socket.this);
+            }
         }
     }
 }

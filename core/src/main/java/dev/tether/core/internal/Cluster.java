@@ -13,7 +13,6 @@ import dev.tether.core.spi.SessionRecord;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.Principal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -68,9 +67,13 @@ final class Cluster implements BrokerListener {
 
     // ================================================================ outgoing
 
-    /** Publishes through the broker; a failure goes to the error handler, counted. */
-    void publish(String topic, String event, Payload payload, boolean isVolatile) {
-        BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0);
+    /**
+     * Publishes through the broker; a failure goes to the error handler, counted.
+     *
+     * @param exceptId the session the entry is not for (see {@link BrokerMessage#except()}), or null
+     */
+    void publish(String topic, String event, Payload payload, boolean isVolatile, String exceptId) {
+        BrokerMessage message = new BrokerMessage(event, payload, !isVolatile, 0, exceptId);
         CommitQueue.Collected collecting = collected.get();
         if (collecting != null && !isVolatile) {
             collecting.effects.add(Broker.Effect.publish(topic, message));
@@ -232,10 +235,9 @@ final class Cluster implements BrokerListener {
         if (!session.checkpointWanted()) {
             return; // one is in flight: it runs again when that completes
         }
-        long seq = session.ackedSeqForCheckpoint;
-        long position = session.ackedPositionForCheckpoint;
+        ServerSession.FeedMark acked = session.ackedForCheckpoint;
         long clientSeq = session.handledClientSeq;
-        broker.checkpoint(session.id(), seq, position, clientSeq).whenComplete((v, error) -> {
+        broker.checkpoint(session.id(), acked.seq(), acked.position(), clientSeq).whenComplete((v, error) -> {
             if (error != null && !(unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code()))) {
                 reportFailure("checkpoint session " + session.id(), error);
             }
@@ -278,30 +280,61 @@ final class Cluster implements BrokerListener {
     }
 
     /**
-     * Claims session {@code sessionId} for {@code principal} and reads its feed since the
-     * checkpoint. The returned session waits, with live entries held back, until the caller
-     * attaches it with {@link ServerSession#attachRecovered} or drops it with {@link #abandon}.
+     * Claims the session {@code request} names and reads its feed since the checkpoint. The
+     * returned session waits, with live entries held back, until the caller attaches it with
+     * {@link ServerSession#attachRecovered} or drops it with {@link #abandon}.
      */
-    CompletableFuture<Resume> claim(String sessionId, String token, Principal principal) {
+    CompletableFuture<Resume> claim(BrokerResume.Request request) {
+        String sessionId = request.sessionId();
         ServerSession local = hub.findSession(sessionId);
         if (local != null) {
             // Same node: the broker still holds everything the client may lack; the local object goes.
             hub.releaseLocally(local, CloseCodes.SESSION_TAKEN_OVER, "session taken over");
         }
-        ServerSession session = hub.adoptSession(sessionId, token, principal);
+        ServerSession session = hub.adoptSession(sessionId, request.token(), request.principal(),
+                request.protocol(), request.handler(), request.ackless());
         return broker.claim(sessionId, session.tokenHash()).thenCompose(claim -> {
             if (claim.status() != Claim.CLAIMED) {
                 hub.forget(session);
                 return CompletableFuture.completedFuture(new Resume(null, claim, null));
             }
             SessionRecord record = claim.record();
-            return broker.read(record, record.checkpointPosition(), claim.position())
+            session.restoreTopics(record);
+            return read(record, record.checkpointPosition(), claim.position())
                     .thenApply(feed -> new Resume(session, claim, feed));
         }).whenComplete((r, error) -> {
             if (error != null) {
                 hub.forget(session);
             }
         });
+    }
+
+    /**
+     * Reads the feed of {@code record}'s session after {@code after} up to {@code upTo}, without
+     * the entries that except it: those are not part of its feed, so they are dropped here,
+     * before anything is numbered, just as live delivery skips them.
+     */
+    CompletableFuture<Feed> read(SessionRecord record, long after, long upTo) {
+        return broker.read(record, after, upTo).thenApply(feed -> withoutExcepted(feed, record.sessionId()));
+    }
+
+    static Feed withoutExcepted(Feed feed, String sessionId) {
+        if (!feed.complete()) {
+            return feed;
+        }
+        List<Feed.Entry> kept = null;
+        List<Feed.Entry> entries = feed.entries();
+        for (int i = 0; i < entries.size(); i++) {
+            Feed.Entry e = entries.get(i);
+            if (sessionId.equals(e.message().except())) {
+                if (kept == null) {
+                    kept = new ArrayList<>(entries.subList(0, i));
+                }
+            } else if (kept != null) {
+                kept.add(e);
+            }
+        }
+        return kept == null ? feed : Feed.of(kept);
     }
 
     /** The claimed session will not be attached here: it stays in the broker, claimable. */
@@ -325,7 +358,7 @@ final class Cluster implements BrokerListener {
 
     @Override
     public void onPublished(long position, String topic, BrokerMessage message) {
-        hub.deliver(topic, message.event(), message.payload(), !message.reliable(), position);
+        hub.deliver(topic, message, position);
     }
 
     @Override
@@ -395,7 +428,7 @@ final class Cluster implements BrokerListener {
             if (claim.status() != Claim.CLAIMED) {
                 return CompletableFuture.completedFuture((Feed) null);
             }
-            return broker.read(claim.record(), after, claim.position())
+            return read(claim.record(), after, claim.position())
                     .thenApply(feed -> {
                         session.goLive(claim.position(), feed.complete() ? feed.entries() : null);
                         return feed;

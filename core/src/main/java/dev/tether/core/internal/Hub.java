@@ -10,6 +10,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.BrokerMessage;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.EncodedMessage;
 import dev.tether.core.spi.Protocol;
@@ -241,8 +242,9 @@ public final class Hub implements Tether {
     }
 
     /** Cluster: a session claimed from the broker, under its own id and token, waiting to be attached. */
-    ServerSession adoptSession(String id, String token, Principal principal) {
-        ServerSession session = new ServerSession(this, id, token, principal, config.protocol(), handler, false);
+    ServerSession adoptSession(String id, String token, Principal principal, Protocol protocol,
+                               SessionHandler sessionHandler, boolean ackless) {
+        ServerSession session = new ServerSession(this, id, token, principal, protocol, sessionHandler, ackless);
         ServerSession previous = sessions.put(id, session);
         if (previous != null && previous != session) {
             previous.leave(); // a resume racing ours: the broker's claim order decides, this node keeps the last
@@ -273,10 +275,30 @@ public final class Hub implements Tether {
             removeSubscriber(topic, session);
         }
         SessionLink l = session.link;
-        if (l != null) {
+        if (l != null && code == CloseCodes.SESSION_TAKEN_OVER) {
+            l.takenOver(); // the link's own way: a Socket.IO socket leaves its namespace, not the whole connection
+        } else if (l != null) {
             l.connection().close(code, reason);
         }
         session.end(code, reason, false, true);
+    }
+
+    /** Whether this hub is a node of a cluster (it has a broker). */
+    public boolean clustered() {
+        return cluster != null;
+    }
+
+    /**
+     * Cluster: resumes a session through the broker for {@code link}, on its I/O thread; see
+     * {@link BrokerResume}. For another wire protocol's state machine (Socket.IO).
+     *
+     * @throws IllegalStateException if the hub has no broker
+     */
+    public void resumeFromBroker(SessionLink link, BrokerResume.Request request, BrokerResume.Outcome outcome) {
+        if (cluster == null) {
+            throw new IllegalStateException("not a clustered hub");
+        }
+        BrokerResume.start(this, link, request, outcome);
     }
 
     /** A snapshot of this node's sessions. */
@@ -566,25 +588,28 @@ public final class Hub implements Tether {
 
     /**
      * Publishes to every subscriber of {@code topic} but {@code except} (may be null). Each wire
-     * protocol among the subscribers encodes the message once (usually there is one).
+     * protocol among the subscribers encodes the message once (usually there is one). On a
+     * clustered hub the broker delivers it on every node, {@code except} wherever it is, and 0 is
+     * returned.
      */
     public int publish(String topic, String event, Payload payload, boolean isVolatile, Session except) {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
+        String exceptId = except == null ? null : except.id();
         if (cluster != null) {
-            cluster.publish(topic, event, payload, isVolatile);
+            cluster.publish(topic, event, payload, isVolatile, exceptId);
             return 0;
         }
-        return deliver(topic, event, payload, isVolatile, except, 0);
+        return deliver(topic, event, payload, isVolatile, exceptId, 0);
     }
 
     /** Cluster: an entry the broker delivers to this node's subscribers of {@code topic}. */
-    void deliver(String topic, String event, Payload payload, boolean isVolatile, long position) {
-        deliver(topic, event, payload, isVolatile, null, position);
+    void deliver(String topic, BrokerMessage message, long position) {
+        deliver(topic, message.event(), message.payload(), !message.reliable(), message.except(), position);
     }
 
-    private int deliver(String topic, String event, Payload payload, boolean isVolatile, Session except, long position) {
+    private int deliver(String topic, String event, Payload payload, boolean isVolatile, String exceptId, long position) {
         Set<ServerSession> subscribers = topics.get(topic);
         if (subscribers == null || subscribers.isEmpty()) {
             return 0;
@@ -595,8 +620,8 @@ public final class Hub implements Tether {
         Map<Protocol, Outbound> others = null;
         int queued = 0;
         for (ServerSession session : subscribers) {
-            if (session == except) {
-                continue;
+            if (exceptId != null && exceptId.equals(session.id())) {
+                continue; // not in its feed: skipped before it is numbered, as a re-read skips it
             }
             Outbound entry;
             if (session.protocol() == protocol) {

@@ -202,75 +202,32 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
 
     /**
      * Cluster: every resume goes through the broker, which holds the session's record and the
-     * history it needs wherever the session was before. Frames the client sends before our
-     * welcome are not expected (PROTOCOL.md §3) and are refused as before a hello.
+     * history it needs wherever the session was before ({@link BrokerResume}). Frames the client
+     * sends before our welcome are not expected (PROTOCOL.md §3) and are refused as before a hello.
      */
     private void resumeFromBroker(InboundFrame.Hello hello) {
-        ServerSession local = hub.findSession(hello.sessionId());
-        if (local != null && (!local.tokenMatches(hello.resumeToken())
-                || !local.principal().getName().equals(principal.getName()))) {
-            refuseResume();
-            return;
-        }
         resuming = true;
-        hub.cluster.claim(hello.sessionId(), hello.resumeToken(), principal).whenComplete((r, error) ->
-                connection.execute(() -> claimed(hello, r, Cluster.unwrap(error))));
-    }
+        BrokerResume.Request request = new BrokerResume.Request(hello.sessionId(), hello.resumeToken(), principal,
+                hello.lastSeq(), config.protocol(), hub.handler, false);
+        BrokerResume.start(hub, this, request, new BrokerResume.Outcome() {
+            @Override
+            public void claimed(ServerSession claimed) {
+                resuming = false;
+                session = claimed;
+            }
 
-    private void claimed(InboundFrame.Hello hello, Cluster.Resume r, Throwable error) {
-        resuming = false;
-        if (error != null) {
-            fail(CloseCodes.TRY_AGAIN_LATER, "cluster unavailable; retry");
-            return;
-        }
-        ServerSession claimed = r.session();
-        if (closed) {
-            if (claimed != null) {
-                hub.cluster.abandon(claimed);
+            @Override
+            public void failed(int why, String reason) {
+                resuming = false;
+                switch (why) {
+                    case BrokerResume.ENDED -> fail(CloseCodes.SESSION_CLOSED, reason);
+                    case BrokerResume.FORBIDDEN -> refuseResume();
+                    case BrokerResume.LOST -> startOver(hello.sessionId(), reason);
+                    case BrokerResume.OUT_OF_RANGE -> fail(CloseCodes.INVALID_SEQUENCE, reason);
+                    default -> fail(CloseCodes.TRY_AGAIN_LATER, reason);
+                }
             }
-            return;
-        }
-        switch (r.claim().status()) {
-            case dev.tether.core.spi.Claim.ENDED -> {
-                fail(CloseCodes.SESSION_CLOSED, "session ended");
-                return;
-            }
-            case dev.tether.core.spi.Claim.FORBIDDEN -> {
-                refuseResume();
-                return;
-            }
-            case dev.tether.core.spi.Claim.MISSING -> {
-                startOver(hello.sessionId(), hub.cluster.whyMissing());
-                return;
-            }
-            default -> { }
-        }
-        dev.tether.core.spi.SessionRecord record = r.claim().record();
-        if (!record.principal().equals(principal.getName())) {
-            hub.cluster.abandon(claimed);
-            refuseResume();
-            return;
-        }
-        long checkpoint = record.checkpointSeq();
-        long last = hello.lastSeq();
-        java.util.List<dev.tether.core.spi.Feed.Entry> entries = r.feed().entries();
-        if (last < checkpoint || (r.feed().complete() && last > checkpoint + entries.size())) {
-            hub.cluster.abandon(claimed);
-            fail(CloseCodes.INVALID_SEQUENCE, last < checkpoint
-                    ? "resume went backwards" : "resume from a sequence number never sent");
-            return;
-        }
-        java.util.List<dev.tether.core.spi.Feed.Entry> missed = r.feed().complete()
-                ? entries.subList((int) (last - checkpoint), entries.size()) : null;
-        if (missed == null || missed.size() > Math.min(config.outboundQueueCapacity(), config.replayBufferMessages())) {
-            // What the client missed is gone, or more than a session may hold: an explicit gap, a new session.
-            hub.forget(claimed);
-            hub.cluster.ended(claimed);
-            startOver(hello.sessionId(), missed == null ? r.feed().reason() : "too_many");
-            return;
-        }
-        session = claimed;
-        claimed.attachRecovered(this, last, record.clientSeq(), missed, r.claim().position());
+        });
     }
 
     private void refuseResume() {

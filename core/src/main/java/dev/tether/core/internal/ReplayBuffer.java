@@ -106,6 +106,11 @@ final class ReplayBuffer {
         return released;
     }
 
+    /** The oldest entry, or null if the buffer is empty. */
+    Object oldest() {
+        return size == 0 ? null : items[head];
+    }
+
     /**
      * Drops the oldest entry (ack-less sessions, which evict rather than wait for an ack).
      *

@@ -135,9 +135,12 @@ public final class ServerSession implements Session {
     final CommitQueue commits = new CommitQueue();
     /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
     private volatile long durableClientSeq;
-    /** The newest acknowledgement to record: the client's seq and the position of that entry. */
-    volatile long ackedSeqForCheckpoint;
-    volatile long ackedPositionForCheckpoint;
+    /**
+     * The newest acknowledgement to record: the client's seq and the position of that entry, one
+     * value so that a checkpoint never pairs a seq with another entry's position. Ack-less
+     * sessions record what left their replay buffer instead (see {@link #evictToFit}).
+     */
+    volatile FeedMark ackedForCheckpoint = FeedMark.START;
     private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
 
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
@@ -416,10 +419,23 @@ public final class ServerSession implements Session {
         }
     }
 
-    /** Ack-less: drops the oldest entries until {@code sizeBytes} fits; they count as acknowledged. */
+    /**
+     * Ack-less: drops the oldest entries until {@code sizeBytes} fits; they count as acknowledged.
+     * Clustered, the checkpoint follows them in steps of an eighth of the replay buffer: a
+     * recovery from an offset before it is refused anyway (as on one node: evicted), and the
+     * broker may forget what lies before it, so that a session's feed does not grow for as long
+     * as it lives.
+     */
     private void evictToFit(int sizeBytes) {
+        Object evicted = null;
         while (!replay.fits(sizeBytes)) {
+            evicted = replay.oldest();
             ackedSeq = replay.evictOldest();
+        }
+        if (hub.cluster != null && evicted instanceof Outbound o
+                && ackedSeq - ackedForCheckpoint.seq() >= Math.max(1, config.replayBufferMessages() / 8)) {
+            ackedForCheckpoint = new FeedMark(ackedSeq, o.position);
+            hub.cluster.checkpoint(this);
         }
     }
 
@@ -549,8 +565,7 @@ public final class ServerSession implements Session {
 
     private void release(long seq) {
         if (hub.cluster != null && seq > ackedSeq && replay.entryAt(seq) instanceof Outbound o) {
-            ackedSeqForCheckpoint = seq;
-            ackedPositionForCheckpoint = o.position;
+            ackedForCheckpoint = new FeedMark(seq, o.position);
             hub.cluster.checkpoint(this);
         }
         int released = replay.release(seq);
@@ -830,7 +845,11 @@ public final class ServerSession implements Session {
             commits.abandonWaiting(id);
         }
         if (migrated) {
-            return; // it lives on, on another node or in the broker: nothing ended for the application
+            // It lives on, on another node or in the broker: nothing ended for the application.
+            if (handler instanceof MigrationListener m) {
+                callbacks.execute(() -> hub.guard("handler.onMigrated", () -> m.onMigrated(this)));
+            }
+            return;
         }
         if (hub.cluster != null && !expired) {
             hub.cluster.ended(this);
@@ -842,6 +861,20 @@ public final class ServerSession implements Session {
     }
 
     // ================================================================ cluster feed
+
+    /** A sequence number and the broker position of the entry it numbers. */
+    record FeedMark(long seq, long position) {
+        static final FeedMark START = new FeedMark(0, 0);
+    }
+
+    /** Cluster: the topics of a session claimed from the broker, as its record has them now. */
+    void restoreTopics(dev.tether.core.spi.SessionRecord record) {
+        for (dev.tether.core.spi.SessionRecord.Subscription s : record.subscriptions()) {
+            if (s.current()) {
+                topics.add(s.topic());
+            }
+        }
+    }
 
     /** The SHA-256 of the resume token (cluster only). */
     byte[] tokenHash() {

@@ -24,6 +24,8 @@ import java.util.concurrent.CompletableFuture;
  *       (subscribed at a position before it, not unsubscribed at a position before it), and</li>
  *   <li>the direct messages sent to it.</li>
  * </ul>
+ * An entry whose {@link BrokerMessage#except()} names a session is stored, delivered and read
+ * like any other entry of its topic; the engine leaves it out of that session's numbering.
  * The engine numbers a session's feed 1, 2, 3, … (the wire protocol's sequence numbers): since
  * the feed is a pure function of the broker's history, any node computes the same numbering
  * from a {@link SessionRecord#checkpointSeq() checkpoint}, which is how a client resumes on a

@@ -16,12 +16,20 @@ import java.util.Objects;
  * @param payload   the content
  * @param reliable  false for a volatile message (never stored, may be dropped)
  * @param requestId a request the receiver answers (direct reliable messages only), or 0
+ * @param except    a topic entry only: the id of the one session it is not for (Socket.IO's
+ *                  {@code socket.to(room).emit}, which excludes the sender), or null. A broker
+ *                  stores, delivers and reads such an entry like any other; the engine leaves it
+ *                  out of that session's feed, live and on every read alike, so that the
+ *                  session's numbering is the same on every node
  * @since 0.2.0
  */
-public record BrokerMessage(String event, Payload payload, boolean reliable, long requestId) {
+public record BrokerMessage(String event, Payload payload, boolean reliable, long requestId, String except) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final byte VERSION = 1;
+    /** The form without {@code except}: still written when there is none, so older nodes read it. */
+    private static final byte VERSION_1 = 1;
+    /** The form with {@code except}, after the event name. */
+    private static final byte VERSION_2 = 2;
     private static final byte TEXT = 0;
     private static final byte JSON_VALUE = 1;
     private static final byte BINARY = 2;
@@ -32,6 +40,14 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
         if (requestId < 0) {
             throw new IllegalArgumentException("requestId must not be negative: " + requestId);
         }
+        if (except != null && except.isEmpty()) {
+            throw new IllegalArgumentException("except must be a session id or null");
+        }
+    }
+
+    /** A message for every recipient ({@code except} null). */
+    public BrokerMessage(String event, Payload payload, boolean reliable, long requestId) {
+        this(event, payload, reliable, requestId, null);
     }
 
     /** A reliable message that expects no reply. */
@@ -45,12 +61,19 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
     }
 
     /**
-     * The binary form: {@code [version 1][flags: bit 0 reliable][payload kind: 0 text, 1 JSON, 2
-     * bytes][request id: 8 bytes][event length: 4 bytes][event: UTF-8][payload: UTF-8 or bytes]},
-     * integers big-endian.
+     * The binary form, integers big-endian:
+     * <pre>
+     * [version: 1 byte][flags: 1 byte, bit 0 reliable][payload kind: 1 byte, 0 text, 1 JSON, 2 bytes]
+     * [request id: 8 bytes][event length: 4 bytes][event: UTF-8]
+     * [except length: 4 bytes][except: UTF-8]      (version 2 only)
+     * [payload: UTF-8 or bytes, to the end]
+     * </pre>
+     * Version 1 is written when {@code except} is null, version 2 otherwise, so that nodes that
+     * only know version 1 still read every message but those; {@link #fromBytes} reads both.
      */
     public byte[] toBytes() {
         byte[] name = event.getBytes(StandardCharsets.UTF_8);
+        byte[] excluded = except == null ? null : except.getBytes(StandardCharsets.UTF_8);
         byte kind;
         byte[] body;
         if (payload instanceof Payload.Text t) {
@@ -63,14 +86,18 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
             kind = BINARY;
             body = ((Payload.Binary) payload).toByteArray();
         }
-        return ByteBuffer.allocate(3 + 8 + 4 + name.length + body.length)
-                .put(VERSION).put((byte) (reliable ? 1 : 0)).put(kind)
-                .putLong(requestId).putInt(name.length).put(name).put(body)
-                .array();
+        int exceptBytes = excluded == null ? 0 : 4 + excluded.length;
+        ByteBuffer out = ByteBuffer.allocate(3 + 8 + 4 + name.length + exceptBytes + body.length)
+                .put(excluded == null ? VERSION_1 : VERSION_2).put((byte) (reliable ? 1 : 0)).put(kind)
+                .putLong(requestId).putInt(name.length).put(name);
+        if (excluded != null) {
+            out.putInt(excluded.length).put(excluded);
+        }
+        return out.put(body).array();
     }
 
     /**
-     * Reads the binary form of {@link #toBytes()}.
+     * Reads the binary form of {@link #toBytes()}, either version.
      *
      * @throws IllegalArgumentException if the bytes are not such a form
      */
@@ -78,18 +105,15 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
         try {
             ByteBuffer in = ByteBuffer.wrap(bytes);
             byte version = in.get();
-            if (version != VERSION) {
+            if (version != VERSION_1 && version != VERSION_2) {
                 throw new IllegalArgumentException("unknown broker message version " + version);
             }
             boolean reliable = (in.get() & 1) != 0;
             byte kind = in.get();
             long requestId = in.getLong();
-            int nameLength = in.getInt();
-            if (nameLength < 1 || nameLength > in.remaining()) {
-                throw new IllegalArgumentException("bad event length " + nameLength);
-            }
-            String event = new String(bytes, in.position(), nameLength, StandardCharsets.UTF_8);
-            int body = in.position() + nameLength;
+            String event = utf8(in, 1);
+            String except = version == VERSION_2 ? utf8(in, 1) : null;
+            int body = in.position();
             int bodyLength = bytes.length - body;
             Payload payload = switch (kind) {
                 case TEXT -> Payload.text(new String(bytes, body, bodyLength, StandardCharsets.UTF_8));
@@ -101,9 +125,20 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
                 }
                 default -> throw new IllegalArgumentException("unknown payload kind " + kind);
             };
-            return new BrokerMessage(event, payload, reliable, requestId);
+            return new BrokerMessage(event, payload, reliable, requestId, except);
         } catch (java.nio.BufferUnderflowException | JsonProcessingException e) {
             throw new IllegalArgumentException("malformed broker message: " + e.getMessage(), e);
         }
+    }
+
+    /** A length-prefixed UTF-8 string of at least {@code min} bytes; advances {@code in} past it. */
+    private static String utf8(ByteBuffer in, int min) {
+        int length = in.getInt();
+        if (length < min || length > in.remaining()) {
+            throw new IllegalArgumentException("bad string length " + length);
+        }
+        String s = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
+        in.position(in.position() + length);
+        return s;
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.internal.BrokerResume;
 import dev.tether.core.internal.HashedWheelTimer;
 import dev.tether.core.internal.Heartbeat;
 import dev.tether.core.internal.Hub;
@@ -319,20 +320,51 @@ public final class EngineIoConnection implements ConnectionListener {
         }
         SocketLink link = new SocketLink(this, endpoint, socketPrincipal, auth);
         sockets.put(namespace, link);
-        if (endpoint.recovery() && auth != null && auth.path("pid").isTextual() && auth.path("offset").isTextual()
-                && recover(link, auth.get("pid").textValue(), auth.get("offset").textValue())) {
-            return;
+        if (endpoint.recovery() && auth != null && auth.path("pid").isTextual() && auth.path("offset").isTextual()) {
+            String[] pid = PrivateSessionId.parse(auth.get("pid").textValue());
+            long offset = parseOffset(auth.get("offset").textValue());
+            if (pid != null && offset >= 0 && hub.clustered()) {
+                recoverFromBroker(link, pid, offset);
+                return;
+            }
+            if (pid != null && offset >= 0 && recover(link, pid, offset)) {
+                return;
+            }
         }
         openSocket(link);
     }
 
-    /** Starts recovering the session the client names; false if it cannot be (then a new one). */
-    private boolean recover(SocketLink link, String pid, String offsetText) {
-        String[] parts = PrivateSessionId.parse(pid);
-        long offset = parseOffset(offsetText);
-        if (parts == null || offset < 0) {
-            return false;
-        }
+    /**
+     * Cluster: recovers through the broker, wherever the session was (this node included), as a
+     * native resume does; a recovery that cannot be honoured gets a new session, a broker that
+     * cannot be reached closes the transport so that the client retries with the same pid.
+     * Packets for the namespace before the CONNECT reply are dropped (the client sends none).
+     */
+    private void recoverFromBroker(SocketLink link, String[] pid, long offset) {
+        SocketEndpoint socket = link.endpoint.newSocket(link, link.auth);
+        BrokerResume.Request request = new BrokerResume.Request(pid[0], pid[1], link.principal, offset,
+                link.endpoint.protocol(), socket.handler(), true);
+        hub.resumeFromBroker(link, request, new BrokerResume.Outcome() {
+            @Override
+            public void claimed(ServerSession session) {
+                socket.bind(session);
+                link.bind(session, socket, true);
+            }
+
+            @Override
+            public void failed(int why, String reason) {
+                if (why == BrokerResume.UNAVAILABLE) {
+                    fail(CloseCodes.TRY_AGAIN_LATER, reason);
+                } else if (!closing) {
+                    // Every refusal looks the same to the client (a new session): no oracle for guessed pids.
+                    openSocket(link);
+                }
+            }
+        });
+    }
+
+    /** Starts recovering the session the client names from this node's memory; false if it cannot be (then a new one). */
+    private boolean recover(SocketLink link, String[] parts, long offset) {
         ServerSession old = hub.findSession(parts[0]);
         // Every refusal looks the same to the client (a new session): no oracle for guessed pids.
         if (old == null || !old.isAckless() || old.protocol() != link.endpoint.protocol()
@@ -374,6 +406,11 @@ public final class EngineIoConnection implements ConnectionListener {
     /** The link of {@code namespace} is gone (taken over, or disconnected by the server). */
     void remove(SocketLink link) {
         sockets.remove(link.endpoint.name(), link);
+    }
+
+    /** Whether {@code link} is still this connection's socket of its namespace. */
+    boolean holds(SocketLink link) {
+        return sockets.get(link.endpoint.name()) == link;
     }
 
     // ------------------------------------------------------------ writes, closes, reads

@@ -31,7 +31,8 @@ import java.util.List;
  *
  * <p>Offsets: with connection state recovery on, a reliable event without an ack id carries its
  * session sequence number as a string, as its last argument, so that the client hands it back
- * when it reconnects ({@code 42["news",{...},"17"]}). The bytes of the event are encoded once and
+ * when it reconnects ({@code 42["news",{...},"17"]}). On a clustered hub that number is the
+ * event's place in the session's broker feed, the same on every node. The bytes of the event are encoded once and
  * shared; the per-delivery header (type, namespace, ack id) and trailer (offset) are small.
  *
  * <p>Inbound packets need per-connection state (binary attachments arrive in later messages) and
@@ -60,9 +61,13 @@ public final class SocketIoProtocol implements Protocol {
         this.recovery = recovery;
     }
 
+    /**
+     * {@code socket.io/5} and the namespace, {@code socket.io/5/chat}: a clustered session's
+     * record names it, so that a pid is only recovered into the namespace that issued it.
+     */
     @Override
     public String name() {
-        return "socket.io/5";
+        return "socket.io/5" + namespace;
     }
 
     /** The namespace this protocol encodes for. */

@@ -119,9 +119,10 @@ public final class SocketLink implements SessionLink {
         });
     }
 
+    /** Whether the transport closed, or this socket left its namespace (disconnected or taken over). */
     @Override
     public boolean isClosed() {
-        return engine.closed;
+        return engine.closed || !engine.holds(this);
     }
 
     @Override

@@ -42,7 +42,8 @@ public abstract class BrokerContract {
 
         @Override
         public void onPublished(long position, String topic, BrokerMessage message) {
-            events.add("pub " + topic + " " + message.payload().asText() + (position == 0 ? " volatile" : ""));
+            events.add("pub " + topic + " " + message.payload().asText() + (position == 0 ? " volatile" : "")
+                    + (message.except() == null ? "" : " except " + message.except()));
         }
 
         @Override
@@ -230,6 +231,27 @@ public abstract class BrokerContract {
         assertThat(((BrokerException) unknown).code()).isEqualTo(BrokerException.NO_SESSION);
         await(b.publish("room", text("last")));
         assertThat(rb.next()).as("a commit of an unknown session applied nothing").isEqualTo("pub room last");
+    }
+
+    @Test
+    public void anEntryExceptingASessionKeepsItsExceptLiveAndOnRead() throws Exception {
+        // The engine leaves such an entry out of that session's feed; the broker only carries the field.
+        Recorder ra = new Recorder();
+        Broker a = start(newNode(100), ra);
+        long start = await(a.create(record("s1", "t1")));
+        await(a.subscribe("s1", "room"));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+        assertThat(ra.next()).isEqualTo("sub s1 room");
+        await(a.publish("room", new BrokerMessage("e", Payload.text("1"), true, 0, "s1")));
+        await(a.publish("room", new BrokerMessage("e", Payload.text("2"), true, 0, "s2")));
+        await(a.publish("room", new BrokerMessage("e", Payload.text("3"), false, 0, "s1")));
+        assertThat(ra.next()).isEqualTo("pub room 1 except s1");
+        assertThat(ra.next()).isEqualTo("pub room 2 except s2");
+        assertThat(ra.next()).isEqualTo("pub room 3 volatile except s1");
+        Claim claim = await(a.claim("s1", hash("t1")));
+        Feed feed = await(a.read(claim.record(), start, claim.position()));
+        assertThat(feed.entries()).extracting(e -> e.message().payload().asText() + ":" + e.message().except())
+                .containsExactly("1:s1", "2:s2");
     }
 
     @Test

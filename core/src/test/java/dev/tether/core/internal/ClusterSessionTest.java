@@ -1,0 +1,94 @@
+package dev.tether.core.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tether.core.InMemoryCluster;
+import dev.tether.core.Payload;
+import dev.tether.core.Session;
+import dev.tether.core.SessionHandler;
+import dev.tether.core.Tether;
+import dev.tether.core.TetherConfig;
+import dev.tether.core.testing.Await;
+import java.security.Principal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Native sessions of two hubs on one {@link InMemoryCluster}, on an in-memory transport. */
+class ClusterSessionTest {
+
+    private static final Principal ALICE = () -> "alice";
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final InMemoryCluster cluster = new InMemoryCluster();
+    private final BlockingQueue<Session> opened = new LinkedBlockingQueue<>();
+    private final List<Tether> hubs = new ArrayList<>();
+
+    private Hub hub() {
+        Tether t = Tether.create(TetherConfig.builder().broker(cluster.node()).errorHandler((c, e) -> { })
+                .drainTimeout(Duration.ZERO).build(), new SessionHandler() {
+                    @Override
+                    public void onOpen(Session session) {
+                        session.subscribe("room");
+                        opened.add(session);
+                    }
+                });
+        hubs.add(t);
+        return (Hub) t;
+    }
+
+    @AfterEach
+    void stop() {
+        hubs.forEach(Tether::close);
+    }
+
+    private Session nextOpened() throws InterruptedException {
+        Session s = opened.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(s).as("onOpen").isNotNull();
+        return s;
+    }
+
+    private static String msg(JsonNode frame) {
+        return frame.path("seq").asLong() + ":" + frame.path("d").asText();
+    }
+
+    @Test
+    void anEntryExceptingASessionIsLeftOutOfItsFeedLiveAndWhenAnotherNodeResumesIt() throws Exception {
+        Hub a = hub();
+        Hub b = hub();
+        InMemoryConnection c1 = InMemoryConnection.open(a, ALICE);
+        JsonNode welcome = c1.hello();
+        Session s1 = nextOpened();
+        InMemoryConnection c2 = InMemoryConnection.open(a, ALICE);
+        c2.hello();
+        nextOpened();
+        Await.until(() -> a.subscribers("room") == 2, WAIT, "both subscribed through the broker");
+
+        a.publish("room", "n", Payload.text("1"), false, null);
+        a.publish("room", "n", Payload.text("2"), false, s1); // for everyone but s1
+        b.publish("room", "n", Payload.text("3"));
+        assertThat(msg(c1.next("msg"))).isEqualTo("1:1");
+        assertThat(msg(c1.next("msg"))).as("numbered without the excepted entry").isEqualTo("2:3");
+        assertThat(msg(c2.next("msg"))).isEqualTo("1:1");
+        assertThat(msg(c2.next("msg"))).isEqualTo("2:2");
+        assertThat(msg(c2.next("msg"))).isEqualTo("3:3");
+
+        // s1's client saw only seq 1 before its connection died; B resumes it from the broker's feed.
+        c1.drop();
+        b.publish("room", "n", Payload.text("4"), false, s1);
+        b.publish("room", "n", Payload.text("5"));
+        InMemoryConnection r = InMemoryConnection.open(b, ALICE);
+        r.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText() + "\",\"token\":\""
+                + welcome.path("token").asText() + "\",\"last\":1}");
+        assertThat(r.next("welcome").path("resumed").asBoolean()).isTrue();
+        assertThat(msg(r.next("msg"))).as("the same numbering as node A's").isEqualTo("2:3");
+        assertThat(msg(r.next("msg"))).isEqualTo("3:5");
+        assertThat(b.session(s1.id()).orElseThrow().topics()).as("subscriptions come with the claim").containsExactly("room");
+    }
+}
