@@ -854,7 +854,7 @@ public final class RedisBroker implements Broker {
         }
         boolean first = firstBeat;
         byte[] count = bytes(conns);
-        run(HEARTBEAT, me, bytes(nodeTimeoutMs), count, first ? ONE : ZERO).whenComplete((r, t) -> {
+        run(HEARTBEAT, me, bytes(nodeTimeoutMs), count, first ? ONE : ZERO, bytes(interestGraceMs())).whenComplete((r, t) -> {
             if (t != null) {
                 return; // Redis unreachable: the connection log says so once
             }
@@ -878,6 +878,16 @@ public final class RedisBroker implements Broker {
     }
 
     /**
+     * How long a node taken for dead keeps the interest of its topics: one session retention
+     * (the records of its sessions live that long), at least ten node timeouts. A node that was
+     * only paused (a long GC, a stalled host) and comes back within it has missed no entry of
+     * its topics; its direct messages never stop. After it, its channel gets no topic entries.
+     */
+    private long interestGraceMs() {
+        return Math.max(node().sessionRetentionMs(), 10 * nodeTimeoutMs);
+    }
+
+    /**
      * Registers this node again after other nodes forgot it, with the topics of its owned
      * sessions; entries published meanwhile may have been missed, so the listener then hears
      * onInterrupted and re-reads the feeds.
@@ -888,12 +898,13 @@ public final class RedisBroker implements Broker {
         int i = 0;
         do { // the first call registers the node even when it owns no session
             List<String> part = ids.subList(i, Math.min(ids.size(), i + TOUCH_BATCH));
-            byte[][] args = new byte[part.size() + 3][];
+            byte[][] args = new byte[part.size() + 4][];
             args[0] = me;
             args[1] = bytes(nodeTimeoutMs);
             args[2] = count;
+            args[3] = i == 0 ? ONE : ZERO;
             for (int k = 0; k < part.size(); k++) {
-                args[k + 3] = bytes(part.get(k));
+                args[k + 4] = bytes(part.get(k));
             }
             calls.add(run(REATTACH, args));
             i += TOUCH_BATCH;

@@ -140,16 +140,11 @@ local function dropSubscriptions(k, sid, e)
   end
 end
 
--- Forgets a node that died or left: its interest and watches, its presence entries (leave
--- events go to the nodes still interested or watching), its connection count and its
--- heartbeat. Idempotent.
+-- Forgets a node that died or left: its watches, its presence entries (leave events go to the
+-- nodes still interested), its connection count and its heartbeat. Its interest stays until
+-- dropInterest, so that a node taken for dead while alive (a long pause) misses no topic entry
+-- meanwhile; the sweep records when in the zset "gone". Idempotent.
 local function dropNode(d, e)
-  local tidx = P .. 'n:' .. d .. ':t'
-  local topics = redis.call('SMEMBERS', tidx)
-  for i = 1, #topics do
-    redis.call('HDEL', interestKey(topics[i]), d)
-  end
-  redis.call('DEL', tidx)
   local widx = P .. 'n:' .. d .. ':w'
   local watched = redis.call('SMEMBERS', widx)
   for i = 1, #watched do
@@ -171,6 +166,19 @@ local function dropNode(d, e)
   redis.call('DEL', pidx)
   redis.call('HDEL', P .. 'conns', d)
   redis.call('ZREM', P .. 'nodes', d)
+end
+
+-- Removes node d from the interest of every topic: no more entries are sent to its channel.
+local function dropInterest(d)
+  local tidx = P .. 'n:' .. d .. ':t'
+  local topics = redis.call('SMEMBERS', tidx)
+  for i = 1, #topics do
+    redis.call('HDEL', interestKey(topics[i]), d)
+  end
+  redis.call('DEL', tidx)
+  redis.call('ZREM', P .. 'gone', d)
+  -- Should d come back after all, reattach.lua counts its sessions in again (kept a week).
+  redis.call('SET', P .. 'n:' .. d .. ':dropped', '1', 'PX', 604800000)
 end
 
 local function isLive(node, cache)

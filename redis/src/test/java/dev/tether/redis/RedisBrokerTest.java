@@ -604,16 +604,53 @@ class RedisBrokerTest {
     }
 
     @Test
-    void aNodeTakenForDeadWhileAliveRestoresItsInterestAndIsInterrupted() {
+    void aNodeTakenForDeadWhileAliveKeepsItsTopicsMeanwhileAndIsInterrupted() throws InterruptedException {
         Node a = node();
         create(a, "s1");
         subscribe(a, "s1", "t");
-        // What another node's sweep does to a node whose heartbeats stalled.
+        // What another node's sweep does to a node whose heartbeats stalled: forgotten, interest kept.
+        String id = a.broker().nodeId();
+        assertThat(shared.command("ZREM " + prefix + "nodes " + id)).isEqualTo(":1");
+        assertThat(shared.command("ZADD " + prefix + "gone 1 " + id)).isEqualTo(":1");
+        get(a.broker().publish("t", msg("while forgotten")));
+        assertThat(a.listener().await("published", WAIT_MS).event()).as("no entry missed while forgotten")
+                .isEqualTo("while forgotten");
+        // Its next heartbeat finds it forgotten: it registers again and its listener is interrupted
+        // (before or after the publish above, whichever came first).
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (a.listener().drain().stream().noneMatch(e -> e.kind().equals("interrupted"))) {
+            assertThat(System.nanoTime() - deadline).as("interrupted within " + WAIT_MS + " ms").isNegative();
+            Thread.sleep(20); // polling the heartbeat's effect, with a deadline
+        }
+        assertThat(shared.command("ZSCORE " + prefix + "gone " + id)).as("back among the living").isEqualTo("$-1");
+        get(a.broker().publish("t", msg("after")));
+        assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after");
+        assertThat(interest("t", id)).as("counted once").isEqualTo(":1");
+    }
+
+    /** How many subscribed sessions of {@code node} Redis counts in {@code topic}'s interest, as a reply line. */
+    private String interest(String topic, String node) {
+        return shared.command("EVAL \"return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')\" 1 "
+                + prefix + "t:" + topic + ":nodes " + node);
+    }
+
+    @Test
+    void aNodeWhoseInterestWasDroppedCountsItsSessionsInAgain() {
+        Node a = node();
+        create(a, "s1");
+        subscribe(a, "s1", "t");
+        create(a, "s2");
+        subscribe(a, "s2", "t");
+        // What the heartbeats of other nodes do to a node forgotten for longer than the grace.
+        String id = a.broker().nodeId();
         assertThat(shared.command("DEL " + prefix + "t:t:nodes")).isEqualTo(":1");
-        assertThat(shared.command("ZREM " + prefix + "nodes " + a.broker().nodeId())).isEqualTo(":1");
+        assertThat(shared.command("DEL " + prefix + "n:" + id + ":t")).isEqualTo(":1");
+        assertThat(shared.command("SET " + prefix + "n:" + id + ":dropped 1")).isEqualTo("+OK");
+        assertThat(shared.command("ZREM " + prefix + "nodes " + id)).isEqualTo(":1");
         a.listener().await("interrupted", WAIT_MS);
         get(a.broker().publish("t", msg("after")));
         assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after");
+        assertThat(interest("t", id)).as("each session counted once").isEqualTo(":2");
     }
 
     @Test
