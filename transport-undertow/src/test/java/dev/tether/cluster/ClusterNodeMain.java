@@ -8,6 +8,8 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.redis.RedisBroker;
+import dev.tether.socketio.SocketIo;
+import dev.tether.socketio.SocketIoConfig;
 import dev.tether.redis.RedisBrokerConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
@@ -18,8 +20,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One node of the multi-process cluster tests, run by {@link NodeProcess} in its own JVM: a hub
- * on a {@link RedisBroker} behind a {@link TetherServer} on an ephemeral port of 127.0.0.1.
- * Prints {@code listening <port>} once it accepts connections, and each failure its error handler
+ * on a {@link RedisBroker} behind a {@link TetherServer} on an ephemeral port of 127.0.0.1, and
+ * a Socket.IO server on the same hub (connection state recovery on; every socket joins the room
+ * {@code room}, the hub topic {@code sio:/#room}) on another. Prints {@code socketio <port>},
+ * then {@code listening <port>} once it accepts connections, and each failure its error handler
  * gets as {@code error <context>: <cause>}. Exits when its standard input closes (the test ended
  * or died), so a node never outlives its test; a test kills it with SIGKILL to simulate a crash.
  * Commands on standard input: {@code publish <id> <topic> <body>} (see {@link #command}).
@@ -49,6 +53,11 @@ public final class ClusterNodeMain {
         handler.tether = tether;
         TetherServer server = TetherServer.start(tether,
                 TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
+        io.on("connection", socket -> socket.join("room"));
+        TetherServer socketIoServer = TetherServer.start(io,
+                TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        System.out.println("socketio " + socketIoServer.port());
         System.out.println("listening " + server.port());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -57,6 +66,7 @@ public final class ClusterNodeMain {
             command(tether, line.split(" ", 4));
         }
         // End of input: the test is gone.
+        socketIoServer.close();
         server.close();
         tether.close();
         System.exit(0);

@@ -2,9 +2,11 @@ package dev.tether.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.tether.redis.RedisServerProcess;
 import dev.tether.testing.Await;
 import dev.tether.testing.ChaosProxy;
+import dev.tether.testing.NodeSocketIoClient;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -199,6 +201,62 @@ class ClusterProcessesIT {
         }
         long resumed = all.stream().mapToLong(p -> p.opens.size() - 1).sum();
         assertThat(resumed).as("clients resumed after kills and cuts").isGreaterThanOrEqualTo(subscribers.size() / 3);
+    }
+
+    /**
+     * Acceptance 4 across processes: a stock, WebSocket-only socket.io-client on node A gets the
+     * room broadcasts an application emits on node B; node A is killed with SIGKILL; the client
+     * reconnects (through the balancer) to node B with {@code recovered:true}, the same socket id,
+     * and every broadcast once and in order.
+     */
+    @Test
+    void aSocketIoClientWhoseNodeIsKilledRecoversOnAnotherNodeWithEveryBroadcastOnceInOrder() throws Exception {
+        NodeProcess a = node("a");
+        NodeProcess b = node("b");
+        ChaosProxy balancer = ChaosProxy.start(a.socketIoAddress());
+        closing.add(0, balancer);
+        NodeSocketIoClient client = NodeSocketIoClient.start("http://127.0.0.1:" + balancer.port(), 1,
+                "{\"transports\":[\"websocket\"]}");
+        closing.add(0, client);
+        JsonNode first = client.next("connect", Duration.ofSeconds(30));
+        assertThat(first.path("recovered").asBoolean()).isFalse();
+
+        // The emitter is node B's application: a native client's "pub" makes it publish to the room's topic.
+        Peer emitter = peer("E", b.uri());
+        emitter.client.connect().get(30, TimeUnit.SECONDS);
+        ScheduledExecutorService traffic = Executors.newSingleThreadScheduledExecutor();
+        closing.add(0, traffic::shutdownNow);
+        int total = 200;
+        traffic.scheduleAtFixedRate(() -> {
+            if (emitter.ticksSent.get() < total) {
+                emitter.sendTick("sio:/#room");
+            }
+        }, 0, 20, TimeUnit.MILLISECONDS);
+        client.next(e -> isTick(e) && tickNumber(e) >= 30, "30 broadcasts from node B on node A", Duration.ofSeconds(30));
+
+        balancer.retarget(b.socketIoAddress());
+        a.kill();
+        JsonNode again = client.next("connect", Duration.ofSeconds(30));
+        assertThat(again.path("recovered").asBoolean()).as("recovered on node B").isTrue();
+        assertThat(again.path("id").asText()).isEqualTo(first.path("id").asText());
+
+        client.next(e -> isTick(e) && tickNumber(e) >= total, "every broadcast", Duration.ofSeconds(60));
+        List<Integer> ticks = new ArrayList<>();
+        for (JsonNode e : client.seen()) {
+            if (isTick(e)) {
+                ticks.add(tickNumber(e));
+            }
+        }
+        assertThat(ticks).as("every broadcast once, in order, across the kill").containsExactlyElementsOf(Peer.upTo(total));
+    }
+
+    private static boolean isTick(JsonNode e) {
+        return e.path("e").asText().equals("event") && e.path("name").asText().equals("tick");
+    }
+
+    private static int tickNumber(JsonNode e) {
+        String text = e.path("args").get(0).asText();
+        return Integer.parseInt(text.substring(text.indexOf(':') + 1));
     }
 
     /** Ticks from {@code publisher} on topic {@code t} every 100 ms until {@code count} were sent. */

@@ -30,6 +30,7 @@ final class NodeProcess implements AutoCloseable {
     private final CompletableFuture<Integer> listening = new CompletableFuture<>();
     private final List<String> lines = new CopyOnWriteArrayList<>();
     private final int port;
+    private volatile int socketIoPort;
     private final PrintWriter stdin;
 
     private NodeProcess(String name, String redisUri) throws IOException {
@@ -71,6 +72,9 @@ final class NodeProcess implements AutoCloseable {
             String line;
             while ((line = in.readLine()) != null) {
                 lines.add(line);
+                if (line.startsWith("socketio ")) {
+                    socketIoPort = Integer.parseInt(line.substring("socketio ".length()));
+                }
                 if (line.startsWith("listening ")) {
                     listening.complete(Integer.parseInt(line.substring("listening ".length())));
                 }
@@ -87,6 +91,11 @@ final class NodeProcess implements AutoCloseable {
 
     InetSocketAddress address() {
         return new InetSocketAddress("127.0.0.1", port);
+    }
+
+    /** Where its Socket.IO server listens. */
+    InetSocketAddress socketIoAddress() {
+        return new InetSocketAddress("127.0.0.1", socketIoPort);
     }
 
     URI uri() {
