@@ -27,6 +27,8 @@ import org.jctools.queues.unpadded.MpscUnboundedUnpaddedArrayQueue;
  */
 public final class SerialExecutor implements Executor {
 
+    private static final System.Logger LOG = System.getLogger("dev.tether.core");
+
     /** Long enough to amortise a pool hand-off, short enough to keep sessions fair. */
     private static final int BATCH = 64;
 
@@ -206,6 +208,11 @@ public final class SerialExecutor implements Executor {
         } catch (RuntimeException e) {
             // Clear the flag so the next execute() retries; the tasks stay queued.
             scheduled = 0;
+            if (pool instanceof java.util.concurrent.ExecutorService s && s.isShutdown()) {
+                // The hub closed its pool: callbacks of connections that close after it are dropped.
+                LOG.log(System.Logger.Level.DEBUG, "tether: callback after the handler pool shut down, dropped");
+                return;
+            }
             report("executor.rejected", e);
         }
     }

@@ -366,4 +366,14 @@ class SerialExecutorTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("lowWater");
     }
+
+    @Test
+    void aPoolThatWasShutDownDropsCallbacksQuietly() {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        pool.shutdown();
+        List<String> contexts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        SerialExecutor serial = new SerialExecutor(pool, 100, 0, NOTHING, NOTHING, (ctx, e) -> contexts.add(ctx));
+        serial.execute(() -> contexts.add("ran"));
+        assertThat(contexts).as("the hub closed its pool: nothing runs, nothing is reported").isEmpty();
+    }
 }
