@@ -56,13 +56,15 @@ public interface Tether extends AutoCloseable {
      * {@link dev.tether.core.spi.BrokerException} when the broker cannot take the message:
      * {@code unavailable} within the broker's command timeout when it does not answer,
      * {@code overloaded} at once when its bounded queue is full; nothing waits without bound.
-     * (Failures of {@link #publish} go to the error handler instead.)
+     * (Failures of {@link #publish} go to the error handler instead.) The future completes on
+     * the handler executor, never on a broker thread.
      *
      * <p>Called while a handler of a client message runs, on the handler's thread, the publish is
      * part of that message's commit (docs/CLUSTER.md): the future completes when the message and
      * everything its handler sent are recorded together, which is retried while the broker does
      * not answer; it fails if the session leaves this node first (its client then resends the
-     * message to the node it resumes on).
+     * message to the node it resumes on). Do not wait for it inside the handler: it completes only
+     * after the handler returned.
      *
      * @since 0.2.0
      */

@@ -429,7 +429,7 @@ public final class Hub implements Tether {
      * The outcome of {@code source}, a broker future, delivered on the handler pool: the
      * application's dependants must not run on a broker thread.
      */
-    private <T> CompletableFuture<T> onHandlerPool(CompletableFuture<T> source) {
+    <T> CompletableFuture<T> onHandlerPool(CompletableFuture<T> source) {
         CompletableFuture<T> result = new CompletableFuture<>();
         source.whenComplete((value, error) -> {
             Runnable complete = () -> {
@@ -576,7 +576,7 @@ public final class Hub implements Tether {
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
         if (cluster != null) {
-            return cluster.publishAsync(topic, event, payload);
+            return onHandlerPool(cluster.publishAsync(topic, event, payload));
         }
         deliver(topic, event, payload, false, null, 0);
         return CompletableFuture.completedFuture(null);

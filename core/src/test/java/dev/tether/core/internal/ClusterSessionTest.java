@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tether.core.InMemoryCluster;
+import dev.tether.core.Message;
 import dev.tether.core.Payload;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -90,5 +92,41 @@ class ClusterSessionTest {
         assertThat(msg(r.next("msg"))).as("the same numbering as node A's").isEqualTo("2:3");
         assertThat(msg(r.next("msg"))).isEqualTo("3:5");
         assertThat(b.session(s1.id()).orElseThrow().topics()).as("subscriptions come with the claim").containsExactly("room");
+    }
+
+    @Test
+    void publishAsyncInAHandlerCompletesWithItsMessagesCommitAndOutsideOnceTheBrokerHasIt() throws Exception {
+        BlockingQueue<CompletableFuture<Void>> published = new LinkedBlockingQueue<>();
+        Tether[] self = new Tether[1];
+        Tether t = Tether.create(TetherConfig.builder().broker(cluster.node()).errorHandler((c, e) -> { })
+                .drainTimeout(Duration.ZERO).build(), new SessionHandler() {
+                    @Override
+                    public void onOpen(Session session) {
+                        session.subscribe("room");
+                        opened.add(session);
+                    }
+
+                    @Override
+                    public void onMessage(Session session, Message message) {
+                        CompletableFuture<Void> f = self[0].publishAsync("room", "n", message.payload());
+                        assertThat(f).as("not before the handler returned and its message committed").isNotDone();
+                        published.add(f);
+                    }
+                });
+        self[0] = t;
+        hubs.add(t);
+        InMemoryConnection c = InMemoryConnection.open((Hub) t, ALICE);
+        c.hello();
+        nextOpened();
+        Await.until(() -> t.subscribers("room") == 1, WAIT, "subscribed through the broker");
+
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"m\",\"d\":\"in a handler\"}");
+        CompletableFuture<Void> inHandler = published.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(inHandler).isNotNull();
+        inHandler.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(c.next("msg").path("d").asText()).isEqualTo("in a handler");
+
+        t.publishAsync("room", "n", Payload.text("outside")).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(c.next("msg").path("d").asText()).isEqualTo("outside");
     }
 }
