@@ -180,7 +180,7 @@ class ClusterProcessesIT {
                         && subscribers.stream().allMatch(s -> s.echoes.size() >= s.echoesSent.get()
                         && s.ticksFrom("P" + subscribers.indexOf(s) % topics).size() >= ticksPerPublisher
                         && s.ticksFrom("P" + (subscribers.indexOf(s) + 1) % topics).size() >= ticksPerPublisher),
-                Duration.ofSeconds(60), "every message delivered both ways");
+                Duration.ofSeconds(60), "every message delivered both ways", () -> lagging(all, nodes));
 
         for (Peer p : publishers) {
             assertThat(p.ticksSent.get()).as(p.name + " published every tick").isEqualTo(ticksPerPublisher);
@@ -381,6 +381,20 @@ class ClusterProcessesIT {
             assertThat(s.disconnects.get()).as(s.name + " never lost its connection").isZero();
             assertThat(s.opens).as(s.name + " stayed on its first connection").containsExactly(false);
         }
+    }
+
+    /** What a timed-out chaos wait shows: the clients that are not done, and what the nodes printed. */
+    private static String lagging(List<Peer> peers, List<NodeProcess> nodes) {
+        StringBuilder b = new StringBuilder();
+        peers.stream().filter(p -> !p.settled() || p.echoes.size() < p.echoesSent.get()).limit(10).forEach(p ->
+                b.append("\n").append(p.name).append(": echoes ").append(p.echoes.size()).append("/").append(p.echoesSent)
+                        .append(", ticks ").append(new java.util.TreeMap<>(p.ticks).entrySet().stream()
+                                .map(e -> e.getKey() + "=" + e.getValue().size()).toList())
+                        .append(", losses ").append(p.losses).append(", opens ").append(p.opens).append(", ").append(p.client.stats()));
+        for (NodeProcess n : nodes) {
+            b.append("\n").append(n).append(": ").append(n.output());
+        }
+        return b.toString();
     }
 
     /** What a timed-out wait shows: each client's counts and what the nodes printed. */

@@ -46,6 +46,13 @@ final class Cluster implements BrokerListener {
     /** What the handler of the client message that runs on this thread sent, or null. */
     private final ThreadLocal<CommitQueue.Collected> collected = new ThreadLocal<>();
     private static final long COMMIT_RETRY_FIRST_MS = 100;
+    /**
+     * At most one checkpoint per session per interval, unless its client got far ahead: a
+     * resume reads the feed from an older checkpoint just as well (it skips what the client
+     * has), and a checkpoint per client ack made the Redis work grow with deliveries (every
+     * subscriber acks every 32 messages).
+     */
+    private static final long CHECKPOINT_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long COMMIT_RETRY_MAX_MS = 2_000;
 
     Cluster(Hub hub, Broker broker) {
@@ -228,15 +235,46 @@ final class Cluster implements BrokerListener {
     }
 
     /**
-     * Records the session's progress. At most one checkpoint per session is in flight; one asked
-     * for meanwhile follows when it completes, with the newest values.
+     * Records the session's progress. At most one checkpoint per session is in flight or waiting,
+     * and one per {@link #CHECKPOINT_INTERVAL_NANOS} while its client is not far ahead (then at
+     * once); one asked for meanwhile follows, with the newest values.
      */
     void checkpoint(ServerSession session) {
-        if (!session.checkpointWanted()) {
-            return; // one is in flight: it runs again when that completes
+        if (session.checkpointWanted()) {
+            checkpointWhenDue(session);
+        } else if (farAhead(session) && session.checkpointWaiting.compareAndSet(true, false)) {
+            writeCheckpoint(session); // cuts a wait short: the client got far ahead
         }
+    }
+
+    /** The caller holds the session's one checkpoint slot. */
+    private void checkpointWhenDue(ServerSession session) {
+        long wait = session.nextCheckpointNanos - System.nanoTime();
+        if (wait <= 0 || farAhead(session)) {
+            writeCheckpoint(session);
+            return;
+        }
+        session.checkpointWaiting.set(true);
+        hub.timer.schedule(() -> {
+            if (session.checkpointWaiting.compareAndSet(true, false)) {
+                writeCheckpoint(session);
+            }
+        }, wait, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The checkpoint must stay within the topics' history for a resume elsewhere to find its
+     * place: a client an eighth of the replay buffer past the last checkpoint gets the next at once.
+     */
+    private boolean farAhead(ServerSession session) {
+        return session.ackedForCheckpoint.seq() - session.checkpointedSeq >= Math.max(1, hub.config.replayBufferMessages() / 8);
+    }
+
+    private void writeCheckpoint(ServerSession session) {
         ServerSession.FeedMark acked = session.ackedForCheckpoint;
         long clientSeq = session.handledClientSeq;
+        session.checkpointedSeq = acked.seq();
+        session.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
         broker.checkpoint(session.id(), acked.seq(), acked.position(), clientSeq).whenComplete((v, error) -> {
             if (error != null && !(unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code()))) {
                 reportFailure("checkpoint session " + session.id(), error);
@@ -245,7 +283,7 @@ final class Cluster implements BrokerListener {
                 session.clientSeqDurable(clientSeq);
             }
             if (session.checkpointDone()) {
-                checkpoint(session);
+                checkpointWhenDue(session);
             }
         });
     }

@@ -141,6 +141,11 @@ public final class ServerSession implements Session {
      * sessions record what left their replay buffer instead (see {@link #evictToFit}).
      */
     volatile FeedMark ackedForCheckpoint = FeedMark.START;
+    /** The seq of the last checkpoint written, and when the next may be (cluster; see Cluster#checkpoint). */
+    volatile long checkpointedSeq;
+    volatile long nextCheckpointNanos = System.nanoTime();
+    /** A checkpoint holds the slot and waits for its time. */
+    final java.util.concurrent.atomic.AtomicBoolean checkpointWaiting = new java.util.concurrent.atomic.AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
 
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
@@ -1004,7 +1009,7 @@ public final class ServerSession implements Session {
         return checkpointState.getAndIncrement() == 0;
     }
 
-    /** A checkpoint completed; true if another was asked for meanwhile. */
+    /** A checkpoint completed; true if another was asked for meanwhile (the caller then holds the slot). */
     boolean checkpointDone() {
         if (checkpointState.getAndSet(0) > 1) {
             return checkpointState.getAndIncrement() == 0;
