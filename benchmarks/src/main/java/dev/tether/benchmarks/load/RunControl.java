@@ -57,7 +57,10 @@ final class RunControl {
     final AtomicLong stalledClosedByServer = new AtomicLong();
     /** Close code (0: TCP closed without a close frame) to how many stalled subscribers got it. */
     final ConcurrentHashMap<Integer, AtomicLong> stalledCloseCodes = new ConcurrentHashMap<>();
+    /** Storm: subscribers cut; failover: subscribers that lost their server. */
     final AtomicLong cut = new AtomicLong();
+    /** Failover: when the first subscriber lost its server (0: none yet). */
+    final AtomicLong firstLossNs = new AtomicLong();
     final AtomicLong reconnectAttempts = new AtomicLong();
     final AtomicLong reconnectFailures = new AtomicLong();
     final AtomicLong retryAfterHonoured = new AtomicLong();
