@@ -853,8 +853,10 @@ final class ClientLoop implements Runnable {
             return false;
         }
         long now = System.nanoTime();
-        control.firstLossNs.compareAndSet(0, now);
-        noteFirstErrors("lost, failing over: " + why);
+        if (control.firstLossNs.compareAndSet(0, now)) {
+            // Once per run: the first few error lines are kept for why the reconnects failed.
+            System.err.println("load-loop-" + loopIndex + ": first subscriber lost its server, failing over: " + why);
+        }
         closeChannel(c);
         live--;
         control.open.decrementAndGet();
@@ -873,6 +875,9 @@ final class ClientLoop implements Runnable {
             return false;
         }
         control.reconnectFailures.incrementAndGet();
+        String reason = why == null ? "?" : why.length() > 60 ? why.substring(0, 60) : why;
+        control.reconnectFailureReasons.computeIfAbsent(reason, k -> new java.util.concurrent.atomic.AtomicLong())
+                .incrementAndGet();
         noteFirstErrors("reconnect failed: " + why);
         closeChannel(c);
         c.failures++;

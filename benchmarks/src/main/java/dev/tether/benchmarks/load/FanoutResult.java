@@ -32,6 +32,7 @@ import java.util.Locale;
  * @param notResumed           storm: cut subscribers still reconnecting at the end
  * @param reconnectAttempts    storm: connects after the cut (first tries and retries)
  * @param reconnectFailures    storm: of them, those that failed before a welcome
+ * @param reconnectFailureReasons storm: why they failed, "reason xN; ..." most frequent first ("none")
  * @param retryAfterHonoured   storm: 503 refusals whose Retry-After set the wait
  * @param resume50Ms           storm: from the cut until 50 % of the cut subscribers resumed (-1: never);
  *                             failover: of the resume times, each from its own subscriber's loss
@@ -52,7 +53,7 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
                     double completionMaxMs,
                     long stalledDelivered, long stalledClosed, String stalledCloseCodes,
                     long cut, long resumed, long resumedFalse, long notResumed, long reconnectAttempts,
-                    long reconnectFailures, long retryAfterHonoured,
+                    long reconnectFailures, String reconnectFailureReasons, long retryAfterHonoured,
                     double resume50Ms, double resume99Ms, double resume100Ms, double allResumedMs,
                     long subscribersWithLoss, long lostMaxPerSubscriber, String rejoin, boolean resumes,
                     boolean failover) {
@@ -93,6 +94,7 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
             LoadResult.field(b, "notResumed", notResumed);
             LoadResult.field(b, "reconnectAttempts", reconnectAttempts);
             LoadResult.field(b, "reconnectFailures", reconnectFailures);
+            LoadResult.field(b, "reconnectFailureReasons", reconnectFailureReasons);
             LoadResult.field(b, "retryAfterHonoured", retryAfterHonoured);
             LoadResult.field(b, "resume50Ms", resume50Ms);
             LoadResult.field(b, "resume99Ms", resume99Ms);
@@ -129,6 +131,9 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
             LoadResult.row(b, "not resumed at end", Long.toString(notResumed));
             LoadResult.row(b, "reconnects / failed / retry-after", reconnectAttempts + " / " + reconnectFailures
                     + " / " + retryAfterHonoured);
+            if (reconnectFailures > 0) {
+                LoadResult.row(b, "reconnects failed because", reconnectFailureReasons);
+            }
             LoadResult.row(b, "resumed 50 % / 99 % / 100 %", fmt(resume50Ms) + " / " + fmt(resume99Ms) + " / "
                     + fmt(resume100Ms) + " ms");
             if (failover) {

@@ -63,6 +63,8 @@ final class RunControl {
     final AtomicLong firstLossNs = new AtomicLong();
     final AtomicLong reconnectAttempts = new AtomicLong();
     final AtomicLong reconnectFailures = new AtomicLong();
+    /** Storm / failover: why reconnect attempts failed (the reason, cut to 60 characters) to how many. */
+    final ConcurrentHashMap<String, AtomicLong> reconnectFailureReasons = new ConcurrentHashMap<>();
     final AtomicLong retryAfterHonoured = new AtomicLong();
     final AtomicLong resumed = new AtomicLong();
     final AtomicLong resumedFalse = new AtomicLong();
