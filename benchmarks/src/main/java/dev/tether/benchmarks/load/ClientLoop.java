@@ -1117,6 +1117,7 @@ final class ClientLoop implements Runnable {
             control.closedCleanly.incrementAndGet();
         } else if (c.state == ClientConnection.OPEN) {
             control.unexpectedDisconnects.incrementAndGet();
+            control.problem("disconnect: " + why);
             noteFirstErrors("disconnect: " + why);
         } else {
             fail(c, why);
@@ -1142,6 +1143,7 @@ final class ClientLoop implements Runnable {
             return;
         }
         control.failed.incrementAndGet();
+        control.problem("failed: " + why);
         noteFirstErrors("failed: " + why);
         forceClose(c);
     }

@@ -239,7 +239,7 @@ public final class LoadGenerator {
                 LoadResult.ms(latency, 50), LoadResult.ms(latency, 90), LoadResult.ms(latency, 99),
                 LoadResult.ms(latency, 99.9), LoadResult.maxMs(latency),
                 control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout,
-                search);
+                search, RunControl.tally(control.problems));
         out.print(result.table());
         out.println("RESULT " + result.toJson());
         if (options.histogramLog() != null) {
@@ -360,11 +360,6 @@ public final class LoadGenerator {
         control.stalledCloseCodes.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
                 .forEach(e -> codes.append(codes.length() == 0 ? "" : " ").append(e.getKey()).append('x')
                         .append(e.getValue().get()));
-        StringBuilder reasons = new StringBuilder();
-        control.reconnectFailureReasons.entrySet().stream()
-                .sorted((a, b) -> Long.compare(b.getValue().get(), a.getValue().get()))
-                .forEach(e -> reasons.append(reasons.length() == 0 ? "" : "; ")
-                        .append(e.getKey().replace('"', '\'').replace('\\', '/')).append(" x").append(e.getValue().get()));
         return new FanoutResult((int) subscribers, healthy, stalled, options.messageRate(), published,
                 published / (double) options.seconds(), expected, delivered, delivered / seconds,
                 Math.max(0, expected - delivered), control.gapLost.get(), control.seqHoles.get(),
@@ -377,7 +372,7 @@ public final class LoadGenerator {
                 codes.length() == 0 ? "none" : codes.toString(),
                 cut, control.resumed.get(), control.resumedFalse.get(), control.notResumedAtEnd.get(),
                 control.reconnectAttempts.get(), control.reconnectFailures.get(),
-                reasons.length() == 0 ? "none" : reasons.toString(), control.retryAfterHonoured.get(),
+                RunControl.tally(control.reconnectFailureReasons), control.retryAfterHonoured.get(),
                 timeToShare(resumes, cut, 0.50), timeToShare(resumes, cut, 0.99), timeToShare(resumes, cut, 1.0),
                 allResumedMs, subscribersWithLoss, mostLost,
                 options.protocol() == WireProtocol.TETHER ? "resume (session and missed messages restored)"

@@ -75,7 +75,25 @@ final class RunControl {
     final AtomicLong failed = new AtomicLong();
     final AtomicLong open = new AtomicLong();
     final AtomicLong unexpectedDisconnects = new AtomicLong();
+    /** Why connections failed or were dropped: "failed: reason" / "disconnect: reason" (cut to 60 characters) to how many. */
+    final ConcurrentHashMap<String, AtomicLong> problems = new ConcurrentHashMap<>();
     final AtomicLong closedCleanly = new AtomicLong();
+
+    /** Counts one failed or dropped connection under {@code reason}. */
+    void problem(String reason) {
+        String key = reason == null ? "?" : reason.length() > 60 ? reason.substring(0, 60) : reason;
+        problems.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    /** "reason xN; ..." most frequent first, or "none"; quotes and backslashes replaced for JSON. */
+    static String tally(ConcurrentHashMap<String, AtomicLong> counts) {
+        StringBuilder b = new StringBuilder();
+        counts.entrySet().stream()
+                .sorted((x, y) -> Long.compare(y.getValue().get(), x.getValue().get()))
+                .forEach(e -> b.append(b.length() == 0 ? "" : "; ")
+                        .append(e.getKey().replace('"', '\'').replace('\\', '/')).append(" x").append(e.getValue().get()));
+        return b.length() == 0 ? "none" : b.toString();
+    }
     final AtomicLong closedForcibly = new AtomicLong();
     final AtomicLong sent = new AtomicLong();
     final AtomicLong received = new AtomicLong();
