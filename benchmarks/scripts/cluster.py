@@ -17,10 +17,12 @@ load generator (dev.tether.benchmarks.load.LoadGenerator) against them, phase af
   cmds-large   the same with many subscribers: Redis work per publish must not grow
   single       broadcast at 10/s, every subscriber and the publisher on node 1
   cross        the same subscriber count on each of the 3 nodes, publisher on node 1
+  cross-same-total  single's subscribers spread over the 3 nodes (the hop apart from the tripled work)
   kill         failover over 3 nodes at 10/s; node 3 gets SIGKILL mid-run, its clients resume on
                the others: time to resume, lost, duplicated
-  hold100k     (--size 100k only) 100,000 connections held over 6 nodes by 6 generator processes,
-               memory per connection from each node's heap after GC and NMT native memory
+  hold100k     (--size 100k only, no other phase) an unmeasured warm-up of 6,000 handshakes, then
+               100,000 connections held over 6 nodes by 6 generator processes, memory per
+               connection from each node's heap after GC and NMT native memory
 
 Writes BASE.md (the report), BASE.json (every figure), BASE.log (what the processes printed) and
 BASE.PHASE.hlog (each generator run's HdrHistogram log). Every process it starts is stopped on exit
@@ -451,6 +453,7 @@ def phase_hold100k(nodes, size, base, results):
     run_generator(cmd, shown, "hold100k-warmup", timeout=600)
     results.setdefault("warmup_commands", []).append(shown + "    # not measured")
     time.sleep(5)
+    results.setdefault("machine_load", {})["hold100k start"] = load_snapshot({p.pid for _, p in started})
     say("== hold100k: sampling every node before load (GC, heap, NMT)")
     before = {i: procstat.sample(pid, True) for i, pid in pids.items()}
     procs, shown_all = [], []
@@ -489,6 +492,7 @@ def phase_hold100k(nodes, size, base, results):
     sample_at = first + size["hold_s"] - 60
     while time.time() < sample_at and all(p.poll() is None for p in procs):
         time.sleep(1)
+    results["machine_load"]["hold100k held"] = load_snapshot({p.pid for _, p in started})
     say("== hold100k: sampling every node while held (GC, heap, NMT)")
     held = {i: procstat.sample(pid, True) for i, pid in pids.items()}
     redis_info = redis_cli(results["redis_port"], "INFO", "memory")
@@ -553,7 +557,8 @@ def report(results, path):
       "); every figure: " + os.path.basename(path)[:-3] + ".json; histograms: `*.hlog` beside it.")
     w("")
     mc = results["machine"]
-    w(f"Machine: `nproc` {mc['nproc']}, {mc['model']}, memory {mc['memory']}, kernel {mc['kernel']}, "
+    w(f"Code: commit {mc.get('commit', 'not recorded (benchmarks/RESULTS.md names it)')}. Machine: `nproc` {mc['nproc']}, {mc['model']}, memory {mc['memory']}, "
+      f"kernel {mc['kernel']}, "
       f"open files {mc['open_files']}; {mc['java']}; {mc['redis']}. Node JVMs: `{results['node_java_opts']}`; "
       f"generator JVMs: `{results['gen_java_opts']}`.")
     w("")
@@ -766,15 +771,22 @@ def report(results, path):
         mem = memory_per_connection(h, conn)
         w("## 100,000 connections over 6 nodes")
         w("")
-        w(f"Ramp: {h['ramp_seconds']:.0f} s from the first generator holding to the last; then every connection "
-          "held for the generator's hold time, answering the nodes' heartbeats.")
+        ramp = max(r["connected"] / r["connectRateAchieved"] for r in h["results"] if r["connectRateAchieved"])
+        w(f"The generators ramped at the same time, {fmt(sum(r['connectRateTarget'] for r in h['results']))} "
+          f"connections/s in all: {ramp:.0f} s to the last welcome (the last generator began holding "
+          f"{h['ramp_seconds']:.0f} s after the first). Then each held its connections "
+          f"{h['results'][0]['seconds']} s, answering the nodes' heartbeats, and closed them with 1000. "
+          "'Closed cleanly' counts the close handshakes that completed within the generator's 5 s close wait; "
+          "the nodes close thousands at once slowly (RESULTS.md, 'Closing many connections at once'), the rest "
+          "were closed by the generator: not drops.")
         w("")
-        w("| generator | connected | failed | unexpected disconnects | closed cleanly | handshake p50 / p99 ms | why |")
-        w("|---|--:|--:|--:|--:|--:|---|")
+        w("| generator | connected | rate achieved /s | failed | unexpected disconnects | closed cleanly | "
+          "handshake p50 / p99 ms | why |")
+        w("|---|--:|--:|--:|--:|--:|--:|---|")
         for i, r in enumerate(h["results"]):
-            w(f"| {i + 1} | {fmt(r['connected'])} | {fmt(r['failed'])} | {fmt(r['unexpectedDisconnects'])} | "
-              f"{fmt(r['closedCleanly'])} | {fmt(r['handshakeP50Ms'], 1)} / {fmt(r['handshakeP99Ms'], 1)} | "
-              f"{r.get('problems', '—')} |")
+            w(f"| {i + 1} | {fmt(r['connected'])} | {fmt(r['connectRateAchieved'], 1)} | {fmt(r['failed'])} | "
+              f"{fmt(r['unexpectedDisconnects'])} | {fmt(r['closedCleanly'])} | {fmt(r['handshakeP50Ms'], 1)} / "
+              f"{fmt(r['handshakeP99Ms'], 1)} | {r.get('problems', '—')} |")
         w("")
         w("| node | heap after GC before / held (MB) | NMT native (per-connection categories) before / held (MB) | "
           "RSS held (MB) |")
@@ -833,6 +845,7 @@ def machine():
             "free_g": first(["free", "-g"]), "kernel": os.uname().release,
             "open_files": first(["bash", "-c", "ulimit -n"]),
             "java": first(["java", "-version"]).splitlines()[0],
+            "commit": first(["git", "describe", "--always", "--dirty"]),
             "redis": first(["redis-server", "--version"])}
 
 
