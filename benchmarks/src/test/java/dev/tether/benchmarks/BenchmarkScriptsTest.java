@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tether.redis.internal.Script;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -125,6 +126,19 @@ class BenchmarkScriptsTest {
     }
 
     /** Runs {@code python3 ARGS...} to completion (at most 30 s), with its output. */
+    @Test
+    void clusterNamesEachScriptByTheShaRedisBrokerSends() throws Exception {
+        // cluster.py attributes what MONITOR shows to scripts by the SHA-1 of each EVALSHA.
+        Run run = python(List.of("-c", "import json, sys; sys.path.insert(0, sys.argv[1]); import cluster; "
+                + "print(json.dumps(cluster.script_shas()))", script("cluster.py").getParent().toString()));
+
+        assertThat(run.exit).as("it printed: %s", run.printed).isZero();
+        JsonNode shas = new ObjectMapper().readTree(run.printed);
+        for (String name : List.of("publish", "checkpoint", "create", "claim", "read", "heartbeat", "touch", "end")) {
+            assertThat(shas.path(Script.load(name).sha()).asText()).as(name).isEqualTo(name + ".lua");
+        }
+    }
+
     private static Run python(List<String> args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add("python3");

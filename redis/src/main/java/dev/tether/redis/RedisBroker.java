@@ -1112,6 +1112,11 @@ public final class RedisBroker implements Broker {
     private final class Subscriber extends RedisPubSubAdapter<byte[], byte[]> {
         @Override
         public void message(byte[] channel, byte[] message) {
+            // Whatever arrives shows the subscriber is not deaf. The probe must not wait for its ping
+            // to pass the delivery queue: behind a backlog (a ramp of presence markers on a loaded
+            // machine) that took over 3 s, the probe reconnected a working subscriber, and the
+            // re-read of every session that follows closed them all with 4013.
+            lastPingNanos = System.nanoTime();
             // Entries and pings may be dropped under overload (the listener then re-reads);
             // markers of ownership, subscriptions and presence never are.
             byte kind = message.length == 0 ? 0 : message[0];

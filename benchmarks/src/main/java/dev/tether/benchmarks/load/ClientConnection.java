@@ -78,6 +78,8 @@ final class ClientConnection {
     long retryAfterMs;
     /** Position in its loop's connection array. */
     int slot;
+    /** Index into {@link LoadOptions#targets()} of the server it connects (or last connected) to. */
+    int target;
 
     ClientConnection(int index) {
         this.index = index;

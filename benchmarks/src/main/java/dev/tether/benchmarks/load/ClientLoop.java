@@ -59,12 +59,13 @@ final class ClientLoop implements Runnable {
     private final LoadOptions options;
     private final RunControl control;
     private final InetAddress[] sources;
-    private final InetSocketAddress server;
+    /** {@link LoadOptions#targets()}, and the upgrade request up to its key for each (its Host differs). */
+    private final InetSocketAddress[] targets;
+    private final byte[][] upgradeTemplates;
     private final Selector selector;
     private final AppProtocol protocol;
     private final ClientConnection[] connections;
     private final Thread thread;
-    private final byte[] upgradeTemplate;
 
     private final ByteBuffer in = ByteBuffer.allocate(MAX_FRAME_BYTES + 16);
     private final ByteBuffer out = ByteBuffer.allocateDirect(MAX_FRAME_BYTES + 16);
@@ -101,9 +102,11 @@ final class ClientLoop implements Runnable {
     /** Per publish k: healthy deliveries this loop saw, and the time of the last one. */
     final int[] broadcastCount;
     final long[] broadcastLastNs;
-    /** Storm: nanoseconds from the cut to each resume ({@code resumed:true}) of this loop. */
+    /** Storm / failover: nanoseconds from the cut or loss to each resume ({@code resumed:true}) of this loop. */
     final long[] resumeNs;
     int resumeCount;
+    /** Storm / failover: when the last resume of this loop was welcomed (0: none). */
+    long lastResumedAtNs;
     private long publishIndex;
     private boolean stormDone;
     private boolean drainStarted;
@@ -117,7 +120,7 @@ final class ClientLoop implements Runnable {
         this.options = options;
         this.control = control;
         this.sources = sources;
-        this.server = new InetSocketAddress(options.host(), options.port());
+        this.targets = options.targets().toArray(new InetSocketAddress[0]);
         this.selector = Selector.open();
         this.protocol = AppProtocol.of(options.protocol(), this);
         int mine = (options.totalConnections() - loopIndex + loopCount - 1) / loopCount;
@@ -125,14 +128,17 @@ final class ClientLoop implements Runnable {
         boolean fanout = options.scenario().fanout();
         this.broadcastCount = new int[fanout ? (int) options.plannedPublishes() : 0];
         this.broadcastLastNs = new long[broadcastCount.length];
-        this.resumeNs = new long[options.scenario() == Scenario.STORM ? connections.length : 0];
+        this.resumeNs = new long[options.scenario().resumes() ? connections.length : 0];
         this.unresolved = connections.length;
         boolean search = options.scenario() == Scenario.ECHO_SEARCH;
         this.stepLatencyUs = search ? new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3) : null;
         this.stepSecondHalfUs = search ? new SingleWriterRecorder(HIGHEST_TRACKABLE_US, 3) : null;
-        this.upgradeTemplate = ("GET " + options.path() + " HTTP/1.1\r\nHost: " + options.host().getHostAddress() + ":"
-                + options.port() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Key: ").getBytes(StandardCharsets.US_ASCII);
+        this.upgradeTemplates = new byte[targets.length][];
+        for (int t = 0; t < targets.length; t++) {
+            upgradeTemplates[t] = ("GET " + options.path() + " HTTP/1.1\r\nHost: " + targets[t].getAddress().getHostAddress()
+                    + ":" + targets[t].getPort() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ").getBytes(StandardCharsets.US_ASCII);
+        }
         try {
             this.sha1 = MessageDigest.getInstance("SHA-1");
         } catch (NoSuchAlgorithmException e) {
@@ -225,15 +231,15 @@ final class ClientLoop implements Runnable {
                     if (loopIndex == 0) {
                         nextDueNs = Math.min(nextDueNs, publishDue(now));
                     }
-                    if (options.scenario() == Scenario.STORM) {
-                        if (!stormDone) {
-                            long at = control.stormAtNs;
-                            if (now - at >= 0) {
-                                cutAll(now);
-                            } else {
-                                nextDueNs = Math.min(nextDueNs, at);
-                            }
+                    if (options.scenario() == Scenario.STORM && !stormDone) {
+                        long at = control.stormAtNs;
+                        if (now - at >= 0) {
+                            cutAll(now);
+                        } else {
+                            nextDueNs = Math.min(nextDueNs, at);
                         }
+                    }
+                    if (options.scenario().resumes()) {
                         nextDueNs = Math.min(nextDueNs, reconnectDue(now));
                     }
                     if (control.drainStalled && !drainStarted) {
@@ -268,6 +274,7 @@ final class ClientLoop implements Runnable {
             int index = loopIndex + nextToOpen * loopCount;
             ClientConnection c = new ClientConnection(index);
             c.slot = nextToOpen;
+            c.target = index % targets.length;
             if (options.scenario().fanout()) {
                 c.publisher = index == 0;
                 c.subscriber = index != 0;
@@ -301,7 +308,7 @@ final class ClientLoop implements Runnable {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             ch.bind(new InetSocketAddress(sources[c.index % sources.length], 0));
-            if (ch.connect(server)) {
+            if (ch.connect(targets[c.target])) {
                 c.key = ch.register(selector, SelectionKey.OP_READ, c);
                 writeUpgrade(c);
             } else {
@@ -342,7 +349,7 @@ final class ClientLoop implements Runnable {
         c.webSocketKey = Base64.getEncoder().encodeToString(nonce);
         c.state = ClientConnection.UPGRADING;
         out.clear();
-        out.put(upgradeTemplate).put(c.webSocketKey.getBytes(StandardCharsets.US_ASCII))
+        out.put(upgradeTemplates[c.target]).put(c.webSocketKey.getBytes(StandardCharsets.US_ASCII))
                 .put((byte) '\r').put((byte) '\n').put((byte) '\r').put((byte) '\n');
         out.flip();
         write(c);
@@ -564,7 +571,10 @@ final class ClientLoop implements Runnable {
         control.open.incrementAndGet();
         if (resumed) {
             control.resumed.incrementAndGet();
-            resumeNs[resumeCount++] = now - c.cutNs;
+            if (resumeCount < resumeNs.length) {
+                resumeNs[resumeCount++] = now - c.cutNs;
+            }
+            lastResumedAtNs = now;
         } else {
             control.resumedFalse.incrementAndGet();
             noteFirstErrors("resumed:false for " + c.index);
@@ -770,8 +780,12 @@ final class ClientLoop implements Runnable {
         }
     }
 
-    /** Schedules the next reconnect attempt of {@code c} after the backoff of its client library. */
+    /**
+     * Schedules the next reconnect attempt of {@code c} after the backoff of its client library, to
+     * the next of the {@code --targets} (the same server when there is one).
+     */
     private void schedule(ClientConnection c, long now) {
+        c.target = (c.target + 1) % targets.length;
         long wait;
         if (options.protocol() == WireProtocol.SOCKETIO) {
             wait = TimeUnit.MILLISECONDS.toNanos(socketIoBackoffMs(c.failures, ThreadLocalRandom.current().nextDouble()));
@@ -829,12 +843,41 @@ final class ClientLoop implements Runnable {
         return reconnects.isEmpty() ? Long.MAX_VALUE : now;
     }
 
+    /**
+     * Failover: an open subscriber that lost its server during the run resumes its session on the
+     * next server, as a storm's cut subscriber does; false if this connection does not fail over.
+     */
+    private boolean failOver(ClientConnection c, String why) {
+        if (options.scenario() != Scenario.FAILOVER || control.phase != RunControl.RUN || !c.subscriber
+                || c.stalled || c.sid == null) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (control.firstLossNs.compareAndSet(0, now)) {
+            // Once per run: the first few error lines are kept for why the reconnects failed.
+            System.err.println("load-loop-" + loopIndex + ": first subscriber lost its server, failing over: " + why);
+        }
+        closeChannel(c);
+        live--;
+        control.open.decrementAndGet();
+        control.cut.incrementAndGet();
+        c.reconnecting = true;
+        c.cutNs = now;
+        c.failures = 0;
+        c.resumeAttempt = 0;
+        schedule(c, now);
+        return true;
+    }
+
     /** Storm: a reconnect attempt failed before its welcome; try again after the backoff. */
     private boolean retry(ClientConnection c, String why) {
         if (!c.reconnecting || control.phase != RunControl.RUN) {
             return false;
         }
         control.reconnectFailures.incrementAndGet();
+        String reason = why == null ? "?" : why.length() > 60 ? why.substring(0, 60) : why;
+        control.reconnectFailureReasons.computeIfAbsent(reason, k -> new java.util.concurrent.atomic.AtomicLong())
+                .incrementAndGet();
         noteFirstErrors("reconnect failed: " + why);
         closeChannel(c);
         c.failures++;
@@ -1050,12 +1093,18 @@ final class ClientLoop implements Runnable {
         lost(c, "server closed with " + code);
     }
 
-    /** The connection went away: before it was welcomed a failure, after it an unexpected disconnect. */
+    /**
+     * The connection went away: before it was welcomed a failure, after it an unexpected disconnect
+     * (failover: a subscriber with a session to resume comes back on the next server instead).
+     */
     private void lost(ClientConnection c, String why) {
         if (c.state == ClientConnection.CLOSED) {
             return;
         }
         if (c.state != ClientConnection.OPEN && retry(c, why)) {
+            return;
+        }
+        if (c.state == ClientConnection.OPEN && failOver(c, why)) {
             return;
         }
         if (c.stalled && c.state == ClientConnection.OPEN) {
@@ -1068,6 +1117,7 @@ final class ClientLoop implements Runnable {
             control.closedCleanly.incrementAndGet();
         } else if (c.state == ClientConnection.OPEN) {
             control.unexpectedDisconnects.incrementAndGet();
+            control.problem("disconnect: " + why);
             noteFirstErrors("disconnect: " + why);
         } else {
             fail(c, why);
@@ -1093,6 +1143,7 @@ final class ClientLoop implements Runnable {
             return;
         }
         control.failed.incrementAndGet();
+        control.problem("failed: " + why);
         noteFirstErrors("failed: " + why);
         forceClose(c);
     }

@@ -24,7 +24,7 @@ import java.util.Locale;
  * @param stalledDelivered     messages the stalled subscribers read, after they resumed reading
  * @param stalledClosed        stalled subscribers the server closed (close frame or TCP close)
  * @param stalledCloseCodes    "code x count" list (0: closed without a close frame)
- * @param cut                  storm: subscribers cut
+ * @param cut                  storm: subscribers cut; failover: subscribers that lost their server
  * @param resumed              storm: back and receiving after the cut: Tether, welcomes with
  *                             resumed:true; Socket.IO, reconnects that got their {@code 40} (a
  *                             fresh session in the room: see {@code rejoin})
@@ -32,11 +32,17 @@ import java.util.Locale;
  * @param notResumed           storm: cut subscribers still reconnecting at the end
  * @param reconnectAttempts    storm: connects after the cut (first tries and retries)
  * @param reconnectFailures    storm: of them, those that failed before a welcome
+ * @param reconnectFailureReasons storm: why they failed, "reason xN; ..." most frequent first ("none")
  * @param retryAfterHonoured   storm: 503 refusals whose Retry-After set the wait
- * @param resume50Ms           storm: from the cut until 50 % of the cut subscribers resumed (-1: never)
+ * @param resume50Ms           storm: from the cut until 50 % of the cut subscribers resumed (-1: never);
+ *                             failover: of the resume times, each from its own subscriber's loss
+ * @param allResumedMs         failover: from the first subscriber's loss to the last resume (-1: not all
+ *                             resumed, or none lost)
  * @param subscribersWithLoss  storm: healthy subscribers that received fewer than {@code published}
  * @param lostMaxPerSubscriber storm: the most messages one subscriber did not receive
  * @param rejoin               storm: what coming back means for this protocol
+ * @param resumes              storm or failover: the resume figures apply
+ * @param failover             failover: {@code cut} are losses of a server, not cuts
  */
 record FanoutResult(int subscribers, long healthy, long stalled, int publishRateTarget, long published,
                     double publishRateAchieved, long expected, long delivered, double deliveriesPerSecond,
@@ -47,9 +53,10 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
                     double completionMaxMs,
                     long stalledDelivered, long stalledClosed, String stalledCloseCodes,
                     long cut, long resumed, long resumedFalse, long notResumed, long reconnectAttempts,
-                    long reconnectFailures, long retryAfterHonoured,
-                    double resume50Ms, double resume99Ms, double resume100Ms,
-                    long subscribersWithLoss, long lostMaxPerSubscriber, String rejoin, boolean storm) {
+                    long reconnectFailures, String reconnectFailureReasons, long retryAfterHonoured,
+                    double resume50Ms, double resume99Ms, double resume100Ms, double allResumedMs,
+                    long subscribersWithLoss, long lostMaxPerSubscriber, String rejoin, boolean resumes,
+                    boolean failover) {
 
     void json(StringBuilder b) {
         LoadResult.field(b, "subscribers", subscribers);
@@ -80,17 +87,21 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
             LoadResult.field(b, "stalledClosedByServer", stalledClosed);
             LoadResult.field(b, "stalledCloseCodes", stalledCloseCodes);
         }
-        if (storm) {
+        if (resumes) {
             LoadResult.field(b, "cut", cut);
             LoadResult.field(b, "resumed", resumed);
             LoadResult.field(b, "resumedFalse", resumedFalse);
             LoadResult.field(b, "notResumed", notResumed);
             LoadResult.field(b, "reconnectAttempts", reconnectAttempts);
             LoadResult.field(b, "reconnectFailures", reconnectFailures);
+            LoadResult.field(b, "reconnectFailureReasons", reconnectFailureReasons);
             LoadResult.field(b, "retryAfterHonoured", retryAfterHonoured);
             LoadResult.field(b, "resume50Ms", resume50Ms);
             LoadResult.field(b, "resume99Ms", resume99Ms);
             LoadResult.field(b, "resume100Ms", resume100Ms);
+            if (failover) {
+                LoadResult.field(b, "allResumedAfterFirstLossMs", allResumedMs);
+            }
             LoadResult.field(b, "subscribersWithLoss", subscribersWithLoss);
             LoadResult.field(b, "lostMaxPerSubscriber", lostMaxPerSubscriber);
             LoadResult.field(b, "rejoin", rejoin);
@@ -114,13 +125,20 @@ record FanoutResult(int subscribers, long healthy, long stalled, int publishRate
             LoadResult.row(b, "stalled: read after drain", Long.toString(stalledDelivered));
             LoadResult.row(b, "stalled: closed by server", stalledClosed + " (" + stalledCloseCodes + ")");
         }
-        if (storm) {
-            LoadResult.row(b, "cut / resumed / resumed:false", cut + " / " + resumed + " / " + resumedFalse);
+        if (resumes) {
+            LoadResult.row(b, (failover ? "lost server" : "cut") + " / resumed / resumed:false",
+                    cut + " / " + resumed + " / " + resumedFalse);
             LoadResult.row(b, "not resumed at end", Long.toString(notResumed));
             LoadResult.row(b, "reconnects / failed / retry-after", reconnectAttempts + " / " + reconnectFailures
                     + " / " + retryAfterHonoured);
+            if (reconnectFailures > 0) {
+                LoadResult.row(b, "reconnects failed because", reconnectFailureReasons);
+            }
             LoadResult.row(b, "resumed 50 % / 99 % / 100 %", fmt(resume50Ms) + " / " + fmt(resume99Ms) + " / "
                     + fmt(resume100Ms) + " ms");
+            if (failover) {
+                LoadResult.row(b, "first loss to last resume", fmt(allResumedMs) + " ms");
+            }
             LoadResult.row(b, "subscribers with loss / most lost", subscribersWithLoss + " / " + lostMaxPerSubscriber);
             LoadResult.row(b, "rejoin", rejoin);
         }

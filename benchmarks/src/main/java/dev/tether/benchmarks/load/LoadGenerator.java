@@ -24,7 +24,10 @@ import org.HdrHistogram.Histogram;
  *                         [--connect-rate C] [--grace-seconds G] [options]
  * LoadGenerator storm --connections N --publish-rate R --seconds T [--storm-after-seconds S (3)]
  *                     [--connect-rate C] [--grace-seconds G] [options]
+ * LoadGenerator failover --targets H:P,H:P[,...] --connections N --publish-rate R --seconds T
+ *                        [--connect-rate C] [--grace-seconds G] [options]
  * options: --protocol tether|socketio   --host 127.x.y.z (default 127.0.0.1)   --port P (8080)
+ *          --targets H:P,H:P,... (several servers: connection i to the (i mod n)-th, reconnects to the next)
  *          --path /target   --source-ips N   --loops 1|2   --handshake-timeout-ms MS (10000)
  *          --histogram-log FILE (every histogram of the run, HdrHistogram log format, values in µs)
  *          --source-ip-offset K (source addresses from 127.0.0.(2+K))
@@ -59,7 +62,13 @@ public final class LoadGenerator {
             "           tether resumes (backoff with full jitter, base 100 ms, cap 5 s, 503 Retry-After honoured);",
             "           socketio reconnects as socket.io-client does (1000 ms x 2^n +-50 %, cap 5 s), fresh",
             "           Engine.IO handshake and 40, no recovery: lost = published while away (publish-number holes)",
+            "       LoadGenerator failover --targets H:P,H:P[,...] --connections N --publish-rate R --seconds T",
+            "                 [--connect-rate C] [--grace-seconds G] [options]",
+            "           broadcast over several servers (a cluster); a subscriber whose server goes away during the",
+            "           run (killed, drained) resumes its session on the next server of --targets, storm's backoff",
             "options: --protocol tether|socketio  --host 127.x.y.z (127.0.0.1)  --port P (8080)  --path /target",
+            "         --targets H:P,H:P,...  several servers instead of --host/--port: connection i goes to the",
+            "                                (i mod n)-th (the publisher to the first), a reconnect to the next",
             "         --source-ips N  --loops 1|2  --handshake-timeout-ms MS (10000)",
             "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)",
             "         --source-ip-offset K   source addresses from 127.0.0.(2+K) (several generator processes)",
@@ -98,9 +107,9 @@ public final class LoadGenerator {
         for (int i = 0; i < loops.length; i++) {
             loops[i] = new ClientLoop(i, loops.length, options, control, sources);
         }
-        out.printf(Locale.ROOT, "load: %s %s, %d connections at %d/s to %s:%d%s from %d source address(es), %d loop(s)%n",
+        out.printf(Locale.ROOT, "load: %s %s, %d connections at %d/s to %s%s from %d source address(es), %d loop(s)%n",
                 options.scenario().label(), options.protocol().label(), options.totalConnections(), options.connectRate(),
-                options.host().getHostAddress(), options.port(), options.path(), sources.length, loops.length);
+                targetList(options), options.path(), sources.length, loops.length);
         for (ClientLoop loop : loops) {
             loop.start();
         }
@@ -230,7 +239,7 @@ public final class LoadGenerator {
                 LoadResult.ms(latency, 50), LoadResult.ms(latency, 90), LoadResult.ms(latency, 99),
                 LoadResult.ms(latency, 99.9), LoadResult.maxMs(latency),
                 control.pingsAnswered.get(), control.protocolErrors.get(), cpuNs / 1e6, aborted, latency, fanout,
-                search);
+                search, RunControl.tally(control.problems));
         out.print(result.table());
         out.println("RESULT " + result.toJson());
         if (options.histogramLog() != null) {
@@ -244,7 +253,7 @@ public final class LoadGenerator {
                 long end = wallMs.applyAsLong(endNs);
                 logged.add(new HistogramLog.Entry("delivery_us", latency, start, end));
                 logged.add(new HistogramLog.Entry("completion_us", completion, start, end));
-                if (options.scenario() == Scenario.STORM) {
+                if (options.scenario().resumes()) {
                     logged.add(new HistogramLog.Entry("resume_us", resume, start, end));
                 }
             } else if (search != null) {
@@ -270,7 +279,7 @@ public final class LoadGenerator {
                 "tags: handshake_us = TCP connect start to welcome / 40; latency_us = echo round trip from the"
                         + " intended send time; delivery_us = broadcast publish intended time to each delivery;"
                         + " completion_us = publish intended time to its last healthy delivery;"
-                        + " resume_us = storm cut to each resumed welcome",
+                        + " resume_us = storm cut (failover: loss of the server) to each resumed welcome",
                 "echo-search: one latency_us and one latency_second_half_us interval per step, in step order"
                         + " (the second half: requests intended in the second half of the step)",
                 "RESULT " + result.toJson());
@@ -284,6 +293,7 @@ public final class LoadGenerator {
         long published = control.published.get();
         Histogram latency = new Histogram(3);
         long lastDeliveryNs = runStartNs;
+        long lastResumedNs = 0;
         int planned = (int) options.plannedPublishes();
         long completed = 0;
         long incomplete = 0;
@@ -295,6 +305,9 @@ public final class LoadGenerator {
             if (loop.finished()) {
                 latency.add(loop.latencyUs);
                 cutCount += loop.resumeCount;
+                if (loop.lastResumedAtNs != 0 && (lastResumedNs == 0 || loop.lastResumedAtNs - lastResumedNs > 0)) {
+                    lastResumedNs = loop.lastResumedAtNs;
+                }
                 long[] loss = loop.subscriberLoss(published);
                 subscribersWithLoss += loss[0];
                 mostLost = Math.max(mostLost, loss[1]);
@@ -338,6 +351,10 @@ public final class LoadGenerator {
             resume.recordValue(TimeUnit.NANOSECONDS.toMicros(ns));
         }
         long cut = control.cut.get();
+        long firstLossNs = control.firstLossNs.get();
+        // Failover: from the first subscriber's loss of its server (about the kill) to the last resume.
+        double allResumedMs = firstLossNs == 0 || lastResumedNs == 0 || control.resumed.get() < cut ? -1
+                : (lastResumedNs - firstLossNs) / 1e6;
         double seconds = Math.max(1e-9, (Math.min(lastDeliveryNs, graceEndNs) - runStartNs) / 1e9);
         StringBuilder codes = new StringBuilder();
         control.stalledCloseCodes.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
@@ -354,12 +371,21 @@ public final class LoadGenerator {
                 control.stalledDelivered.get(), control.stalledClosedByServer.get(),
                 codes.length() == 0 ? "none" : codes.toString(),
                 cut, control.resumed.get(), control.resumedFalse.get(), control.notResumedAtEnd.get(),
-                control.reconnectAttempts.get(), control.reconnectFailures.get(), control.retryAfterHonoured.get(),
+                control.reconnectAttempts.get(), control.reconnectFailures.get(),
+                RunControl.tally(control.reconnectFailureReasons), control.retryAfterHonoured.get(),
                 timeToShare(resumes, cut, 0.50), timeToShare(resumes, cut, 0.99), timeToShare(resumes, cut, 1.0),
-                subscribersWithLoss, mostLost,
+                allResumedMs, subscribersWithLoss, mostLost,
                 options.protocol() == WireProtocol.TETHER ? "resume (session and missed messages restored)"
                         : "reconnect (fresh session, rejoined the room, no recovery)",
-                options.scenario() == Scenario.STORM);
+                options.scenario().resumes(), options.scenario() == Scenario.FAILOVER);
+    }
+
+    private static String targetList(LoadOptions options) {
+        StringBuilder b = new StringBuilder();
+        for (InetSocketAddress t : options.targets()) {
+            b.append(b.length() == 0 ? "" : ",").append(t.getAddress().getHostAddress()).append(':').append(t.getPort());
+        }
+        return b.toString();
     }
 
     /** Milliseconds from the cut until {@code share} of the {@code cut} subscribers resumed; -1 if never. */

@@ -2,13 +2,17 @@ package dev.tether.benchmarks.load;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * One run's settings, validated in the constructor (the message names the option).
  *
- * @param scenario         {@code hold}, {@code echo}, {@code broadcast} or {@code storm}
+ * @param scenario         {@code hold}, {@code echo}, {@code echo-search}, {@code broadcast}, {@code storm} or
+ *                         {@code failover}
  * @param protocol         {@code tether} or {@code socketio}
  * @param host             the server address; must be in 127.0.0.0/8 (default 127.0.0.1)
  * @param port             the server port (default 8080)
@@ -44,12 +48,18 @@ import java.util.Objects;
  * @param generatorIndex   echo-search: this process's number, 1..generators ({@code --generator-index})
  * @param peerDir          echo-search with several generators: the directory through which they
  *                         exchange each step's figures ({@code --peer-dir}); null for one
+ * @param targets          the servers, all in 127.0.0.0/8 ({@code --targets HOST:PORT,HOST:PORT,...};
+ *                         default: {@code host:port} alone). Connection {@code i} of the run goes to
+ *                         {@code targets[i % n]} (the publisher, run index 0, to the first); a reconnect
+ *                         (storm, failover) goes to the next target after the one it last tried, so
+ *                         the list is also the clients' fail-over list
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
                    int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
                    int stormAfterSeconds, String histogramLog, double p99BoundMs, int maxSteps,
-                   int sourceIpOffset, int generators, int generatorIndex, String peerDir) {
+                   int sourceIpOffset, int generators, int generatorIndex, String peerDir,
+                   List<InetSocketAddress> targets) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -69,12 +79,14 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         Objects.requireNonNull(protocol, "protocol");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(path, "path");
-        if (!(host instanceof Inet4Address) || !host.isLoopbackAddress()) {
-            throw new IllegalArgumentException("--host must be in 127.0.0.0/8, was " + host.getHostAddress());
-        }
+        loopback("--host", host);
         positive("--port", port);
         if (port > 65_535) {
             throw new IllegalArgumentException("--port must be at most 65535, was " + port);
+        }
+        targets = targets == null || targets.isEmpty() ? List.of(new InetSocketAddress(host, port)) : List.copyOf(targets);
+        for (InetSocketAddress t : targets) {
+            loopback("--targets", t.getAddress());
         }
         if (!path.startsWith("/")) {
             throw new IllegalArgumentException("--path must start with '/', was " + path);
@@ -95,6 +107,9 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         positive("--handshake-timeout-ms", handshakeTimeoutMs);
         if (!(stalledPercent >= 0 && stalledPercent < 100)) {
             throw new IllegalArgumentException("--stalled-percent must be in [0, 100), was " + stalledPercent);
+        }
+        if (scenario == Scenario.FAILOVER && targets.size() < 2) {
+            throw new IllegalArgumentException("failover needs at least two --targets to fail over between");
         }
         if (stalledPercent > 0 && scenario != Scenario.BROADCAST) {
             throw new IllegalArgumentException("--stalled-percent applies to broadcast only");
@@ -172,7 +187,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
      */
     static LoadOptions parse(String... args) {
         if (args.length == 0) {
-            throw new IllegalArgumentException("missing scenario (hold, echo, echo-search, broadcast, storm)");
+            throw new IllegalArgumentException("missing scenario (hold, echo, echo-search, broadcast, storm, failover)");
         }
         Scenario scenario = Scenario.parse(args[0]);
         WireProtocol protocol = WireProtocol.TETHER;
@@ -196,6 +211,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         int generators = 1;
         int generatorIndex = 1;
         String peerDir = null;
+        List<InetSocketAddress> targets = List.of();
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -231,27 +247,51 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 case "--generators" -> generators = intValue(name, value);
                 case "--generator-index" -> generatorIndex = intValue(name, value);
                 case "--peer-dir" -> peerDir = value;
+                case "--targets" -> targets = targets(value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
         if (sourceIps == 0) {
             sourceIps = Math.max(1, (connections + 1 + CONNECTIONS_PER_SOURCE_IP - 1) / CONNECTIONS_PER_SOURCE_IP);
         }
-        return new LoadOptions(scenario, protocol, address(host), port, path == null ? protocol.defaultPath() : path,
+        return new LoadOptions(scenario, protocol, address("--host", host), port, path == null ? protocol.defaultPath() : path,
                 connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
                 stalledPercent, stormAfter, histogramLog, p99BoundMs, maxSteps, sourceIpOffset, generators,
-                generatorIndex, peerDir);
+                generatorIndex, peerDir, targets);
     }
 
-    private static InetAddress address(String host) {
+    /** {@code 127.0.0.1:8081,127.0.0.1:8082}: literal IPv4 addresses with ports, at least one. */
+    private static List<InetSocketAddress> targets(String value) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String item : value.split(",")) {
+            int colon = item.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("--targets takes HOST:PORT,HOST:PORT,..., was " + value);
+            }
+            int port = intValue("--targets", item.substring(colon + 1));
+            if (port <= 0 || port > 65_535) {
+                throw new IllegalArgumentException("--targets: port out of range in " + item);
+            }
+            out.add(new InetSocketAddress(address("--targets", item.substring(0, colon).trim()), port));
+        }
+        return out;
+    }
+
+    private static void loopback(String name, InetAddress address) {
+        if (!(address instanceof Inet4Address) || !address.isLoopbackAddress()) {
+            throw new IllegalArgumentException(name + " must be in 127.0.0.0/8, was " + address.getHostAddress());
+        }
+    }
+
+    private static InetAddress address(String name, String host) {
         // Literal addresses only: no name lookup may send the generator anywhere but loopback.
         if (!host.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-            throw new IllegalArgumentException("--host must be an IPv4 literal in 127.0.0.0/8, was " + host);
+            throw new IllegalArgumentException(name + " must be an IPv4 literal in 127.0.0.0/8, was " + host);
         }
         try {
             return InetAddress.getByName(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("--host is not an address: " + host, e);
+            throw new IllegalArgumentException(name + " is not an address: " + host, e);
         }
     }
 

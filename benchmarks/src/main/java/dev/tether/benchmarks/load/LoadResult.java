@@ -12,6 +12,7 @@ import org.HdrHistogram.Histogram;
  * @param lost echo requests sent whose reply had not arrived at the end of the grace period
  * @param fanout broadcast and storm figures; null for hold and echo
  * @param search echo-search steps and the rate found; null for the other scenarios
+ * @param problems why connections failed or were dropped, "reason xN; ..." ("none")
  */
 record LoadResult(String scenario, String protocol, int connections, int sourceIps, int loops,
                   long attempted, long connected, long failed, long unexpectedDisconnects, long closedCleanly,
@@ -22,7 +23,7 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
                   long latencyCount, double latencyP50Ms, double latencyP90Ms, double latencyP99Ms,
                   double latencyP999Ms, double latencyMaxMs,
                   long pingsAnswered, long protocolErrors, double generatorCpuMs, boolean aborted,
-                  Histogram latencyUs, FanoutResult fanout, EchoSearch.Result search) {
+                  Histogram latencyUs, FanoutResult fanout, EchoSearch.Result search, String problems) {
 
     static double ms(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
@@ -75,6 +76,9 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
         }
         field(b, "pingsAnswered", pingsAnswered);
         field(b, "protocolErrors", protocolErrors);
+        if (!"none".equals(problems)) {
+            field(b, "problems", problems);
+        }
         field(b, "generatorCpuMs", generatorCpuMs);
         field(b, "aborted", aborted);
         b.setLength(b.length() - 1);
@@ -108,6 +112,9 @@ record LoadResult(String scenario, String protocol, int connections, int sourceI
 
         row(b, "heartbeats answered", Long.toString(pingsAnswered));
         row(b, "protocol errors", Long.toString(protocolErrors));
+        if (!"none".equals(problems)) {
+            row(b, "failed / dropped because", problems);
+        }
         row(b, "generator CPU (selector threads)", fmt(generatorCpuMs) + " ms");
         if (aborted) {
             row(b, "ABORTED", "hard deadline reached or a loop failed");

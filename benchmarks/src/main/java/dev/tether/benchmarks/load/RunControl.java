@@ -57,9 +57,14 @@ final class RunControl {
     final AtomicLong stalledClosedByServer = new AtomicLong();
     /** Close code (0: TCP closed without a close frame) to how many stalled subscribers got it. */
     final ConcurrentHashMap<Integer, AtomicLong> stalledCloseCodes = new ConcurrentHashMap<>();
+    /** Storm: subscribers cut; failover: subscribers that lost their server. */
     final AtomicLong cut = new AtomicLong();
+    /** Failover: when the first subscriber lost its server (0: none yet). */
+    final AtomicLong firstLossNs = new AtomicLong();
     final AtomicLong reconnectAttempts = new AtomicLong();
     final AtomicLong reconnectFailures = new AtomicLong();
+    /** Storm / failover: why reconnect attempts failed (the reason, cut to 60 characters) to how many. */
+    final ConcurrentHashMap<String, AtomicLong> reconnectFailureReasons = new ConcurrentHashMap<>();
     final AtomicLong retryAfterHonoured = new AtomicLong();
     final AtomicLong resumed = new AtomicLong();
     final AtomicLong resumedFalse = new AtomicLong();
@@ -70,7 +75,25 @@ final class RunControl {
     final AtomicLong failed = new AtomicLong();
     final AtomicLong open = new AtomicLong();
     final AtomicLong unexpectedDisconnects = new AtomicLong();
+    /** Why connections failed or were dropped: "failed: reason" / "disconnect: reason" (cut to 60 characters) to how many. */
+    final ConcurrentHashMap<String, AtomicLong> problems = new ConcurrentHashMap<>();
     final AtomicLong closedCleanly = new AtomicLong();
+
+    /** Counts one failed or dropped connection under {@code reason}. */
+    void problem(String reason) {
+        String key = reason == null ? "?" : reason.length() > 60 ? reason.substring(0, 60) : reason;
+        problems.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    /** "reason xN; ..." most frequent first, or "none"; quotes and backslashes replaced for JSON. */
+    static String tally(ConcurrentHashMap<String, AtomicLong> counts) {
+        StringBuilder b = new StringBuilder();
+        counts.entrySet().stream()
+                .sorted((x, y) -> Long.compare(y.getValue().get(), x.getValue().get()))
+                .forEach(e -> b.append(b.length() == 0 ? "" : "; ")
+                        .append(e.getKey().replace('"', '\'').replace('\\', '/')).append(" x").append(e.getValue().get()));
+        return b.length() == 0 ? "none" : b.toString();
+    }
     final AtomicLong closedForcibly = new AtomicLong();
     final AtomicLong sent = new AtomicLong();
     final AtomicLong received = new AtomicLong();

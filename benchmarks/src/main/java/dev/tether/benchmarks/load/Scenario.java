@@ -19,7 +19,13 @@ enum Scenario {
      * As broadcast, but every subscriber is cut at once and comes back: Tether's resume, or
      * Socket.IO's reconnect with a fresh session (what was published meanwhile is lost).
      */
-    STORM;
+    STORM,
+    /**
+     * As broadcast over several servers ({@code --targets}), but a subscriber whose connection is
+     * lost during the run (its server was killed) resumes its session on the next server of the list,
+     * with the storm's backoff; what it missed must be replayed, nothing lost or duplicated.
+     */
+    FAILOVER;
 
     /** Sends echo requests open-loop ({@code echo}, {@code echo-search}). */
     boolean echoes() {
@@ -28,7 +34,12 @@ enum Scenario {
 
     /** A publisher connection plus subscribers. */
     boolean fanout() {
-        return this == BROADCAST || this == STORM;
+        return this == BROADCAST || this == STORM || this == FAILOVER;
+    }
+
+    /** Subscribers come back after losing their connection and their resumes are timed. */
+    boolean resumes() {
+        return this == STORM || this == FAILOVER;
     }
 
     static Scenario parse(String name) {
@@ -36,7 +47,7 @@ enum Scenario {
             return valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown scenario '" + name
-                    + "' (hold, echo, echo-search, broadcast, storm)", e);
+                    + "' (hold, echo, echo-search, broadcast, storm, failover)", e);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import dev.tether.core.InMemoryCluster;
 import dev.tether.core.Message;
 import dev.tether.core.Responder;
 import dev.tether.core.Session;
@@ -363,6 +364,67 @@ class LoadGeneratorSmokeTest {
         assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"storm\"");
         assertThat(tagsAndCounts(log)).containsExactly(entry("handshake_us", 21L), entry("delivery_us", 3000L),
                 entry("completion_us", 150L), entry("resume_us", 20L));
+    }
+
+    @Test
+    void failoverResumesTheSubscribersOfAStoppedServerOnTheOtherWithoutLossOrDuplicates(@TempDir Path dir)
+            throws Exception {
+        // Two hubs of one cluster, each behind its own server; the second server stops mid-run.
+        InMemoryCluster cluster = new InMemoryCluster();
+        Tether first = Tether.create(TetherConfig.builder().broker(cluster.node()).build(), new SessionHandler() { });
+        Tether second = Tether.create(TetherConfig.builder().broker(cluster.node()).build(), new SessionHandler() { });
+        TetherServer one = TetherServer.start(first, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        TetherServer two = TetherServer.start(second, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+        ExecutorService stopper = Executors.newSingleThreadExecutor();
+        try {
+            Path log = dir.resolve("failover.hlog");
+            Future<?> stopped = stopper.submit(() -> {
+                Thread.sleep(1_500);
+                two.close();
+                return null;
+            });
+            LoadResult r = LoadGenerator.run(LoadOptions.parse("failover", "--protocol", "tether",
+                    "--targets", "127.0.0.1:" + one.port() + ",127.0.0.1:" + two.port(), "--connections", "20",
+                    "--connect-rate", "500", "--publish-rate", "50", "--seconds", "3", "--grace-seconds", "3",
+                    "--histogram-log", log.toString()), out);
+            stopped.get(10, TimeUnit.SECONDS);
+
+            assertThat(r.aborted()).isFalse();
+            assertThat(r.connected()).isEqualTo(21);
+            FanoutResult f = r.fanout();
+            assertThat(f.cut()).as("the subscribers of the second server (odd run indexes)").isEqualTo(10);
+            assertThat(f.resumed()).isEqualTo(10);
+            assertThat(f.resumedFalse()).isZero();
+            assertThat(f.notResumed()).isZero();
+            assertThat(f.allResumedMs()).isPositive();
+            assertThat(f.published()).isEqualTo(150);
+            assertThat(f.lost()).isZero();
+            assertThat(f.duplicates()).isZero();
+            assertThat(f.delivered()).isEqualTo(20 * 150);
+            assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"failover\"")
+                    .contains("\"allResumedAfterFirstLossMs\":");
+            assertThat(tagsAndCounts(log)).contains(entry("resume_us", 10L));
+        } finally {
+            stopper.shutdownNow();
+            two.close();
+            one.close();
+            second.close();
+            first.close();
+        }
+    }
+
+    @Test
+    void targetsMustBeLoopbackAddressesWithPortsAndFailoverNeedsTwo() {
+        assertThat(LoadOptions.parse("hold", "--targets", "127.0.0.1:8081,127.0.0.2:8082").targets())
+                .extracting(t -> t.getAddress().getHostAddress() + ":" + t.getPort())
+                .containsExactly("127.0.0.1:8081", "127.0.0.2:8082");
+        assertThat(LoadOptions.parse("hold", "--port", "9000").targets()).hasSize(1);
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--targets", "10.0.0.1:80"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--targets");
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--targets", "127.0.0.1"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--targets");
+        assertThatThrownBy(() -> LoadOptions.parse("failover", "--targets", "127.0.0.1:8081"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("two --targets");
     }
 
     @Test
