@@ -173,6 +173,9 @@ class ClusterResumeIT {
         assertThat(failures).isEmpty();
         assertThat(received).as("server to client: once each, in order").containsExactlyElementsOf(upTo(total));
         assertThat(serverReceived.get("alice")).as("client to server: once each, in order").containsExactlyElementsOf(upTo(total));
-        assertThat(opens).as("resumed on B, never a new session").contains(true).doesNotHaveDuplicates().first().isEqualTo(false);
+        List<Boolean> opened = List.copyOf(opens);
+        assertThat(opened).as("opened once as new, then only resumed (on B, however often it was cut)")
+                .first().isEqualTo(false);
+        assertThat(opened.subList(1, opened.size())).as("every reconnect resumed").isNotEmpty().containsOnly(true);
     }
 }
