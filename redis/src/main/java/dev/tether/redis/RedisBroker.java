@@ -554,10 +554,31 @@ public final class RedisBroker implements Broker {
 
     @Override
     public CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq) {
-        Objects.requireNonNull(sessionId, "sessionId");
-        return run(CHECKPOINT, bytes(sessionId), bytes(seq), bytes(position), bytes(clientSeq)).thenApply(r -> {
-            requireSession(r, sessionId);
+        return checkpoints(List.of(new Broker.Checkpoint(sessionId, seq, position, clientSeq))).thenApply(known -> {
+            if (!known.get(0)) {
+                throw new CompletionException(new BrokerException(BrokerException.NO_SESSION, "no session " + sessionId));
+            }
             return null;
+        });
+    }
+
+    /** One script call for the whole batch (checkpoint.lua loops over it). */
+    @Override
+    public CompletableFuture<List<Boolean>> checkpoints(List<Broker.Checkpoint> batch) {
+        byte[][] args = new byte[batch.size() * 4][];
+        int i = 0;
+        for (Broker.Checkpoint c : batch) {
+            args[i++] = bytes(c.sessionId());
+            args[i++] = bytes(c.seq());
+            args[i++] = bytes(c.position());
+            args[i++] = bytes(c.clientSeq());
+        }
+        return run(CHECKPOINT, args).thenApply(r -> {
+            List<Boolean> known = new ArrayList<>(batch.size());
+            for (int k = 1; k < r.size(); k++) {
+                known.add((Long) r.get(k) == 0);
+            }
+            return known;
         });
     }
 

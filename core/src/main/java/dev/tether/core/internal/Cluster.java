@@ -41,6 +41,8 @@ final class Cluster implements BrokerListener {
 
     private final Hub hub;
     final Broker broker;
+    /** Checkpoints of this node's sessions, written together. */
+    private final CheckpointBatcher checkpoints;
     /** When this node last saw the broker lose its data (System.nanoTime()), or 0. */
     private volatile long lastResetNanos;
     /** What the handler of the client message that runs on this thread sent, or null. */
@@ -58,6 +60,7 @@ final class Cluster implements BrokerListener {
     Cluster(Hub hub, Broker broker) {
         this.hub = hub;
         this.broker = broker;
+        this.checkpoints = new CheckpointBatcher(broker);
     }
 
     void start() {
@@ -275,11 +278,10 @@ final class Cluster implements BrokerListener {
         long clientSeq = session.handledClientSeq;
         session.checkpointedSeq = acked.seq();
         session.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
-        broker.checkpoint(session.id(), acked.seq(), acked.position(), clientSeq).whenComplete((v, error) -> {
-            if (error != null && !(unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code()))) {
+        checkpoints.add(new Broker.Checkpoint(session.id(), acked.seq(), acked.position(), clientSeq)).whenComplete((known, error) -> {
+            if (error != null) {
                 reportFailure("checkpoint session " + session.id(), error);
-            }
-            if (error == null) {
+            } else if (known) {
                 session.clientSeqDurable(clientSeq);
             }
             if (session.checkpointDone()) {

@@ -187,6 +187,40 @@ public interface Broker extends AutoCloseable {
     CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq);
 
     /**
+     * Records the checkpoints of several sessions at once, each as {@link #checkpoint} would: one
+     * round trip for many sessions, so that the broker's work for checkpoints does not grow in
+     * round trips with the number of sessions. Completes with one flag per checkpoint, in order:
+     * false if its session is unknown (where {@link #checkpoint} fails with
+     * {@link BrokerException#NO_SESSION}). Fails as a whole if the broker cannot be reached.
+     * The default calls {@link #checkpoint} for each.
+     */
+    default CompletableFuture<List<Boolean>> checkpoints(List<Checkpoint> batch) {
+        List<CompletableFuture<Boolean>> each = new java.util.ArrayList<>(batch.size());
+        for (Checkpoint c : batch) {
+            each.add(checkpoint(c.sessionId(), c.seq(), c.position(), c.clientSeq()).handle((v, error) -> {
+                if (error == null) {
+                    return true;
+                }
+                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                if (cause instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code())) {
+                    return false;
+                }
+                throw new java.util.concurrent.CompletionException(cause);
+            }));
+        }
+        return CompletableFuture.allOf(each.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
+    }
+
+    /** One session's checkpoint in a {@link #checkpoints} batch; the fields as in {@link #checkpoint}. */
+    record Checkpoint(String sessionId, long seq, long position, long clientSeq) {
+        public Checkpoint {
+            Objects.requireNonNull(sessionId, "sessionId");
+        }
+    }
+
+    /**
      * The session is detached from every connection: unless it is claimed again, this node
      * calls {@link #expire} when the session retention passes, and if this node dies first the
      * record expires on its own about one retention later. The records of sessions this node owns and that

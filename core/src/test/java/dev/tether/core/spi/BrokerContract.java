@@ -255,6 +255,23 @@ public abstract class BrokerContract {
     }
 
     @Test
+    public void checkpointsOfSeveralSessionsAreRecordedTogetherAndUnknownOnesFlagged() throws Exception {
+        Recorder ra = new Recorder();
+        Broker a = start(newNode(100), ra);
+        await(a.create(record("s1", "t1")));
+        await(a.create(record("s2", "t2")));
+        await(a.send("s1", text("x")));
+        long p1 = await(a.create(record("s3", "t3"))); // a position after the message to s1
+        List<Boolean> known = await(a.checkpoints(List.of(new Broker.Checkpoint("s1", 1, p1, 2),
+                new Broker.Checkpoint("nobody", 1, 1, 1), new Broker.Checkpoint("s2", 0, 0, 5))));
+        assertThat(known).containsExactly(true, false, true);
+        SessionRecord r1 = await(a.claim("s1", hash("t1"))).record();
+        assertThat(r1.checkpointSeq()).isEqualTo(1);
+        assertThat(r1.clientSeq()).isEqualTo(2);
+        assertThat(await(a.claim("s2", hash("t2"))).record().clientSeq()).isEqualTo(5);
+    }
+
+    @Test
     public void claimMovesTheSessionAndReleasesItOnItsFormerNode() throws Exception {
         Recorder ra = new Recorder();
         Recorder rb = new Recorder();
