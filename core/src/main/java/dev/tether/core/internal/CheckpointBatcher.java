@@ -24,14 +24,20 @@ final class CheckpointBatcher {
     }
 
     private final Broker broker;
+    /** Told once per failed call (not once per session in it). */
+    private final java.util.function.Consumer<Throwable> failed;
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean inFlight = new AtomicBoolean();
 
-    CheckpointBatcher(Broker broker) {
+    CheckpointBatcher(Broker broker, java.util.function.Consumer<Throwable> failed) {
         this.broker = broker;
+        this.failed = failed;
     }
 
-    /** Completes with whether the broker knew the session, once the checkpoint is recorded. */
+    /**
+     * Completes with whether the broker knew the session, once the checkpoint is recorded; fails
+     * if its call failed (reported once per call to the failure consumer).
+     */
     CompletableFuture<Boolean> add(Broker.Checkpoint checkpoint) {
         Pending p = new Pending(checkpoint, new CompletableFuture<>());
         queue.add(p);
@@ -54,6 +60,9 @@ final class CheckpointBatcher {
             batch.forEach(b -> checkpoints.add(b.checkpoint()));
             broker.checkpoints(checkpoints).whenComplete((known, error) -> {
                 inFlight.set(false);
+                if (error != null) {
+                    failed.accept(error);
+                }
                 for (int i = 0; i < batch.size(); i++) {
                     if (error != null) {
                         batch.get(i).known().completeExceptionally(error);

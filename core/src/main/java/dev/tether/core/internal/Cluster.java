@@ -60,7 +60,7 @@ final class Cluster implements BrokerListener {
     Cluster(Hub hub, Broker broker) {
         this.hub = hub;
         this.broker = broker;
-        this.checkpoints = new CheckpointBatcher(broker);
+        this.checkpoints = new CheckpointBatcher(broker, error -> reportFailure("checkpoint", error));
     }
 
     void start() {
@@ -279,10 +279,8 @@ final class Cluster implements BrokerListener {
         session.checkpointedSeq = acked.seq();
         session.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
         checkpoints.add(new Broker.Checkpoint(session.id(), acked.seq(), acked.position(), clientSeq)).whenComplete((known, error) -> {
-            if (error != null) {
-                reportFailure("checkpoint session " + session.id(), error);
-            } else if (known) {
-                session.clientSeqDurable(clientSeq);
+            if (error == null && known) {
+                session.clientSeqDurable(clientSeq); // a failure was reported once for its whole batch
             }
             if (session.checkpointDone()) {
                 checkpointWhenDue(session);
