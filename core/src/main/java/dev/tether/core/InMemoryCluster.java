@@ -403,6 +403,9 @@ public final class InMemoryCluster {
                 if (r == null) {
                     return noSession(sessionId);
                 }
+                if (r.owner != this) {
+                    return CompletableFuture.completedFuture(null); // a late checkpoint of its former node
+                }
                 if (seq > r.checkpointSeq) {
                     r.checkpointSeq = seq;
                     r.checkpointPosition = at;

@@ -565,8 +565,9 @@ public final class RedisBroker implements Broker {
     /** One script call for the whole batch (checkpoint.lua loops over it). */
     @Override
     public CompletableFuture<List<Boolean>> checkpoints(List<Broker.Checkpoint> batch) {
-        byte[][] args = new byte[batch.size() * 4][];
-        int i = 0;
+        byte[][] args = new byte[1 + batch.size() * 4][];
+        args[0] = me;
+        int i = 1;
         for (Broker.Checkpoint c : batch) {
             args[i++] = bytes(c.sessionId());
             args[i++] = bytes(c.seq());

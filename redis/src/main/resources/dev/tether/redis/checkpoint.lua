@@ -1,13 +1,16 @@
--- Records checkpoints, four arguments each from ARGV[3]: session, seq, its position, client seq.
--- Never moves backwards. Drops ended subscriptions and inbox entries the checkpoint passed.
+-- Records checkpoints of node ARGV[3], four arguments each from ARGV[4]: session, seq, its
+-- position, client seq. Never moves backwards. Drops ended subscriptions and inbox entries the
+-- checkpoint passed. A session another node owns now is left alone: a late checkpoint of its
+-- former node must not trim the inbox under the new owner's read of the feed.
 -- Returns {epoch, then per checkpoint 1 if no such session, else 0}.
 local e = epoch()
 local out = {e}
 
 local function checkpoint(sid, seqArg, posArg, cseqArg)
   local k = sessionKey(sid)
-  local h = redis.call('HMGET', k, 'cs', 'ci')
+  local h = redis.call('HMGET', k, 'cs', 'ci', 'o')
   if not h[1] then return 1 end
+  if h[3] ~= ARGV[3] then return 0 end
   local seq, pos, cseq = tonumber(seqArg), tonumber(posArg), tonumber(cseqArg)
   if seq > tonumber(h[1]) then
     redis.call('HSET', k, 'cs', seqArg, 'cp', posArg)
@@ -34,7 +37,7 @@ local function checkpoint(sid, seqArg, posArg, cseqArg)
   return 0
 end
 
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   out[#out + 1] = checkpoint(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
 end
 return out

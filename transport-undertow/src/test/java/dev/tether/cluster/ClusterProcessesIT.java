@@ -180,7 +180,7 @@ class ClusterProcessesIT {
                         && subscribers.stream().allMatch(s -> s.echoes.size() >= s.echoesSent.get()
                         && s.ticksFrom("P" + subscribers.indexOf(s) % topics).size() >= ticksPerPublisher
                         && s.ticksFrom("P" + (subscribers.indexOf(s) + 1) % topics).size() >= ticksPerPublisher),
-                Duration.ofSeconds(60), "every message delivered both ways", () -> lagging(all, nodes));
+                Duration.ofSeconds(60), "every message delivered both ways", () -> lagging(all, nodes, ticksPerPublisher));
 
         for (Peer p : publishers) {
             assertThat(p.ticksSent.get()).as(p.name + " published every tick").isEqualTo(ticksPerPublisher);
@@ -384,9 +384,12 @@ class ClusterProcessesIT {
     }
 
     /** What a timed-out chaos wait shows: the clients that are not done, and what the nodes printed. */
-    private static String lagging(List<Peer> peers, List<NodeProcess> nodes) {
+    private static String lagging(List<Peer> peers, List<NodeProcess> nodes, int ticksPerPublisher) {
         StringBuilder b = new StringBuilder();
-        peers.stream().filter(p -> !p.settled() || p.echoes.size() < p.echoesSent.get()).limit(10).forEach(p ->
+        peers.stream().filter(p -> !p.settled() || p.echoes.size() < p.echoesSent.get() || !p.losses.isEmpty()
+                        || p.name.startsWith("c") && (p.ticks.size() < 2
+                        || p.ticks.values().stream().anyMatch(t -> t.size() < ticksPerPublisher)))
+                .limit(10).forEach(p ->
                 b.append("\n").append(p.name).append(": echoes ").append(p.echoes.size()).append("/").append(p.echoesSent)
                         .append(", ticks ").append(new java.util.TreeMap<>(p.ticks).entrySet().stream()
                                 .map(e -> e.getKey() + "=" + e.getValue().size()).toList())

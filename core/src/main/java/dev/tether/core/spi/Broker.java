@@ -182,7 +182,9 @@ public interface Broker extends AutoCloseable {
      * {@code seq} (position {@code position}), and the server processed the client's messages up
      * to {@code clientSeq}. History before the checkpoint may then be forgotten. Completes once
      * the record is durable in the broker; the engine acknowledges the client's messages only
-     * up to a durable {@code clientSeq}.
+     * up to a durable {@code clientSeq}. A checkpoint of a session that another node owns now
+     * (a late one of its former node) changes nothing: it must not trim history under the new
+     * owner's read of the feed.
      */
     CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq);
 

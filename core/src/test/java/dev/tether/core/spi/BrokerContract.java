@@ -272,6 +272,24 @@ public abstract class BrokerContract {
     }
 
     @Test
+    public void aLateCheckpointOfTheFormerOwnerChangesNothing() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        long start = await(a.create(record("s1", "t1")));
+        await(a.send("s1", text("one")));
+        Claim claim = await(b.claim("s1", hash("t1")));
+        await(a.checkpoint("s1", 1, claim.position(), 0)); // too late: b owns s1
+        SessionRecord record = await(b.claim("s1", hash("t1"))).record();
+        assertThat(record.checkpointSeq()).as("unchanged by the former owner").isZero();
+        Feed feed = await(b.read(record, record.checkpointPosition(), claim.position()));
+        assertThat(feed.complete()).isTrue();
+        assertThat(feed.entries()).extracting(e -> e.message().payload().asText()).containsExactly("one");
+        assertThat(record.checkpointPosition()).isEqualTo(start);
+    }
+
+    @Test
     public void claimMovesTheSessionAndReleasesItOnItsFormerNode() throws Exception {
         Recorder ra = new Recorder();
         Recorder rb = new Recorder();
