@@ -10,6 +10,7 @@ import dev.tether.core.spi.BrokerMessage;
 import dev.tether.core.spi.Claim;
 import dev.tether.core.spi.Feed;
 import dev.tether.core.spi.SessionRecord;
+import dev.tether.core.testing.Await;
 import dev.tether.redis.RecordingListener.Event;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -465,15 +466,8 @@ class RedisBrokerTest {
     void clusterConnectionsSumsTheLiveNodes() throws InterruptedException {
         Node a = node(shared, 3, b -> { });
         Node b = node(shared, 4, x -> { });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        long sum = -1;
-        while (System.nanoTime() < deadline && sum != 7) {
-            sum = get(a.broker().clusterConnections());
-            if (sum != 7) {
-                Thread.sleep(20); // polling the heartbeat's effect, with a deadline
-            }
-        }
-        assertThat(sum).isEqualTo(7);
+        Await.until(() -> get(a.broker().clusterConnections()) == 7, Duration.ofSeconds(5),
+                "both nodes' counts (3 + 4) reported with their heartbeats");
         b.broker().close();
         assertThat(get(a.broker().clusterConnections())).isEqualTo(3);
     }
@@ -559,11 +553,7 @@ class RedisBrokerTest {
 
     /** Polls until {@code key} is gone (expired), with a deadline. */
     private static void awaitGone(RedisServerProcess server, String key) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!":0".equals(server.command("EXISTS " + key))) {
-            assertThat(System.nanoTime()).as(key + " expires within 5 s").isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        Await.until(() -> ":0".equals(server.command("EXISTS " + key)), Duration.ofSeconds(5), key + " expires");
     }
 
     @Test
@@ -617,11 +607,8 @@ class RedisBrokerTest {
                 .isEqualTo("while forgotten");
         // Its next heartbeat finds it forgotten: it registers again and its listener is interrupted
         // (before or after the publish above, whichever came first).
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (a.listener().drain().stream().noneMatch(e -> e.kind().equals("interrupted"))) {
-            assertThat(System.nanoTime() - deadline).as("interrupted within " + WAIT_MS + " ms").isNegative();
-            Thread.sleep(20); // polling the heartbeat's effect, with a deadline
-        }
+        Await.until(() -> a.listener().drain().stream().anyMatch(e -> e.kind().equals("interrupted")),
+                Duration.ofMillis(WAIT_MS), "the listener interrupted");
         assertThat(shared.command("ZSCORE " + prefix + "gone " + id)).as("back among the living").isEqualTo("$-1");
         get(a.broker().publish("t", msg("after")));
         assertThat(a.listener().await("published", WAIT_MS).event()).isEqualTo("after");
@@ -676,11 +663,8 @@ class RedisBrokerTest {
                 e -> assertThat(e.code()).isEqualTo(BrokerException.UNAVAILABLE));
         server.restart();
         String key = prefix + "t:w:watch";
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!":1".equals(server.command("SISMEMBER " + key + " " + a.broker().nodeId()))) {
-            assertThat(System.nanoTime()).as("watch registered within 5 s").isLessThan(deadline);
-            Thread.sleep(20); // polling for the next heartbeat, with a deadline
-        }
+        Await.until(() -> ":1".equals(server.command("SISMEMBER " + key + " " + a.broker().nodeId())),
+                Duration.ofSeconds(5), "the watch registered by the next heartbeat");
     }
 
     @Test

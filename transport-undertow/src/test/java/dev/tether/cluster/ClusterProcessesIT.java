@@ -271,13 +271,12 @@ class ClusterProcessesIT {
         return traffic;
     }
 
-    /**
-     * Acceptance 3, first half: Redis restarts empty while ticks flow. Every client is told of the
-     * loss (a new session with reason {@code reset}, or a gap); between two ticks it received, a
-     * missing one is always explained by such a report before it.
-     */
-    @Test
-    void aRedisRestartWithoutPersistenceGivesEveryClientAnExplicitLossNeverASilentOne() throws Exception {
+    /** Two nodes, a publisher on the first and 10 subscribers of topic {@code t} over both. */
+    private record TwoNodes(List<NodeProcess> nodes, Peer publisher, List<Peer> subscribers) {
+    }
+
+    /** {@link TwoNodes} with {@code total} ticks flowing, 20 of them already everywhere. */
+    private TwoNodes ticksFlowing(int total) throws Exception {
         List<NodeProcess> nodes = List.of(node("a"), node("b"));
         Peer publisher = peer("P", nodes.get(0).uri());
         List<Peer> subscribers = new ArrayList<>();
@@ -289,10 +288,24 @@ class ClusterProcessesIT {
         for (Peer s : subscribers) {
             s.join("t");
         }
-        int total = 80;
         ticking(publisher, total);
         Await.until(() -> subscribers.stream().allMatch(s -> s.ticksFrom("P").size() >= 20),
                 Duration.ofSeconds(30), "20 ticks everywhere");
+        return new TwoNodes(nodes, publisher, subscribers);
+    }
+
+    /**
+     * Acceptance 3, first half: Redis restarts empty while ticks flow. Every client is told of the
+     * loss (a new session with reason {@code reset}, or a gap); between two ticks it received, a
+     * missing one is always explained by such a report before it.
+     */
+    @Test
+    void aRedisRestartWithoutPersistenceGivesEveryClientAnExplicitLossNeverASilentOne() throws Exception {
+        int total = 80;
+        TwoNodes setup = ticksFlowing(total);
+        List<NodeProcess> nodes = setup.nodes();
+        Peer publisher = setup.publisher();
+        List<Peer> subscribers = setup.subscribers();
 
         redis.restart();
 
@@ -330,21 +343,11 @@ class ClusterProcessesIT {
      */
     @Test
     void redisUnreachableForTenSecondsFailsFastKeepsClientsAndRecoversByItself() throws Exception {
-        List<NodeProcess> nodes = List.of(node("a"), node("b"));
-        Peer publisher = peer("P", nodes.get(0).uri());
-        List<Peer> subscribers = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            subscribers.add(peer("c" + i, nodes.get(i % 2).uri()));
-        }
-        publisher.client.connect().get(30, TimeUnit.SECONDS);
-        connectAll(subscribers);
-        for (Peer s : subscribers) {
-            s.join("t");
-        }
         int total = 250;
-        ticking(publisher, total);
-        Await.until(() -> subscribers.stream().allMatch(s -> s.ticksFrom("P").size() >= 20),
-                Duration.ofSeconds(30), "20 ticks everywhere");
+        TwoNodes setup = ticksFlowing(total);
+        List<NodeProcess> nodes = setup.nodes();
+        Peer publisher = setup.publisher();
+        List<Peer> subscribers = setup.subscribers();
 
         redis.pause();
         long pausedAt = System.nanoTime();

@@ -71,7 +71,10 @@ final class NodeProcess implements AutoCloseable {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = in.readLine()) != null) {
-                lines.add(line);
+                synchronized (lines) {
+                    lines.add(line);
+                    lines.notifyAll();
+                }
                 if (line.startsWith("socketio ")) {
                     socketIoPort = Integer.parseInt(line.substring("socketio ".length()));
                 }
@@ -115,15 +118,20 @@ final class NodeProcess implements AutoCloseable {
     /** Waits for an output line starting with {@code prefix}; null if none came in time. */
     String awaitLine(String prefix, java.time.Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        do {
-            for (String line : lines) {
-                if (line.startsWith(prefix)) {
-                    return line;
+        synchronized (lines) {
+            for (;;) {
+                for (String line : lines) {
+                    if (line.startsWith(prefix)) {
+                        return line;
+                    }
                 }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lines, left); // woken by every new line
             }
-            Thread.sleep(20); // polls the output the reader thread collects
-        } while (System.nanoTime() < deadline);
-        return null;
+        }
     }
 
     /** {@code kill -9}: no goodbye to Redis, to its clients or to anyone. Waits until it is gone. */
