@@ -9,6 +9,7 @@ import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.testing.Await;
 import dev.tether.core.testing.InMemoryTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -178,12 +179,22 @@ class TetherPresenceTest {
         }
     }
 
+    /**
+     * Registers {@code listener} on {@code node} and waits until the broker has its watch: the
+     * listener hears other nodes' events from then on (Tether#onPresence).
+     */
+    private void watch(Node node, String topic, PresenceListener listener) {
+        node.tether().onPresence(topic, listener);
+        Await.until(() -> ":1".equals(server.command("SISMEMBER " + prefix + "t:" + topic + ":watch "
+                + node.broker().nodeId())), Duration.ofSeconds(WAIT_SECONDS), "the watch of '" + topic + "' registered");
+    }
+
     @Test
     void presenceAndJoinsAndLeavesSpanTheNodes() throws Exception {
         Node a = node();
         Node b = node();
         Events onA = new Events();
-        a.tether().onPresence("room", onA::on);
+        watch(a, "room", onA::on);
         Opened bob = open(b, "bob");
         Opened alice = open(a, "alice");
 
@@ -210,7 +221,7 @@ class TetherPresenceTest {
         Node a = node();
         Node b = node();
         Events onA = new Events();
-        a.tether().onPresence("room", onA::on);
+        watch(a, "room", onA::on);
         Opened alice = open(a, "alice");
         alice.session().subscribe("room");
         assertThat(onA.next()).isEqualTo("join room " + alice.id() + " alice");
@@ -243,7 +254,7 @@ class TetherPresenceTest {
         Node a = node();
         Node b = node(Duration.ofMillis(300));
         Events onA = new Events();
-        a.tether().onPresence("room", onA::on);
+        watch(a, "room", onA::on);
         Opened bob = open(b, "bob");
         bob.session().subscribe("room");
         assertThat(onA.next()).isEqualTo("join room " + bob.id() + " bob");
@@ -259,7 +270,7 @@ class TetherPresenceTest {
     void anInterruptedBrokerStreamIsAGapForPresenceListeners() throws Exception {
         Node a = node();
         Events onA = new Events();
-        a.tether().onPresence("room", onA);
+        watch(a, "room", onA);
         Opened alice = open(a, "alice");
         alice.session().subscribe("room");
         assertThat(onA.next()).isEqualTo("join room " + alice.id() + " alice");
