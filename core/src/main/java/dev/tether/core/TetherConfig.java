@@ -56,6 +56,8 @@ public final class TetherConfig {
     public static final Duration DEFAULT_ADMISSION_RETRY_AFTER = Duration.ofSeconds(2);
     /** Default {@link Builder#drainTimeout(Duration)}: 10 s. */
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(10);
+    /** Default {@link Builder#authenticationTimeout(Duration)}: 5 s. */
+    public static final Duration DEFAULT_AUTHENTICATION_TIMEOUT = Duration.ofSeconds(5);
     /** Default lower end of {@link Builder#drainReconnectWindow(Duration, Duration)}: 1 s. */
     public static final Duration DEFAULT_DRAIN_RECONNECT_MIN = Duration.ofSeconds(1);
     /** Default upper end of {@link Builder#drainReconnectWindow(Duration, Duration)}: 10 s. */
@@ -86,6 +88,7 @@ public final class TetherConfig {
     private final Executor handlerExecutor;
     private final Protocol protocol;
     private final Authenticator authenticator;
+    private final Duration authenticationTimeout;
     private final Authorizer authorizer;
     private final MetricsListener metrics;
     private final ErrorHandler errorHandler;
@@ -117,6 +120,7 @@ public final class TetherConfig {
         this.handlerExecutor = b.handlerExecutor;
         this.protocol = b.protocol;
         this.authenticator = b.authenticator;
+        this.authenticationTimeout = b.authenticationTimeout;
         this.authorizer = b.authorizer;
         this.metrics = b.metrics;
         this.errorHandler = b.errorHandler;
@@ -183,6 +187,8 @@ public final class TetherConfig {
     public Protocol protocol() { return protocol; }
     /** Authenticates handshakes. */
     public Authenticator authenticator() { return authenticator; }
+    /** How long a handshake waits for the authenticator before it is refused with 503. */
+    public Duration authenticationTimeout() { return authenticationTimeout; }
     /** Authorises subscribe and publish. */
     public Authorizer authorizer() { return authorizer; }
     /** Receives engine events. */
@@ -222,6 +228,7 @@ public final class TetherConfig {
         private Executor handlerExecutor;
         private Protocol protocol = JsonProtocol.INSTANCE;
         private Authenticator authenticator = Authenticator.ANONYMOUS;
+        private Duration authenticationTimeout = DEFAULT_AUTHENTICATION_TIMEOUT;
         private Authorizer authorizer = Authorizer.ALLOW_ALL;
         private MetricsListener metrics = MetricsListener.NO_OP;
         private ErrorHandler errorHandler = ErrorHandler.LOGGING;
@@ -294,6 +301,11 @@ public final class TetherConfig {
         public Builder protocol(Protocol v) { this.protocol = v; return this; }
         /** Default: {@link Authenticator#ANONYMOUS}. */
         public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
+        /**
+         * Default 5 s; positive. How long a handshake waits for the {@link Authenticator}'s answer
+         * (or a Socket.IO middleware's) before it is refused with 503 and {@code Retry-After}.
+         */
+        public Builder authenticationTimeout(Duration v) { this.authenticationTimeout = v; return this; }
         /** Default: {@link Authorizer#ALLOW_ALL}. */
         public Builder authorizer(Authorizer v) { this.authorizer = v; return this; }
         /** Default: {@link MetricsListener#NO_OP}. */
@@ -361,6 +373,7 @@ public final class TetherConfig {
             }
             Objects.requireNonNull(protocol, "protocol");
             Objects.requireNonNull(authenticator, "authenticator");
+            positive("authenticationTimeout", authenticationTimeout);
             Objects.requireNonNull(authorizer, "authorizer");
             Objects.requireNonNull(metrics, "metrics");
             Objects.requireNonNull(errorHandler, "errorHandler");

@@ -11,6 +11,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.time.Duration;
@@ -141,8 +142,8 @@ class SocketIoEngineTest {
     @Test
     void unknownNamespaceAndRefusingMiddlewareGetConnectErrorAndTheConnectionStays() throws Exception {
         start();
-        io.of("/admin").use(request -> request.bearerToken().filter("s3cret"::equals).isPresent()
-                ? AuthResult.accept(() -> "admin") : AuthResult.unauthorized("Not authorized"));
+        io.of("/admin").use(Authenticator.sync(request -> request.bearerToken().filter("s3cret"::equals).isPresent()
+                ? AuthResult.accept(() -> "admin") : AuthResult.unauthorized("Not authorized")));
         io.of("/admin").on("connection", connected::add);
         SioConnection c = SioConnection.open(io, ALICE);
         c.next();

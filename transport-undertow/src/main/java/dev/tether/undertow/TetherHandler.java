@@ -176,7 +176,9 @@ public final class TetherHandler implements HttpHandler {
         UpgradeRequest request = new UpgradeRequest(exchange);
         AuthResult result;
         try {
-            result = tether.config().authenticator().authenticate(request);
+            // Interim: only an authenticator that answers at once is supported here until the
+            // handshake waits for a later answer (issue 13, asynchronous authentication).
+            result = tether.config().authenticator().authenticate(request).toCompletableFuture().getNow(null);
             if (result == null) {
                 throw new IllegalStateException("the authenticator returned null");
             }
@@ -190,7 +192,15 @@ public final class TetherHandler implements HttpHandler {
             return accepted.principal();
         }
         AuthResult.Refused refusal = (AuthResult.Refused) result;
-        String fallback = refusal.status() == 401 ? "Unauthorized." : "Forbidden.";
+        String fallback = switch (refusal.status()) {
+            case 401 -> "Unauthorized.";
+            case 403 -> "Forbidden.";
+            default -> "Authentication unavailable; retry later.";
+        };
+        if (refusal.status() == 503) {
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER,
+                    Long.toString(tether.config().admissionRetryAfter().toSeconds()));
+        }
         refused(exchange, refusal.status(), plain(refusal.reason(), fallback), refusal.status() == 401);
         return null;
     }

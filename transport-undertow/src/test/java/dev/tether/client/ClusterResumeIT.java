@@ -10,6 +10,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.testing.Await;
 import dev.tether.testing.ChaosProxy;
 import dev.tether.undertow.TetherServer;
@@ -50,10 +51,10 @@ class ClusterResumeIT {
     private Node startNode() {
         Tether tether = Tether.create(TetherConfig.builder()
                 .broker(cluster.node())
-                .authenticator(request -> {
+                .authenticator(Authenticator.sync(request -> {
                     String name = request.bearerToken().orElseThrow();
                     return AuthResult.accept(() -> name);
-                })
+                }))
                 .build(), new SessionHandler() {
                     @Override
                     public void onOpen(Session session) {

@@ -11,6 +11,7 @@ import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.testing.Await;
 import dev.tether.testing.ChaosProxy;
 import dev.tether.undertow.TetherServer;
@@ -76,10 +77,10 @@ class ReliableDeliveryChaosIT {
                 .volatileQueueLimit(0)
                 .replayBufferMessages(window)
                 .replayBufferBytes(64L * window)
-                .authenticator(request -> {
+                .authenticator(Authenticator.sync(request -> {
                     String name = request.bearerToken().orElseThrow();
                     return AuthResult.accept(() -> name);
-                })
+                }))
                 .build(), new SessionHandler() {
                     @Override
                     public void onOpen(Session session) {

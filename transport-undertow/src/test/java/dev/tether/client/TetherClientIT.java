@@ -12,6 +12,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -73,9 +74,9 @@ class TetherClientIT {
 
     private void startServer(int port) {
         tether = Tether.create(TetherConfig.builder()
-                .authenticator(request -> request.bearerToken().filter("good"::equals)
+                .authenticator(Authenticator.sync(request -> request.bearerToken().filter("good"::equals)
                         .map(token -> AuthResult.accept(ALICE))
-                        .orElse(AuthResult.unauthorized("bad token")))
+                        .orElse(AuthResult.unauthorized("bad token"))))
                 .build(), handler);
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(port).build());
     }

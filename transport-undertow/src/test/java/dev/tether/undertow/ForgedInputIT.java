@@ -12,6 +12,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.testing.Await;
 import java.net.URI;
 import java.util.ArrayList;
@@ -46,10 +47,10 @@ class ForgedInputIT {
     @BeforeEach
     void start() {
         tether = Tether.create(TetherConfig.builder()
-                .authenticator(request -> {
+                .authenticator(Authenticator.sync(request -> {
                     String name = request.bearerToken().orElseThrow();
                     return AuthResult.accept(() -> name);
-                })
+                }))
                 .build(), new SessionHandler() { });
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
     }

@@ -7,6 +7,7 @@ import dev.tether.core.RequestException;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.socketio.Socket;
 import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
@@ -128,8 +129,8 @@ class SocketIoWebSocketIT {
 
     @Test
     void refusingMiddlewareIsSeenAsConnectErrorWithItsMessage() throws Exception {
-        start(TetherConfig.builder(), io -> io.use(request -> request.bearerToken().filter("good"::equals).isPresent()
-                ? AuthResult.accept(() -> "user") : AuthResult.unauthorized("Not authorized")));
+        start(TetherConfig.builder(), io -> io.use(Authenticator.sync(request -> request.bearerToken().filter("good"::equals).isPresent()
+                ? AuthResult.accept(() -> "user") : AuthResult.unauthorized("Not authorized"))));
         NodeSocketIoClient bad = client(1, "{\"transports\":[\"websocket\"],\"auth\":{\"token\":\"bad\"},\"reconnection\":false}");
         assertThat(bad.next("connect_error", WAIT).path("message").asText()).isEqualTo("Not authorized");
         NodeSocketIoClient good = client(1, "{\"transports\":[\"websocket\"],\"auth\":{\"token\":\"good\"}}");

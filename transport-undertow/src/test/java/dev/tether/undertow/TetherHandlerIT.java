@@ -12,6 +12,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -51,7 +52,7 @@ class TetherHandlerIT {
         tether = Tether.create(TetherConfig.builder()
                 .maxMessageBytes(MAX_MESSAGE_BYTES)
                 .errorHandler((context, error) -> errors.add(context))
-                .authenticator(request -> {
+                .authenticator(Authenticator.sync(request -> {
                     String token = request.bearerToken().orElse("");
                     if (token.equals("boom")) {
                         throw new IllegalStateException("authenticator failure");
@@ -64,7 +65,7 @@ class TetherHandlerIT {
                     }
                     String name = token.substring("user-".length());
                     return AuthResult.accept(() -> name);
-                })
+                }))
                 .build(), new SessionHandler() {
                     @Override
                     public void onOpen(Session session) {

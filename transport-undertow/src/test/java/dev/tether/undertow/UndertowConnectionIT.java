@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.TransportConnection;
 import io.undertow.server.HttpServerExchange;
@@ -49,10 +50,10 @@ class UndertowConnectionIT {
         }
         tether = new RecordingTether(TetherConfig.builder()
                 .maxMessageBytes(MAX_MESSAGE_BYTES)
-                .authenticator(request -> {
+                .authenticator(Authenticator.sync(request -> {
                     String name = request.bearerToken().isPresent() ? "user" : "anonymous";
                     return AuthResult.accept(() -> name);
-                })
+                }))
                 .build());
         server = TetherServer.start(tether, config);
     }

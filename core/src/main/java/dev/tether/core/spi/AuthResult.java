@@ -1,7 +1,9 @@
 package dev.tether.core.spi;
 
 import java.security.Principal;
+import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The outcome of {@link Authenticator#authenticate(HandshakeRequest)}: a principal, or a refusal
@@ -9,9 +11,19 @@ import java.util.Objects;
  */
 public sealed interface AuthResult permits AuthResult.Accepted, AuthResult.Refused {
 
-    /** Accepts the connection as {@code principal}. */
+    /** Accepts the connection as {@code principal}, with credentials that do not expire. */
     static AuthResult accept(Principal principal) {
-        return new Accepted(principal);
+        return new Accepted(principal, null);
+    }
+
+    /**
+     * Accepts the connection as {@code principal} with credentials valid until {@code expiresAt}
+     * (a token's {@code exp}). Before then the server asks the client for a fresh token, checked
+     * with {@link Authenticator#refresh}, and closes the connection if none arrives in time (see
+     * PROTOCOL.md, token refresh).
+     */
+    static AuthResult accept(Principal principal, Instant expiresAt) {
+        return new Accepted(principal, Objects.requireNonNull(expiresAt, "expiresAt"));
     }
 
     /** Refuses with 401: no or invalid credentials. */
@@ -24,18 +36,36 @@ public sealed interface AuthResult permits AuthResult.Accepted, AuthResult.Refus
         return new Refused(403, reason);
     }
 
-    /** An accepted connection. */
-    record Accepted(Principal principal) implements AuthResult {
+    /**
+     * Refuses with 503 and {@code Retry-After}: the credentials could not be checked now (a key
+     * set or an introspection endpoint out of reach); the client should retry later.
+     */
+    static AuthResult unavailable(String reason) {
+        return new Refused(503, reason);
+    }
+
+    /**
+     * An accepted connection.
+     *
+     * @param principal who the client is
+     * @param expiresAt when its credentials expire; {@code null} for never
+     */
+    record Accepted(Principal principal, Instant expiresAt) implements AuthResult {
         public Accepted {
             Objects.requireNonNull(principal, "principal");
         }
+
+        /** When the credentials expire, if they do. */
+        public Optional<Instant> expiry() {
+            return Optional.ofNullable(expiresAt);
+        }
     }
 
-    /** A refused connection; {@code status} is 401 or 403. */
+    /** A refused connection; {@code status} is 401, 403 or 503. */
     record Refused(int status, String reason) implements AuthResult {
         public Refused {
-            if (status != 401 && status != 403) {
-                throw new IllegalArgumentException("status must be 401 or 403: " + status);
+            if (status != 401 && status != 403 && status != 503) {
+                throw new IllegalArgumentException("status must be 401, 403 or 503: " + status);
             }
             Objects.requireNonNull(reason, "reason");
         }

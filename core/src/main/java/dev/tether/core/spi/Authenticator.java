@@ -1,13 +1,28 @@
 package dev.tether.core.spi;
 
 import java.security.Principal;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 
 /**
  * Turns the credentials of an upgrade request into a principal, before the upgrade. A refusal is
- * answered with HTTP 401 or 403 and no WebSocket is opened.
+ * answered with its HTTP status (401, 403 or 503) and no WebSocket is opened.
  *
- * <p>Threading: called on an I/O thread for every handshake, so it must be fast and must not
- * block (verify a signed token; do not call a remote service). Must be thread-safe.
+ * <p>Asynchronous: {@link #authenticate} returns a stage that may complete later, on any thread
+ * (after a key-set download or a call to an introspection endpoint). The transport waits without
+ * blocking an I/O thread, keeps the connection's admission slot while it waits, and answers
+ * {@code 503} with {@code Retry-After} if the stage has not completed within
+ * {@link dev.tether.core.TetherConfig#authenticationTimeout()}. A fast check that needs no I/O
+ * can be written with {@link #sync}.
+ *
+ * <p>The {@link HandshakeRequest} is valid only during the {@code authenticate} call itself: read
+ * what you need (usually {@link HandshakeRequest#bearerToken()}) before returning, never from
+ * the continuation.
+ *
+ * <p>Threading: {@code authenticate} is called on an I/O thread, so it must return quickly and
+ * must not block; do slow work on your own executor. Must be thread-safe.
  */
 @FunctionalInterface
 public interface Authenticator {
@@ -15,12 +30,39 @@ public interface Authenticator {
     /** The principal every anonymous connection gets from {@link #ANONYMOUS}. */
     Principal ANONYMOUS_PRINCIPAL = () -> "anonymous";
 
-    /** Accepts every connection as {@link #ANONYMOUS_PRINCIPAL}. The default. */
-    Authenticator ANONYMOUS = request -> AuthResult.accept(ANONYMOUS_PRINCIPAL);
+    /**
+     * Accepts every connection as {@link #ANONYMOUS_PRINCIPAL}. The default: who may subscribe and
+     * publish is then the {@link Authorizer}'s decision, which by default allows nothing.
+     */
+    Authenticator ANONYMOUS = sync(request -> AuthResult.accept(ANONYMOUS_PRINCIPAL));
 
     /**
-     * Authenticates a handshake. A thrown exception is reported to the error handler and answered
-     * as 401.
+     * Authenticates a handshake. A stage completed exceptionally, a {@code null} result or a thrown
+     * exception is reported to the error handler under {@code "authenticate"} and answered 401.
      */
-    AuthResult authenticate(HandshakeRequest request);
+    CompletionStage<AuthResult> authenticate(HandshakeRequest request);
+
+    /**
+     * Authenticates a fresh token sent by a client inside a live session, because the credentials
+     * its connection was accepted with expire ({@link AuthResult#accept(Principal, java.time.Instant)}).
+     * The engine keeps the session only if the result is accepted for a principal of the same
+     * name. The default refuses: an authenticator whose results never expire needs no refresh.
+     *
+     * <p>Threading: as {@link #authenticate}.
+     *
+     * @param current the principal the session has now
+     * @param token   the token the client sent
+     */
+    default CompletionStage<AuthResult> refresh(Principal current, String token) {
+        return CompletableFuture.completedFuture(AuthResult.unauthorized("Token refresh is not supported."));
+    }
+
+    /**
+     * An authenticator from a fast, non-blocking check that answers at once (verify a signed
+     * token with a key already in memory; never call a remote service from it).
+     */
+    static Authenticator sync(Function<HandshakeRequest, AuthResult> check) {
+        Objects.requireNonNull(check, "check");
+        return request -> CompletableFuture.completedFuture(check.apply(request));
+    }
 }
