@@ -6,6 +6,7 @@ import dev.tether.redis.RedisBroker;
 import dev.tether.redis.RedisBrokerConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
+import java.util.Map;
 
 /**
  * A runnable chat/echo server on the embedded, in-memory default. Environment: {@code PORT}
@@ -21,36 +22,65 @@ import dev.tether.undertow.TetherUndertowConfig;
  *
  * <p>Run it with {@code examples/run chat}.
  */
-public final class ChatServer {
+public final class ChatServer implements AutoCloseable {
 
-    private ChatServer() {
+    private final Tether tether;
+    private final TetherServer server;
+
+    private ChatServer(Tether tether, TetherServer server) {
+        this.tether = tether;
+        this.server = server;
     }
 
-    public static void main(String[] args) {
-        int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "8080"));
-        String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
-        int inboundRate = Integer.parseInt(System.getenv().getOrDefault("TETHER_INBOUND_RATE",
+    /**
+     * Starts the server exactly as {@code examples/run chat} does, with the settings read from
+     * {@code env} (the variables above; {@code PORT} 0 picks a free port).
+     */
+    public static ChatServer start(Map<String, String> env) {
+        int port = Integer.parseInt(env.getOrDefault("PORT", "8080"));
+        String host = env.getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
+        int inboundRate = Integer.parseInt(env.getOrDefault("TETHER_INBOUND_RATE",
                 Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
         TetherConfig.Builder config = TetherConfig.builder()
                 .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST);
-        String redis = System.getenv("TETHER_REDIS_URL");
+        String redis = env.get("TETHER_REDIS_URL");
         if (redis != null && !redis.isBlank()) {
             config.broker(new RedisBroker(RedisBrokerConfig.of(redis)));
         }
-        if ("1".equals(System.getenv("TETHER_HANDLERS_ON_IO_THREAD"))) {
+        if ("1".equals(env.get("TETHER_HANDLERS_ON_IO_THREAD"))) {
             config.handlerExecutor(Runnable::run);
         }
         Tether tether = Tether.create(config.build(), handler);
         handler.bind(tether);
-        int ioThreads = Integer.parseInt(System.getenv().getOrDefault("TETHER_IO_THREADS", "0"));
-        TetherServer server = TetherServer.start(tether,
-                TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads).build());
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        int ioThreads = Integer.parseInt(env.getOrDefault("TETHER_IO_THREADS", "0"));
+        try {
+            return new ChatServer(tether, TetherServer.start(tether,
+                    TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads).build()));
+        } catch (RuntimeException e) {
             tether.close();
-            server.close();
-        }, "tether-shutdown"));
-        System.out.println("Tether chat server listening on ws://" + host + ":" + server.port() + "/tether"
-                + (redis == null || redis.isBlank() ? "" : ", in a cluster on Redis"));
+            throw e;
+        }
+    }
+
+    /** The port the server listens on. */
+    public int port() {
+        return server.port();
+    }
+
+    /** Drains the hub (clients are told to reconnect), then stops the server. */
+    @Override
+    public void close() {
+        tether.close();
+        server.close();
+    }
+
+    public static void main(String[] args) {
+        Map<String, String> env = System.getenv();
+        ChatServer server = start(env);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tether-shutdown"));
+        String redis = env.get("TETHER_REDIS_URL");
+        System.out.println("Tether chat server listening on ws://" + env.getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST)
+                + ":" + server.port() + "/tether" + (redis == null || redis.isBlank() ? "" : ", in a cluster on Redis"));
     }
 }
