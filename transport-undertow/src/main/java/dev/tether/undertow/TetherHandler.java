@@ -44,10 +44,12 @@ import java.util.function.BiFunction;
  *       connection's I/O thread, as the authenticated principal.</li>
  * </ol>
  * Refusals are reported to the hub's {@link dev.tether.core.spi.MetricsListener#refused(String)}
- * as {@code "handshake"}. The origin is checked before admission so that requests another site's
- * pages make (which a browser sends wherever the page tells it) never use up the handshake rate
- * that legitimate clients need; the check is as cheap as the admission. After the upgrade nothing of the HTTP request is kept by Tether: no
- * exchange, no headers, no query string.
+ * as {@code "handshake"}. The origin is checked before admission so that the requests another
+ * site's pages make (a browser sends them wherever the page tells it to) never use up the
+ * handshake rate that legitimate clients need; the check is as cheap as the admission. Origin
+ * refusals are logged at {@code DEBUG} only, under this class's name, as they are a remote
+ * party's doing. After the upgrade nothing of the HTTP request is kept by Tether: no exchange,
+ * no headers, no query string.
  *
  * <p>Inbound messages larger than the hub's {@link TetherConfig#maxMessageBytes()}, whole or in
  * fragments, close the connection with 1009.
