@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /**
  * The server refused the WebSocket upgrade with an HTTP status: {@code 401} (no or bad
- * credentials), {@code 403} (not allowed, or an {@code Origin} not on the allow-list) or
+ * credentials), {@code 403} (not allowed, or an {@code Origin} the server does not allow) or
  * {@code 503} (over capacity, usually with {@code Retry-After}).
  *
  * <p>Fails the future of {@link TetherClient#connect()}; after the client was connected once, a

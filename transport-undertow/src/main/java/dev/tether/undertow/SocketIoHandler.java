@@ -6,6 +6,7 @@ import dev.tether.core.spi.TransportConnection;
 import dev.tether.socketio.SocketIo;
 import dev.tether.undertow.internal.ConnectionSettings;
 import dev.tether.undertow.internal.OpenConnections;
+import dev.tether.undertow.internal.OriginPolicy;
 import dev.tether.undertow.internal.PollingTransport;
 import dev.tether.undertow.internal.SocketIoErrors;
 import dev.tether.undertow.internal.UndertowConnection;
@@ -34,9 +35,14 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Requests, in order:
  * <ol>
- *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};
- *       an {@code Origin} not in {@link TetherUndertowConfig#allowedOrigins()}: 403 (every
- *       request, polling included; allowed origins get CORS headers and preflights 204);</li>
+ *   <li>an {@code Origin} that is not allowed (by default anything but the request's own origin;
+ *       see {@link TetherUndertowConfig#allowedOrigins()}): 403, on every request, polling and
+ *       preflights included, without CORS headers. The answers to an allowed foreign origin
+ *       carry {@code Access-Control-Allow-Origin} (the request's origin),
+ *       {@code Access-Control-Allow-Credentials: true} and {@code Vary: Origin}, its preflight
+ *       ({@code OPTIONS}) 204 with the allowed methods and headers; same-origin requests and
+ *       requests without {@code Origin} need no CORS headers and get none;</li>
+ *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};</li>
  *   <li>a new session ({@code transport=websocket} or {@code polling} without {@code sid}):
  *       admission control ({@link Tether#admit()}: 503 with {@code Retry-After}) and the hub's
  *       authenticator (401/403), exactly as a native {@link TetherHandler} upgrade; a WebSocket
@@ -66,6 +72,7 @@ public final class SocketIoHandler implements HttpHandler {
     private static final HttpString ALLOW_CREDENTIALS = new HttpString("Access-Control-Allow-Credentials");
     private static final HttpString ALLOW_METHODS = new HttpString("Access-Control-Allow-Methods");
     private static final HttpString ALLOW_HEADERS = new HttpString("Access-Control-Allow-Headers");
+    private static final HttpString VARY = new HttpString("Vary");
 
     private final SocketIo io;
     private final Tether tether;
@@ -129,14 +136,18 @@ public final class SocketIoHandler implements HttpHandler {
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        if (!webSocket.originAllowed(exchange)) {
-            webSocket.refused(exchange, 403, "Origin not allowed.", false);
+        OriginPolicy.Verdict origin = webSocket.checkOrigin(exchange);
+        if (!origin.allowed()) {
             return;
         }
-        cors(exchange);
+        if (origin.cors()) {
+            cors(exchange);
+        }
         if (Methods.OPTIONS.equals(exchange.getRequestMethod())) {
-            exchange.getResponseHeaders().put(ALLOW_METHODS, "GET, POST");
-            exchange.getResponseHeaders().put(ALLOW_HEADERS, "content-type");
+            if (origin.cors()) {
+                exchange.getResponseHeaders().put(ALLOW_METHODS, "GET, POST");
+                exchange.getResponseHeaders().put(ALLOW_HEADERS, "content-type");
+            }
             exchange.setStatusCode(204);
             exchange.endExchange();
             return;
@@ -164,12 +175,11 @@ public final class SocketIoHandler implements HttpHandler {
         }
     }
 
-    private void cors(HttpServerExchange exchange) {
-        String origin = exchange.getRequestHeaders().getFirst(Headers.ORIGIN);
-        if (origin != null) {
-            exchange.getResponseHeaders().put(ALLOW_ORIGIN, origin.trim()); // allowed: checked before
-            exchange.getResponseHeaders().put(ALLOW_CREDENTIALS, "true");
-        }
+    /** For an allowed foreign origin, which is a well-formed one: reflecting it is safe. */
+    private static void cors(HttpServerExchange exchange) {
+        exchange.getResponseHeaders().put(ALLOW_ORIGIN, TetherHandler.origin(exchange).trim());
+        exchange.getResponseHeaders().put(ALLOW_CREDENTIALS, "true");
+        exchange.getResponseHeaders().add(VARY, "Origin");
     }
 
     private static String query(HttpServerExchange exchange, String name) {

@@ -8,13 +8,14 @@ import dev.tether.core.spi.TransportConnection;
 import dev.tether.core.spi.ErrorHandler;
 import dev.tether.undertow.internal.ConnectionSettings;
 import dev.tether.undertow.internal.OpenConnections;
+import dev.tether.undertow.internal.OriginPolicy;
 import dev.tether.undertow.internal.UpgradeRequest;
 import dev.tether.undertow.internal.WebSocketUpgrade;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import java.security.Principal;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.function.BiFunction;
 
@@ -29,11 +30,12 @@ import java.util.function.BiFunction;
  *   <li>not a WebSocket upgrade (a GET with {@code Upgrade: websocket}, version 13 and a
  *       {@code Sec-WebSocket-Key} that is the base64 encoding of 16 bytes): handed to the
  *       {@code next} handler if there is one, otherwise answered 400;</li>
+ *   <li>an {@code Origin} header that is not allowed (by default anything but the request's own
+ *       origin; see {@link TetherUndertowConfig#allowedOrigins()}): 403 with a short plain-text
+ *       body, and the reason logged at {@code DEBUG};</li>
  *   <li>the hub refuses admission ({@link Tether#admit()}: too many connections or handshakes
  *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
  *       {@code stats().refused()};</li>
- *   <li>an {@code Origin} header that is not in {@link TetherUndertowConfig#allowedOrigins()}
- *       (when that set is not empty): 403;</li>
  *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
  *       {@code WWW-Authenticate: Bearer}, or 403) and its reason as a short plain-text body; an
  *       authenticator that throws is reported to the hub's error handler under
@@ -42,8 +44,12 @@ import java.util.function.BiFunction;
  *       connection's I/O thread, as the authenticated principal.</li>
  * </ol>
  * Refusals are reported to the hub's {@link dev.tether.core.spi.MetricsListener#refused(String)}
- * as {@code "handshake"}. After the upgrade nothing of the HTTP request is kept by Tether: no
- * exchange, no headers, no query string.
+ * as {@code "handshake"}. The origin is checked before admission so that the requests another
+ * site's pages make (a browser sends them wherever the page tells it to) never use up the
+ * handshake rate that legitimate clients need; the check is as cheap as the admission. Origin
+ * refusals are logged at {@code DEBUG} only, under this class's name, as they are a remote
+ * party's doing. After the upgrade nothing of the HTTP request is kept by Tether: no exchange,
+ * no headers, no query string.
  *
  * <p>Inbound messages larger than the hub's {@link TetherConfig#maxMessageBytes()}, whole or in
  * fragments, close the connection with 1009.
@@ -60,11 +66,13 @@ import java.util.function.BiFunction;
  */
 public final class TetherHandler implements HttpHandler {
 
+    private static final System.Logger LOG = System.getLogger(TetherHandler.class.getName());
     private static final int MAX_BODY_CHARS = 200;
 
     private final Tether tether;
     private final TetherUndertowConfig config;
     private final HttpHandler next;
+    private final OriginPolicy origins;
     private final WebSocketUpgrade upgrade;
 
     /** A handler for {@code tether} with the default configuration, answering non-upgrades with 400. */
@@ -94,6 +102,7 @@ public final class TetherHandler implements HttpHandler {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.config = Objects.requireNonNull(config, "config");
         this.next = next;
+        this.origins = OriginPolicy.of(config.allowedOrigins(), config.allowAnyOrigin());
         ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrade = new WebSocketUpgrade(tether, connector == null ? tether::connect : connector, settings);
     }
@@ -129,18 +138,17 @@ public final class TetherHandler implements HttpHandler {
             }
             return;
         }
+        if (!checkOrigin(exchange).allowed()) {
+            return;
+        }
         int retryAfter = tether.admit();
         if (retryAfter != Tether.ADMITTED) {
-            // Before anything else, and cheap: under a storm this is most of the work we do.
+            // Cheap, before any work: under a storm this is most of what we do.
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
             respond(exchange, 503, "Over capacity; retry later.", false);
             return;
         }
         upgrade.holdAdmission(exchange);
-        if (!originAllowed(exchange)) {
-            refused(exchange, 403, "Origin not allowed.", false);
-            return;
-        }
         Principal principal = authenticate(exchange);
         if (principal != null) {
             upgrade.upgrade(exchange, principal);
@@ -162,13 +170,40 @@ public final class TetherHandler implements HttpHandler {
         return true;
     }
 
-    /** Whether the request's Origin is allowed (no Origin header: allowed). */
-    boolean originAllowed(HttpServerExchange exchange) {
-        if (config.allowedOrigins().isEmpty()) {
-            return true;
+    /**
+     * The verdict on the request's {@code Origin}; a refused one has been answered 403, counted
+     * and logged at {@code DEBUG}.
+     */
+    OriginPolicy.Verdict checkOrigin(HttpServerExchange exchange) {
+        String origin = origin(exchange);
+        String host = exchange.getRequestHeaders().getFirst(Headers.HOST);
+        OriginPolicy.Verdict verdict = origins.check(origin, host);
+        if (!verdict.allowed()) {
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                LOG.log(System.Logger.Level.DEBUG, "Origin {0} refused for Host {1} ({2})",
+                        plain(origin, "?"), host == null ? "(none)" : plain(host, "?"), why(verdict));
+            }
+            refused(exchange, 403, "Origin not allowed.", false);
         }
-        String origin = exchange.getRequestHeaders().getFirst(Headers.ORIGIN);
-        return origin == null || config.allowedOrigins().contains(origin.trim().toLowerCase(Locale.ROOT));
+        return verdict;
+    }
+
+    /** The {@code Origin} header; several are joined, which no origin matches. */
+    static String origin(HttpServerExchange exchange) {
+        HeaderValues values = exchange.getRequestHeaders().get(Headers.ORIGIN);
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        return values.size() == 1 ? values.getFirst() : String.join(", ", values);
+    }
+
+    private String why(OriginPolicy.Verdict verdict) {
+        if (verdict == OriginPolicy.Verdict.MALFORMED) {
+            return "not a well-formed origin, such as the opaque null of sandboxed frames and local files;"
+                    + " never allowed unless allowAnyOrigin";
+        }
+        return (origins.entries().isEmpty() ? "same-origin policy" : "same-origin policy and allowedOrigins "
+                + origins.entries()) + "; allow it with TetherUndertowConfig.Builder.allowedOrigins";
     }
 
     /** The principal, or {@code null} after answering the refusal. */

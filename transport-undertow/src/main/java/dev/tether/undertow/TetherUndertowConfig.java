@@ -1,10 +1,9 @@
 package dev.tether.undertow;
 
+import dev.tether.undertow.internal.OriginPolicy;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Immutable configuration of the Undertow transport: what {@link TetherHandler} checks before the
@@ -42,6 +41,11 @@ import java.util.TreeSet;
  * while a pong waits to be written, only the latest ping is kept for the next pong (RFC 6455
  * section 5.5.3), so a client that pings and never reads holds at most one pong and one ping
  * payload on the server.
+ *
+ * <p>Which pages may connect, checked on the {@code Origin} header of every upgrade request and
+ * every Socket.IO request (see {@link #allowedOrigins()}): by default only the server's own
+ * origin and clients that send no {@code Origin}; {@link Builder#allowedOrigins(Set)} adds
+ * origins, {@link Builder#allowAnyOrigin(boolean)} allows all.
  *
  * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
@@ -86,6 +90,7 @@ public final class TetherUndertowConfig {
     private final String path;
     private final String socketIoPath;
     private final Set<String> allowedOrigins;
+    private final boolean allowAnyOrigin;
     private final String host;
     private final int port;
     private final int ioThreads;
@@ -102,6 +107,7 @@ public final class TetherUndertowConfig {
         this.path = b.path;
         this.socketIoPath = b.socketIoPath;
         this.allowedOrigins = b.allowedOrigins;
+        this.allowAnyOrigin = b.allowAnyOrigin;
         this.host = b.host;
         this.port = b.port;
         this.ioThreads = b.ioThreads;
@@ -140,13 +146,57 @@ public final class TetherUndertowConfig {
     }
 
     /**
-     * The origins allowed to open a connection, lower-cased; empty allows every origin. A request
-     * that carries an {@code Origin} header not in this set is refused with 403 before the
-     * upgrade. A request without an {@code Origin} header is always allowed: browsers always send
-     * one, other clients usually do not, and a forged one protects nothing.
+     * The origins allowed in addition to the server's own, in normal form (lower case, default
+     * port omitted); empty by default. Browsers send {@code Origin} with every WebSocket upgrade,
+     * and this is what stops another site's page from opening a connection with its visitors'
+     * cookies (cross-site WebSocket hijacking). A request is allowed if:
+     * <ul>
+     *   <li>it has no {@code Origin} header: not a browser (the Java client, Node's
+     *       {@code socket.io-client}, curl), and a client that can forge headers needs no browser
+     *       to attack with;</li>
+     *   <li>its {@code Origin} is the same origin: the same host (case-insensitively, IPv6 in
+     *       brackets) and port as its {@code Host} header. The scheme is not compared, because
+     *       {@code Host} has none and behind a TLS-terminating proxy the request is {@code http}
+     *       for an {@code https} page; a {@code Host} without a port stands for the default port
+     *       of the {@code Origin}'s scheme (80 for {@code http}, 443 for {@code https}), which a
+     *       browser omits from both. {@code X-Forwarded-Host} is not read: Tether cannot tell
+     *       whether a trusted proxy set it or the client did, so a proxy in front should pass the
+     *       public {@code Host} (NGINX {@code proxy_set_header Host $host}, or {@code $http_host}
+     *       for a public port other than 80 or 443) or the page's origin should be listed here;</li>
+     *   <li>its {@code Origin} matches an entry of this set: an exact origin such as
+     *       {@code https://app.example.com} or {@code http://localhost:8080}, or a pattern whose
+     *       first label is the wildcard, {@code https://*.example.com}, which stands for one or
+     *       more labels ({@code a.example.com}, {@code a.b.example.com}) but never
+     *       {@code example.com} itself nor {@code evil-example.com}. Scheme and port must match,
+     *       the port explicit or the scheme's default;</li>
+     *   <li>or {@link #allowAnyOrigin()} is set.</li>
+     * </ul>
+     * Any other {@code Origin} (including the opaque {@code null} of sandboxed frames and local
+     * files, and anything that is not {@code scheme://host[:port]}) is refused with 403 before
+     * the upgrade, before admission control, and counted as a refused handshake. Entries are
+     * therefore additions: setting them never refuses the same origin.
+     *
+     * <p>Socket.IO polling responses to an allowed foreign origin carry
+     * {@code Access-Control-Allow-Origin} (that origin), {@code Access-Control-Allow-Credentials:
+     * true} and {@code Vary: Origin}; same-origin responses need and get none, and a refused
+     * origin never sees them.
      */
     public Set<String> allowedOrigins() {
         return allowedOrigins;
+    }
+
+    /**
+     * Whether every origin is allowed, default {@code false}. <strong>This turns off the
+     * protection against cross-site WebSocket hijacking</strong>: any site's page can then open
+     * connections with its visitors' cookies, and Socket.IO polling reflects any well-formed
+     * {@code Origin} with {@code Access-Control-Allow-Credentials: true} (the opt-in means
+     * exactly that). Safe only if authentication never relies on what a browser sends by itself
+     * (cookies, HTTP authentication, client certificates), for example a bearer token the page
+     * has to pass explicitly. An {@code Origin} that is not well-formed ({@code null}) is
+     * allowed too but never reflected.
+     */
+    public boolean allowAnyOrigin() {
+        return allowAnyOrigin;
     }
 
     /** The address the standalone server binds to. */
@@ -247,7 +297,7 @@ public final class TetherUndertowConfig {
     @Override
     public String toString() {
         return "TetherUndertowConfig[path=" + path + ", allowedOrigins=" + allowedOrigins
-                + ", host=" + host + ", port=" + port + ", ioThreads=" + ioThreads
+                + ", allowAnyOrigin=" + allowAnyOrigin + ", host=" + host + ", port=" + port + ", ioThreads=" + ioThreads
                 + ", backlog=" + backlog + ", requestParseTimeout=" + requestParseTimeout
                 + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
                 + ", messageReadTimeout=" + messageReadTimeout + ", maxHeaderBytes=" + maxHeaderBytes
@@ -260,6 +310,7 @@ public final class TetherUndertowConfig {
         private String path = DEFAULT_PATH;
         private String socketIoPath = DEFAULT_SOCKET_IO_PATH;
         private Set<String> allowedOrigins = Set.of();
+        private boolean allowAnyOrigin;
         private String host = DEFAULT_HOST;
         private int port = DEFAULT_PORT;
         private int ioThreads = DEFAULT_IO_THREADS;
@@ -288,11 +339,26 @@ public final class TetherUndertowConfig {
         }
 
         /**
-         * Default empty (every origin). Entries are full origins such as
-         * {@code https://app.example.com}, compared case-insensitively; the set is copied.
+         * Default empty: the same origin only (see {@link TetherUndertowConfig#allowedOrigins()}).
+         * Entries are origins, {@code scheme://host[:port]}, such as {@code https://app.example.com},
+         * or patterns with a wildcard first label, {@code https://*.example.com}; compared
+         * case-insensitively; the set is copied. An entry with a path (even a trailing
+         * {@code /}), a query, a fragment or userinfo, a wildcard anywhere but as the whole first
+         * label or over a single label ({@code https://*.com}), or {@code null} is refused by
+         * {@link #build()}.
          */
         public Builder allowedOrigins(Set<String> v) {
             this.allowedOrigins = v;
+            return this;
+        }
+
+        /**
+         * Default {@code false}. {@code true} allows every origin and turns off the protection
+         * against cross-site WebSocket hijacking; read {@link TetherUndertowConfig#allowAnyOrigin()}
+         * first. Cannot be combined with {@link #allowedOrigins(Set)}.
+         */
+        public Builder allowAnyOrigin(boolean v) {
+            this.allowAnyOrigin = v;
             return this;
         }
 
@@ -377,14 +443,10 @@ public final class TetherUndertowConfig {
             if (!socketIoPath.startsWith("/")) {
                 throw new IllegalArgumentException("socketIoPath must start with '/': " + socketIoPath);
             }
-            Objects.requireNonNull(allowedOrigins, "allowedOrigins");
-            Set<String> origins = new TreeSet<>();
-            for (String origin : allowedOrigins) {
-                Objects.requireNonNull(origin, "allowedOrigins entry");
-                if (origin.isBlank()) {
-                    throw new IllegalArgumentException("allowedOrigins must not contain a blank entry");
-                }
-                origins.add(origin.trim().toLowerCase(Locale.ROOT));
+            Set<String> origins = OriginPolicy.of(allowedOrigins, allowAnyOrigin).entries();
+            if (allowAnyOrigin && !origins.isEmpty()) {
+                throw new IllegalArgumentException("allowAnyOrigin cannot be combined with allowedOrigins "
+                        + origins + ": every origin is allowed already");
             }
             Objects.requireNonNull(host, "host");
             if (host.isBlank()) {
@@ -413,7 +475,8 @@ public final class TetherUndertowConfig {
             Builder copy = new Builder();
             copy.path = path;
             copy.socketIoPath = socketIoPath;
-            copy.allowedOrigins = Set.copyOf(origins);
+            copy.allowedOrigins = origins;
+            copy.allowAnyOrigin = allowAnyOrigin;
             copy.host = host;
             copy.port = port;
             copy.ioThreads = ioThreads;

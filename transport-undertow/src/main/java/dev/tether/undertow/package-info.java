@@ -4,8 +4,9 @@
  * applications that have none; and their configuration,
  * {@link dev.tether.undertow.TetherUndertowConfig}.
  *
- * <p>The handler authenticates and checks the origin of every upgrade request before upgrading,
- * then adapts each WebSocket to the hub's {@link dev.tether.core.spi.TransportConnection} SPI.
+ * <p>The handler checks the origin (same-origin by default) and authenticates every upgrade
+ * request before upgrading, then adapts each WebSocket to the hub's
+ * {@link dev.tether.core.spi.TransportConnection} SPI.
  * No Undertow or XNIO type appears in the hub's API.
  */
 package dev.tether.undertow;

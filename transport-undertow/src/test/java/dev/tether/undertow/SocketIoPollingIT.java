@@ -172,6 +172,7 @@ class SocketIoPollingIT {
         assertThat(r.body()).contains("\"code\":0");
         r = get(http, "/socket.io/?EIO=4&transport=polling", "http://evil.example");
         assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(r.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
         assertThat(tether.stats().connections()).isZero();
 
         r = get(http, "/socket.io/?EIO=4&transport=polling", ALLOWED);

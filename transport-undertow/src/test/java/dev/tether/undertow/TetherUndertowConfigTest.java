@@ -15,6 +15,7 @@ class TetherUndertowConfigTest {
         TetherUndertowConfig c = TetherUndertowConfig.defaults();
         assertThat(c.path()).isEqualTo(TetherUndertowConfig.DEFAULT_PATH).isEqualTo("/tether");
         assertThat(c.allowedOrigins()).isEmpty();
+        assertThat(c.allowAnyOrigin()).isFalse();
         assertThat(c.host()).isEqualTo("0.0.0.0");
         assertThat(c.port()).isEqualTo(TetherUndertowConfig.DEFAULT_PORT);
         assertThat(c.ioThreads()).isZero();
@@ -29,12 +30,31 @@ class TetherUndertowConfigTest {
     }
 
     @Test
-    void originsAreCopiedAndLowerCased() {
-        Set<String> origins = new HashSet<>(Set.of("https://App.Example.com "));
+    void originsAreCopiedAndNormalised() {
+        Set<String> origins = new HashSet<>(Set.of("https://App.Example.com:443 ", "https://*.Example.net"));
         TetherUndertowConfig c = TetherUndertowConfig.builder().allowedOrigins(origins).build();
         origins.add("https://late.example.com");
-        assertThat(c.allowedOrigins()).containsExactly("https://app.example.com");
+        assertThat(c.allowedOrigins()).containsExactlyInAnyOrder("https://app.example.com", "https://*.example.net");
         assertThatThrownBy(() -> c.allowedOrigins().add("x")).isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
+    void malformedOriginsAreRefusedWhenBuiltSayingWhy() {
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().allowedOrigins(Set.of("https://app.example.com/")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("allowedOrigins entry \"https://app.example.com/\" has a path");
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().allowedOrigins(Set.of("https://app.*.example.com")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("wildcard");
+    }
+
+    @Test
+    void allowAnyOriginIsAnExplicitOptInThatExcludesAnAllowList() {
+        assertThat(TetherUndertowConfig.builder().allowAnyOrigin(true).build().allowAnyOrigin()).isTrue();
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().allowAnyOrigin(true)
+                .allowedOrigins(Set.of("https://app.example.com")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("allowAnyOrigin");
     }
 
     @Test
@@ -49,6 +69,7 @@ class TetherUndertowConfigTest {
     void invalidValuesAreRefusedNamingTheField() {
         assertRefused(TetherUndertowConfig.builder().path("tether"), "path");
         assertRefused(TetherUndertowConfig.builder().allowedOrigins(Set.of(" ")), "allowedOrigins");
+        assertRefused(TetherUndertowConfig.builder().allowedOrigins(Set.of("null")), "allowedOrigins");
         assertRefused(TetherUndertowConfig.builder().host(" "), "host");
         assertRefused(TetherUndertowConfig.builder().port(-1), "port");
         assertRefused(TetherUndertowConfig.builder().port(65536), "port");
