@@ -183,7 +183,7 @@ public final class TetherConfig {
     public Protocol protocol() { return protocol; }
     /** Authenticates handshakes. */
     public Authenticator authenticator() { return authenticator; }
-    /** Authorises subscribe and publish. */
+    /** Authorises a client's own subscribes and publishes. */
     public Authorizer authorizer() { return authorizer; }
     /** Receives engine events. */
     public MetricsListener metrics() { return metrics; }
@@ -222,7 +222,7 @@ public final class TetherConfig {
         private Executor handlerExecutor;
         private Protocol protocol = JsonProtocol.INSTANCE;
         private Authenticator authenticator = Authenticator.ANONYMOUS;
-        private Authorizer authorizer = Authorizer.ALLOW_ALL;
+        private Authorizer authorizer = Authorizer.SERVER_ONLY;
         private MetricsListener metrics = MetricsListener.NO_OP;
         private ErrorHandler errorHandler = ErrorHandler.LOGGING;
         private dev.tether.core.spi.Broker broker;
@@ -294,7 +294,11 @@ public final class TetherConfig {
         public Builder protocol(Protocol v) { this.protocol = v; return this; }
         /** Default: {@link Authenticator#ANONYMOUS}. */
         public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
-        /** Default: {@link Authorizer#ALLOW_ALL}. */
+        /**
+         * Default: {@link Authorizer#SERVER_ONLY}, clients may neither subscribe nor publish (the
+         * application's own {@link Session#subscribe} and {@link Tether#publish} are not
+         * affected). {@link Authorizer#allowAll()} lets any client read and write any topic.
+         */
         public Builder authorizer(Authorizer v) { this.authorizer = v; return this; }
         /** Default: {@link MetricsListener#NO_OP}. */
         public Builder metrics(MetricsListener v) { this.metrics = v; return this; }

@@ -12,6 +12,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -76,6 +77,7 @@ class TetherClientIT {
                 .authenticator(request -> request.bearerToken().filter("good"::equals)
                         .map(token -> AuthResult.accept(ALICE))
                         .orElse(AuthResult.unauthorized("bad token")))
+                .authorizer(Authorizer.allowAll()) // the clients subscribe and publish themselves
                 .build(), handler);
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(port).build());
     }

@@ -2,6 +2,7 @@ package dev.tether.examples.chat;
 
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.redis.RedisBroker;
 import dev.tether.redis.RedisBrokerConfig;
 import dev.tether.undertow.TetherServer;
@@ -16,12 +17,31 @@ import dev.tether.undertow.TetherUndertowConfig;
  * less per message; a blocking handler must not) and {@code TETHER_IO_THREADS}, the number of I/O
  * threads (default 0: one per available processor) and {@code TETHER_REDIS_URL} ({@code redis://host:port},
  * unset by default): join the cluster of every node started with the same URL (docs/CLUSTER.md).
- * WebSocket path {@code /tether}. Stops cleanly on
+ * WebSocket path {@code /tether}. Clients may subscribe to and publish on the topic
+ * {@value #LOAD_TOPIC} only, which the load generator's broadcast scenarios use; the chat room is
+ * joined and published to by the server ({@link ChatHandler}). Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
  * <p>Run it with {@code examples/run chat}.
  */
 public final class ChatServer {
+
+    /**
+     * The topic the load generator's {@code broadcast}, {@code storm} and {@code failover}
+     * scenarios subscribe clients to and publish on from a client (benchmarks/README.md).
+     */
+    public static final String LOAD_TOPIC = "room";
+
+    /**
+     * What this server lets clients do by themselves: subscribe to and publish on
+     * {@link #LOAD_TOPIC}, nothing else. This server is the one {@code benchmarks/run} and
+     * {@code benchmarks/scripts/cluster.py} measure, and their broadcast scenarios subscribe
+     * clients to that topic and publish on it from a client, which the default authorizer
+     * ({@link Authorizer#SERVER_ONLY}) refuses; granting that one topic keeps the benchmarks
+     * measuring what they always did. The chat itself needs nothing: {@link ChatHandler} subscribes
+     * sessions and publishes on the server side.
+     */
+    public static final Authorizer AUTHORIZER = Authorizer.topics(LOAD_TOPIC::equals, LOAD_TOPIC::equals);
 
     private ChatServer() {
     }
@@ -33,7 +53,8 @@ public final class ChatServer {
                 Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
         TetherConfig.Builder config = TetherConfig.builder()
-                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST);
+                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST)
+                .authorizer(AUTHORIZER); // the benchmarks' clients subscribe and publish on LOAD_TOPIC
         String redis = System.getenv("TETHER_REDIS_URL");
         if (redis != null && !redis.isBlank()) {
             config.broker(new RedisBroker(RedisBrokerConfig.of(redis)));
