@@ -229,9 +229,9 @@ class Node:
         self.logpath = os.path.join(workdir, f"node{index}.log")
         self.out = open(self.logpath, "w")
         env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port), TETHER_INBOUND_RATE="0",
-                   TETHER_REDIS_URL=f"redis://127.0.0.1:{redis_port}")
+                   TETHER_CLIENT_TOPICS="room", TETHER_REDIS_URL=f"redis://127.0.0.1:{redis_port}")
         cmd = ["java", *java_opts.split(), "-cp", classpath("examples"), "dev.tether.examples.chat.ChatServer"]
-        self.cmd = f"HOST=127.0.0.1 PORT={self.port} TETHER_INBOUND_RATE=0 TETHER_REDIS_URL=redis://127.0.0.1:" \
+        self.cmd = f"HOST=127.0.0.1 PORT={self.port} TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room TETHER_REDIS_URL=redis://127.0.0.1:" \
                    f"{redis_port} java {java_opts} -cp examples/target/classes:... dev.tether.examples.chat.ChatServer"
         self.proc = start(f"node{index}", cmd, env=env, out=self.out)
         self.killed = False

@@ -40,7 +40,11 @@ public interface Session {
      */
     CompletableFuture<Payload> request(String event, Payload payload, Duration timeout);
 
-    /** Subscribes this session to a topic. Returns false if it already was. */
+    /**
+     * Subscribes this session to a topic. Returns false if it already was. The application may
+     * subscribe a session to any topic: {@link TetherConfig#authorizer()} judges only what the
+     * client asks for by itself.
+     */
     boolean subscribe(String topic);
 
     /** Unsubscribes this session from a topic. Returns false if it was not subscribed. */

@@ -35,7 +35,8 @@ public interface Tether extends AutoCloseable {
 
     /**
      * Publishes a reliable message to every subscriber of {@code topic}. The message is encoded
-     * once and the bytes shared between all subscribers.
+     * once and the bytes shared between all subscribers. The application may publish on any
+     * topic: {@link TetherConfig#authorizer()} judges only what clients publish by themselves.
      *
      * <p>In a cluster ({@link TetherConfig#broker()} set) the message goes through the broker to
      * the subscribers of every node, this one included, and this method returns 0 at once; a

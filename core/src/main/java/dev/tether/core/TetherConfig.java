@@ -189,7 +189,7 @@ public final class TetherConfig {
     public Authenticator authenticator() { return authenticator; }
     /** How long a handshake waits for the authenticator before it is refused with 503. */
     public Duration authenticationTimeout() { return authenticationTimeout; }
-    /** Authorises subscribe and publish. */
+    /** Authorises a client's own subscribes and publishes. */
     public Authorizer authorizer() { return authorizer; }
     /** Receives engine events. */
     public MetricsListener metrics() { return metrics; }
@@ -229,7 +229,7 @@ public final class TetherConfig {
         private Protocol protocol = JsonProtocol.INSTANCE;
         private Authenticator authenticator = Authenticator.ANONYMOUS;
         private Duration authenticationTimeout = DEFAULT_AUTHENTICATION_TIMEOUT;
-        private Authorizer authorizer = Authorizer.ALLOW_ALL;
+        private Authorizer authorizer = Authorizer.SERVER_ONLY;
         private MetricsListener metrics = MetricsListener.NO_OP;
         private ErrorHandler errorHandler = ErrorHandler.LOGGING;
         private dev.tether.core.spi.Broker broker;
@@ -306,7 +306,11 @@ public final class TetherConfig {
          * (or a Socket.IO middleware's) before it is refused with 503 and {@code Retry-After}.
          */
         public Builder authenticationTimeout(Duration v) { this.authenticationTimeout = v; return this; }
-        /** Default: {@link Authorizer#ALLOW_ALL}. */
+        /**
+         * Default: {@link Authorizer#SERVER_ONLY}, clients may neither subscribe nor publish (the
+         * application's own {@link Session#subscribe} and {@link Tether#publish} are not
+         * affected). {@link Authorizer#allowAll()} lets any client read and write any topic.
+         */
         public Builder authorizer(Authorizer v) { this.authorizer = v; return this; }
         /** Default: {@link MetricsListener#NO_OP}. */
         public Builder metrics(MetricsListener v) { this.metrics = v; return this; }

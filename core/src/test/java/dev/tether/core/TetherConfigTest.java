@@ -40,7 +40,7 @@ class TetherConfigTest {
         assertThat(config.handlerExecutor()).isNull();
         assertThat(config.protocol()).isSameAs(JsonProtocol.INSTANCE);
         assertThat(config.authenticator()).isSameAs(Authenticator.ANONYMOUS);
-        assertThat(config.authorizer()).isSameAs(Authorizer.ALLOW_ALL);
+        assertThat(config.authorizer()).isSameAs(Authorizer.SERVER_ONLY);
         assertThat(config.metrics()).isSameAs(MetricsListener.NO_OP);
         assertThat(config.errorHandler()).isSameAs(ErrorHandler.LOGGING);
     }

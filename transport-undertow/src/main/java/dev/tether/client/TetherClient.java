@@ -31,7 +31,7 @@ import java.util.concurrent.Executor;
  *         })
  *         .build();
  * client.connect().join();
- * client.subscribe("room-1").join();
+ * client.subscribe("room-1").join(); // if the server's Authorizer grants it (PROTOCOL.md §8)
  * client.send("chat", Payload.text("hi"));
  * }</pre>
  *
@@ -127,7 +127,8 @@ public interface TetherClient extends AutoCloseable {
     /**
      * Subscribes the session to a topic. The subscription is remembered: the server keeps it
      * across a resume, and the client subscribes again by itself after a reconnect that started a
-     * new session.
+     * new session. The server refuses it with {@code "forbidden"} unless its authorizer grants
+     * the topic to this client; by default it grants none (PROTOCOL.md §8).
      *
      * @return a future that completes when the server confirmed, or fails with a
      *     {@link RequestException} carrying the server's code (such as {@code "forbidden"}; the
@@ -147,9 +148,10 @@ public interface TetherClient extends AutoCloseable {
 
     /**
      * Publishes a reliable message on a topic, to every subscriber (this session included if it is
-     * subscribed). Same contract as {@link #send}. A refusal by the server's authoriser arrives
-     * later, as a {@link RequestException} with code {@code "forbidden"} given to
-     * {@link Listener#onError}.
+     * subscribed). Same contract as {@link #send}. A refusal by the server's authoriser (by
+     * default it refuses every client publish, PROTOCOL.md §8) arrives later, as a
+     * {@link RequestException} with code {@code "forbidden"} given to {@link Listener#onError};
+     * the message is delivered to no one.
      */
     SendResult publish(String topic, String event, Payload payload);
 

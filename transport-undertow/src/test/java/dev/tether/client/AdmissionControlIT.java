@@ -7,6 +7,7 @@ import dev.tether.core.Payload;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -38,6 +39,7 @@ class AdmissionControlIT {
     @BeforeEach
     void start() {
         tether = Tether.create(TetherConfig.builder().maxConnections(MAX)
+                .authorizer(Authorizer.topics("all"::equals, topic -> false)) // clients subscribe; the server publishes
                 .admissionRetryAfter(Duration.ofSeconds(3)).build(), new SessionHandler() { });
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
     }

@@ -8,6 +8,7 @@ import dev.tether.core.Payload;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -34,6 +35,8 @@ class GracefulDrainIT {
     private static final int MESSAGES = 20;
     private static final Duration WINDOW_MIN = Duration.ofMillis(500);
     private static final Duration WINDOW_MAX = Duration.ofMillis(2_500);
+    /** Clients subscribe to "news" themselves (again on the second server); only the servers publish. */
+    private static final Authorizer NEWS = Authorizer.topics("news"::equals, topic -> false);
 
     private final List<TetherClient> clients = new ArrayList<>();
     private Tether first;
@@ -57,7 +60,7 @@ class GracefulDrainIT {
 
     @Test
     void drainDeliversEverythingAndClientsReturnSpreadOverTheWindow() throws Exception {
-        first = Tether.create(TetherConfig.builder().drainTimeout(Duration.ofSeconds(20))
+        first = Tether.create(TetherConfig.builder().drainTimeout(Duration.ofSeconds(20)).authorizer(NEWS)
                 .drainReconnectWindow(WINDOW_MIN, WINDOW_MAX).build(), new SessionHandler() { });
         firstServer = TetherServer.start(first, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
         int port = firstServer.port();
@@ -110,7 +113,7 @@ class GracefulDrainIT {
         first.close(); // drains: delivered and acknowledged, then 4012 with a reconnect delay each
         assertThat(first.stats().pendingAcks()).as("acknowledged before the close").isZero();
         firstServer.close();
-        second = Tether.create(TetherConfig.defaults(), new SessionHandler() { });
+        second = Tether.create(TetherConfig.builder().authorizer(NEWS).build(), new SessionHandler() { });
         secondServer = TetherServer.start(second, TetherUndertowConfig.builder().host("127.0.0.1").port(port).build());
 
         assertThat(delivered.await(30, TimeUnit.SECONDS)).as("everything published before close").isTrue();

@@ -13,6 +13,7 @@ import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -77,6 +78,7 @@ class TetherClientIT {
                 .authenticator(Authenticator.sync(request -> request.bearerToken().filter("good"::equals)
                         .map(token -> AuthResult.accept(ALICE))
                         .orElse(AuthResult.unauthorized("bad token"))))
+                .authorizer(Authorizer.allowAll()) // the clients subscribe and publish themselves
                 .build(), handler);
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(port).build());
     }

@@ -13,6 +13,7 @@ import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.testing.Await;
 import java.net.URI;
 import java.util.ArrayList;
@@ -51,6 +52,7 @@ class ForgedInputIT {
                     String name = request.bearerToken().orElseThrow();
                     return AuthResult.accept(() -> name);
                 }))
+                .authorizer(Authorizer.topics("stream"::equals, topic -> false)) // the bystander subscribes itself
                 .build(), new SessionHandler() { });
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
     }

@@ -11,6 +11,7 @@ import dev.tether.core.Payload;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.testing.Await;
@@ -134,6 +135,7 @@ class HostileLoadConformanceIT {
         // for a missed heartbeat while its pongs are being counted.
         tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
                 .heartbeatInterval(Duration.ofMinutes(2)).heartbeatTimeout(Duration.ofMinutes(1))
+                .authorizer(Authorizer.topics("news"::equals, topic -> false)) // the subscriber asks; the server publishes
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
         attackers = Executors.newFixedThreadPool(8);
         publishing = Executors.newSingleThreadExecutor();

@@ -12,6 +12,7 @@ import dev.tether.core.CloseCodes;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,7 +109,9 @@ abstract class RawFrameConformance {
 
     @BeforeEach
     void start() {
+        // The native endpoint's answered message is a client `sub` to "room" (RawFrameConformanceIT).
         tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
+                .authorizer(Authorizer.topics("room"::equals, topic -> false))
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
         server = startServer(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
                 .messageReadTimeout(READ_DEADLINE).requestParseTimeout(PARSE_TIMEOUT).build());

@@ -13,6 +13,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -49,6 +50,7 @@ class SlowConsumerIT {
         tether = Tether.create(TetherConfig.builder()
                 .outboundQueueCapacity(QUEUE).volatileQueueLimit(QUEUE / 2).replayBufferMessages(REPLAY)
                 .drainTimeout(java.time.Duration.ZERO)
+                .authorizer(Authorizer.topics("stream"::equals, topic -> false)) // clients subscribe; the server publishes
                 .build(), new SessionHandler() { });
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
     }

@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
  * {@code {"t":"sub","id":1,"topic":"room"}} after the welcome; the publisher publishes
  * {@code {"t":"msg","seq":k,"e":"publish","topic":"room","d":<intendedNs>}}; subscribers check
  * every {@code seq} (duplicates, holes, gap frames) and, cut by a storm, resume with
- * {@code {"t":"hello","v":1,"sid":..,"token":..,"last":<highest seq>,"attempt":n}}.
+ * {@code {"t":"hello","v":1,"sid":..,"token":..,"last":<highest seq>,"attempt":n}}. The server's
+ * {@code Authorizer} must let clients subscribe to and publish on {@code room} (the default refuses
+ * both; the chat example, which {@code benchmarks/run} starts, grants that topic).
  *
  * <p>Server frames are read with a scanner of the top-level object's fields that never allocates.
  */

@@ -11,6 +11,7 @@ import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.io.ByteArrayOutputStream;
@@ -46,6 +47,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class LoadGeneratorSmokeTest {
 
+    /**
+     * What the chat example grants the generator's clients (ChatServer): subscribing to and
+     * publishing on {@code room}, the broadcast scenarios' topic, which the default refuses.
+     */
+    private static final Authorizer ROOM_FOR_CLIENTS = Authorizer.topics("room"::equals, "room"::equals);
+
     private Tether tether;
     private TetherServer server;
     private final ByteArrayOutputStream output = new ByteArrayOutputStream();
@@ -54,6 +61,7 @@ class LoadGeneratorSmokeTest {
     @BeforeEach
     void startServer() {
         TetherConfig config = TetherConfig.builder()
+                .authorizer(ROOM_FOR_CLIENTS)
                 .heartbeatInterval(Duration.ofMillis(300))
                 .heartbeatTimeout(Duration.ofMillis(300))
                 .build();
@@ -371,8 +379,10 @@ class LoadGeneratorSmokeTest {
             throws Exception {
         // Two hubs of one cluster, each behind its own server; the second server stops mid-run.
         InMemoryCluster cluster = new InMemoryCluster();
-        Tether first = Tether.create(TetherConfig.builder().broker(cluster.node()).build(), new SessionHandler() { });
-        Tether second = Tether.create(TetherConfig.builder().broker(cluster.node()).build(), new SessionHandler() { });
+        Tether first = Tether.create(TetherConfig.builder().broker(cluster.node()).authorizer(ROOM_FOR_CLIENTS).build(),
+                new SessionHandler() { });
+        Tether second = Tether.create(TetherConfig.builder().broker(cluster.node()).authorizer(ROOM_FOR_CLIENTS).build(),
+                new SessionHandler() { });
         TetherServer one = TetherServer.start(first, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
         TetherServer two = TetherServer.start(second, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
         ExecutorService stopper = Executors.newSingleThreadExecutor();

@@ -391,7 +391,7 @@ class SessionEngineTest {
 
     @Test
     void topicPublishReachesEverySubscriberOnceWithTheSameBytes() throws Exception {
-        start();
+        start(TetherConfig.builder().authorizer(Authorizer.allowAll())); // the clients subscribe themselves
         List<InMemoryConnection> clients = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
             InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
@@ -429,6 +429,95 @@ class SessionEngineTest {
         assertThat(c.next("msg").path("e").asText()).isEqualTo("ok");
         assertThat(s.topics()).isEmpty();
         assertThat(c.closeCode).isNotDone();
+    }
+
+    @Test
+    void byDefaultAClientSubscribeIsForbiddenAndTheConnectionStaysUsable() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        Session s = openedSession();
+        c.send("{\"t\":\"sub\",\"id\":3,\"topic\":\"room\"}");
+        JsonNode error = c.next("error");
+        assertThat(error.path("id").asLong()).isEqualTo(3);
+        assertThat(error.path("code").asText()).isEqualTo("forbidden");
+        assertThat(s.topics()).isEmpty();
+        assertThat(tether.subscribers("room")).isZero();
+        assertThat(tether.publish("room", "news", Payload.text("not for you"))).isZero();
+        assertThat(tether.stats().refused()).isEqualTo(1);
+
+        // Still usable both ways, and the application may subscribe the session itself.
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"hi\"}");
+        assertThat(messages.poll(10, TimeUnit.SECONDS)).extracting(Message::event).isEqualTo("hi");
+        assertThat(s.subscribe("room")).isTrue();
+        assertThat(tether.publish("room", "news", Payload.text("for you"))).isEqualTo(1);
+        JsonNode m = c.next("msg");
+        assertThat(m.path("topic").asText()).isEqualTo("room");
+        assertThat(m.path("d").asText()).isEqualTo("for you");
+        assertThat(c.closeCode).isNotDone();
+    }
+
+    @Test
+    void byDefaultAClientPublishIsForbiddenAndReachesNoOne() throws Exception {
+        start();
+        InMemoryConnection publisher = InMemoryConnection.open(tether, MALLORY);
+        publisher.hello();
+        openedSession();
+        InMemoryConnection subscriber = InMemoryConnection.open(tether, ALICE);
+        subscriber.hello();
+        Session sub = openedSession();
+        assertThat(sub.subscribe("room")).isTrue(); // the application's own subscription
+
+        publisher.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"news\",\"topic\":\"room\",\"d\":\"forged\"}");
+        // The refused reliable message still took its number: it is acknowledged (in either
+        // order with the error: an owed ack may share the error's write), never resent.
+        JsonNode reliable = null;
+        long acked = 0;
+        while (reliable == null || acked < 1) {
+            JsonNode f = publisher.next(x -> x.path("t").asText().matches("error|ack"), "error or ack");
+            if (f.path("t").asText().equals("error")) {
+                reliable = f;
+            } else {
+                acked = f.path("seq").asLong();
+            }
+        }
+        assertThat(reliable.path("seq").asLong()).isEqualTo(1);
+        assertThat(reliable.path("code").asText()).isEqualTo("forbidden");
+        assertThat(acked).isEqualTo(1);
+        publisher.send("{\"t\":\"msg\",\"e\":\"news\",\"topic\":\"room\",\"d\":\"forged too\"}");
+        JsonNode volatileOne = publisher.next("error");
+        assertThat(volatileOne.path("seq").asLong()).isZero();
+        assertThat(volatileOne.path("code").asText()).isEqualTo("forbidden");
+        assertThat(tether.stats().refused()).isEqualTo(2);
+
+        // The application's publish is the first and only thing the subscriber gets.
+        assertThat(tether.publish("room", "news", Payload.text("real"))).isEqualTo(1);
+        JsonNode m = subscriber.next("msg");
+        assertThat(m.path("seq").asLong()).isEqualTo(1);
+        assertThat(m.path("d").asText()).isEqualTo("real");
+        assertThat(messages).isEmpty(); // nor was anything handed to the handler
+
+        // The publisher carries on: its next message reaches the handler.
+        publisher.send("{\"t\":\"msg\",\"seq\":2,\"e\":\"hi\"}");
+        assertThat(messages.poll(10, TimeUnit.SECONDS)).extracting(Message::event).isEqualTo("hi");
+        assertThat(publisher.closeCode).isNotDone();
+        assertThat(subscriber.received).noneMatch(f -> f.path("t").asText().equals("msg"));
+    }
+
+    @Test
+    void allowAllLetsClientsSubscribeAndPublish() throws Exception {
+        start(TetherConfig.builder().authorizer(Authorizer.allowAll()));
+        InMemoryConnection subscriber = InMemoryConnection.open(tether, ALICE);
+        subscriber.hello();
+        subscriber.send("{\"t\":\"sub\",\"id\":1,\"topic\":\"room\"}");
+        assertThat(subscriber.next("ok").path("id").asLong()).isEqualTo(1);
+        InMemoryConnection publisher = InMemoryConnection.open(tether, MALLORY);
+        publisher.hello();
+        publisher.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"news\",\"topic\":\"room\",\"d\":\"hello\"}");
+        JsonNode m = subscriber.next("msg");
+        assertThat(m.path("topic").asText()).isEqualTo("room");
+        assertThat(m.path("d").asText()).isEqualTo("hello");
+        assertThat(tether.stats().refused()).isZero();
     }
 
     @Test

@@ -2,11 +2,15 @@ package dev.tether.examples.chat;
 
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.Authorizer;
 import dev.tether.redis.RedisBroker;
 import dev.tether.redis.RedisBrokerConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A runnable chat/echo server on the embedded, in-memory default. Environment: {@code PORT}
@@ -17,6 +21,10 @@ import java.util.Map;
  * less per message; a blocking handler must not) and {@code TETHER_IO_THREADS}, the number of I/O
  * threads (default 0: one per available processor) and {@code TETHER_REDIS_URL} ({@code redis://host:port},
  * unset by default): join the cluster of every node started with the same URL (docs/CLUSTER.md).
+ * {@code TETHER_CLIENT_TOPICS}, a comma-separated list of topics clients may subscribe to and
+ * publish on by themselves (unset by default: none, {@link Authorizer#SERVER_ONLY}; the chat needs
+ * none, since {@link ChatHandler} subscribes sessions and publishes on the server side; the
+ * benchmarks set {@code room}, the topic of the load generator's broadcast scenarios).
  * WebSocket path {@code /tether}. Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
  *
@@ -43,7 +51,8 @@ public final class ChatServer implements AutoCloseable {
                 Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
         TetherConfig.Builder config = TetherConfig.builder()
-                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST);
+                .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST)
+                .authorizer(clientTopics(env.getOrDefault("TETHER_CLIENT_TOPICS", "")));
         String redis = env.get("TETHER_REDIS_URL");
         if (redis != null && !redis.isBlank()) {
             config.broker(new RedisBroker(RedisBrokerConfig.of(redis)));
@@ -73,6 +82,13 @@ public final class ChatServer implements AutoCloseable {
     public void close() {
         tether.close();
         server.close();
+    }
+
+    /** The authorizer granting clients exactly the listed topics; an empty list grants nothing. */
+    static Authorizer clientTopics(String list) {
+        Set<String> topics = Arrays.stream(list.split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
+        return topics.isEmpty() ? Authorizer.SERVER_ONLY : Authorizer.topics(topics::contains, topics::contains);
     }
 
     public static void main(String[] args) {
