@@ -67,8 +67,8 @@ public final class Hub implements Tether {
     private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
     /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
-    /** Prefix of every session id this hub issues: tells an expired session from one issued elsewhere. */
-    private final String epoch;
+    /** Issues session ids and tells an expired session's id from one this hub never issued. */
+    private final SessionIds sessionIds;
     private volatile boolean closed;
     private final Object closeLock = new Object();
     /** Handshakes per second; guarded by itself (handshakes are not a hot path). */
@@ -104,7 +104,7 @@ public final class Hub implements Tether {
             this.ownedPool = Executors.newFixedThreadPool(threads, daemonThreads("tether-handler-"));
             this.handlerPool = ownedPool;
         }
-        this.epoch = randomToken(6) + ".";
+        this.sessionIds = new SessionIds(random);
         this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.maxHandshakesPerSecond(),
                 System.nanoTime());
         this.cluster = config.broker() == null ? null : new Cluster(this, config.broker());
@@ -230,7 +230,7 @@ public final class Hub implements Tether {
                                      SessionHandler sessionHandler, boolean ackless) {
         String id;
         do {
-            id = epoch + randomToken(9);
+            id = sessionIds.next();
         } while (sessions.containsKey(id));
         ServerSession session = new ServerSession(this, id, randomToken(24), principal, protocol, sessionHandler, ackless);
         sessions.put(id, session);
@@ -329,14 +329,22 @@ public final class Hub implements Tether {
 
     /**
      * Why a session id presented for resume has no live session: {@code "ended"} if it was closed
-     * (the resume is refused), {@code "expired"} if this hub issued it, else {@code "unknown"}
-     * (another server, or this one before a restart).
+     * less than a retention window ago (the resume is refused), {@code "expired"} if this hub
+     * issued it, else {@code "unknown"} (another server, this one before a restart, or never issued).
      */
     String whyMissing(String sessionId) {
         if (ended.containsKey(sessionId)) {
             return "ended";
         }
-        return sessionId.startsWith(epoch) ? "expired" : "unknown";
+        return sessionIds.issued(sessionId) ? "expired" : "unknown";
+    }
+
+    /**
+     * Cluster: whether {@code sessionId} carries this node's prefix without being one it issued.
+     * Only this node issues ids with its prefix, so no node of the cluster ever had that session.
+     */
+    boolean forgedHere(String sessionId) {
+        return sessionIds.hasPrefix(sessionId) && !sessionIds.issued(sessionId);
     }
 
     /** URL-safe random text of {@code bytes} random bytes (24 bytes = 192 bits for tokens). */
