@@ -515,6 +515,26 @@ class SessionEngineTest {
     }
 
     @Test
+    void resumeOfANeverIssuedSessionIdWithThisServersPrefixIsUnknownNotExpired() throws Exception {
+        start();
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        String sid = first.hello().path("sid").asText();
+        openedSession();
+        String prefix = sid.substring(0, sid.indexOf('.') + 1);
+        String body = sid.substring(prefix.length());
+        // Same prefix, same length, one character of the body changed: never issued.
+        char last = body.charAt(body.length() - 1);
+        String forged = prefix + body.substring(0, body.length() - 1) + (last == 'A' ? 'B' : 'A');
+        for (String never : List.of(forged, prefix + "AAAAAAAAAAAAAAAAAAAA", prefix + "not-base64!", prefix)) {
+            InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+            c.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + never + "\",\"token\":\"x\",\"last\":0}");
+            JsonNode welcome = c.next("welcome");
+            assertThat(welcome.path("resumed").asBoolean()).isFalse();
+            assertThat(welcome.path("gap").path("reason").asText()).as(never).isEqualTo("unknown");
+        }
+    }
+
+    @Test
     void detachedSessionExpiresAfterTheRetentionWindow() throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
         tether = Tether.create(TetherConfig.builder().sessionRetention(Duration.ofMillis(50))
