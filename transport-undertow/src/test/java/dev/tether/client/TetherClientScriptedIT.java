@@ -357,6 +357,23 @@ class TetherClientScriptedIT {
     }
 
     @Test
+    void aPingWithoutAckBeforeTheServerProcessedAnythingIsAnsweredAndReleasesNothing() throws Exception {
+        client = builder().build();
+        Conn conn = connect("s-1");
+        client.send("a", Payload.EMPTY);
+        conn.next("msg");
+        conn.send("{\"t\":\"ping\"}");
+        assertThat(conn.next("pong").has("ack")).isFalse();
+        conn.send("{\"t\":\"ping\",\"ack\":0}"); // as servers before PROTOCOL.md said so wrote it
+        conn.next("pong");
+        assertThat(client.stats().unacknowledged()).isEqualTo(1);
+        assertThat(client.isConnected()).isTrue();
+        conn.send("{\"t\":\"ping\",\"ack\":1}");
+        conn.next("pong");
+        assertThat(client.stats().unacknowledged()).isZero();
+    }
+
+    @Test
     void silenceBeyondTheHeartbeatTimeoutReconnectsAndResumes() throws Exception {
         client = builder().build();
         client.connect();

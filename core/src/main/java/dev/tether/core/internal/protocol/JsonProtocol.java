@@ -351,7 +351,9 @@ public final class JsonProtocol implements Protocol {
                 g.writeNumberField("seq", a.seq());
             } else if (frame instanceof OutboundFrame.Ping p) {
                 g.writeStringField("t", "ping");
-                g.writeNumberField("ack", p.ack());
+                if (p.ack() > 0) { // PROTOCOL.md §2: integers are 1..2^53-1; nothing to acknowledge yet
+                    g.writeNumberField("ack", p.ack());
+                }
             } else if (frame instanceof OutboundFrame.Reply r) {
                 g.writeStringField("t", "reply");
                 g.writeNumberField("rid", r.requestId());
