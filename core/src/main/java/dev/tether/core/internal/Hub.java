@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 /**
  * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
@@ -73,6 +74,8 @@ public final class Hub implements Tether {
     private final Object closeLock = new Object();
     /** Handshakes per second; guarded by itself (handshakes are not a hot path). */
     private final TokenBucket handshakes;
+    /** The clock of {@link #handshakes}: {@code System::nanoTime} but in tests. */
+    private final LongSupplier admissionClock;
 
     final AtomicInteger connections = new AtomicInteger();
     final LongAdder messagesIn = new LongAdder();
@@ -93,6 +96,11 @@ public final class Hub implements Tether {
 
     /** Use {@link Tether#create}. */
     public Hub(TetherConfig config, SessionHandler handler) {
+        this(config, handler, System::nanoTime);
+    }
+
+    /** With the clock admission control reads, so that a test need not race real time. */
+    Hub(TetherConfig config, SessionHandler handler, LongSupplier admissionClock) {
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
         this.timer = new HashedWheelTimer("tether-timer", config.timerTick().toMillis(), 512, config.errorHandler());
@@ -105,8 +113,9 @@ public final class Hub implements Tether {
             this.handlerPool = ownedPool;
         }
         this.sessionIds = new SessionIds(random);
-        this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.maxHandshakesPerSecond(),
-                System.nanoTime());
+        this.admissionClock = admissionClock;
+        this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.handshakeBurst(),
+                admissionClock.getAsLong());
         this.cluster = config.broker() == null ? null : new Cluster(this, config.broker());
         if (cluster != null) {
             cluster.start();
@@ -157,7 +166,7 @@ public final class Hub implements Tether {
 
     private boolean takeHandshakeToken() {
         synchronized (handshakes) {
-            return handshakes.tryTake(System.nanoTime());
+            return handshakes.tryTake(admissionClock.getAsLong());
         }
     }
 

@@ -854,16 +854,43 @@ class SessionEngineTest {
     }
 
     @Test
-    void admissionIsRateLimitedPerSecond() {
-        start(TetherConfig.builder().maxHandshakesPerSecond(5));
+    void admissionIsRateLimitedPerSecondAfterABurstOfAQuarterSecondsWorthByDefault() {
+        long[] now = {0};
+        tether = new Hub(TetherConfig.builder().maxHandshakesPerSecond(40).drainTimeout(Duration.ZERO).build(),
+                handler, () -> now[0]);
+        assertThat(admitted(100)).as("the default burst: 40 / 4").isEqualTo(10);
+        assertThat(tether.stats().refused()).isEqualTo(90);
+        now[0] += TimeUnit.MILLISECONDS.toNanos(110); // 4.4 tokens at 40/s
+        assertThat(admitted(100)).isEqualTo(4);
+        now[0] += TimeUnit.MINUTES.toNanos(1); // a quiet minute refills only up to the burst
+        assertThat(admitted(100)).isEqualTo(10);
+    }
+
+    @Test
+    void admissionAdmitsTheConfiguredBurstAtOnceThenTheRate() {
+        long[] now = {0};
+        tether = new Hub(TetherConfig.builder().maxHandshakesPerSecond(1000).handshakeBurst(3)
+                .drainTimeout(Duration.ZERO).build(), handler, () -> now[0]);
+        assertThat(admitted(10)).isEqualTo(3);
+        now[0] += TimeUnit.MILLISECONDS.toNanos(5);
+        assertThat(admitted(10)).isEqualTo(3); // 5 ms at 1000/s, capped at the burst
+        now[0] += TimeUnit.MICROSECONDS.toNanos(1500);
+        assertThat(admitted(10)).isEqualTo(1);
+    }
+
+    /** Asks admission {@code attempts} times; returns how many were admitted (their slots given back). */
+    private int admitted(int attempts) {
         int admitted = 0;
-        for (int i = 0; i < 50; i++) {
-            if (tether.admit() == Tether.ADMITTED) {
+        for (int i = 0; i < attempts; i++) {
+            int answer = tether.admit();
+            if (answer == Tether.ADMITTED) {
                 admitted++;
+                tether.cancelAdmission();
+            } else {
+                assertThat(answer).as("Retry-After of a refused handshake, seconds").isEqualTo(1);
             }
         }
-        // The bucket starts full (5) and refills at 5/s: a fast loop gets 5, perhaps one more.
-        assertThat(admitted).isBetween(5, 6);
+        return admitted;
     }
 
     @Test
