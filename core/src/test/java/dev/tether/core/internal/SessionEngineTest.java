@@ -104,6 +104,32 @@ class SessionEngineTest {
     }
 
     @Test
+    void anUnknownFrameTypeIsIgnoredAfterHelloAndRefusedBeforeIt() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"presence\",\"id\":1,\"topic\":\"room\"}");
+        c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":1,\"e\":\"ask\",\"d\":\"still here\"}");
+        assertThat(c.next("reply").path("d").asText()).isEqualTo("re:still here");
+        assertThat(c.closeCode).isNotDone();
+        assertThat(tether.stats().protocolErrors()).isZero();
+
+        InMemoryConnection early = InMemoryConnection.open(tether, ALICE);
+        early.send("{\"t\":\"presence\"}");
+        assertThat(early.awaitClose()).isEqualTo(CloseCodes.BAD_REQUEST);
+    }
+
+    @Test
+    void aRequestWithoutSeqClosesWithBadRequest() throws Exception {
+        start();
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        c.hello();
+        c.send("{\"t\":\"msg\",\"rid\":1,\"e\":\"ask\",\"d\":\"volatile?\"}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.BAD_REQUEST);
+        assertThat(c.closeReason).contains("seq");
+    }
+
+    @Test
     void malformedFrameClosesOnlyThatConnection() throws Exception {
         start();
         InMemoryConnection good = InMemoryConnection.open(tether, ALICE);

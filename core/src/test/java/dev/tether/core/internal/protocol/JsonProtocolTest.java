@@ -156,6 +156,17 @@ class JsonProtocolTest {
     }
 
     @Test
+    void anUnknownFrameTypeDecodesAsUnknownWhateverItsFields() throws Exception {
+        assertThat(decode("{\"t\":\"bogus\"}")).isEqualTo(new InboundFrame.Unknown("bogus"));
+        assertThat(decode("{\"t\":\"MSG\",\"e\":\"x\"}")).isEqualTo(new InboundFrame.Unknown("MSG"));
+        assertThat(decode("{\"seq\":{\"deep\":[1]},\"t\":\"presence\",\"d\":[1,2]}"))
+                .isEqualTo(new InboundFrame.Unknown("presence"));
+        byte[] header = "{\"t\":\"upload\",\"id\":3}".getBytes(UTF_8);
+        assertThat(PROTOCOL.decode(ByteBuffer.wrap(binaryFrame(header.length, header, FILE_BYTES)), true))
+                .isEqualTo(new InboundFrame.Unknown("upload"));
+    }
+
+    @Test
     void decodesFromTheBufferPositionOfASliceOrDirectOrReadOnlyBuffer() throws Exception {
         byte[] json = "{\"t\":\"ack\",\"seq\":8}".getBytes(UTF_8);
         byte[] padded = new byte[json.length + 10];
@@ -189,8 +200,12 @@ class JsonProtocolTest {
                 "{\"seq\":1}",                                               // missing t
                 "{\"t\":1}",                                                 // t not a string
                 "{\"t\":null}",
-                "{\"t\":\"bogus\"}",                                         // unknown t
-                "{\"t\":\"MSG\",\"e\":\"x\"}",
+                "{\"t\":\"welcome\",\"v\":1}",                               // server-to-client types
+                "{\"t\":\"ping\",\"ack\":1}",
+                "{\"t\":\"ok\",\"id\":1}",
+                "{\"t\":\"error\",\"id\":1,\"code\":\"x\",\"message\":\"y\"}",
+                "{\"t\":\"gap\",\"from\":1,\"to\":2,\"reason\":\"overflow\"}",
+                "{\"t\":\"reconnect\",\"afterMs\":1}",
                 "{\"t\":\"msg\",\"seq\":1,\"d\":1}",                         // msg without e
                 "{\"t\":\"msg\",\"e\":\"\",\"seq\":1}",                      // empty e
                 "{\"t\":\"msg\",\"e\":5,\"seq\":1}",                         // e not a string
