@@ -524,6 +524,15 @@ class TetherClientScriptedIT {
         Throwable reported = events.errors.poll(WAIT, TimeUnit.SECONDS);
         assertThat(reported).isInstanceOf(RequestException.class);
         assertThat(((RequestException) reported).code()).isEqualTo("forbidden");
+
+        client.publishVolatile("secret", "typing", Payload.EMPTY);
+        assertThat(conn.next("msg").has("seq")).isFalse();
+        conn.send("{\"t\":\"error\",\"seq\":0,\"code\":\"forbidden\",\"message\":\"no\"}");
+        Throwable volatileRefused = events.errors.poll(WAIT, TimeUnit.SECONDS);
+        assertThat(volatileRefused).isInstanceOf(RequestException.class);
+        assertThat(volatileRefused.getMessage()).contains("a volatile message");
+        assertThat(client.isConnected()).as("seq 0 is documented for a volatile message").isTrue();
+        assertThat(conn.closeCodes).isEmpty();
     }
 
     @Test
