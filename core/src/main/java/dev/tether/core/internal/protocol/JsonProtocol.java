@@ -162,6 +162,9 @@ public final class JsonProtocol implements Protocol {
                 if (f.rid > 0 && f.seq < 0) {
                     throw bad("a request must be reliable (have 'seq')");
                 }
+                if (f.rid > 0 && f.topic != null) {
+                    throw bad("a publish is never answered: no 'rid' with 'topic'");
+                }
                 return new InboundFrame.Msg(Math.max(0, f.seq), Math.max(0, f.rid), f.event,
                         f.payload == null ? Payload.EMPTY : f.payload, f.topic);
             case "reply":
