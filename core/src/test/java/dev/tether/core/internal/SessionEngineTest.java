@@ -716,6 +716,47 @@ class SessionEngineTest {
     }
 
     @Test
+    void aSlowConsumerIsClosedAtTheFirstLossAndGetsTheGapInPositionAfterItsResume() throws Exception {
+        start(TetherConfig.builder().replayBufferMessages(4).outboundQueueCapacity(8).volatileQueueLimit(0));
+        InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
+        JsonNode welcome = first.hello();
+        Session s = openedSession();
+        int enqueued = 0;
+        SendResult result;
+        while ((result = s.send("n", Payload.text(Integer.toString(enqueued + 1)))) == SendResult.ENQUEUED) {
+            enqueued++; // 4 go out and wait for an ack that never comes; the queue fills behind them
+        }
+        assertThat(result).isEqualTo(SendResult.OVERFLOW);
+        int lost = 1;
+        for (; lost < 4; lost++) {
+            assertThat(s.send("n", Payload.EMPTY)).as("joins the gap").isEqualTo(SendResult.OVERFLOW);
+        }
+        assertThat(first.awaitClose()).isEqualTo(CloseCodes.SLOW_CONSUMER);
+        List<JsonNode> beforeClose = new java.util.ArrayList<>(first.received);
+        assertThat(beforeClose).filteredOn(f -> f.path("t").asText().equals("msg")).hasSize(4);
+        assertThat(beforeClose).as("the gap follows what was queued, which this connection never took")
+                .noneMatch(f -> f.path("t").asText().equals("gap"));
+
+        InMemoryConnection second = InMemoryConnection.open(tether, ALICE);
+        second.send(resumeHello(welcome, 4));
+        JsonNode resumed = second.next("welcome");
+        assertThat(resumed.path("resumed").asBoolean()).isTrue();
+        assertThat(resumed.has("gap")).as("nothing was lost before 'last'").isFalse();
+        for (int seq = 5; seq <= enqueued; seq++) {
+            JsonNode m = second.next("msg");
+            assertThat(m.path("seq").asLong()).isEqualTo(seq);
+            assertThat(m.path("d").asText()).isEqualTo(Integer.toString(seq));
+            second.send("{\"t\":\"ack\",\"seq\":" + seq + "}");
+        }
+        JsonNode gap = second.next("gap");
+        assertThat(gap.path("from").asLong()).isEqualTo(enqueued + 1);
+        assertThat(gap.path("to").asLong()).isEqualTo(enqueued + lost);
+        assertThat(gap.path("reason").asText()).isEqualTo("overflow");
+        s.send("n", Payload.text("after"));
+        assertThat(second.next("msg").path("seq").asLong()).isEqualTo(enqueued + lost + 1);
+    }
+
+    @Test
     void gapIsReplayedInPositionToAClientThatMissedIt() throws Exception {
         start(TetherConfig.builder().outboundQueueCapacity(8).volatileQueueLimit(0));
         InMemoryConnection first = InMemoryConnection.open(tether, ALICE);
