@@ -39,8 +39,9 @@ public interface SessionHandler {
     /**
      * A client asked to resume {@code previousSessionId}, which no longer exists (reason
      * {@code "expired"}: this server had it and the retention window passed; {@code "unknown"}:
-     * issued by another server or before a restart). {@code session} is the fresh session it got
-     * instead; {@link #onOpen} follows. Whatever the old session had not delivered, in either
+     * issued by another server or before a restart, or never issued; clustered, also
+     * {@code "trimmed"}, {@code "reset"} or {@code "too_many"}, see PROTOCOL.md §3).
+     * {@code session} is the fresh session it got instead; {@link #onOpen} follows. Whatever the old session had not delivered, in either
      * direction, is lost, and the client is told so.
      */
     default void onResumeFailed(Session session, String previousSessionId, String reason) {

@@ -132,7 +132,7 @@ public interface Tether extends AutoCloseable {
     /**
      * For transports, before the upgrade: reserves a slot for one more connection if the hub is
      * under {@link TetherConfig#maxConnections()} and {@link TetherConfig#maxHandshakesPerSecond()}
-     * and not closing. Cheap: nothing is created. The slot is taken by the {@link #connect} of
+     * (with its {@link TetherConfig#handshakeBurst()}) and not closing. Cheap: nothing is created. The slot is taken by the {@link #connect} of
      * the same handshake, or given back with {@link #cancelAdmission()} if the upgrade does not
      * happen. A refusal is counted in {@link Stats#refused()}.
      *

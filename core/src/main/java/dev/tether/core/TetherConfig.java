@@ -52,6 +52,11 @@ public final class TetherConfig {
     public static final int DEFAULT_MAX_CONNECTIONS = 100_000;
     /** Default {@link Builder#maxHandshakesPerSecond(int)}: 5,000. */
     public static final int DEFAULT_MAX_HANDSHAKES_PER_SECOND = 5_000;
+    /**
+     * Default {@link Builder#handshakeBurst(int)}, as a divisor of the handshake rate: a quarter
+     * of a second's worth of handshakes (1,250 at the default rate), at least 1.
+     */
+    public static final int DEFAULT_HANDSHAKE_BURST_DIVISOR = 4;
     /** Default {@link Builder#admissionRetryAfter(Duration)}: 2 s. */
     public static final Duration DEFAULT_ADMISSION_RETRY_AFTER = Duration.ofSeconds(2);
     /** Default {@link Builder#drainTimeout(Duration)}: 10 s. */
@@ -81,6 +86,7 @@ public final class TetherConfig {
     private final int inboundBurst;
     private final int maxConnections;
     private final int maxHandshakesPerSecond;
+    private final int handshakeBurst;
     private final Duration admissionRetryAfter;
     private final Duration drainTimeout;
     private final Duration drainReconnectMin;
@@ -113,6 +119,8 @@ public final class TetherConfig {
         this.inboundBurst = b.inboundBurst;
         this.maxConnections = b.maxConnections;
         this.maxHandshakesPerSecond = b.maxHandshakesPerSecond;
+        this.handshakeBurst = b.handshakeBurst != null ? b.handshakeBurst
+                : Math.max(1, b.maxHandshakesPerSecond / DEFAULT_HANDSHAKE_BURST_DIVISOR);
         this.admissionRetryAfter = b.admissionRetryAfter;
         this.drainTimeout = b.drainTimeout;
         this.drainReconnectMin = b.drainReconnectMin;
@@ -171,8 +179,16 @@ public final class TetherConfig {
     public int inboundBurst() { return inboundBurst; }
     /** Connections admitted at once; more are refused before the upgrade (HTTP 503). */
     public int maxConnections() { return maxConnections; }
-    /** Handshakes admitted per second; more are refused before the upgrade (HTTP 503). */
+    /**
+     * Handshakes admitted per second, sustained; more are refused before the upgrade (HTTP 503).
+     * A token bucket: it refills at this rate and holds at most {@link #handshakeBurst()}.
+     */
     public int maxHandshakesPerSecond() { return maxHandshakesPerSecond; }
+    /**
+     * Handshakes admitted at once after a quiet spell: the token bucket's size. Any interval of
+     * {@code t} seconds admits at most {@code handshakeBurst + t * maxHandshakesPerSecond}.
+     */
+    public int handshakeBurst() { return handshakeBurst; }
     /** The Retry-After a refused handshake is given; clients add jitter. */
     public Duration admissionRetryAfter() { return admissionRetryAfter; }
     /** How long {@link Tether#close()} waits for queued messages to be written and acknowledged. */
@@ -221,6 +237,8 @@ public final class TetherConfig {
         private int inboundBurst = DEFAULT_INBOUND_BURST;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private int maxHandshakesPerSecond = DEFAULT_MAX_HANDSHAKES_PER_SECOND;
+        /** Null: derived from the rate when built. */
+        private Integer handshakeBurst;
         private Duration admissionRetryAfter = DEFAULT_ADMISSION_RETRY_AFTER;
         private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
         private Duration drainReconnectMin = DEFAULT_DRAIN_RECONNECT_MIN;
@@ -277,8 +295,16 @@ public final class TetherConfig {
         }
         /** Default 100,000; at least 1. */
         public Builder maxConnections(int v) { this.maxConnections = v; return this; }
-        /** Default 5,000; at least 1. */
+        /** Default 5,000; at least 1. See {@link #handshakeBurst(int)} for how bursts are admitted. */
         public Builder maxHandshakesPerSecond(int v) { this.maxHandshakesPerSecond = v; return this; }
+        /**
+         * Default a quarter of {@code maxHandshakesPerSecond} (1,250 at the default rate), at least
+         * 1; between 1 and {@code maxHandshakesPerSecond}, so that no second admits more than
+         * twice the rate. The burst absorbs arrivals that bunch up (a reconnect storm's first
+         * jittered wave, a pause of the server); beyond it handshakes are admitted at the rate and
+         * the rest get 503 with {@code Retry-After: 1}, to come back with jitter.
+         */
+        public Builder handshakeBurst(int v) { this.handshakeBurst = v; return this; }
         /** Default 2 s; whole seconds, at least 1 s. */
         public Builder admissionRetryAfter(Duration v) { this.admissionRetryAfter = v; return this; }
         /** Default 10 s; zero closes at once. */
@@ -361,6 +387,13 @@ public final class TetherConfig {
             atLeast("inboundBurst", inboundBurst, 1);
             atLeast("maxConnections", maxConnections, 1);
             atLeast("maxHandshakesPerSecond", maxHandshakesPerSecond, 1);
+            if (handshakeBurst != null) {
+                atLeast("handshakeBurst", handshakeBurst, 1);
+            }
+            if (handshakeBurst != null && handshakeBurst > maxHandshakesPerSecond) {
+                throw new IllegalArgumentException("handshakeBurst must not exceed maxHandshakesPerSecond: "
+                        + handshakeBurst + " > " + maxHandshakesPerSecond);
+            }
             Objects.requireNonNull(admissionRetryAfter, "admissionRetryAfter");
             if (admissionRetryAfter.compareTo(Duration.ofSeconds(1)) < 0) {
                 throw new IllegalArgumentException("admissionRetryAfter must be at least 1 s: " + admissionRetryAfter);

@@ -84,7 +84,10 @@ class TetherConfigTest {
                 invalid("timerTick", b -> b.timerTick(Duration.ZERO)),
                 invalid("timerTick", b -> b.timerTick(Duration.ofNanos(999_999))),
                 invalid("timerTick", b -> b.timerTick(Duration.ofMillis(1001))),
-                invalid("timerTick", b -> b.timerTick(Duration.ofSeconds(2))));
+                invalid("timerTick", b -> b.timerTick(Duration.ofSeconds(2))),
+                invalid("handshakeBurst", b -> b.handshakeBurst(0)),
+                invalid("handshakeBurst", b -> b.handshakeBurst(-1)),
+                invalid("handshakeBurst", b -> b.maxHandshakesPerSecond(100).handshakeBurst(101)));
     }
 
     private static Arguments invalid(String field, UnaryOperator<TetherConfig.Builder> change) {
@@ -155,6 +158,16 @@ class TetherConfigTest {
         assertThatThrownBy(builder::build)
                 .isExactlyInstanceOf(NullPointerException.class)
                 .hasMessage(field);
+    }
+
+    @Test
+    void handshakeBurstDefaultsToAQuarterSecondsWorthOfTheRateAndMayBeSetUpToTheRate() {
+        assertThat(TetherConfig.defaults().handshakeBurst()).isEqualTo(1_250);
+        assertThat(TetherConfig.builder().maxHandshakesPerSecond(100).build().handshakeBurst()).isEqualTo(25);
+        assertThat(TetherConfig.builder().maxHandshakesPerSecond(3).build().handshakeBurst()).isEqualTo(1);
+        assertThat(TetherConfig.builder().maxHandshakesPerSecond(100).handshakeBurst(100).build().handshakeBurst())
+                .isEqualTo(100);
+        assertThat(TetherConfig.builder().handshakeBurst(1).build().handshakeBurst()).isEqualTo(1);
     }
 
     @Test

@@ -357,6 +357,23 @@ class TetherClientScriptedIT {
     }
 
     @Test
+    void aPingWithoutAckBeforeTheServerProcessedAnythingIsAnsweredAndReleasesNothing() throws Exception {
+        client = builder().build();
+        Conn conn = connect("s-1");
+        client.send("a", Payload.EMPTY);
+        conn.next("msg");
+        conn.send("{\"t\":\"ping\"}");
+        assertThat(conn.next("pong").has("ack")).isFalse();
+        conn.send("{\"t\":\"ping\",\"ack\":0}"); // as servers before PROTOCOL.md said so wrote it
+        conn.next("pong");
+        assertThat(client.stats().unacknowledged()).isEqualTo(1);
+        assertThat(client.isConnected()).isTrue();
+        conn.send("{\"t\":\"ping\",\"ack\":1}");
+        conn.next("pong");
+        assertThat(client.stats().unacknowledged()).isZero();
+    }
+
+    @Test
     void silenceBeyondTheHeartbeatTimeoutReconnectsAndResumes() throws Exception {
         client = builder().build();
         client.connect();
@@ -507,6 +524,15 @@ class TetherClientScriptedIT {
         Throwable reported = events.errors.poll(WAIT, TimeUnit.SECONDS);
         assertThat(reported).isInstanceOf(RequestException.class);
         assertThat(((RequestException) reported).code()).isEqualTo("forbidden");
+
+        client.publishVolatile("secret", "typing", Payload.EMPTY);
+        assertThat(conn.next("msg").has("seq")).isFalse();
+        conn.send("{\"t\":\"error\",\"seq\":0,\"code\":\"forbidden\",\"message\":\"no\"}");
+        Throwable volatileRefused = events.errors.poll(WAIT, TimeUnit.SECONDS);
+        assertThat(volatileRefused).isInstanceOf(RequestException.class);
+        assertThat(volatileRefused.getMessage()).contains("a volatile message");
+        assertThat(client.isConnected()).as("seq 0 is documented for a volatile message").isTrue();
+        assertThat(conn.closeCodes).isEmpty();
     }
 
     @Test

@@ -117,7 +117,7 @@ public final class BrokerResume {
                 return;
             }
             case Claim.MISSING -> {
-                outcome.failed(LOST, cluster.whyMissing());
+                outcome.failed(LOST, cluster.whyMissing(request.sessionId()));
                 return;
             }
             default -> { }

@@ -382,12 +382,17 @@ final class Cluster implements BrokerListener {
     }
 
     /**
-     * Why a session the broker does not know cannot be resumed: {@code reset} if this node saw
-     * the broker lose data less than one session retention ago (the session may have been lost
-     * with it, and no session that expired normally is then told otherwise for long), else
-     * {@code expired}.
+     * Why a session the broker does not know cannot be resumed: {@code unknown} if its id has this
+     * node's prefix but is not one this node issued (no node ever had it); {@code reset} if this
+     * node saw the broker lose data less than one session retention ago (the session may have
+     * been lost with it, and no session that expired normally is then told otherwise for long);
+     * else {@code expired}: a node cannot tell which ids the others issued, so the broker's
+     * answer stands.
      */
-    String whyMissing() {
+    String whyMissing(String sessionId) {
+        if (hub.forgedHere(sessionId)) {
+            return "unknown";
+        }
         long at = lastResetNanos;
         return at != 0 && System.nanoTime() - at < hub.config.sessionRetention().toNanos() ? "reset" : "expired";
     }

@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 /**
  * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
@@ -67,12 +68,14 @@ public final class Hub implements Tether {
     private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
     /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
-    /** Prefix of every session id this hub issues: tells an expired session from one issued elsewhere. */
-    private final String epoch;
+    /** Issues session ids and tells an expired session's id from one this hub never issued. */
+    private final SessionIds sessionIds;
     private volatile boolean closed;
     private final Object closeLock = new Object();
     /** Handshakes per second; guarded by itself (handshakes are not a hot path). */
     private final TokenBucket handshakes;
+    /** The clock of {@link #handshakes}: {@code System::nanoTime} but in tests. */
+    private final LongSupplier admissionClock;
 
     final AtomicInteger connections = new AtomicInteger();
     final LongAdder messagesIn = new LongAdder();
@@ -93,6 +96,11 @@ public final class Hub implements Tether {
 
     /** Use {@link Tether#create}. */
     public Hub(TetherConfig config, SessionHandler handler) {
+        this(config, handler, System::nanoTime);
+    }
+
+    /** With the clock admission control reads, so that a test need not race real time. */
+    Hub(TetherConfig config, SessionHandler handler, LongSupplier admissionClock) {
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
         this.timer = new HashedWheelTimer("tether-timer", config.timerTick().toMillis(), 512, config.errorHandler());
@@ -104,9 +112,10 @@ public final class Hub implements Tether {
             this.ownedPool = Executors.newFixedThreadPool(threads, daemonThreads("tether-handler-"));
             this.handlerPool = ownedPool;
         }
-        this.epoch = randomToken(6) + ".";
-        this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.maxHandshakesPerSecond(),
-                System.nanoTime());
+        this.sessionIds = new SessionIds(random);
+        this.admissionClock = admissionClock;
+        this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.handshakeBurst(),
+                admissionClock.getAsLong());
         this.cluster = config.broker() == null ? null : new Cluster(this, config.broker());
         if (cluster != null) {
             cluster.start();
@@ -157,7 +166,7 @@ public final class Hub implements Tether {
 
     private boolean takeHandshakeToken() {
         synchronized (handshakes) {
-            return handshakes.tryTake(System.nanoTime());
+            return handshakes.tryTake(admissionClock.getAsLong());
         }
     }
 
@@ -230,7 +239,7 @@ public final class Hub implements Tether {
                                      SessionHandler sessionHandler, boolean ackless) {
         String id;
         do {
-            id = epoch + randomToken(9);
+            id = sessionIds.next();
         } while (sessions.containsKey(id));
         ServerSession session = new ServerSession(this, id, randomToken(24), principal, protocol, sessionHandler, ackless);
         sessions.put(id, session);
@@ -329,14 +338,22 @@ public final class Hub implements Tether {
 
     /**
      * Why a session id presented for resume has no live session: {@code "ended"} if it was closed
-     * (the resume is refused), {@code "expired"} if this hub issued it, else {@code "unknown"}
-     * (another server, or this one before a restart).
+     * less than a retention window ago (the resume is refused), {@code "expired"} if this hub
+     * issued it, else {@code "unknown"} (another server, this one before a restart, or never issued).
      */
     String whyMissing(String sessionId) {
         if (ended.containsKey(sessionId)) {
             return "ended";
         }
-        return sessionId.startsWith(epoch) ? "expired" : "unknown";
+        return sessionIds.issued(sessionId) ? "expired" : "unknown";
+    }
+
+    /**
+     * Cluster: whether {@code sessionId} carries this node's prefix without being one it issued.
+     * Only this node issues ids with its prefix, so no node of the cluster ever had that session.
+     */
+    boolean forgedHere(String sessionId) {
+        return sessionIds.hasPrefix(sessionId) && !sessionIds.issued(sessionId);
     }
 
     /** URL-safe random text of {@code bytes} random bytes (24 bytes = 192 bits for tokens). */

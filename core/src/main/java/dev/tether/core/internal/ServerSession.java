@@ -490,6 +490,7 @@ public final class ServerSession implements Session {
         } else if (frame instanceof InboundFrame.Hello) {
             l.fail(CloseCodes.BAD_REQUEST, "hello sent twice");
         }
+        // InboundFrame.Unknown: a later protocol version's frame, ignored (PROTOCOL.md §2).
     }
 
     private void onMessage(SessionLink l, InboundFrame.Msg m) {

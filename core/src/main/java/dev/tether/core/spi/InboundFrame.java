@@ -52,4 +52,12 @@ public sealed interface InboundFrame {
 
     /** Unsubscribe from {@code topic}; {@code id} correlates the server's ok or error. */
     record Unsubscribe(long id, String topic) implements InboundFrame { }
+
+    /**
+     * A frame of a type the protocol does not know, such as one of a later protocol version. The
+     * engine ignores it once the session is established and refuses it as a first frame.
+     *
+     * @param type the frame's type as sent, for diagnostics
+     */
+    record Unknown(String type) implements InboundFrame { }
 }

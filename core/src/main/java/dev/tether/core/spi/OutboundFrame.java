@@ -31,7 +31,10 @@ public sealed interface OutboundFrame {
     /** Cumulative acknowledgement of client messages up to {@code seq}. */
     record Ack(long seq) implements OutboundFrame { }
 
-    /** Heartbeat; carries the cumulative ack of client messages. */
+    /**
+     * Heartbeat; carries the cumulative ack of client messages, or 0 when none was acknowledged
+     * yet (the native protocol then leaves the field out).
+     */
     record Ping(long ack) implements OutboundFrame { }
 
     /** A successful reply to a client request. */

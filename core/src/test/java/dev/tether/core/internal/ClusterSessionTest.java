@@ -95,6 +95,30 @@ class ClusterSessionTest {
     }
 
     @Test
+    void aResumeTheBrokerDoesNotKnowIsUnknownOnlyWhereTheNodeCanTellItNeverIssuedTheId() throws Exception {
+        Hub a = hub();
+        Hub b = hub();
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        String sid = c.hello().path("sid").asText();
+        nextOpened();
+        String prefix = sid.substring(0, sid.indexOf('.') + 1);
+        String neverIssued = prefix + "AAAAAAAAAAAAAAAAAAAA"; // node A's prefix, not A's tag
+
+        assertThat(resumeReason(a, neverIssued)).as("A never issued it, so no node had it").isEqualTo("unknown");
+        assertThat(resumeReason(b, neverIssued)).as("B cannot tell A's ids: the broker's answer stands")
+                .isEqualTo("expired");
+        assertThat(resumeReason(b, "someone-elses")).isEqualTo("expired");
+    }
+
+    private String resumeReason(Hub node, String sid) {
+        InMemoryConnection r = InMemoryConnection.open(node, ALICE);
+        r.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + sid + "\",\"token\":\"x\",\"last\":0}");
+        JsonNode welcome = r.next("welcome");
+        assertThat(welcome.path("resumed").asBoolean()).isFalse();
+        return welcome.path("gap").path("reason").asText();
+    }
+
+    @Test
     void publishAsyncInAHandlerCompletesWithItsMessagesCommitAndOutsideOnceTheBrokerHasIt() throws Exception {
         BlockingQueue<CompletableFuture<Void>> published = new LinkedBlockingQueue<>();
         Tether[] self = new Tether[1];

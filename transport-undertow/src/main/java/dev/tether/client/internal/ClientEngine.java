@@ -895,7 +895,7 @@ public final class ClientEngine implements TetherClient {
 
     private void error(ServerFrame frame) throws FrameException {
         long id = frame.longField("id", 1, 0);
-        long seq = frame.longField("seq", 1, 0);
+        long seq = frame.longField("seq", 0, 0); // PROTOCOL.md §4: 0 refuses a volatile message
         String code = frame.textField("code", "error");
         String message = frame.textField("message", "");
         if (id > 0 && topicOpsById.containsKey(id)) {

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 
 /**
  * The native protocol, {@code tether-json/1}, as specified in PROTOCOL.md. Stateless and
@@ -83,18 +84,18 @@ public final class JsonProtocol implements Protocol {
                 String name = p.currentName();
                 JsonToken value = p.nextToken();
                 switch (name) {
-                    case "t" -> f.type = string(p, value, "t");
-                    case "e" -> f.event = string(p, value, "e");
-                    case "topic" -> f.topic = string(p, value, "topic");
-                    case "sid" -> f.sid = string(p, value, "sid");
-                    case "token" -> f.token = string(p, value, "token");
-                    case "seq" -> f.seq = number(p, value, "seq");
-                    case "rid" -> f.rid = number(p, value, "rid");
-                    case "id" -> f.id = number(p, value, "id");
-                    case "last" -> f.last = number(p, value, "last");
-                    case "attempt" -> f.attempt = number(p, value, "attempt");
-                    case "ack" -> f.ack = number(p, value, "ack");
-                    case "v" -> f.version = number(p, value, "v");
+                    case "t" -> f.type = string(p, value, "t", f);
+                    case "e" -> f.event = string(p, value, "e", f);
+                    case "topic" -> f.topic = string(p, value, "topic", f);
+                    case "sid" -> f.sid = string(p, value, "sid", f);
+                    case "token" -> f.token = string(p, value, "token", f);
+                    case "seq" -> f.seq = number(p, value, "seq", f);
+                    case "rid" -> f.rid = number(p, value, "rid", f);
+                    case "id" -> f.id = number(p, value, "id", f);
+                    case "last" -> f.last = number(p, value, "last", f);
+                    case "attempt" -> f.attempt = number(p, value, "attempt", f);
+                    case "ack" -> f.ack = number(p, value, "ack", f);
+                    case "v" -> f.version = number(p, value, "v", f);
                     case "d" -> {
                         JsonNode node = MAPPER.readTree(p);
                         f.payload = node == null ? Payload.EMPTY : Payload.json(node);
@@ -109,6 +110,10 @@ public final class JsonProtocol implements Protocol {
         }
         if (binaryPayload != null) {
             if (!"msg".equals(f.type) && !"reply".equals(f.type)) {
+                InboundFrame frame = toFrame(f);
+                if (frame instanceof InboundFrame.Unknown) {
+                    return frame; // a later version's frame type may well be binary
+                }
                 throw bad("only msg and reply may be binary");
             }
             if (f.payload != null || f.errCode != null) {
@@ -130,7 +135,10 @@ public final class JsonProtocol implements Protocol {
 
     private static InboundFrame toFrame(Fields f) throws ProtocolException {
         if (f.type == null) {
-            throw bad("frame has no type 't'");
+            throw bad(f.invalid != null ? f.invalid : "frame has no type 't'");
+        }
+        if (f.invalid != null && KNOWN_TYPES.contains(f.type)) {
+            throw bad(f.invalid); // an unknown type's fields may mean anything: they are not checked
         }
         switch (f.type) {
             case "hello":
@@ -153,6 +161,9 @@ public final class JsonProtocol implements Protocol {
                 }
                 if (f.rid > 0 && f.seq < 0) {
                     throw bad("a request must be reliable (have 'seq')");
+                }
+                if (f.rid > 0 && f.topic != null) {
+                    throw bad("a publish is never answered: no 'rid' with 'topic'");
                 }
                 return new InboundFrame.Msg(Math.max(0, f.seq), Math.max(0, f.rid), f.event,
                         f.payload == null ? Payload.EMPTY : f.payload, f.topic);
@@ -179,40 +190,57 @@ public final class JsonProtocol implements Protocol {
                 }
                 return f.type.equals("sub") ? new InboundFrame.Subscribe(f.id, f.topic)
                         : new InboundFrame.Unsubscribe(f.id, f.topic);
+            case "welcome":
+            case "ping":
+            case "ok":
+            case "error":
+            case "gap":
+            case "reconnect":
+                throw bad("'" + f.type + "' is a server-to-client frame");
             default:
-                throw bad("unknown frame type");
+                // PROTOCOL.md §2: a later protocol version's frame; the engine ignores it after hello.
+                return new InboundFrame.Unknown(f.type);
         }
     }
 
-    private static String string(JsonParser p, JsonToken token, String field) throws IOException, ProtocolException {
+    /** A string field's value; otherwise the value is skipped, the error noted and null returned. */
+    private static String string(JsonParser p, JsonToken token, String field, Fields f) throws IOException {
         if (token != JsonToken.VALUE_STRING) {
-            throw bad("'" + field + "' must be a string");
+            f.invalid("'" + field + "' must be a string");
+            p.skipChildren();
+            return null;
         }
         return p.getText();
     }
 
-    private static long number(JsonParser p, JsonToken token, String field) throws IOException, ProtocolException {
+    /** A non-negative integer field's value; otherwise the value is skipped, the error noted and -1 returned. */
+    private static long number(JsonParser p, JsonToken token, String field, Fields f) throws IOException {
         if (token != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-            throw bad("'" + field + "' must be an integer");
+            f.invalid("'" + field + "' must be an integer");
+            p.skipChildren();
+            return -1;
         }
         long v = p.getLongValue();
         if (v < 0) {
-            throw bad("'" + field + "' must not be negative");
+            f.invalid("'" + field + "' must not be negative");
+            return -1;
         }
         return v;
     }
 
-    private static void readError(JsonParser p, JsonToken token, Fields f) throws IOException, ProtocolException {
+    private static void readError(JsonParser p, JsonToken token, Fields f) throws IOException {
         if (token != JsonToken.START_OBJECT) {
-            throw bad("'err' must be an object");
+            f.invalid("'err' must be an object");
+            p.skipChildren();
+            return;
         }
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
             JsonToken value = p.nextToken();
             if (name.equals("code")) {
-                f.errCode = string(p, value, "err.code");
+                f.errCode = string(p, value, "err.code", f);
             } else if (name.equals("message")) {
-                f.errMessage = string(p, value, "err.message");
+                f.errMessage = string(p, value, "err.message", f);
             } else {
                 p.skipChildren();
             }
@@ -222,8 +250,15 @@ public final class JsonProtocol implements Protocol {
         }
     }
 
+    /** The frame types a client may send or the server sends: the ones whose fields are checked. */
+    private static final Set<String> KNOWN_TYPES = Set.of(
+            "hello", "msg", "reply", "ack", "pong", "sub", "unsub",
+            "welcome", "ping", "ok", "error", "gap", "reconnect");
+
     /** Scratch holder for one decode; -1 marks an absent number. */
     private static final class Fields {
+        /** The first field of a known name with a value of the wrong shape, or null. */
+        String invalid;
         String type;
         String event;
         String topic;
@@ -239,6 +274,12 @@ public final class JsonProtocol implements Protocol {
         long ack = -1;
         long version = -1;
         Payload payload;
+
+        void invalid(String why) {
+            if (invalid == null) {
+                invalid = why;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- encode
@@ -351,7 +392,9 @@ public final class JsonProtocol implements Protocol {
                 g.writeNumberField("seq", a.seq());
             } else if (frame instanceof OutboundFrame.Ping p) {
                 g.writeStringField("t", "ping");
-                g.writeNumberField("ack", p.ack());
+                if (p.ack() > 0) { // PROTOCOL.md §2: integers are 1..2^53-1; nothing to acknowledge yet
+                    g.writeNumberField("ack", p.ack());
+                }
             } else if (frame instanceof OutboundFrame.Reply r) {
                 g.writeStringField("t", "reply");
                 g.writeNumberField("rid", r.requestId());

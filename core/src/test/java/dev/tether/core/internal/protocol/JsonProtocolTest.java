@@ -141,9 +141,12 @@ class JsonProtocolTest {
 
     @Test
     void fieldOrderDoesNotMatter() throws Exception {
-        assertThat(decode("{\"d\":{\"a\":1},\"rid\":4,\"topic\":\"t\",\"e\":\"ev\",\"seq\":9,\"t\":\"msg\"}"))
-                .isEqualTo(decode("{\"t\":\"msg\",\"seq\":9,\"rid\":4,\"e\":\"ev\",\"topic\":\"t\",\"d\":{\"a\":1}}"))
-                .isEqualTo(new InboundFrame.Msg(9, 4, "ev", Payload.json(tree("{\"a\":1}")), "t"));
+        assertThat(decode("{\"d\":{\"a\":1},\"rid\":4,\"e\":\"ev\",\"seq\":9,\"t\":\"msg\"}"))
+                .isEqualTo(decode("{\"t\":\"msg\",\"seq\":9,\"rid\":4,\"e\":\"ev\",\"d\":{\"a\":1}}"))
+                .isEqualTo(new InboundFrame.Msg(9, 4, "ev", Payload.json(tree("{\"a\":1}")), null));
+        assertThat(decode("{\"d\":2,\"topic\":\"t\",\"e\":\"ev\",\"seq\":9,\"t\":\"msg\"}"))
+                .isEqualTo(decode("{\"t\":\"msg\",\"seq\":9,\"e\":\"ev\",\"topic\":\"t\",\"d\":2}"))
+                .isEqualTo(new InboundFrame.Msg(9, 0, "ev", Payload.json(tree("2")), "t"));
         assertThat(decode("{\"last\":3,\"token\":\"k\",\"sid\":\"s\",\"v\":1,\"t\":\"hello\"}"))
                 .isEqualTo(new InboundFrame.Hello("s", "k", 3, 0));
     }
@@ -153,6 +156,17 @@ class JsonProtocolTest {
         assertThat(decode("{\"x\":{\"seq\":99,\"t\":\"msg\",\"y\":[1,{\"z\":null}]},\"t\":\"ack\",\"n\":1.5,"
                 + "\"s\":\"str\",\"b\":false,\"nul\":null,\"arr\":[[],{}],\"seq\":5}"))
                 .isEqualTo(new InboundFrame.Ack(5));
+    }
+
+    @Test
+    void anUnknownFrameTypeDecodesAsUnknownWhateverItsFields() throws Exception {
+        assertThat(decode("{\"t\":\"bogus\"}")).isEqualTo(new InboundFrame.Unknown("bogus"));
+        assertThat(decode("{\"t\":\"MSG\",\"e\":\"x\"}")).isEqualTo(new InboundFrame.Unknown("MSG"));
+        assertThat(decode("{\"seq\":{\"deep\":[1]},\"t\":\"presence\",\"d\":[1,2]}"))
+                .isEqualTo(new InboundFrame.Unknown("presence"));
+        byte[] header = "{\"t\":\"upload\",\"id\":3}".getBytes(UTF_8);
+        assertThat(PROTOCOL.decode(ByteBuffer.wrap(binaryFrame(header.length, header, FILE_BYTES)), true))
+                .isEqualTo(new InboundFrame.Unknown("upload"));
     }
 
     @Test
@@ -189,8 +203,12 @@ class JsonProtocolTest {
                 "{\"seq\":1}",                                               // missing t
                 "{\"t\":1}",                                                 // t not a string
                 "{\"t\":null}",
-                "{\"t\":\"bogus\"}",                                         // unknown t
-                "{\"t\":\"MSG\",\"e\":\"x\"}",
+                "{\"t\":\"welcome\",\"v\":1}",                               // server-to-client types
+                "{\"t\":\"ping\",\"ack\":1}",
+                "{\"t\":\"ok\",\"id\":1}",
+                "{\"t\":\"error\",\"id\":1,\"code\":\"x\",\"message\":\"y\"}",
+                "{\"t\":\"gap\",\"from\":1,\"to\":2,\"reason\":\"overflow\"}",
+                "{\"t\":\"reconnect\",\"afterMs\":1}",
                 "{\"t\":\"msg\",\"seq\":1,\"d\":1}",                         // msg without e
                 "{\"t\":\"msg\",\"e\":\"\",\"seq\":1}",                      // empty e
                 "{\"t\":\"msg\",\"e\":5,\"seq\":1}",                         // e not a string
@@ -205,6 +223,7 @@ class JsonProtocolTest {
                 "{\"t\":\"msg\",\"e\":\"x\",\"seq\":123456789012345678901234567890}",
                 "{\"t\":\"msg\",\"e\":\"x\",\"seq\":1,\"rid\":0}",           // rid 0
                 "{\"t\":\"msg\",\"e\":\"x\",\"rid\":3}",                     // request without seq
+                "{\"t\":\"msg\",\"e\":\"x\",\"seq\":1,\"rid\":3,\"topic\":\"t\"}",  // a publish as a request
                 "{\"t\":\"msg\",\"e\":\"x\",\"topic\":7}",                   // topic not a string
                 "{\"t\":\"msg\",\"e\":\"x\",\"d\":{\"a\":}}",                // broken payload
                 "{\"t\":\"msg\",\"e\":\"a\u0001b\"}",                        // raw control char
@@ -261,11 +280,11 @@ class JsonProtocolTest {
 
     @Test
     void decodesBinaryMessageWithExactlyThePayloadBytes() throws Exception {
-        byte[] header = "{\"t\":\"msg\",\"seq\":3,\"rid\":2,\"e\":\"file\",\"topic\":\"up\"}".getBytes(UTF_8);
+        byte[] header = "{\"t\":\"msg\",\"seq\":3,\"e\":\"file\",\"topic\":\"up\"}".getBytes(UTF_8);
 
         InboundFrame frame = PROTOCOL.decode(ByteBuffer.wrap(binaryFrame(header.length, header, FILE_BYTES)), true);
 
-        assertThat(frame).isEqualTo(new InboundFrame.Msg(3, 2, "file", Payload.binary(FILE_BYTES), "up"));
+        assertThat(frame).isEqualTo(new InboundFrame.Msg(3, 0, "file", Payload.binary(FILE_BYTES), "up"));
         assertThat(((Payload.Binary) ((InboundFrame.Msg) frame).payload()).toByteArray()).containsExactly(FILE_BYTES);
     }
 
@@ -368,11 +387,15 @@ class JsonProtocolTest {
         Payload[] payloads = {Payload.json(tree("{\"a\":[1,2]}")), Payload.text("plain \"text\""), Payload.EMPTY,
                 Payload.json(tree("42")), Payload.binary(FILE_BYTES)};
         for (Payload payload : payloads) {
-            Frame frame = PROTOCOL.frame(11, 5, PROTOCOL.encode("ev", payload, "top"));
+            Frame request = PROTOCOL.frame(11, 5, PROTOCOL.encode("ev", payload, null));
+            Frame publish = PROTOCOL.frame(11, 0, PROTOCOL.encode("ev", payload, "top"));
 
-            assertThat(PROTOCOL.decode(ByteBuffer.wrap(concat(frame)), frame.binary()))
+            assertThat(PROTOCOL.decode(ByteBuffer.wrap(concat(request)), request.binary()))
                     .as("payload %s", payload)
-                    .isEqualTo(new InboundFrame.Msg(11, 5, "ev", payload, "top"));
+                    .isEqualTo(new InboundFrame.Msg(11, 5, "ev", payload, null));
+            assertThat(PROTOCOL.decode(ByteBuffer.wrap(concat(publish)), publish.binary()))
+                    .as("payload %s", payload)
+                    .isEqualTo(new InboundFrame.Msg(11, 0, "ev", payload, "top"));
         }
     }
 
@@ -484,7 +507,7 @@ class JsonProtocolTest {
         return Stream.of(
                 Arguments.of(new OutboundFrame.Ack(9), "{\"t\":\"ack\",\"seq\":9}"),
                 Arguments.of(new OutboundFrame.Ping(4), "{\"t\":\"ping\",\"ack\":4}"),
-                Arguments.of(new OutboundFrame.Ping(0), "{\"t\":\"ping\",\"ack\":0}"),
+                Arguments.of(new OutboundFrame.Ping(0), "{\"t\":\"ping\"}"),
                 Arguments.of(new OutboundFrame.Reply(3, Payload.json(tree("{\"ok\":true}"))),
                         "{\"t\":\"reply\",\"rid\":3,\"d\":{\"ok\":true}}"),
                 Arguments.of(new OutboundFrame.Reply(3, Payload.text("done")), "{\"t\":\"reply\",\"rid\":3,\"d\":\"done\"}"),
