@@ -46,6 +46,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
     private int credentialsEpoch;
     private HashedWheelTimer.Timeout expiryTimer;
     private HashedWheelTimer.Timeout refreshTimer;
+    /** The expiry the client was last asked to refresh: asked once per expiry, not again for a token that keeps it. */
+    private long askedForMs;
     /** An {@code auth} frame's token is being checked; another is answered {@code busy}. */
     private boolean refreshing;
     /** The protocol version agreed with the hello: the lower of the client's and ours. */
@@ -356,7 +358,9 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
     }
 
     private void requestRefresh(int armedFor) {
-        if (armedFor == credentialsEpoch && !closing && session != null && session.link == this) {
+        if (armedFor == credentialsEpoch && !closing && session != null && session.link == this
+                && askedForMs != expiresAtMs) {
+            askedForMs = expiresAtMs;
             long inMs = Math.max(0, expiresAtMs - System.currentTimeMillis());
             writeControl(new OutboundFrame.Refresh(expiresAtMs, inMs));
         }

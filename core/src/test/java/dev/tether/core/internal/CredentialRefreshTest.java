@@ -185,6 +185,20 @@ class CredentialRefreshTest {
     }
 
     @Test
+    void aTokenThatDoesNotExtendTheExpiryIsAcceptedButNotAskedForAgain() throws Exception {
+        start();
+        long expiry = in(1_200);
+        InMemoryConnection c = InMemoryConnection.open(tether, accepted("alice", expiry));
+        c.hello(2);
+        openedSession();
+        c.next("refresh");
+        c.send(auth(1, "alice:" + expiry));
+        assertThat(c.next("ok").path("exp").asLong()).isEqualTo(expiry);
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.CREDENTIALS_EXPIRED);
+        assertThat(c.received.stream().filter(f -> f.path("t").asText().equals("refresh"))).isEmpty();
+    }
+
+    @Test
     void aVersion2ClientThatSendsNoTokenIsClosedWithCredentialsExpired() throws Exception {
         start();
         long expiry = in(1_000);
