@@ -64,7 +64,7 @@ import java.util.function.Supplier;
  * fresh token before the connection's credentials expire, the client takes one from its
  * {@link Builder#tokenSupplier token supplier} and sends it on the live connection, so nothing is
  * interrupted. If none is accepted in time the server closes with 4401 and the client reconnects
- * with a fresh token and resumes (see PROTOCOL.md §11).
+ * with a fresh token and resumes (see PROTOCOL.md §12).
  */
 public interface TetherClient extends AutoCloseable {
 
@@ -354,7 +354,7 @@ public interface TetherClient extends AutoCloseable {
          * Where bearer tokens come from, for credentials that expire (a JWT, an OAuth access
          * token). The supplier is asked for a token before every connection attempt, the first
          * connect, reconnects and resumes alike (it goes in {@code Authorization: Bearer}), and
-         * whenever the server asks for a fresh token inside a live session (PROTOCOL.md §11),
+         * whenever the server asks for a fresh token inside a live session (PROTOCOL.md §12),
          * which the client then sends without interrupting the connection. A reconnect refused
          * with HTTP 401 asks it once more before the client gives up.
          *

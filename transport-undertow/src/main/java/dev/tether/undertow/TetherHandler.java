@@ -41,7 +41,7 @@ import java.util.function.BiFunction;
  *   <li>otherwise the request is upgraded and the connection attached to the hub, on the
  *       connection's I/O thread, as the authenticated principal; if its credentials expire
  *       ({@link AuthResult#accept(Principal, java.time.Instant)}), the hub asks the client for a
- *       fresh token before then and closes the connection when none comes (PROTOCOL.md §11).</li>
+ *       fresh token before then and closes the connection when none comes (PROTOCOL.md §12).</li>
  * </ol>
  * Refusals are reported to the hub's {@link dev.tether.core.spi.MetricsListener#refused(String)}
  * as {@code "handshake"}. After the upgrade nothing of the HTTP request is kept by Tether: no

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Credentials that expire, end to end: the Java client's token supplier against the real hub and
- * Undertow transport on loopback (PROTOCOL.md §11). Tokens are {@code "<name>:<expiry epoch ms>"};
+ * Undertow transport on loopback (PROTOCOL.md §12). Tokens are {@code "<name>:<expiry epoch ms>"};
  * the JWT module plugs into the same {@link Authenticator#refresh}.
  */
 class TokenRefreshIT {

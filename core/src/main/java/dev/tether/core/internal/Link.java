@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The engine's view of one connection: the hello handshake, the heartbeat, the credentials the
- * connection was accepted with (their expiry and refresh, PROTOCOL.md §11), and the routing of
+ * connection was accepted with (their expiry and refresh, PROTOCOL.md §12), and the routing of
  * frames to the session it is attached to.
  *
  * <p>Threading: all fields but {@link #slowConsumer} and the ack-pacing flags are owned by the
@@ -340,7 +340,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
      * Asks a version 2 client for a fresh token ahead of the expiry: a quarter of the credentials'
      * lifetime before it, at most {@link #REFRESH_LEAD_MAX_MS}, and up to a quarter of that
      * earlier at random, so that the many sessions of one token issuer do not all ask at once
-     * (PROTOCOL.md §11). I/O thread, once a session is attached.
+     * (PROTOCOL.md §12). I/O thread, once a session is attached.
      */
     private void armRefreshRequest() {
         cancel(refreshTimer);

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Credentials that expire inside a live session (PROTOCOL.md §11), on the in-memory transport:
+ * Credentials that expire inside a live session (PROTOCOL.md §12), on the in-memory transport:
  * the refresh request, the {@code auth} frame and its answers, and the close at expiry. The
  * hub's own timer drives it, with lifetimes of a second or two.
  */
