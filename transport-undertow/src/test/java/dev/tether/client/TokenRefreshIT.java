@@ -24,8 +24,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -136,31 +137,13 @@ class TokenRefreshIT {
         return listener.messages.stream().map(m -> m.payload().asText()).collect(Collectors.toList());
     }
 
-    /** Sends "n" messages one after another, each when the previous one's echo arrived, while {@link #flowing}. */
-    private static final class Chain extends RecordingListener {
-        final AtomicInteger sent = new AtomicInteger();
-        final AtomicBoolean flowing = new AtomicBoolean(true);
-
-        void sendNext(TetherClient client) {
-            client.send("n", Payload.text(Integer.toString(sent.incrementAndGet())));
-        }
-
-        @Override
-        public void onMessage(TetherClient client, Message message) {
-            super.onMessage(client, message);
-            if (flowing.get()) {
-                sendNext(client);
-            }
-        }
-    }
-
     @Test
     void aLiveSessionIsRefreshedByTheTokenSupplierWithoutLosingTheConnectionOrAMessage() throws Exception {
         startServer(REFRESHING);
         CountDownLatch threeTokens = new CountDownLatch(3); // the connect's, then two refreshes
         long[] firstExpiry = new long[1];
-        Chain chain = new Chain();
-        TetherClient client = client(chain, () -> {
+        RecordingListener listener = new RecordingListener();
+        TetherClient client = client(listener, () -> {
             String token = token("alice", 2_000);
             if (threeTokens.getCount() == 3) {
                 firstExpiry[0] = Long.parseLong(token.substring(token.indexOf(':') + 1));
@@ -169,19 +152,29 @@ class TokenRefreshIT {
             return now(token);
         });
         client.connect().get(WAIT, TimeUnit.SECONDS);
-        assertThat(chain.next()).isEqualTo("open:false");
-        chain.sendNext(client);
+        assertThat(listener.next()).isEqualTo("open:false");
 
-        assertThat(threeTokens.await(WAIT, TimeUnit.SECONDS)).as("two refresh requests answered").isTrue();
+        // Messages flow all along, at a pace well under the server's inbound rate limit.
+        AtomicInteger sent = new AtomicInteger();
+        ScheduledExecutorService sender = Executors.newSingleThreadScheduledExecutor();
+        try {
+            sender.scheduleAtFixedRate(() -> client.send("n", Payload.text(Integer.toString(sent.incrementAndGet()))),
+                    0, 5, TimeUnit.MILLISECONDS);
+            assertThat(threeTokens.await(WAIT, TimeUnit.SECONDS)).as("two refresh requests answered").isTrue();
+        } finally {
+            sender.shutdown();
+            assertThat(sender.awaitTermination(WAIT, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(listener.events).noneMatch(e -> e.startsWith("disconnected") || e.startsWith("error"));
         // The second request came after the first token expired: the connection outlived it.
         assertThat(System.currentTimeMillis()).isGreaterThan(firstExpiry[0]);
-        chain.flowing.set(false);
-        Await.until(() -> chain.messages.size() == chain.sent.get(), Duration.ofSeconds(WAIT), "every echo");
+        Await.until(() -> listener.messages.size() == sent.get(), Duration.ofSeconds(WAIT), "every echo");
 
-        int n = chain.sent.get();
+        int n = sent.get();
+        assertThat(n).isGreaterThan(100);
         assertThat(serverReceived).as("each message handled once, in order").isEqualTo(numbers(n));
-        assertThat(echoes(chain)).as("each echo received once, in order").isEqualTo(numbers(n));
-        assertThat(chain.events).noneMatch(e -> e.startsWith("disconnected") || e.startsWith("error"));
+        assertThat(echoes(listener)).as("each echo received once, in order").isEqualTo(numbers(n));
+        assertThat(listener.events).noneMatch(e -> e.startsWith("disconnected") || e.startsWith("error"));
         assertThat(client.stats().connectAttempts()).isEqualTo(1);
         assertThat(client.stats().welcomes()).isEqualTo(1);
         assertThat(client.isConnected()).isTrue();
