@@ -44,6 +44,11 @@ public final class CloseCodes {
     public static final int SERVER_RESTART = 4012;
     /** The server is overloaded: try again later. */
     public static final int TRY_AGAIN_LATER = 4013;
+    /**
+     * Resumable: the credentials the connection was accepted with expired and no fresh token
+     * arrived in time. Reconnect with a fresh token and resume: the session is kept.
+     */
+    public static final int CREDENTIALS_EXPIRED = 4401;
 
     /** Terminal: a malformed frame or a frame not allowed in the current state. */
     public static final int BAD_REQUEST = 4500;

@@ -1,6 +1,7 @@
 package dev.tether.core;
 
 import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import java.security.Principal;
@@ -145,12 +146,25 @@ public interface Tether extends AutoCloseable {
     void cancelAdmission();
 
     /**
-     * For transports: attaches a newly upgraded connection, authenticated as {@code principal},
-     * into the slot {@link #admit()} reserved for it. The engine expects a hello frame next (see
-     * PROTOCOL.md). Call on the connection's I/O thread; the returned listener must be fed every
-     * event of the connection.
+     * For transports: attaches a newly upgraded connection, authenticated as {@code principal}
+     * with credentials that do not expire. As {@link #connect(TransportConnection, AuthResult.Accepted)}.
      */
-    ConnectionListener connect(TransportConnection connection, Principal principal);
+    default ConnectionListener connect(TransportConnection connection, Principal principal) {
+        return connect(connection, new AuthResult.Accepted(principal, null));
+    }
+
+    /**
+     * For transports: attaches a newly upgraded connection, authenticated as the authenticator
+     * said, into the slot {@link #admit()} reserved for it. The engine expects a hello frame next
+     * (see PROTOCOL.md). Call on the connection's I/O thread; the returned listener must be fed
+     * every event of the connection.
+     *
+     * <p>If the credentials expire ({@link AuthResult.Accepted#expiresAt()}), the engine asks a
+     * client that speaks protocol version 2 for a fresh token before then, and closes the
+     * connection with {@link CloseCodes#CREDENTIALS_EXPIRED} when none was accepted in time; the
+     * session stays resumable.
+     */
+    ConnectionListener connect(TransportConnection connection, AuthResult.Accepted credentials);
 
     /**
      * Drains and stops the hub, blocking up to {@link TetherConfig#drainTimeout()}: refuses new

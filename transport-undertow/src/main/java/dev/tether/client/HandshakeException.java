@@ -10,9 +10,12 @@ import java.util.Optional;
  * {@code 503} (over capacity, usually with {@code Retry-After}).
  *
  * <p>Fails the future of {@link TetherClient#connect()}; after the client was connected once, a
- * {@code 401} or {@code 403} on a reconnect ends the client with this exception as the cause
- * given to {@link TetherClient.Listener#onClosed(TetherClient, Throwable)}, while a {@code 503}
- * only delays the next attempt.
+ * {@code 403} on a reconnect, or a {@code 401} on two in a row (the second with a token asked
+ * afresh from the token supplier), ends the client with this exception as the cause given to
+ * {@link TetherClient.Listener#onClosed(TetherClient, Throwable)}, while a {@code 503} only
+ * delays the next attempt. The message is {@code "unauthorized: "}, {@code "forbidden: "} or
+ * {@code "unavailable: "} followed by the server's reason (the body of its answer, one line of
+ * at most 200 characters).
  */
 public final class HandshakeException extends IOException {
 

@@ -16,7 +16,9 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * A Tether client: one logical session with a Tether server, kept across connection losses.
@@ -54,9 +56,15 @@ import java.util.concurrent.Executor;
  *
  * <p><b>Reconnecting.</b> After the first successful {@link #connect()}, a connection lost for any
  * reason other than {@link #close()} or a terminal close code (1000, 1003, 1007-1010 and
- * 4500-4999 from the server, or an HTTP 401/403 on the upgrade) is re-established with exponential
- * backoff and full jitter, and the session resumed. Expected outcomes on the send path are
- * {@link SendResult}s, not exceptions.
+ * 4500-4999 from the server, or an HTTP 403 on the upgrade, or a 401 twice in a row) is
+ * re-established with exponential backoff and full jitter, and the session resumed. Expected
+ * outcomes on the send path are {@link SendResult}s, not exceptions.
+ *
+ * <p><b>Expiring credentials.</b> The client speaks protocol version 2: when the server asks for a
+ * fresh token before the connection's credentials expire, the client takes one from its
+ * {@link Builder#tokenSupplier token supplier} and sends it on the live connection, so nothing is
+ * interrupted. If none is accepted in time the server closes with 4401 and the client reconnects
+ * with a fresh token and resumes (see PROTOCOL.md §12).
  */
 public interface TetherClient extends AutoCloseable {
 
@@ -269,7 +277,10 @@ public interface TetherClient extends AutoCloseable {
         /**
          * Something that could not be reported through a future or a result: a refused publish
          * ({@link RequestException} with the server's code), a refused automatic re-subscription,
-         * a callback that threw. Informational; the client carries on.
+         * a refused token refresh ({@link RequestException} with code {@code "unauthorized"},
+         * {@code "forbidden"} or {@code "unavailable"}), a token supplier that failed
+         * ({@link java.io.IOException}), a callback that threw. Informational; the client carries
+         * on.
          */
         default void onError(TetherClient client, Throwable error) {
         }
@@ -279,7 +290,9 @@ public interface TetherClient extends AutoCloseable {
          *
          * @param cause {@code null} after {@link #close()}; otherwise why it gave up: a
          *              {@link ConnectionClosedException} with a terminal close code, or a
-         *              {@link HandshakeException} with status 401 or 403
+         *              {@link HandshakeException} with status 401 (after a second token, see
+         *              {@link Builder#tokenSupplier}) or 403, whose message is
+         *              {@code "unauthorized: "} or {@code "forbidden: "} and the server's reason
          */
         default void onClosed(TetherClient client, Throwable cause) {
         }
@@ -312,7 +325,7 @@ public interface TetherClient extends AutoCloseable {
 
         private final URI uri;
         private final List<String[]> headers = new ArrayList<>();
-        private String bearerToken;
+        private Supplier<? extends CompletionStage<String>> tokens;
         private Listener listener = Listener.NO_OP;
         private Duration backoffBase = DEFAULT_BACKOFF_BASE;
         private Duration backoffCap = DEFAULT_BACKOFF_CAP;
@@ -327,9 +340,40 @@ public interface TetherClient extends AutoCloseable {
             this.uri = Objects.requireNonNull(uri, "uri");
         }
 
-        /** Sends {@code Authorization: Bearer <token>} with every upgrade request. Default: none. */
+        /**
+         * Sends {@code Authorization: Bearer <token>} with every upgrade request, and the same
+         * token when the server asks for a fresh one. A shortcut for a {@link #tokenSupplier}
+         * that always answers {@code token}; the later of the two calls wins. Default: none.
+         */
         public Builder bearerToken(String token) {
-            this.bearerToken = Objects.requireNonNull(token, "token");
+            Objects.requireNonNull(token, "token");
+            CompletableFuture<String> fixed = CompletableFuture.completedFuture(token);
+            this.tokens = () -> fixed;
+            return this;
+        }
+
+        /**
+         * Where bearer tokens come from, for credentials that expire (a JWT, an OAuth access
+         * token). The supplier is asked for a token before every connection attempt, the first
+         * connect, reconnects and resumes alike (it goes in {@code Authorization: Bearer}), and
+         * whenever the server asks for a fresh token inside a live session (PROTOCOL.md §12),
+         * which the client then sends without interrupting the connection. A reconnect refused
+         * with HTTP 401 asks it once more before the client gives up.
+         *
+         * <p>The supplier runs on the client's callback executor and must not block: return a
+         * stage that completes when the token is at hand (for example after a call to the
+         * identity provider). A supplier that throws, whose stage fails, completes with
+         * {@code null} or an empty token, or does not complete within
+         * {@link #connectTimeout(Duration)}, fails that connection attempt like a network error:
+         * {@link TetherClient#connect()} fails with an {@link java.io.IOException} whose cause is
+         * the supplier's failure (a {@link java.util.concurrent.TimeoutException} for a timeout),
+         * and a reconnect is reported to {@link Listener#onError} and tried again with backoff.
+         * A failure to answer the server's request is reported to {@link Listener#onError} too;
+         * the connection then lasts until the credentials expire and the client reconnects.
+         * The later of this and {@link #bearerToken} wins. Default: none.
+         */
+        public Builder tokenSupplier(Supplier<? extends CompletionStage<String>> tokens) {
+            this.tokens = Objects.requireNonNull(tokens, "tokens");
             return this;
         }
 
@@ -440,11 +484,10 @@ public interface TetherClient extends AutoCloseable {
                 throw new IllegalArgumentException("maxUnacked: must be in 1..1048576, was " + maxUnacked);
             }
             requirePositive("connectTimeout", connectTimeout);
-            List<String[]> allHeaders = new ArrayList<>(headers);
-            if (bearerToken != null) {
-                allHeaders.add(new String[] {"Authorization", "Bearer " + bearerToken});
+            if (tokens != null && headers.stream().anyMatch(h -> h[0].equalsIgnoreCase("Authorization"))) {
+                throw new IllegalArgumentException("header: 'Authorization' cannot be set with bearerToken or tokenSupplier");
             }
-            return new ClientEngine(new ClientSettings(uri, allHeaders, listener,
+            return new ClientEngine(new ClientSettings(uri, headers, tokens, listener,
                     backoffBase.toMillis(), backoffCap.toMillis(), ackEvery, ackDelay.toMillis(),
                     maxUnacked, connectTimeout.toMillis(), httpClient, callbackExecutor));
         }

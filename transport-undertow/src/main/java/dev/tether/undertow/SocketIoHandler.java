@@ -1,6 +1,7 @@
 package dev.tether.undertow;
 
 import dev.tether.core.Tether;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import dev.tether.socketio.SocketIo;
@@ -98,7 +99,7 @@ public final class SocketIoHandler implements HttpHandler {
         this.config = Objects.requireNonNull(config, "config");
         this.webSocket = new TetherHandler(tether, config,
                 exchange -> SocketIoErrors.badRequest(exchange, 3, "Bad request"),
-                (connection, principal) -> io.connect(connection, principal, io.newEngineId(), List.of()));
+                (connection, credentials) -> io.connect(connection, credentials.principal(), io.newEngineId(), List.of()));
         ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrades = new WebSocketUpgrade(tether, this::attachUpgrade, settings);
     }
@@ -201,8 +202,8 @@ public final class SocketIoHandler implements HttpHandler {
             exchange.getResponseSender().send("Over capacity; retry later.");
             return;
         }
-        Principal principal = webSocket.authenticate(exchange);
-        if (principal == null) {
+        AuthResult.Accepted credentials = webSocket.authenticate(exchange);
+        if (credentials == null) {
             tether.cancelAdmission(); // the refusal is answered
             return;
         }
@@ -212,7 +213,7 @@ public final class SocketIoHandler implements HttpHandler {
                 gone -> polling.remove(gone.sid(), gone));
         polling.put(sid, transport);
         // The handler runs on this I/O thread, which becomes the session's.
-        ConnectionListener listener = io.connect(transport, principal, sid, List.of("websocket"));
+        ConnectionListener listener = io.connect(transport, credentials.principal(), sid, List.of("websocket"));
         transport.listener(listener);
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.onGet(exchange));
     }
@@ -280,12 +281,12 @@ public final class SocketIoHandler implements HttpHandler {
             return;
         }
         // The session holds its admission slot and was authenticated when it opened.
-        upgrades.upgrade(exchange, new Upgrading(transport));
+        upgrades.upgrade(exchange, new AuthResult.Accepted(new Upgrading(transport), null));
     }
 
-    private ConnectionListener attachUpgrade(TransportConnection connection, Principal principal) {
+    private ConnectionListener attachUpgrade(TransportConnection connection, AuthResult.Accepted credentials) {
         tether.cancelAdmission(); // the upgrade took a slot; the session already holds one
-        PollingTransport transport = ((Upgrading) principal).transport();
+        PollingTransport transport = ((Upgrading) credentials.principal()).transport();
         return new UpgradeProbe(io, transport, (UndertowConnection) connection, config.writeWaterMark().highBytes());
     }
 }

@@ -41,7 +41,9 @@ import java.util.function.BiFunction;
  *       authenticator that throws is reported to the hub's error handler under
  *       {@code "authenticate"} and answered 401;</li>
  *   <li>otherwise the request is upgraded and the connection attached to the hub, on the
- *       connection's I/O thread, as the authenticated principal.</li>
+ *       connection's I/O thread, as the authenticated principal; if its credentials expire
+ *       ({@link AuthResult#accept(Principal, java.time.Instant)}), the hub asks the client for a
+ *       fresh token before then and closes the connection when none comes (PROTOCOL.md §12).</li>
  * </ol>
  * Refusals are reported to the hub's {@link dev.tether.core.spi.MetricsListener#refused(String)}
  * as {@code "handshake"}. The origin is checked before admission so that the requests another
@@ -98,7 +100,7 @@ public final class TetherHandler implements HttpHandler {
 
     /** As the public constructor; {@code connector} attaches connections (null: the hub's native protocol). */
     TetherHandler(Tether tether, TetherUndertowConfig config, HttpHandler next,
-                  BiFunction<TransportConnection, Principal, ConnectionListener> connector) {
+                  BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector) {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.config = Objects.requireNonNull(config, "config");
         this.next = next;
@@ -149,9 +151,9 @@ public final class TetherHandler implements HttpHandler {
             return;
         }
         upgrade.holdAdmission(exchange);
-        Principal principal = authenticate(exchange);
-        if (principal != null) {
-            upgrade.upgrade(exchange, principal);
+        AuthResult.Accepted credentials = authenticate(exchange);
+        if (credentials != null) {
+            upgrade.upgrade(exchange, credentials);
         }
     }
 
@@ -206,8 +208,8 @@ public final class TetherHandler implements HttpHandler {
                 + origins.entries()) + "; allow it with TetherUndertowConfig.Builder.allowedOrigins";
     }
 
-    /** The principal, or {@code null} after answering the refusal. */
-    Principal authenticate(HttpServerExchange exchange) {
+    /** What the authenticator accepted (principal and expiry), or {@code null} after answering the refusal. */
+    AuthResult.Accepted authenticate(HttpServerExchange exchange) {
         UpgradeRequest request = new UpgradeRequest(exchange);
         AuthResult result;
         try {
@@ -224,7 +226,7 @@ public final class TetherHandler implements HttpHandler {
             request.invalidate();
         }
         if (result instanceof AuthResult.Accepted accepted) {
-            return accepted.principal();
+            return accepted;
         }
         AuthResult.Refused refusal = (AuthResult.Refused) result;
         String fallback = switch (refusal.status()) {

@@ -7,6 +7,7 @@ import dev.tether.core.Payload;
 import dev.tether.core.SendResult;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class TetherClientBuilderTest {
@@ -36,6 +37,16 @@ class TetherClientBuilderTest {
         assertThatThrownBy(() -> TetherClient.builder(URI_OK).header("upgrade", "x"))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(TetherClient.builder(URI_OK).header("Origin", "https://a.example").build()).isNotNull();
+    }
+
+    @Test
+    void anAuthorizationHeaderCannotBeSetWithATokenSource() {
+        assertThatThrownBy(() -> TetherClient.builder(URI_OK).header("authorization", "Basic x").bearerToken("t").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("header:");
+        assertThatThrownBy(() -> TetherClient.builder(URI_OK).header("Authorization", "Basic x")
+                .tokenSupplier(() -> CompletableFuture.completedFuture("t")).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("header:");
+        assertThat(TetherClient.builder(URI_OK).header("Authorization", "Basic x").build()).isNotNull();
     }
 
     @Test

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -90,7 +91,7 @@ class TetherClientScriptedIT {
         CompletableFuture<TetherClient> connected = client.connect();
         Conn conn = server.accept();
         JsonNode hello = conn.next();
-        assertThat(hello).isEqualTo(ScriptedServer.MAPPER.readTree("{\"t\":\"hello\",\"v\":1}"));
+        assertThat(hello).isEqualTo(ScriptedServer.MAPPER.readTree("{\"t\":\"hello\",\"v\":2}"));
         assertThat(server.upgradeHeaders.get(0).get("Authorization")).containsExactly("Bearer tok-1");
         assertThat(server.upgradeHeaders.get(0).get("Origin")).containsExactly("https://app.example");
         assertThat(connected).isNotDone();
@@ -430,6 +431,61 @@ class TetherClientScriptedIT {
         assertThat(events.next()).isEqualTo("disconnected:4012");
         assertThat(events.next()).isEqualTo("closed:HandshakeException");
         assertThat(((HandshakeException) events.closedCause).statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void theTokenSupplierIsAskedForEveryConnectionAndForEachRefreshTheServerRequests() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        client = builder().tokenSupplier(() -> CompletableFuture.completedFuture("t" + asked.incrementAndGet())).build();
+        Conn conn = connect("s-1");
+        assertThat(server.upgradeHeaders.get(0).get("Authorization")).containsExactly("Bearer t1");
+
+        conn.send("{\"t\":\"refresh\",\"exp\":1767225600000,\"expiresInMs\":5000}");
+        JsonNode auth = conn.next("auth");
+        assertThat(auth.path("token").asText()).isEqualTo("t2");
+        conn.send("{\"t\":\"ok\",\"id\":" + auth.path("id").asLong() + ",\"exp\":1767225660000}");
+
+        conn.send("{\"t\":\"refresh\",\"exp\":1767225660000,\"expiresInMs\":5000}");
+        JsonNode again = conn.next("auth");
+        assertThat(again.path("token").asText()).isEqualTo("t3");
+        assertThat(again.path("id").asLong()).isNotEqualTo(auth.path("id").asLong());
+        conn.send("{\"t\":\"error\",\"id\":" + again.path("id").asLong()
+                + ",\"code\":\"unauthorized\",\"message\":\"token expired\"}");
+        assertThat(events.next()).isEqualTo("error:token refresh refused: token expired");
+        assertThat(((RequestException) events.errors.poll()).code()).isEqualTo("unauthorized");
+
+        conn.close(4401, "credentials expired");
+        assertThat(events.next()).isEqualTo("disconnected:4401");
+        Conn resumed = server.accept();
+        assertThat(resumed.next("hello").path("sid").asText()).isEqualTo("s-1");
+        assertThat(server.upgradeHeaders.get(1).get("Authorization")).containsExactly("Bearer t4");
+    }
+
+    @Test
+    void aTokenSupplierThatDoesNotAnswerFailsTheFirstConnectWithoutAnUpgrade() throws Exception {
+        client = builder().connectTimeout(Duration.ofMillis(200))
+                .tokenSupplier(CompletableFuture::new).build();
+        Throwable failure = failure(client.connect());
+        assertThat(failure).isInstanceOf(java.io.IOException.class).hasCauseInstanceOf(TimeoutException.class);
+        assertThat(server.upgradeHeaders).isEmpty();
+        assertThat(client.isClosed()).isFalse();
+    }
+
+    @Test
+    void aReconnectRefusedWithUnauthorizedAsksForAFreshTokenOnce() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        client = builder().tokenSupplier(() -> CompletableFuture.completedFuture("t" + asked.incrementAndGet())).build();
+        Conn conn = connect("s-1");
+        server.refuse(401, null);
+        conn.close(4012, "restart");
+        assertThat(events.next()).isEqualTo("disconnected:4012");
+        assertThat(events.next()).isEqualTo("closed:HandshakeException");
+        HandshakeException refused = (HandshakeException) events.closedCause;
+        assertThat(refused.statusCode()).isEqualTo(401);
+        assertThat(refused.getMessage()).startsWith("unauthorized: ");
+        assertThat(asked.get()).isEqualTo(3);
+        assertThat(server.upgradeHeaders).extracting(h -> h.get("Authorization"))
+                .containsExactly(List.of("Bearer t1"), List.of("Bearer t2"), List.of("Bearer t3"));
     }
 
     @Test

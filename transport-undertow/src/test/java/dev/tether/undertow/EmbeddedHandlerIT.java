@@ -3,11 +3,15 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
 import java.net.InetSocketAddress;
+import java.security.Principal;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -61,6 +65,24 @@ class EmbeddedHandlerIT {
             raw.sendText("hello");
             assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
             assertThat(a.offIoThreadCalls.get()).isZero();
+        }
+    }
+
+    @Test
+    void theCredentialsExpiryReachesTheHubWithThePrincipal() throws Exception {
+        Instant expiresAt = Instant.parse("2030-01-01T00:00:00Z");
+        Principal alice = () -> "alice";
+        RecordingTether expiring = new RecordingTether(TetherConfig.builder()
+                .authenticator(Authenticator.sync(request -> AuthResult.accept(alice, expiresAt)))
+                .build());
+        InetSocketAddress address = start(new TetherHandler(expiring));
+        try (RawWebSocket raw = RawWebSocket.connect(address, "/")) {
+            RecordingTether.Attached a = expiring.nextConnection(WAIT);
+            assertThat(a).isNotNull();
+            assertThat(a.principal).isSameAs(alice);
+            assertThat(a.expiresAt).isEqualTo(expiresAt);
+            raw.sendText("hello");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
         }
     }
 }

@@ -7,11 +7,13 @@ import dev.tether.core.Session;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
@@ -40,6 +42,8 @@ final class RecordingTether implements Tether {
     static final class Attached implements ConnectionListener {
         final TransportConnection connection;
         final Principal principal;
+        /** When the connection's credentials expire, or {@code null}. */
+        final Instant expiresAt;
         final BlockingQueue<String> frames = new LinkedBlockingQueue<>();
         final BlockingQueue<Integer> closes = new LinkedBlockingQueue<>();
         final AtomicInteger closedCalls = new AtomicInteger();
@@ -50,9 +54,10 @@ final class RecordingTether implements Tether {
         final boolean connectedOnIoThread;
         volatile String closeReason;
 
-        Attached(TransportConnection connection, Principal principal) {
+        Attached(TransportConnection connection, AuthResult.Accepted credentials) {
             this.connection = connection;
-            this.principal = principal;
+            this.principal = credentials.principal();
+            this.expiresAt = credentials.expiresAt();
             this.connectedOnIoThread = connection.inIoThread();
         }
 
@@ -117,8 +122,8 @@ final class RecordingTether implements Tether {
     }
 
     @Override
-    public ConnectionListener connect(TransportConnection connection, Principal principal) {
-        Attached a = new Attached(connection, principal);
+    public ConnectionListener connect(TransportConnection connection, AuthResult.Accepted credentials) {
+        Attached a = new Attached(connection, credentials);
         attached.add(a);
         return a;
     }

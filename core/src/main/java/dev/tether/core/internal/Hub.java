@@ -10,6 +10,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.BrokerMessage;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.EncodedMessage;
@@ -176,10 +177,10 @@ public final class Hub implements Tether {
     }
 
     @Override
-    public ConnectionListener connect(TransportConnection connection, Principal principal) {
+    public ConnectionListener connect(TransportConnection connection, AuthResult.Accepted credentials) {
         Objects.requireNonNull(connection, "connection");
-        Objects.requireNonNull(principal, "principal");
-        Link link = new Link(this, connection, principal);
+        Objects.requireNonNull(credentials, "credentials");
+        Link link = new Link(this, connection, credentials);
         links.add(link);
         config.metrics().connectionOpened();
         if (closed) {

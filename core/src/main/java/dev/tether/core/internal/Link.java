@@ -2,6 +2,7 @@ package dev.tether.core.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
@@ -9,11 +10,16 @@ import dev.tether.core.spi.ProtocolException;
 import dev.tether.core.spi.TransportConnection;
 import java.nio.ByteBuffer;
 import java.security.Principal;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The engine's view of one connection: the hello handshake, the heartbeat, and the routing of
+ * The engine's view of one connection: the hello handshake, the heartbeat, the credentials the
+ * connection was accepted with (their expiry and refresh, PROTOCOL.md §12), and the routing of
  * frames to the session it is attached to.
  *
  * <p>Threading: all fields but {@link #slowConsumer} and the ack-pacing flags are owned by the
@@ -22,10 +28,30 @@ import java.util.concurrent.TimeUnit;
  */
 final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
 
+    /** The highest native protocol version this server speaks. */
+    static final int PROTOCOL_VERSION = 2;
+    /** The refresh request comes at most this long before the credentials expire. */
+    static final long REFRESH_LEAD_MAX_MS = 60_000;
+
     private final Hub hub;
     private final TetherConfig config;
     final TransportConnection connection;
-    private final Principal principal;
+    /** The current credentials' principal: the handshake's, then each refreshed token's (same name). */
+    private Principal principal;
+    /** When the current credentials expire (ms since the epoch), or 0 for never. */
+    private long expiresAtMs;
+    /** When the current credentials were accepted (ms since the epoch). */
+    private long acceptedAtMs;
+    /** Bumped when the credentials change, so that a timer armed for older ones does nothing. */
+    private int credentialsEpoch;
+    private HashedWheelTimer.Timeout expiryTimer;
+    private HashedWheelTimer.Timeout refreshTimer;
+    /** The expiry the client was last asked to refresh: asked once per expiry, not again for a token that keeps it. */
+    private long askedForMs;
+    /** An {@code auth} frame's token is being checked; another is answered {@code busy}. */
+    private boolean refreshing;
+    /** The protocol version agreed with the hello: the lower of the client's and ours. */
+    private int version = 1;
 
     private ServerSession session;
     private boolean closed;
@@ -50,11 +76,17 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
     private Heartbeat heartbeat;
     private volatile boolean slowConsumer;
 
-    Link(Hub hub, TransportConnection connection, Principal principal) {
+    Link(Hub hub, TransportConnection connection, AuthResult.Accepted credentials) {
         this.hub = hub;
         this.config = hub.config;
         this.connection = connection;
-        this.principal = principal;
+        this.principal = credentials.principal();
+        this.expiresAtMs = expiryMs(credentials.expiresAt());
+        this.acceptedAtMs = System.currentTimeMillis();
+    }
+
+    private static long expiryMs(Instant expiresAt) {
+        return expiresAt == null ? 0 : Math.max(1, expiresAt.toEpochMilli());
     }
 
     void start() {
@@ -63,6 +95,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         }
         helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
                 config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        armExpiry();
     }
 
     private void helloDeadline() {
@@ -114,11 +147,16 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
             }
             return;
         }
-        if (session.link == this) {
+        if (session.link != this) {
+            // The session moved on (taken over) or is being handed to us: drop the frame; a
+            // client resends what was not acknowledged.
+            return;
+        }
+        if (frame instanceof InboundFrame.Auth auth) {
+            onAuth(auth); // credentials belong to the connection, not to the session
+        } else {
             session.onFrame(this, frame);
         }
-        // Otherwise the session moved on (taken over) or is being handed to us: drop the frame;
-        // a client resends what was not acknowledged.
     }
 
     @Override
@@ -138,6 +176,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         closed = true;
         closing = true;
         cancel(helloTimer);
+        cancelCredentialTimers();
         if (heartbeat != null) {
             heartbeat.cancel();
         }
@@ -154,6 +193,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
 
     private void onHello(InboundFrame.Hello hello) {
         cancel(helloTimer);
+        version = Math.min(hello.version(), PROTOCOL_VERSION);
         if (hub.isClosed()) {
             fail(CloseCodes.SERVER_RESTART, "server shutting down");
             return;
@@ -252,9 +292,19 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         }
     }
 
+    @Override
+    public int protocolVersion() {
+        return version;
+    }
+
     /** The session is now attached to this link (on this link's I/O thread). */
     @Override
     public void attached() {
+        // A resumed session acts with this connection's credentials from now on.
+        session.renewPrincipal(principal);
+        if (refreshTimer == null) {
+            armRefreshRequest();
+        }
         if (heartbeat == null) {
             long interval = config.heartbeatInterval().toNanos();
             // A random first delay spreads the pings of connections that arrived together.
@@ -263,6 +313,151 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
             heartbeat.start(first);
         }
         session.scheduleDrain();
+    }
+
+    // ------------------------------------------------------------ credentials
+
+    /** Closes the connection when the current credentials expire. I/O thread. */
+    private void armExpiry() {
+        cancel(expiryTimer);
+        expiryTimer = null;
+        if (expiresAtMs == 0 || closing) {
+            return;
+        }
+        int armedFor = credentialsEpoch;
+        long delayMs = Math.max(0, expiresAtMs - System.currentTimeMillis());
+        expiryTimer = hub.timer.schedule(() -> connection.execute(() -> credentialsExpired(armedFor)),
+                delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void credentialsExpired(int armedFor) {
+        if (armedFor == credentialsEpoch && !closing) {
+            fail(CloseCodes.CREDENTIALS_EXPIRED, "credentials expired");
+        }
+    }
+
+    /**
+     * Asks a version 2 client for a fresh token ahead of the expiry: a quarter of the credentials'
+     * lifetime before it, at most {@link #REFRESH_LEAD_MAX_MS}, and up to a quarter of that
+     * earlier at random, so that the many sessions of one token issuer do not all ask at once
+     * (PROTOCOL.md §12). I/O thread, once a session is attached.
+     */
+    private void armRefreshRequest() {
+        cancel(refreshTimer);
+        refreshTimer = null;
+        if (expiresAtMs == 0 || version < 2 || closing) {
+            return;
+        }
+        long lifetimeMs = Math.max(0, expiresAtMs - acceptedAtMs);
+        long leadMs = Math.min(REFRESH_LEAD_MAX_MS, lifetimeMs / 4);
+        long jitterMs = ThreadLocalRandom.current().nextLong(leadMs / 4 + 1);
+        long delayMs = Math.max(0, expiresAtMs - leadMs - jitterMs - System.currentTimeMillis());
+        int armedFor = credentialsEpoch;
+        refreshTimer = hub.timer.schedule(() -> connection.execute(() -> requestRefresh(armedFor)),
+                delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void requestRefresh(int armedFor) {
+        if (armedFor == credentialsEpoch && !closing && session != null && session.link == this
+                && askedForMs != expiresAtMs) {
+            askedForMs = expiresAtMs;
+            long inMs = Math.max(0, expiresAtMs - System.currentTimeMillis());
+            writeControl(new OutboundFrame.Refresh(expiresAtMs, inMs));
+        }
+    }
+
+    private void cancelCredentialTimers() {
+        cancel(expiryTimer);
+        cancel(refreshTimer);
+    }
+
+    /**
+     * A fresh token from the client: checked by {@link dev.tether.core.spi.Authenticator#refresh}
+     * without waiting on this thread, within the authentication timeout; the answer is applied
+     * back on this thread ({@link #refreshed}).
+     */
+    private void onAuth(InboundFrame.Auth auth) {
+        if (version < 2) {
+            fail(CloseCodes.BAD_REQUEST, "'auth' needs protocol version 2");
+            return;
+        }
+        if (refreshing) {
+            writeControl(new OutboundFrame.Error(auth.id(), 0, "busy", "another token is being checked"));
+            return;
+        }
+        refreshing = true;
+        CompletionStage<AuthResult> check;
+        try {
+            check = config.authenticator().refresh(principal, auth.token());
+            if (check == null) {
+                throw new IllegalStateException("the authenticator's refresh returned null");
+            }
+        } catch (RuntimeException e) {
+            check = CompletableFuture.failedFuture(e);
+        }
+        AtomicBoolean answered = new AtomicBoolean();
+        HashedWheelTimer.Timeout timeout = hub.timer.schedule(() -> {
+            if (answered.compareAndSet(false, true)) {
+                connection.execute(() -> refreshed(auth.id(),
+                        AuthResult.unavailable("The token could not be checked in time; retry."), null));
+            }
+        }, config.authenticationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        check.whenComplete((result, error) -> {
+            if (answered.compareAndSet(false, true)) {
+                timeout.cancel();
+                connection.execute(() -> refreshed(auth.id(), result, error));
+            }
+        });
+    }
+
+    /** Applies the authenticator's answer to an {@code auth} frame. I/O thread. */
+    private void refreshed(long id, AuthResult result, Throwable error) {
+        refreshing = false;
+        if (closing) {
+            return;
+        }
+        if (error != null || result == null) {
+            report(error != null ? Cluster.unwrap(error)
+                    : new IllegalStateException("the authenticator's refresh completed with null"));
+            result = AuthResult.unauthorized("Unauthorized.");
+        }
+        if (result instanceof AuthResult.Accepted accepted) {
+            if (accepted.principal().getName().equals(principal.getName())) {
+                renewCredentials(accepted);
+                writeControl(new OutboundFrame.Ok(id, expiresAtMs));
+                return;
+            }
+            result = AuthResult.forbidden("The token is another principal's.");
+        }
+        AuthResult.Refused refused = (AuthResult.Refused) result;
+        config.metrics().refused("refresh"); // as handshake refusals: not in Stats.refused()
+        String code = switch (refused.status()) {
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            default -> "unavailable";
+        };
+        writeControl(new OutboundFrame.Error(id, 0, code, refused.reason()));
+    }
+
+    /** As a failed handshake authentication: reported under {@code "authenticate"}, answered 401. */
+    private void report(Throwable error) {
+        try {
+            config.errorHandler().onError("authenticate", error);
+        } catch (RuntimeException ignored) {
+            // An error handler must not throw; the client gets its refusal regardless.
+        }
+    }
+
+    private void renewCredentials(AuthResult.Accepted accepted) {
+        credentialsEpoch++;
+        principal = accepted.principal();
+        expiresAtMs = expiryMs(accepted.expiresAt());
+        acceptedAtMs = System.currentTimeMillis();
+        if (session != null && session.link == this) {
+            session.renewPrincipal(principal);
+        }
+        armExpiry();
+        armRefreshRequest();
     }
 
     // ------------------------------------------------------------ heartbeat and acks

@@ -76,7 +76,11 @@ public final class ServerSession implements Session {
     private volatile boolean unrecoverable;
     private final String id;
     private final String token;
-    private final Principal principal;
+    /**
+     * Whom the session acts for. Its name never changes; the object is replaced when a connection
+     * brings fresh credentials (a resume, a token refresh), so that the authorizer sees their claims.
+     */
+    private volatile Principal principal;
     /**
      * Bounded MPSC, grown in small chunks up to its capacity, so that an idle session costs a few
      * hundred bytes rather than its worst case. Unpadded: one session's queue is rarely contended.
@@ -647,7 +651,7 @@ public final class ServerSession implements Session {
         synchronized (this) {
             holder = l;
         }
-        l.writeControl(welcome(false, 0, 0, whyLost));
+        l.writeControl(welcome(l, false, 0, 0, whyLost));
         land(l);
         if (previousId != null) {
             callbacks.execute(() -> hub.guard("handler.onResumeFailed",
@@ -739,7 +743,7 @@ public final class ServerSession implements Session {
             return;
         }
         release(clientLastSeq);
-        l.writeControl(welcome(true, 0, 0, null));
+        l.writeControl(welcome(l, true, 0, 0, null));
         TransportConnection c = l.connection();
         int count = replay.forEachAfter(clientLastSeq, (entry, seq) -> c.write(frameOf(entry, seq)));
         c.flush();
@@ -996,7 +1000,7 @@ public final class ServerSession implements Session {
         clientSeqAcked = clientSeq;
         handledClientSeq = clientSeq;
         durableClientSeq = clientSeq;
-        l.writeControl(welcome(true, 0, 0, null));
+        l.writeControl(welcome(l, true, 0, 0, null));
         goLive(position, replayEntries);
         hub.replayed.add(replayEntries.size());
         hub.resumed.increment();
@@ -1032,10 +1036,23 @@ public final class ServerSession implements Session {
 
     // ================================================================ helpers
 
-    private OutboundFrame.Welcome welcome(boolean resumed, long gapFrom, long gapTo, String reason) {
+    private OutboundFrame.Welcome welcome(SessionLink l, boolean resumed, long gapFrom, long gapTo, String reason) {
         return new OutboundFrame.Welcome(id, token, resumed, lastClientSeq, gapFrom, gapTo, reason,
                 config.heartbeatInterval().toMillis(), config.heartbeatTimeout().toMillis(),
-                config.maxMessageBytes());
+                config.maxMessageBytes(), l.protocolVersion());
+    }
+
+    /**
+     * Replaces the principal with one carrying fresher credentials of the same name (the
+     * connection's after a resume, or a refreshed token's). Any thread.
+     *
+     * @throws IllegalArgumentException if the name differs: a session never changes hands
+     */
+    void renewPrincipal(Principal fresh) {
+        if (!fresh.getName().equals(principal.getName())) {
+            throw new IllegalArgumentException("a session keeps its principal's name");
+        }
+        principal = fresh;
     }
 
     /** Runs an application callback on this session's handler executor, in order with its other callbacks. */

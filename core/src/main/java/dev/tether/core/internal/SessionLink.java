@@ -20,6 +20,11 @@ public interface SessionLink {
     /** The session is attached to this link now (a new session, or a resume that completed). */
     void attached();
 
+    /** The protocol version this connection speaks, for the welcome. Default 1. */
+    default int protocolVersion() {
+        return 1;
+    }
+
     /** Called before a drain's flush: add an owed acknowledgement to the batch, if any. */
     void piggybackAck();
 

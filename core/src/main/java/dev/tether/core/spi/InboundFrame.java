@@ -17,8 +17,38 @@ public sealed interface InboundFrame {
      * @param attempt     numbers the client's resumes of this session 1, 2, 3, ...; a resume
      *                    whose attempt is not above one already seen is stale (a connection the
      *                    client gave up on) and refused. 0 when absent: no check
+     * @param version     the highest protocol version the client speaks (at least 1); the
+     *                    connection speaks the lower of it and the server's
      */
-    record Hello(String sessionId, String resumeToken, long lastSeq, long attempt) implements InboundFrame { }
+    record Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version)
+            implements InboundFrame {
+
+        public Hello {
+            if (version < 1) {
+                throw new IllegalArgumentException("version must be at least 1: " + version);
+            }
+        }
+
+        /** A hello of a version 1 client. */
+        public Hello(String sessionId, String resumeToken, long lastSeq, long attempt) {
+            this(sessionId, resumeToken, lastSeq, attempt, 1);
+        }
+    }
+
+    /**
+     * A fresh token for the live session (protocol version 2), sent when the server asked with
+     * {@link OutboundFrame.Refresh} or earlier; answered {@link OutboundFrame.Ok} or
+     * {@link OutboundFrame.Error} with the same {@code id}.
+     *
+     * @param id    positive; correlates the answer
+     * @param token the token, as it would go in {@code Authorization: Bearer}
+     */
+    record Auth(long id, String token) implements InboundFrame {
+        @Override
+        public String toString() {
+            return "Auth[id=" + id + "]"; // never the token
+        }
+    }
 
     /**
      * An application message.

@@ -22,11 +22,22 @@ public sealed interface OutboundFrame {
      * @param heartbeatIntervalMs how often the server pings
      * @param heartbeatTimeoutMs  how long the server waits for the answer
      * @param maxMessageBytes    the largest message the server accepts
+     * @param version            the protocol version the connection speaks: the lower of the
+     *                           client's and the server's
      */
     record Welcome(String sessionId, String resumeToken, boolean resumed, long lastClientSeq,
                    long gapFrom, long gapTo, String reason,
-                   long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes)
-            implements OutboundFrame { }
+                   long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes, int version)
+            implements OutboundFrame {
+
+        /** A welcome of protocol version 1. */
+        public Welcome(String sessionId, String resumeToken, boolean resumed, long lastClientSeq,
+                       long gapFrom, long gapTo, String reason,
+                       long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes) {
+            this(sessionId, resumeToken, resumed, lastClientSeq, gapFrom, gapTo, reason,
+                    heartbeatIntervalMs, heartbeatTimeoutMs, maxMessageBytes, 1);
+        }
+    }
 
     /** Cumulative acknowledgement of client messages up to {@code seq}. */
     record Ack(long seq) implements OutboundFrame { }
@@ -43,13 +54,25 @@ public sealed interface OutboundFrame {
     /** A failed reply to a client request. */
     record ReplyError(long requestId, String code, String message) implements OutboundFrame { }
 
-    /** Success of a subscribe or unsubscribe. */
-    record Ok(long id) implements OutboundFrame { }
+    /**
+     * Success of a subscribe, an unsubscribe or an {@link InboundFrame.Auth}.
+     *
+     * @param id          the id of the frame it answers
+     * @param expiresAtMs for an accepted token: when it expires (milliseconds since the epoch), or
+     *                    0 if it does not or for another frame
+     */
+    record Ok(long id, long expiresAtMs) implements OutboundFrame {
+
+        /** Success of a subscribe or unsubscribe. */
+        public Ok(long id) {
+            this(id, 0);
+        }
+    }
 
     /**
      * An error that does not close the connection.
      *
-     * @param id      the id of the {@code sub}/{@code unsub} it answers, or 0
+     * @param id      the id of the {@code sub}, {@code unsub} or {@code auth} it answers, or 0
      * @param seq     the sequence number of the client message it refuses, or 0 (also for a
      *                refused volatile message)
      * @param code    a stable machine-readable code, e.g. {@code "forbidden"}
@@ -62,4 +85,14 @@ public sealed interface OutboundFrame {
 
     /** The server is going away: reconnect after {@code afterMs} milliseconds. */
     record Reconnect(long afterMs) implements OutboundFrame { }
+
+    /**
+     * The connection's credentials expire soon: send a fresh token ({@link InboundFrame.Auth})
+     * before then. Protocol version 2.
+     *
+     * @param expiresAtMs when they expire, in milliseconds since the epoch
+     * @param expiresInMs how long from now, in milliseconds (what a client should go by: it does
+     *                    not depend on the two clocks agreeing)
+     */
+    record Refresh(long expiresAtMs, long expiresInMs) implements OutboundFrame { }
 }

@@ -3,6 +3,7 @@ package dev.tether.core.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tether.core.Tether;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.testing.InMemoryTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,11 +35,16 @@ final class InMemoryConnection extends InMemoryTransport {
 
     /** Connects to the hub on the I/O thread, as a transport does after the upgrade. */
     static InMemoryConnection open(Tether tether, Principal principal) {
+        return open(tether, new AuthResult.Accepted(principal, null));
+    }
+
+    /** Connects with credentials that may expire. */
+    static InMemoryConnection open(Tether tether, AuthResult.Accepted credentials) {
         InMemoryConnection c = new InMemoryConnection();
         if (tether.admit() != Tether.ADMITTED) {
             throw new AssertionError("not admitted");
         }
-        c.connect(() -> tether.connect(c, principal));
+        c.connect(() -> tether.connect(c, credentials));
         return c;
     }
 
@@ -49,7 +55,12 @@ final class InMemoryConnection extends InMemoryTransport {
 
     /** Sends hello and returns the welcome. */
     JsonNode hello() {
-        send("{\"t\":\"hello\",\"v\":1}");
+        return hello(1);
+    }
+
+    /** Sends the hello of a client that speaks protocol {@code version} and returns the welcome. */
+    JsonNode hello(int version) {
+        send("{\"t\":\"hello\",\"v\":" + version + "}");
         return next("welcome");
     }
 

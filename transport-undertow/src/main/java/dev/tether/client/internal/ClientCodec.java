@@ -14,8 +14,8 @@ import java.io.UncheckedIOException;
 import java.util.Arrays;
 
 /**
- * Encodes the client's frames and decodes the server's, in the {@code tether-json/1} format of
- * PROTOCOL.md: a text frame is a JSON object; a binary frame is a 4-byte unsigned big-endian
+ * Encodes the client's frames and decodes the server's, in the {@code tether-json} format of
+ * PROTOCOL.md, version {@value #VERSION}: a text frame is a JSON object; a binary frame is a 4-byte unsigned big-endian
  * header length, the JSON header (the object without {@code d}) and the payload bytes.
  *
  * <p>Stateless; any thread. Encoding a payload ({@link #body}) is separate from framing it so
@@ -23,6 +23,9 @@ import java.util.Arrays;
  * sequence number) is built on the protocol executor.
  */
 final class ClientCodec {
+
+    /** The protocol version the client speaks (PROTOCOL.md §3). */
+    static final int VERSION = 2;
 
     static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
@@ -69,7 +72,7 @@ final class ClientCodec {
     static String hello(String sid, String token, long last, long attempt) {
         return object(g -> {
             g.writeStringField("t", "hello");
-            g.writeNumberField("v", 1);
+            g.writeNumberField("v", VERSION);
             if (sid != null) {
                 g.writeStringField("sid", sid);
                 g.writeStringField("token", token);
@@ -147,6 +150,15 @@ final class ClientCodec {
             g.writeStringField("t", subscribe ? "sub" : "unsub");
             g.writeNumberField("id", id);
             g.writeStringField("topic", topic);
+        });
+    }
+
+    /** {@code auth}: a fresh token for the live session, answered {@code ok} or {@code error} with {@code id}. */
+    static String auth(long id, String token) {
+        return object(g -> {
+            g.writeStringField("t", "auth");
+            g.writeNumberField("id", id);
+            g.writeStringField("token", token);
         });
     }
 

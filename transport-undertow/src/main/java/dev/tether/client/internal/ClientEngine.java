@@ -11,6 +11,7 @@ import dev.tether.core.RequestException;
 import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.internal.SerialExecutor;
+import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpResponse;
@@ -30,15 +31,18 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.BiConsumer;
 
 /**
  * The client: sessions, resume, sequence numbers, acknowledgements, requests, subscriptions and
@@ -141,6 +145,12 @@ public final class ClientEngine implements TetherClient {
     private long lastInboundNanos;
     /** Resumes asked for the current session; sent in hello so that a stale one is refused. */
     private long resumeAttempt;
+    /** A reconnect was refused with 401 and the token supplier asked once more; cleared by a welcome. */
+    private boolean unauthorizedRetried;
+    /** The connection a fresh token is being fetched or checked for, after the server's refresh request. */
+    private Connection refreshing;
+    /** The id of the {@code auth} frame in flight on {@link #refreshing}, or 0. */
+    private long authId;
     private ScheduledFuture<?> ackTimer;
     private ScheduledFuture<?> watchdog;
     private ScheduledFuture<?> handshakeTimer;
@@ -418,12 +428,37 @@ public final class ClientEngine implements TetherClient {
         current = conn;
         state = State.CONNECTING;
         counters.incrementAndGet(C_CONNECT_ATTEMPTS);
+        if (settings.tokens() == null) {
+            upgrade(conn, null);
+            return;
+        }
+        fetchToken((token, error) -> {
+            if (conn != current || state != State.CONNECTING) {
+                return; // closed meanwhile
+            }
+            if (error != null) {
+                IOException failure = noToken(error);
+                if (everWelcomed) {
+                    dispatch(() -> listener.onError(this, failure));
+                }
+                upgradeFailed(conn, failure);
+            } else {
+                upgrade(conn, token);
+            }
+        });
+    }
+
+    /** Starts the WebSocket upgrade, with {@code Authorization: Bearer token} unless it is null. */
+    private void upgrade(Connection conn, String token) {
         CompletableFuture<WebSocket> upgrade;
         try {
             WebSocket.Builder builder = http.newWebSocketBuilder()
                     .connectTimeout(Duration.ofMillis(settings.connectTimeoutMs()));
             for (String[] header : settings.headers()) {
                 builder.header(header[0], header[1]);
+            }
+            if (token != null) {
+                builder.header("Authorization", "Bearer " + token);
             }
             upgrade = builder.buildAsync(settings.uri(), conn);
         } catch (RuntimeException e) {
@@ -434,6 +469,43 @@ public final class ClientEngine implements TetherClient {
                 protocol.execute(() -> upgradeFailed(conn, error));
             }
         });
+    }
+
+    /**
+     * Asks the token supplier, on the callback executor since it is application code, within the
+     * connect timeout; {@code then} runs on the protocol executor with the token or the failure.
+     */
+    private void fetchToken(BiConsumer<String, Throwable> then) {
+        CompletableFuture<String> token = new CompletableFuture<>();
+        long timeoutMs = settings.connectTimeoutMs();
+        ScheduledFuture<?> timeout = ClientThreads.TIMER.schedule(() -> token.completeExceptionally(
+                new TimeoutException("the token supplier did not answer within " + timeoutMs + " ms")),
+                timeoutMs, TimeUnit.MILLISECONDS);
+        dispatch(() -> {
+            try {
+                CompletionStage<String> stage = Objects.requireNonNull(settings.tokens().get(),
+                        "the token supplier returned null");
+                stage.whenComplete((t, e) -> {
+                    if (e != null) {
+                        token.completeExceptionally(unwrap(e));
+                    } else if (t == null || t.isEmpty()) {
+                        token.completeExceptionally(new IllegalStateException("the token supplier gave no token"));
+                    } else {
+                        token.complete(t);
+                    }
+                });
+            } catch (RuntimeException e) {
+                token.completeExceptionally(e);
+            }
+        });
+        token.whenComplete((t, e) -> {
+            timeout.cancel(false);
+            protocol.execute(() -> then.accept(t, e));
+        });
+    }
+
+    private static IOException noToken(Throwable cause) {
+        return new IOException("no token: " + cause.getMessage(), cause);
     }
 
     /** The JDK opened the socket: say hello. */
@@ -472,9 +544,17 @@ public final class ClientEngine implements TetherClient {
             failConnect(reported);
             return;
         }
+        if (refused != null && refused.statusCode() == 401 && settings.tokens() != null && !unauthorizedRetried) {
+            // The token may have expired while we were away: one more, fresh from the supplier.
+            unauthorizedRetried = true;
+            LOG.log(System.Logger.Level.INFO, "TC012 {0}: reconnect refused ({1}); asking for a fresh token once more",
+                    settings.uri(), refused.getMessage());
+            scheduleReconnect();
+            return;
+        }
         if (refused != null && (refused.statusCode() == 401 || refused.statusCode() == 403)) {
-            LOG.log(System.Logger.Level.WARNING, "TC002 {0}: reconnect refused with HTTP {1}; giving up",
-                    settings.uri(), refused.statusCode());
+            LOG.log(System.Logger.Level.WARNING, "TC002 {0}: reconnect refused ({1}); giving up",
+                    settings.uri(), refused.getMessage());
             terminate(refused);
             return;
         }
@@ -672,7 +752,10 @@ public final class ClientEngine implements TetherClient {
                 ping(conn, frame);
                 break;
             case "ok":
-                topicAnswer(frame.longField("id", 1), null, null);
+                ok(frame.longField("id", 1));
+                break;
+            case "refresh":
+                refreshRequested(conn, frame);
                 break;
             case "error":
                 error(frame);
@@ -756,6 +839,9 @@ public final class ClientEngine implements TetherClient {
         state = State.OPEN;
         connected = true;
         everWelcomed = true;
+        unauthorizedRetried = false;
+        refreshing = null;
+        authId = 0;
         attempt = 0;
         minReconnectDelayMs = 0;
         counters.incrementAndGet(C_WELCOMES);
@@ -893,11 +979,23 @@ public final class ClientEngine implements TetherClient {
         }
     }
 
+    private void ok(long id) {
+        if (id == authId) {
+            refreshed(null, null);
+        } else {
+            topicAnswer(id, null, null);
+        }
+    }
+
     private void error(ServerFrame frame) throws FrameException {
         long id = frame.longField("id", 1, 0);
         long seq = frame.longField("seq", 0, 0); // PROTOCOL.md §4: 0 refuses a volatile message
         String code = frame.textField("code", "error");
         String message = frame.textField("message", "");
+        if (id > 0 && id == authId) {
+            refreshed(code, message);
+            return;
+        }
         if (id > 0 && topicOpsById.containsKey(id)) {
             topicAnswer(id, code, message);
             return;
@@ -905,6 +1003,47 @@ public final class ClientEngine implements TetherClient {
         RequestException refused = new RequestException(code, "server refused "
                 + (seq == 0 ? "a volatile message" : "message seq " + seq) + ": " + message);
         dispatch(() -> listener.onError(this, refused));
+    }
+
+    // ============================================================== protocol executor: token refresh
+
+    /**
+     * The server asks for a fresh token before the connection's credentials expire: fetch one and
+     * send it in an {@code auth} frame. One at a time; without a supplier there is nothing to send
+     * and the server closes the connection at the expiry (4401), after which the client resumes.
+     */
+    private void refreshRequested(Connection conn, ServerFrame frame) throws FrameException {
+        long expiresInMs = frame.longField("expiresInMs", 0, 0);
+        if (settings.tokens() == null || refreshing == conn) {
+            return;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "TC013 {0}: the server asks for a fresh token (credentials expire in {1} ms)",
+                settings.uri(), expiresInMs);
+        refreshing = conn;
+        authId = 0;
+        fetchToken((token, error) -> {
+            if (conn != current || state != State.OPEN || refreshing != conn) {
+                return;
+            }
+            if (error != null) {
+                refreshing = null;
+                IOException failure = noToken(error);
+                dispatch(() -> listener.onError(this, failure));
+                return;
+            }
+            authId = nextTopicOpId++; // one numbering with sub/unsub, so that answers cannot be confused
+            conn.write(ClientCodec.auth(authId, token));
+        });
+    }
+
+    /** The server's answer to our {@code auth}: {@code code} is null if it accepted the token. */
+    private void refreshed(String code, String message) {
+        refreshing = null;
+        authId = 0;
+        if (code != null) {
+            RequestException refused = new RequestException(code, "token refresh refused: " + message);
+            dispatch(() -> listener.onError(this, refused));
+        }
     }
 
     // ============================================================== protocol executor: acknowledging
@@ -1160,10 +1299,27 @@ public final class ClientEngine implements TetherClient {
         }
         HttpResponse<?> response = refused.getResponse();
         int status = response.statusCode();
+        String reason = response.body() instanceof String body ? plain(body) : "";
+        String what = switch (status) {
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            case 503 -> "unavailable";
+            default -> "refused";
+        };
         HandshakeException e = new HandshakeException(status, retryAfter(response.headers()),
-                "server refused the WebSocket upgrade with HTTP " + status);
+                what + ": " + (reason.isEmpty() ? "the server refused the WebSocket upgrade with HTTP " + status : reason));
         e.initCause(cause);
         return e;
+    }
+
+    /** The server's refusal body as one short line: at most 200 characters, no control characters. */
+    static String plain(String body) {
+        StringBuilder b = new StringBuilder(Math.min(body.length(), 200));
+        for (int i = 0; i < body.length() && b.length() < 200; i++) {
+            char c = body.charAt(i);
+            b.append(Character.isISOControl(c) ? ' ' : c);
+        }
+        return b.toString().trim();
     }
 
     /** {@code Retry-After} as delta-seconds or an HTTP date; {@code null} if absent or unreadable. */

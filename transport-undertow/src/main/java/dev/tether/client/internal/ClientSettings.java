@@ -4,13 +4,17 @@ import dev.tether.client.TetherClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * The validated settings of one client, as {@link TetherClient.Builder#build()} hands them over.
  *
  * @param uri              the server's WebSocket address
- * @param headers          upgrade headers as {@code [name, value]} pairs, Authorization included
+ * @param headers          upgrade headers as {@code [name, value]} pairs
+ * @param tokens           the bearer tokens for {@code Authorization}, asked on every connect
+ *                         and refresh request; {@code null} for none
  * @param listener         the application's listener
  * @param backoffBaseMs    reconnect backoff base
  * @param backoffCapMs     reconnect backoff cap
@@ -24,6 +28,7 @@ import java.util.concurrent.Executor;
 public record ClientSettings(
         URI uri,
         List<String[]> headers,
+        Supplier<? extends CompletionStage<String>> tokens,
         TetherClient.Listener listener,
         long backoffBaseMs,
         long backoffCapMs,

@@ -2,6 +2,7 @@ package dev.tether.undertow.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.ErrorHandler;
 import dev.tether.core.spi.Frame;
@@ -23,7 +24,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channel;
 import java.nio.charset.StandardCharsets;
-import java.security.Principal;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
@@ -221,25 +221,25 @@ public final class UndertowConnection implements TransportConnection {
     }
 
     /**
-     * Wraps a freshly upgraded channel, attaches it to {@code tether} as {@code principal}, adds it
-     * to {@code openConnections} until its socket closes and starts reading. Call on the channel's
-     * I/O thread.
+     * Wraps a freshly upgraded channel, attaches it to {@code tether} with the credentials it was
+     * accepted with, adds it to {@code openConnections} until its socket closes and starts
+     * reading. Call on the channel's I/O thread.
      *
      * @return the connection, already closed if the hub refused it
      */
-    public static UndertowConnection open(WebSocketChannel channel, Tether tether, Principal principal,
+    public static UndertowConnection open(WebSocketChannel channel, Tether tether, AuthResult.Accepted credentials,
                                           ConnectionSettings settings, OpenConnections openConnections) {
-        return open(channel, tether, tether::connect, principal, settings, openConnections);
+        return open(channel, tether, tether::connect, credentials, settings, openConnections);
     }
 
     /**
-     * As {@link #open(WebSocketChannel, Tether, Principal, ConnectionSettings, OpenConnections)},
+     * As {@link #open(WebSocketChannel, Tether, AuthResult.Accepted, ConnectionSettings, OpenConnections)},
      * attaching the connection through {@code connector} (the Socket.IO server's instead of the
      * hub's native protocol).
      */
     public static UndertowConnection open(WebSocketChannel channel, Tether tether,
-                                          BiFunction<TransportConnection, Principal, ConnectionListener> connector,
-                                          Principal principal, ConnectionSettings settings,
+                                          BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector,
+                                          AuthResult.Accepted credentials, ConnectionSettings settings,
                                           OpenConnections openConnections) {
         ErrorHandler errors = tether.config().errorHandler();
         UndertowConnection connection = new UndertowConnection(channel, errors, settings, openConnections);
@@ -248,7 +248,7 @@ public final class UndertowConnection implements TransportConnection {
         channel.setIdleTimeout(settings.idleTimeoutMs());
         ConnectionListener listener;
         try {
-            listener = connector.apply(connection, principal);
+            listener = connector.apply(connection, credentials);
         } catch (RuntimeException e) {
             report(errors, "transport.connect", e);
             listener = null;

@@ -2,6 +2,7 @@ package dev.tether.undertow.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import io.undertow.server.HttpServerExchange;
@@ -12,7 +13,6 @@ import io.undertow.util.Methods;
 import io.undertow.websockets.core.WebSocketChannel;
 import io.undertow.websockets.core.WebSocketVersion;
 import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
-import java.security.Principal;
 import java.util.Base64;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,9 +28,9 @@ import org.xnio.StreamConnection;
  * upgrade listener it was given. Stock {@code WebSocketProtocolHandshakeHandler} gives it a
  * listener per request that captures the {@code WebSocketHttpExchange}, and with it the whole
  * finished request (headers, query, attachments) for the lifetime of the WebSocket. This class is
- * that listener for every request of a handler and holds no per-request state: the principal
- * travels to {@link #handleUpgrade} as an exchange attachment that is removed when read, and the
- * handshake facade is created per call and dropped. Undertow itself drops its reference to the
+ * that listener for every request of a handler and holds no per-request state: the credentials
+ * (principal and expiry) travel to {@link #handleUpgrade} as an exchange attachment that is
+ * removed when read, and the handshake facade is created per call and dropped. Undertow itself drops its reference to the
  * finished exchange, so nothing of the request stays reachable from the connection
  * ({@code UndertowConnectionIT} checks this by walking the object graph). As a second line of
  * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
@@ -44,7 +44,8 @@ import org.xnio.StreamConnection;
  */
 public final class WebSocketUpgrade implements HttpUpgradeListener {
 
-    private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+    /** What the authenticator accepted: the principal and when its credentials expire. */
+    private static final AttachmentKey<AuthResult.Accepted> CREDENTIALS = AttachmentKey.create(AuthResult.Accepted.class);
     /** The slot {@link Tether#admit()} reserved: true while held and not yet attached. */
     private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
@@ -53,7 +54,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     private static final int KEY_CHARS = 24;
 
     private final Tether tether;
-    private final BiFunction<TransportConnection, Principal, ConnectionListener> connector;
+    private final BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector;
     private final ConnectionSettings settings;
     private final OpenConnections openConnections = new OpenConnections();
 
@@ -66,7 +67,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
      * Upgrades into {@code tether}, attaching each connection through {@code connector} (for a
      * second wire protocol on the same hub, such as Socket.IO).
      */
-    public WebSocketUpgrade(Tether tether, BiFunction<TransportConnection, Principal, ConnectionListener> connector,
+    public WebSocketUpgrade(Tether tether, BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector,
                             ConnectionSettings settings) {
         this.tether = Objects.requireNonNull(tether, "tether");
         this.connector = Objects.requireNonNull(connector, "connector");
@@ -164,8 +165,8 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
      * Answers 101 and arranges for {@link #handleUpgrade} to run once the response is written.
      * The caller has checked {@link #isUpgradeRequest}.
      */
-    public void upgrade(HttpServerExchange exchange, Principal principal) {
-        exchange.putAttachment(PRINCIPAL, Objects.requireNonNull(principal, "principal"));
+    public void upgrade(HttpServerExchange exchange, AuthResult.Accepted credentials) {
+        exchange.putAttachment(CREDENTIALS, Objects.requireNonNull(credentials, "credentials"));
         exchange.upgradeChannel(this);
         HANDSHAKE.handshake(new HandshakeFacade(exchange));
     }
@@ -182,7 +183,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     }
 
     private void attach(StreamConnection streamConnection, HttpServerExchange exchange) {
-        Principal principal = exchange.removeAttachment(PRINCIPAL);
+        AuthResult.Accepted credentials = exchange.removeAttachment(CREDENTIALS);
         if (!takeAdmission(exchange)) {
             // Nothing reserved a slot (a host that bypassed the handler), or it was given back.
             if (tether.admit() != Tether.ADMITTED) {
@@ -203,13 +204,13 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         } finally {
             forget(exchange);
         }
-        if (principal == null) {
+        if (credentials == null) {
             // Only reachable if something else upgraded this exchange with our listener.
             tether.cancelAdmission();
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(channel, tether, connector, principal, settings, openConnections);
+        UndertowConnection.open(channel, tether, connector, credentials, settings, openConnections);
     }
 
     /**

@@ -23,10 +23,18 @@ class ClientCodecTest {
     void helloForANewSessionCarriesOnlyTheVersion() throws Exception {
         JsonNode hello = json(ClientCodec.hello(null, null, 0, 0));
         assertThat(hello.get("t").asText()).isEqualTo("hello");
-        assertThat(hello.get("v").asInt()).isEqualTo(1);
+        assertThat(hello.get("v").asInt()).isEqualTo(2);
         assertThat(hello.has("sid")).isFalse();
         assertThat(hello.has("token")).isFalse();
         assertThat(hello.has("last")).isFalse();
+    }
+
+    @Test
+    void authCarriesItsIdAndTheToken() throws Exception {
+        JsonNode auth = json(ClientCodec.auth(5, "eyJ.x.y"));
+        assertThat(auth.get("t").asText()).isEqualTo("auth");
+        assertThat(auth.get("id").asLong()).isEqualTo(5);
+        assertThat(auth.get("token").asText()).isEqualTo("eyJ.x.y");
     }
 
     @Test

@@ -22,8 +22,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
- * The native protocol, {@code tether-json/1}, as specified in PROTOCOL.md. Stateless and
- * thread-safe.
+ * The native protocol, {@code tether-json}, versions 1 and 2, as specified in PROTOCOL.md. Which
+ * version a connection speaks is the engine's business (negotiated with {@code hello}); decoding
+ * accepts the frames of both. Stateless and thread-safe.
  */
 public final class JsonProtocol implements Protocol {
 
@@ -37,6 +38,11 @@ public final class JsonProtocol implements Protocol {
     private JsonProtocol() {
     }
 
+    /**
+     * Still {@code tether-json/1} although version 2 is spoken: the name is recorded with every
+     * clustered session and compared on resume, and version 2 only adds frames, so a session
+     * recorded by a node of an earlier release must stay resumable.
+     */
     @Override
     public String name() {
         return "tether-json/1";
@@ -142,13 +148,20 @@ public final class JsonProtocol implements Protocol {
         }
         switch (f.type) {
             case "hello":
-                if (f.version != 1) {
-                    throw bad("unsupported protocol version");
+                if (f.version < 1) {
+                    throw bad("hello needs a protocol version 'v' of at least 1");
                 }
                 if ((f.sid == null) != (f.token == null)) {
                     throw bad("resume needs both 'sid' and 'token'");
                 }
-                return new InboundFrame.Hello(f.sid, f.token, Math.max(0, f.last), Math.max(0, f.attempt));
+                // A later client speaks this server's highest version (PROTOCOL.md §3).
+                return new InboundFrame.Hello(f.sid, f.token, Math.max(0, f.last), Math.max(0, f.attempt),
+                        (int) Math.min(f.version, Integer.MAX_VALUE));
+            case "auth":
+                if (f.id <= 0 || f.token == null || f.token.isEmpty()) {
+                    throw bad("auth needs a positive 'id' and a 'token'");
+                }
+                return new InboundFrame.Auth(f.id, f.token);
             case "msg":
                 if (f.event == null || f.event.isEmpty()) {
                     throw bad("msg needs a non-empty event 'e'");
@@ -372,7 +385,7 @@ public final class JsonProtocol implements Protocol {
             g.writeStartObject();
             if (frame instanceof OutboundFrame.Welcome w) {
                 g.writeStringField("t", "welcome");
-                g.writeNumberField("v", 1);
+                g.writeNumberField("v", w.version());
                 g.writeStringField("sid", w.sessionId());
                 g.writeStringField("token", w.resumeToken());
                 g.writeBooleanField("resumed", w.resumed());
@@ -414,6 +427,9 @@ public final class JsonProtocol implements Protocol {
             } else if (frame instanceof OutboundFrame.Ok o) {
                 g.writeStringField("t", "ok");
                 g.writeNumberField("id", o.id());
+                if (o.expiresAtMs() > 0) {
+                    g.writeNumberField("exp", o.expiresAtMs());
+                }
             } else if (frame instanceof OutboundFrame.Error e) {
                 g.writeStringField("t", "error");
                 if (e.id() > 0) {
@@ -431,6 +447,10 @@ public final class JsonProtocol implements Protocol {
             } else if (frame instanceof OutboundFrame.Reconnect r) {
                 g.writeStringField("t", "reconnect");
                 g.writeNumberField("afterMs", r.afterMs());
+            } else if (frame instanceof OutboundFrame.Refresh r) {
+                g.writeStringField("t", "refresh");
+                g.writeNumberField("exp", r.expiresAtMs());
+                g.writeNumberField("expiresInMs", r.expiresInMs());
             }
             g.writeEndObject();
         } catch (IOException e) {

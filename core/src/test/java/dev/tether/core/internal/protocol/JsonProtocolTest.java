@@ -55,6 +55,20 @@ class JsonProtocolTest {
     }
 
     @Test
+    void decodesTheClientsProtocolVersion() throws Exception {
+        assertThat(decode("{\"t\":\"hello\",\"v\":2}")).isEqualTo(new InboundFrame.Hello(null, null, 0, 0, 2));
+        // A later client's version is passed on as it is; the engine settles on its own highest.
+        assertThat(decode("{\"t\":\"hello\",\"v\":9}")).isEqualTo(new InboundFrame.Hello(null, null, 0, 0, 9));
+    }
+
+    @Test
+    void decodesAuthWithItsIdAndTokenAndNeverPrintsTheToken() throws Exception {
+        InboundFrame frame = decode("{\"t\":\"auth\",\"id\":4,\"token\":\"eyJ.secret\"}");
+        assertThat(frame).isEqualTo(new InboundFrame.Auth(4, "eyJ.secret"));
+        assertThat(frame.toString()).doesNotContain("secret");
+    }
+
+    @Test
     void decodesResumeWithoutLastAsLastZero() throws Exception {
         assertThat(decode("{\"t\":\"hello\",\"v\":1,\"sid\":\"s\",\"token\":\"k\"}"))
                 .isEqualTo(new InboundFrame.Hello("s", "k", 0, 0));
@@ -234,8 +248,7 @@ class JsonProtocolTest {
                 "{\"t\":\"unsub\",\"id\":1}",
                 "{\"t\":\"hello\",\"v\":1,\"sid\":\"s\"}",                   // sid without token
                 "{\"t\":\"hello\",\"v\":1,\"token\":\"k\"}",                 // token without sid
-                "{\"t\":\"hello\",\"v\":2}",                                 // wrong version
-                "{\"t\":\"hello\",\"v\":0}",
+                "{\"t\":\"hello\",\"v\":0}",                                 // no such version
                 "{\"t\":\"hello\"}",                                         // no version
                 "{\"t\":\"hello\",\"v\":\"1\"}",
                 "{\"t\":\"hello\",\"v\":1,\"sid\":\"s\",\"token\":\"k\",\"last\":-1}",
@@ -243,6 +256,11 @@ class JsonProtocolTest {
                 "{\"t\":\"reply\",\"rid\":0,\"d\":1}",
                 "{\"t\":\"reply\",\"rid\":1,\"err\":\"boom\"}",              // err not an object
                 "{\"t\":\"reply\",\"rid\":1,\"err\":{\"code\":1}}",
+                "{\"t\":\"auth\",\"id\":1}",                                 // auth without token
+                "{\"t\":\"auth\",\"id\":1,\"token\":\"\"}",
+                "{\"t\":\"auth\",\"token\":\"abc\"}",                        // auth without id
+                "{\"t\":\"auth\",\"id\":0,\"token\":\"abc\"}",
+                "{\"t\":\"auth\",\"id\":1,\"token\":7}",
                 "{\"t\":\"ack\"}",                                           // ack without seq
                 "{\"t\":\"ack\",\"seq\":-4}",
                 "{\"t\":\"pong\",\"ack\":-1}");
@@ -489,6 +507,13 @@ class JsonProtocolTest {
     }
 
     @Test
+    void framesWelcomeWithTheAgreedVersion() throws Exception {
+        Frame frame = PROTOCOL.frame(new OutboundFrame.Welcome("s", "k", false, 0, 0, 0, null, 1000, 500, 128, 2));
+
+        assertThat(textJson(frame).path("v").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void framesWelcomeWithGap() throws Exception {
         Frame expired = PROTOCOL.frame(new OutboundFrame.Welcome("s-new", "tok", false, 0, 0, 0, "expired",
                 25_000, 20_000, 65_536));
@@ -515,6 +540,12 @@ class JsonProtocolTest {
                 Arguments.of(new OutboundFrame.ReplyError(3, "unhandled", "no handler for ask"),
                         "{\"t\":\"reply\",\"rid\":3,\"err\":{\"code\":\"unhandled\",\"message\":\"no handler for ask\"}}"),
                 Arguments.of(new OutboundFrame.Ok(1), "{\"t\":\"ok\",\"id\":1}"),
+                Arguments.of(new OutboundFrame.Ok(2, 1_767_225_600_000L),
+                        "{\"t\":\"ok\",\"id\":2,\"exp\":1767225600000}"),
+                Arguments.of(new OutboundFrame.Error(2, 0, "unauthorized", "expired token"),
+                        "{\"t\":\"error\",\"id\":2,\"code\":\"unauthorized\",\"message\":\"expired token\"}"),
+                Arguments.of(new OutboundFrame.Refresh(1_767_225_600_000L, 45_000),
+                        "{\"t\":\"refresh\",\"exp\":1767225600000,\"expiresInMs\":45000}"),
                 Arguments.of(new OutboundFrame.Error(1, 0, "forbidden", "not allowed"),
                         "{\"t\":\"error\",\"id\":1,\"code\":\"forbidden\",\"message\":\"not allowed\"}"),
                 Arguments.of(new OutboundFrame.Error(0, 7, "forbidden", "not allowed"),
