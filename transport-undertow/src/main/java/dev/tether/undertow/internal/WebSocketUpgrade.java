@@ -2,6 +2,7 @@ package dev.tether.undertow.internal;
 
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
+import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
 import io.undertow.server.HttpServerExchange;
@@ -28,9 +29,9 @@ import org.xnio.StreamConnection;
  * upgrade listener it was given. Stock {@code WebSocketProtocolHandshakeHandler} gives it a
  * listener per request that captures the {@code WebSocketHttpExchange}, and with it the whole
  * finished request (headers, query, attachments) for the lifetime of the WebSocket. This class is
- * that listener for every request of a handler and holds no per-request state: the principal
- * travels to {@link #handleUpgrade} as an exchange attachment that is removed when read, and the
- * handshake facade is created per call and dropped. Undertow itself drops its reference to the
+ * that listener for every request of a handler and holds no per-request state: the
+ * authenticator's acceptance travels to {@link #handleUpgrade} as an exchange attachment that is
+ * removed when read, and the handshake facade is created per call and dropped. Undertow itself drops its reference to the
  * finished exchange, so nothing of the request stays reachable from the connection
  * ({@code UndertowConnectionIT} checks this by walking the object graph). As a second line of
  * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
@@ -39,12 +40,18 @@ import org.xnio.StreamConnection;
  * <p>The connections it attached and whose sockets are still open are listed in
  * {@link #openConnections()}.
  *
- * <p>Threading: {@link #upgrade} runs on the thread handling the request; {@link #handleUpgrade}
- * runs on the connection's I/O thread, where the hub is told about the connection.
+ * <p>Admission: a handshake holds the slot {@link Tether#admit()} reserved from
+ * {@link #holdAdmission} until the connection is attached or the slot is taken by another kind
+ * of session ({@link #takeAdmission}); every other outcome gives it back exactly once.
+ *
+ * <p>Threading: {@link #upgrade} runs on the thread handling the request (or answering it, after
+ * an asynchronous authentication); {@link #handleUpgrade} runs on the connection's I/O thread,
+ * where the hub is told about the connection. The admission methods may be called from any
+ * thread.
  */
 public final class WebSocketUpgrade implements HttpUpgradeListener {
 
-    private static final AttachmentKey<Principal> PRINCIPAL = AttachmentKey.create(Principal.class);
+    private static final AttachmentKey<AuthResult.Accepted> ACCEPTED = AttachmentKey.create(AuthResult.Accepted.class);
     /** The slot {@link Tether#admit()} reserved: true while held and not yet attached. */
     private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
@@ -154,8 +161,11 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         }
     }
 
-    /** Takes the held slot for the connection being attached; false if it was given back already. */
-    private static boolean takeAdmission(HttpServerExchange exchange) {
+    /**
+     * Takes the held slot for the connection being attached, or for a session that will give it
+     * back itself; false if it was given back already (or none was held).
+     */
+    public static boolean takeAdmission(HttpServerExchange exchange) {
         AtomicBoolean held = exchange.removeAttachment(ADMISSION);
         return held != null && held.compareAndSet(true, false);
     }
@@ -164,8 +174,8 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
      * Answers 101 and arranges for {@link #handleUpgrade} to run once the response is written.
      * The caller has checked {@link #isUpgradeRequest}.
      */
-    public void upgrade(HttpServerExchange exchange, Principal principal) {
-        exchange.putAttachment(PRINCIPAL, Objects.requireNonNull(principal, "principal"));
+    public void upgrade(HttpServerExchange exchange, AuthResult.Accepted accepted) {
+        exchange.putAttachment(ACCEPTED, Objects.requireNonNull(accepted, "accepted"));
         exchange.upgradeChannel(this);
         HANDSHAKE.handshake(new HandshakeFacade(exchange));
     }
@@ -182,7 +192,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     }
 
     private void attach(StreamConnection streamConnection, HttpServerExchange exchange) {
-        Principal principal = exchange.removeAttachment(PRINCIPAL);
+        AuthResult.Accepted accepted = exchange.removeAttachment(ACCEPTED);
         if (!takeAdmission(exchange)) {
             // Nothing reserved a slot (a host that bypassed the handler), or it was given back.
             if (tether.admit() != Tether.ADMITTED) {
@@ -203,13 +213,13 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         } finally {
             forget(exchange);
         }
-        if (principal == null) {
+        if (accepted == null) {
             // Only reachable if something else upgraded this exchange with our listener.
             tether.cancelAdmission();
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(channel, tether, connector, principal, settings, openConnections);
+        UndertowConnection.open(channel, tether, connector, accepted.principal(), settings, openConnections);
     }
 
     /**
