@@ -10,7 +10,6 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
-import dev.tether.core.spi.HandshakeRequest;
 import dev.tether.core.spi.MetricsListener;
 import dev.tether.testing.Await;
 import dev.tether.undertow.internal.PendingAuthentication;
@@ -22,10 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -43,21 +40,7 @@ class AsyncAuthenticationIT {
     private static final Duration NO_TIMEOUT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One call of the authenticator: what it read during the call, and the answer it owes. */
-    private record Call(String token, HandshakeRequest request, Answer answer) { }
-
-    /** A stage that keeps what the transport registered on it where a reachability walk finds it. */
-    private static final class Answer extends CompletableFuture<AuthResult> {
-        private final List<Object> actions = new CopyOnWriteArrayList<>();
-
-        @Override
-        public CompletableFuture<AuthResult> whenComplete(BiConsumer<? super AuthResult, ? super Throwable> action) {
-            actions.add(action);
-            return super.whenComplete(action);
-        }
-    }
-
-    private final BlockingQueue<Call> calls = new LinkedBlockingQueue<>();
+    private final HeldAuthenticator held = new HeldAuthenticator();
     private final BlockingQueue<Session> opened = new LinkedBlockingQueue<>();
     private final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
     private final BlockingQueue<String> refusals = new LinkedBlockingQueue<>();
@@ -77,11 +60,7 @@ class AsyncAuthenticationIT {
                         refusals.add(what);
                     }
                 })
-                .authenticator(request -> {
-                    Call call = new Call(request.bearerToken().orElse(""), request, new Answer());
-                    calls.add(call);
-                    return call.answer();
-                })).build(), new SessionHandler() {
+                .authenticator(held)).build(), new SessionHandler() {
                     @Override
                     public void onOpen(Session session) {
                         opened.add(session);
@@ -110,17 +89,6 @@ class AsyncAuthenticationIT {
         return pending;
     }
 
-    private Call nextCall() throws InterruptedException {
-        Call call = calls.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        assertThat(call).as("the authenticator was called").isNotNull();
-        return call;
-    }
-
-    /** Completes {@code call} from a thread that is neither the test's nor an I/O thread. */
-    private static void answerElsewhere(Call call, AuthResult result) throws Exception {
-        CompletableFuture.runAsync(() -> call.answer().complete(result)).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
     private static JsonNode hello(RawWebSocket ws) throws Exception {
         ws.sendText("{\"t\":\"hello\",\"v\":1}");
         JsonNode welcome = JSON.readTree(ws.readText());
@@ -132,11 +100,11 @@ class AsyncAuthenticationIT {
     void handshakeWaitsForAnAnswerFromAnotherThreadThenWorksAsThatPrincipal() throws Exception {
         start(b -> b);
         RawWebSocket.PendingUpgrade pending = upgrade("alice-token");
-        Call call = nextCall();
+        HeldAuthenticator.Call call = held.next();
         assertThat(call.token()).isEqualTo("alice-token");
         assertThat(tether.stats().connections()).as("the waiting handshake holds its slot").isEqualTo(1);
 
-        answerElsewhere(call, AuthResult.accept(() -> "alice"));
+        call.answerElsewhere(AuthResult.accept(() -> "alice"));
 
         RawWebSocket ws = pending.upgraded();
         clients.add(ws);
@@ -158,14 +126,14 @@ class AsyncAuthenticationIT {
     void bytesAClientSendsBeforeItsAnswerAreKeptForTheWebSocket() throws Exception {
         start(b -> b);
         RawWebSocket.PendingUpgrade eager = upgrade("eager");
-        Call call = nextCall();
+        HeldAuthenticator.Call call = held.next();
         eager.sendEarly(RawWebSocket.frame(true, 0, RawWebSocket.OP_TEXT,
                 "{\"t\":\"hello\",\"v\":1}".getBytes(StandardCharsets.UTF_8)));
         // A whole handshake on the same (only) I/O thread: by its end the early frame has been read.
         RawWebSocket.PendingUpgrade other = upgrade("other");
-        answerElsewhere(nextCall(), AuthResult.forbidden("Not you."));
+        held.next().answerElsewhere(AuthResult.forbidden("Not you."));
         assertThat(other.response().status()).isEqualTo(403);
-        answerElsewhere(call, AuthResult.accept(() -> "eager"));
+        call.answerElsewhere(AuthResult.accept(() -> "eager"));
 
         RawWebSocket ws = eager.upgraded();
         clients.add(ws);
@@ -177,7 +145,7 @@ class AsyncAuthenticationIT {
     void stageThatFailsOrCompletesWithNullIsReportedOnceAndAnswered401() throws Exception {
         start(b -> b);
         RawWebSocket.PendingUpgrade failing = upgrade("a");
-        Call first = nextCall();
+        HeldAuthenticator.Call first = held.next();
         IllegalStateException boom = new IllegalStateException("key set unreachable");
         CompletableFuture.runAsync(() -> first.answer().completeExceptionally(boom));
         RawWebSocket.HttpHead refusal = failing.response();
@@ -187,7 +155,7 @@ class AsyncAuthenticationIT {
         assertThat(errors.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isSameAs(boom);
 
         RawWebSocket.PendingUpgrade nothing = upgrade("b");
-        answerElsewhere(nextCall(), null);
+        held.next().answerElsewhere(null);
         assertThat(nothing.response().status()).isEqualTo(401);
         assertThat(errors.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("null");
@@ -201,21 +169,21 @@ class AsyncAuthenticationIT {
     void refusalsThatComeLaterAreAnsweredWithTheirStatusAndReason() throws Exception {
         start(b -> b);
         RawWebSocket.PendingUpgrade unauthorized = upgrade("expired");
-        answerElsewhere(nextCall(), AuthResult.unauthorized("Token expired."));
+        held.next().answerElsewhere(AuthResult.unauthorized("Token expired."));
         RawWebSocket.HttpHead head = unauthorized.response();
         assertThat(head.status()).isEqualTo(401);
         assertThat(head.header("WWW-Authenticate")).isEqualTo("Bearer");
         assertThat(head.body()).isEqualTo("Token expired.");
 
         RawWebSocket.PendingUpgrade forbidden = upgrade("banned");
-        answerElsewhere(nextCall(), AuthResult.forbidden("Account suspended."));
+        held.next().answerElsewhere(AuthResult.forbidden("Account suspended."));
         head = forbidden.response();
         assertThat(head.status()).isEqualTo(403);
         assertThat(head.header("WWW-Authenticate")).isNull();
         assertThat(head.body()).isEqualTo("Account suspended.");
 
         RawWebSocket.PendingUpgrade unavailable = upgrade("later");
-        answerElsewhere(nextCall(), AuthResult.unavailable("Key server unreachable."));
+        held.next().answerElsewhere(AuthResult.unavailable("Key server unreachable."));
         head = unavailable.response();
         assertThat(head.status()).isEqualTo(503);
         assertThat(head.header("Retry-After")).isEqualTo("3");
@@ -230,7 +198,7 @@ class AsyncAuthenticationIT {
     void noAnswerInTimeIs503WithRetryAfterAndTheLateAnswerIsIgnored() throws Exception {
         start(b -> b.authenticationTimeout(Duration.ofMillis(250)));
         RawWebSocket.PendingUpgrade pending = upgrade("slow-7f3a9c");
-        Call call = nextCall();
+        HeldAuthenticator.Call call = held.next();
 
         RawWebSocket.HttpHead head = pending.response();
         assertThat(head.status()).isEqualTo(503);
@@ -245,7 +213,7 @@ class AsyncAuthenticationIT {
         assertThat(Reachability.strings(call.answer(), text -> text.contains("7f3a9c"))).isEmpty();
 
         // Whenever a stage completes, whether it still counts is decided on the completing thread.
-        answerElsewhere(call, AuthResult.accept(() -> "too-late"));
+        call.answerElsewhere(AuthResult.accept(() -> "too-late"));
         assertThat(errors).isEmpty();
         assertThat(refusals).isEmpty();
         assertThat(opened).isEmpty();
@@ -257,10 +225,10 @@ class AsyncAuthenticationIT {
         int n = 40;
         start(b -> b);
         List<RawWebSocket.PendingUpgrade> leaving = new ArrayList<>();
-        List<Call> owed = new ArrayList<>();
+        List<HeldAuthenticator.Call> owed = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             leaving.add(upgrade("leaver-" + i));
-            owed.add(nextCall());
+            owed.add(held.next());
         }
         assertThat(tether.stats().connections()).isEqualTo(n);
 
@@ -273,8 +241,8 @@ class AsyncAuthenticationIT {
         assertThat(owed).allSatisfy(call -> assertThat(call.answer()).isNotDone());
         assertThat(Reachability.instances(owed.get(0).answer(), HttpServerExchange.class)).isEmpty();
 
-        for (Call call : owed) {
-            answerElsewhere(call, AuthResult.accept(() -> "gone"));
+        for (HeldAuthenticator.Call call : owed) {
+            call.answerElsewhere(AuthResult.accept(() -> "gone"));
         }
         assertThat(tether.stats().connections()).isZero();
         assertThat(opened).isEmpty();
@@ -282,7 +250,7 @@ class AsyncAuthenticationIT {
         assertThat(refusals).as("leaving is not a refusal").isEmpty();
 
         RawWebSocket.PendingUpgrade stays = upgrade("stays");
-        answerElsewhere(nextCall(), AuthResult.accept(() -> "stays"));
+        held.next().answerElsewhere(AuthResult.accept(() -> "stays"));
         RawWebSocket ws = stays.upgraded();
         clients.add(ws);
         hello(ws);
@@ -295,22 +263,22 @@ class AsyncAuthenticationIT {
         int extra = 3;
         start(b -> b.maxConnections(max));
         List<RawWebSocket.PendingUpgrade> waiting = new ArrayList<>();
-        List<Call> owed = new ArrayList<>();
+        List<HeldAuthenticator.Call> owed = new ArrayList<>();
         for (int i = 0; i < max; i++) {
             waiting.add(upgrade("user-" + i));
-            owed.add(nextCall());
+            owed.add(held.next());
         }
         for (int i = 0; i < extra; i++) {
             RawWebSocket.HttpHead head = upgrade("extra-" + i).response();
             assertThat(head.status()).isEqualTo(503);
             assertThat(head.header("Retry-After")).isEqualTo("3");
         }
-        assertThat(calls).as("refused before authentication").isEmpty();
+        assertThat(held.isEmpty()).as("refused before authentication").isTrue();
         assertThat(owed).allSatisfy(call -> assertThat(call.answer()).isNotDone());
 
         for (int i = 0; i < max; i++) {
             String name = "user-" + i;
-            answerElsewhere(owed.get(i), AuthResult.accept(() -> name));
+            owed.get(i).answerElsewhere(AuthResult.accept(() -> name));
         }
         for (int i = 0; i < max; i++) {
             RawWebSocket ws = waiting.get(i).upgraded();
