@@ -187,7 +187,10 @@ public final class TetherConfig {
     public Protocol protocol() { return protocol; }
     /** Authenticates handshakes. */
     public Authenticator authenticator() { return authenticator; }
-    /** How long a handshake waits for the authenticator before it is refused with 503. */
+    /**
+     * How long a handshake waits for the authenticator before it is refused with 503 (and a
+     * Socket.IO CONNECT for its middleware before a {@code connect_error}).
+     */
     public Duration authenticationTimeout() { return authenticationTimeout; }
     /** Authorises subscribe and publish. */
     public Authorizer authorizer() { return authorizer; }
@@ -303,7 +306,8 @@ public final class TetherConfig {
         public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
         /**
          * Default 5 s; positive. How long a handshake waits for the {@link Authenticator}'s answer
-         * (or a Socket.IO middleware's) before it is refused with 503 and {@code Retry-After}.
+         * before it is refused with 503 and {@code Retry-After}, and a Socket.IO CONNECT for its
+         * namespace's middleware before it gets a {@code connect_error}.
          */
         public Builder authenticationTimeout(Duration v) { this.authenticationTimeout = v; return this; }
         /** Default: {@link Authorizer#ALLOW_ALL}. */

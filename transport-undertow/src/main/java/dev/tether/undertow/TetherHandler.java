@@ -66,9 +66,9 @@ import java.util.function.BiFunction;
  * fragments, close the connection with 1009.
  *
  * <p>Embedding: the handler expects to run on the I/O thread (do not dispatch it to a worker: it
- * never blocks, and the authenticator is specified to return at once). A host that mounts it in its own
- * server should set what {@link TetherServer} sets for its standalone server: a handshake timeout
- * against slow clients ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * never blocks, and the authenticator is specified to return at once). A host that mounts it in
+ * its own server should set what {@link TetherServer} sets for its standalone server: a
+ * handshake timeout against slow clients ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
  * {@code UndertowOptions.NO_REQUEST_TIMEOUT}), a small {@code UndertowOptions.MAX_HEADER_SIZE}
  * and a listen backlog ({@code Options.BACKLOG}). Those options belong to the server, which the
  * handler does not own.

@@ -3,6 +3,7 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.AuthResult;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
@@ -57,6 +58,24 @@ class EmbeddedHandlerIT {
         try (RawWebSocket raw = RawWebSocket.connect(address, "/anything", Map.of())) {
             RecordingTether.Attached a = tether.nextConnection(WAIT);
             assertThat(a).isNotNull();
+            assertThat(a.connectedOnIoThread).isTrue();
+            raw.sendText("hello");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
+            assertThat(a.offIoThreadCalls.get()).isZero();
+        }
+    }
+
+    @Test
+    void hostThatDispatchesToWorkersCanWaitForALaterAnswerAndStillAttachesOnTheIoThread() throws Exception {
+        HeldAuthenticator held = new HeldAuthenticator();
+        RecordingTether hub = new RecordingTether(TetherConfig.builder().authenticator(held).build());
+        InetSocketAddress address = start(exchange -> exchange.dispatch(new TetherHandler(hub)));
+        try (RawWebSocket.PendingUpgrade pending = RawWebSocket.startUpgrade(address, "/anything", Map.of())) {
+            held.next().answerElsewhere(AuthResult.accept(() -> "late"));
+            RawWebSocket raw = pending.upgraded();
+            RecordingTether.Attached a = hub.nextConnection(WAIT);
+            assertThat(a).isNotNull();
+            assertThat(a.principal.getName()).isEqualTo("late");
             assertThat(a.connectedOnIoThread).isTrue();
             raw.sendText("hello");
             assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
