@@ -204,10 +204,8 @@ public final class SocketIoHandler implements HttpHandler {
     /** The polling handshake is authenticated: the session takes the slot, its GET gets the open packet. */
     private void openSession(HttpServerExchange exchange, AuthResult.Accepted accepted) {
         if (!WebSocketUpgrade.takeAdmission(exchange)) {
-            // Given back already: only a handshake that ended another way could get here.
-            exchange.setStatusCode(503);
-            exchange.endExchange();
-            return;
+            // Only an exchange that already ended another way gives its slot back before this.
+            throw new IllegalStateException("polling handshake without its admission slot");
         }
         String sid = io.newEngineId();
         PollingTransport transport = new PollingTransport(sid, exchange.getIoThread(),

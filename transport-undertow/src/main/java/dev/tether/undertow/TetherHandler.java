@@ -224,8 +224,9 @@ public final class TetherHandler implements HttpHandler {
 
                         @Override
                         public void timedOut(HttpServerExchange done) {
-                            LOG.log(System.Logger.Level.DEBUG, "tether: no answer from the authenticator within {0} ms;"
-                                    + " handshake refused with 503", tether.config().authenticationTimeout().toMillis());
+                            LOG.log(System.Logger.Level.DEBUG, "tether: no answer from the authenticator within"
+                                    + " {0} ms; handshake refused with 503",
+                                    tether.config().authenticationTimeout().toMillis());
                             answer(done, TIMED_OUT, onAccepted);
                         }
 

@@ -60,7 +60,8 @@ class SocketIoAsyncAuthenticationIT {
                     + "\"query\":{\"access_token\":\"" + transport + "-token\"}}");
             HeldAuthenticator.Call call = held.next();
             assertThat(call.token()).isEqualTo(transport + "-token");
-            assertThat(tether.stats().connections()).as("the waiting handshake holds its slot").isEqualTo(++connections);
+            assertThat(tether.stats().connections()).as("the waiting handshake holds its slot")
+                    .isEqualTo(++connections);
             call.answerElsewhere(AuthResult.accept(() -> transport + "-user"));
 
             JsonNode connect = node.next("connect", WAIT);

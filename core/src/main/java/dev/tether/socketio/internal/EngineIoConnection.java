@@ -413,10 +413,7 @@ public final class EngineIoConnection implements ConnectionListener {
             if (connecting.get(c.namespace) != c) {
                 return; // timed out, given up by the client, or the transport closed: too late
             }
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                    ? failure.getCause() : failure;
-            if (accepted(c, cause != null ? failed(cause) : result != null ? result
-                    : failed(new IllegalStateException("middleware completed with null")))) {
+            if (accepted(c, outcome(result, failure))) {
                 authenticate(c);
             }
         }));
@@ -431,13 +428,21 @@ public final class EngineIoConnection implements ConnectionListener {
     /** The answer of a completed stage. */
     private AuthResult settled(CompletableFuture<AuthResult> done) {
         try {
-            AuthResult result = done.getNow(null);
-            return result != null ? result : failed(new IllegalStateException("middleware completed with null"));
+            return outcome(done.getNow(null), null);
         } catch (CompletionException e) {
-            return failed(e.getCause());
+            return outcome(null, e.getCause());
         } catch (CancellationException e) {
-            return failed(e);
+            return outcome(null, e);
         }
+    }
+
+    /** {@code result}, or a refusal once a failure or a missing result is reported. */
+    private AuthResult outcome(AuthResult result, Throwable failure) {
+        if (failure != null) {
+            return failed(failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure);
+        }
+        return result != null ? result : failed(new IllegalStateException("middleware completed with null"));
     }
 
     private AuthResult.Refused failed(Throwable failure) {

@@ -31,11 +31,11 @@ import org.xnio.StreamConnection;
  * finished request (headers, query, attachments) for the lifetime of the WebSocket. This class is
  * that listener for every request of a handler and holds no per-request state: the
  * authenticator's acceptance travels to {@link #handleUpgrade} as an exchange attachment that is
- * removed when read, and the handshake facade is created per call and dropped. Undertow itself drops its reference to the
- * finished exchange, so nothing of the request stays reachable from the connection
- * ({@code UndertowConnectionIT} checks this by walking the object graph). As a second line of
- * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
- * string that may carry an access token).
+ * removed when read, and the handshake facade is created per call and dropped. Undertow itself
+ * drops its reference to the finished exchange, so nothing of the request stays reachable from
+ * the connection ({@code UndertowConnectionIT} checks this by walking the object graph). As a
+ * second line of defence the exchange is emptied after the upgrade (headers, query, path
+ * parameters, the query string that may carry an access token).
  *
  * <p>The connections it attached and whose sockets are still open are listed in
  * {@link #openConnections()}.
