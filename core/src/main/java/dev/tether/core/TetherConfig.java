@@ -204,8 +204,9 @@ public final class TetherConfig {
     /** Authenticates handshakes. */
     public Authenticator authenticator() { return authenticator; }
     /**
-     * How long a handshake waits for the authenticator before it is refused with 503, and a token
-     * refresh before it is refused as {@code unavailable} (PROTOCOL.md §12).
+     * How long a handshake waits for the authenticator before it is refused with 503, a Socket.IO
+     * CONNECT for its middleware before a {@code connect_error}, and a token refresh before it is
+     * refused as {@code unavailable} (PROTOCOL.md §12).
      */
     public Duration authenticationTimeout() { return authenticationTimeout; }
     /** Authorises a client's own subscribes and publishes. */
@@ -332,10 +333,10 @@ public final class TetherConfig {
         public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
         /**
          * Default 5 s; positive. How long a handshake waits for the {@link Authenticator}'s answer
-         * (or a Socket.IO middleware's) before it is refused with 503 and {@code Retry-After};
-         * also how long a fresh token sent inside a live session waits for
-         * {@link Authenticator#refresh} before it is refused as {@code unavailable} (the
-         * connection stays; see PROTOCOL.md §12).
+         * before it is refused with 503 and {@code Retry-After}, a Socket.IO CONNECT for its
+         * namespace's middleware before it gets a {@code connect_error}, and a fresh token sent
+         * inside a live session for {@link Authenticator#refresh} before it is refused as
+         * {@code unavailable} (the connection stays; see PROTOCOL.md §12).
          */
         public Builder authenticationTimeout(Duration v) { this.authenticationTimeout = v; return this; }
         /**

@@ -2,15 +2,13 @@ package dev.tether.socketio;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.internal.Hub;
-import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
-import dev.tether.core.spi.HandshakeRequest;
 import dev.tether.socketio.internal.NamespaceEndpoint;
 import dev.tether.socketio.internal.SocketEndpoint;
 import dev.tether.socketio.internal.SocketIoProtocol;
 import dev.tether.socketio.internal.SocketLink;
-import java.security.Principal;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -26,8 +24,8 @@ import java.util.function.Consumer;
  * native {@link dev.tether.core.Tether#publish} to those topics reaches Socket.IO clients too.
  *
  * <p>Threading: every method may be called from any thread. Listeners run on the hub's handler
- * executor; middleware runs on an I/O thread and must be fast (the
- * {@link Authenticator} contract).
+ * executor; middleware is called on the connection's I/O thread and must return at once,
+ * answering later if its check is slow (the {@link Authenticator} contract).
  */
 public final class Namespace {
 
@@ -36,6 +34,7 @@ public final class Namespace {
     private final boolean recovery;
     private final SocketIoProtocol protocol;
     private final List<Authenticator> middleware = new CopyOnWriteArrayList<>();
+    private final List<Authenticator> middlewareView = Collections.unmodifiableList(middleware);
     private final List<Consumer<Socket>> connectionListeners = new CopyOnWriteArrayList<>();
     private final Map<String, Socket> sockets = new ConcurrentHashMap<>();
     private final Endpoint endpoint = new Endpoint();
@@ -71,6 +70,17 @@ public final class Namespace {
      * the client's {@code auth} object as the request's query parameters and {@code auth.token}
      * as its bearer token. A refusal reaches the client as a {@code connect_error} whose message
      * is the refusal's reason; an acceptance names the socket's principal.
+     *
+     * <p>Middleware may answer later (see {@link Authenticator}): each is called on the
+     * connection's I/O thread once the one before it has accepted, and the CONNECT is answered
+     * when the last has. Packets the client sends to this namespace meanwhile are held, at most
+     * 16 (more closes the connection), and delivered in order once the socket is connected, or
+     * dropped if it is refused. A chain that has not finished within
+     * {@link dev.tether.core.TetherConfig#authenticationTimeout()} gets a {@code connect_error}
+     * "Authentication timed out", and its late answer is ignored. Middleware that throws, or whose
+     * stage fails or completes with {@code null}, is reported to the error handler under
+     * {@code "socketio.middleware"} and refused with "Unauthorized". Other namespaces of the same
+     * connection do not wait.
      */
     public Namespace use(Authenticator authenticator) {
         middleware.add(Objects.requireNonNull(authenticator, "authenticator"));
@@ -160,20 +170,8 @@ public final class Namespace {
         }
 
         @Override
-        public AuthResult authenticate(HandshakeRequest request, Principal transportPrincipal) {
-            Principal principal = transportPrincipal;
-            for (Authenticator m : middleware) {
-                // Interim: middleware must answer at once until connects wait (issue 13).
-                AuthResult result = m.authenticate(request).toCompletableFuture().getNow(null);
-                if (result == null) {
-                    throw new IllegalStateException("middleware returned null");
-                }
-                if (result instanceof AuthResult.Refused) {
-                    return result;
-                }
-                principal = ((AuthResult.Accepted) result).principal();
-            }
-            return AuthResult.accept(principal);
+        public List<Authenticator> middleware() {
+            return middlewareView;
         }
 
         @Override

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 
 /**
  * The Undertow handler of a Socket.IO server ({@link SocketIo}): the Engine.IO v4 endpoint that
@@ -46,9 +47,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};</li>
  *   <li>a new session ({@code transport=websocket} or {@code polling} without {@code sid}):
  *       admission control ({@link Tether#admit()}: 503 with {@code Retry-After}) and the hub's
- *       authenticator (401/403), exactly as a native {@link TetherHandler} upgrade; a WebSocket
- *       gets the same frame limits, read deadline and water marks, a polling session the open
- *       packet in answer to its first GET;</li>
+ *       authenticator (its 401, 403 or 503; 503 if it has not answered within
+ *       {@link dev.tether.core.TetherConfig#authenticationTimeout()}), exactly as a native
+ *       {@link TetherHandler} upgrade, including the wait for an asynchronous answer, which
+ *       holds the admission slot; a WebSocket gets the same frame limits, read deadline and water
+ *       marks, a polling session the open packet in answer to its first GET (once the
+ *       authenticator has answered);</li>
  *   <li>{@code transport=polling} with a known {@code sid}: a GET waits for packets (one at a
  *       time: a second closes the session), a POST delivers the client's packets; a body larger
  *       than {@code maxPayload} (the hub's {@code maxMessageBytes}) gets 413 and closes the
@@ -81,6 +85,7 @@ public final class SocketIoHandler implements HttpHandler {
     private final TetherHandler webSocket;
     private final WebSocketUpgrade upgrades;
     private final Map<String, PollingTransport> polling = new ConcurrentHashMap<>();
+    private final BiConsumer<HttpServerExchange, AuthResult.Accepted> openAccepted = this::openSession;
 
     /** A handler for {@code io} with the default configuration. */
     public SocketIoHandler(SocketIo io) {
@@ -202,10 +207,15 @@ public final class SocketIoHandler implements HttpHandler {
             exchange.getResponseSender().send("Over capacity; retry later.");
             return;
         }
-        AuthResult.Accepted credentials = webSocket.authenticate(exchange);
-        if (credentials == null) {
-            tether.cancelAdmission(); // the refusal is answered
-            return;
+        upgrades.holdAdmission(exchange);
+        webSocket.authenticate(exchange, openAccepted);
+    }
+
+    /** The polling handshake is authenticated: the session takes the slot, its GET gets the open packet. */
+    private void openSession(HttpServerExchange exchange, AuthResult.Accepted accepted) {
+        if (!WebSocketUpgrade.takeAdmission(exchange)) {
+            // Only an exchange that already ended another way gives its slot back before this.
+            throw new IllegalStateException("polling handshake without its admission slot");
         }
         String sid = io.newEngineId();
         PollingTransport transport = new PollingTransport(sid, exchange.getIoThread(),
@@ -213,7 +223,7 @@ public final class SocketIoHandler implements HttpHandler {
                 gone -> polling.remove(gone.sid(), gone));
         polling.put(sid, transport);
         // The handler runs on this I/O thread, which becomes the session's.
-        ConnectionListener listener = io.connect(transport, credentials.principal(), sid, List.of("websocket"));
+        ConnectionListener listener = io.connect(transport, accepted.principal(), sid, List.of("websocket"));
         transport.listener(listener);
         exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.onGet(exchange));
     }

@@ -5,10 +5,10 @@ import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
-import dev.tether.core.spi.ErrorHandler;
 import dev.tether.undertow.internal.ConnectionSettings;
 import dev.tether.undertow.internal.OpenConnections;
 import dev.tether.undertow.internal.OriginPolicy;
+import dev.tether.undertow.internal.PendingAuthentication;
 import dev.tether.undertow.internal.UpgradeRequest;
 import dev.tether.undertow.internal.WebSocketUpgrade;
 import io.undertow.server.HttpHandler;
@@ -17,6 +17,11 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import java.security.Principal;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 
 /**
@@ -37,9 +42,12 @@ import java.util.function.BiFunction;
  *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
  *       {@code stats().refused()};</li>
  *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
- *       {@code WWW-Authenticate: Bearer}, or 403) and its reason as a short plain-text body; an
- *       authenticator that throws is reported to the hub's error handler under
- *       {@code "authenticate"} and answered 401;</li>
+ *       {@code WWW-Authenticate: Bearer}, 403, or 503 with {@code Retry-After}) and its reason as
+ *       a short plain-text body; an authenticator that throws, or whose stage fails or completes
+ *       with {@code null}, is reported to the hub's error handler under {@code "authenticate"}
+ *       and answered 401; an authenticator that has not answered within
+ *       {@link TetherConfig#authenticationTimeout()}: 503 with {@code Retry-After} and
+ *       "Authentication timed out; retry later." (its late answer is ignored);</li>
  *   <li>otherwise the request is upgraded and the connection attached to the hub, on the
  *       connection's I/O thread, as the authenticated principal; if its credentials expire
  *       ({@link AuthResult#accept(Principal, java.time.Instant)}), the hub asks the client for a
@@ -53,13 +61,22 @@ import java.util.function.BiFunction;
  * party's doing. After the upgrade nothing of the HTTP request is kept by Tether: no exchange,
  * no headers, no query string.
  *
+ * <p>Asynchronous authentication: an answer the authenticator's stage already holds when
+ * {@code authenticate} returns is used at once. Otherwise the handler returns and the exchange
+ * waits, without a thread, until the stage completes (the rest runs on the exchange's I/O
+ * thread), the deadline passes, or the client closes its socket (then nothing is answered).
+ * A waiting handshake keeps the connection slot that admission reserved for it, so
+ * {@link TetherConfig#maxConnections()} bounds open connections and pending authentications
+ * together: when it is reached, further handshakes get 503 with {@code Retry-After} at once. Every
+ * other way out of the wait gives the slot back.
+ *
  * <p>Inbound messages larger than the hub's {@link TetherConfig#maxMessageBytes()}, whole or in
  * fragments, close the connection with 1009.
  *
  * <p>Embedding: the handler expects to run on the I/O thread (do not dispatch it to a worker: it
- * never blocks, and the authenticator is specified to be fast). A host that mounts it in its own
- * server should set what {@link TetherServer} sets for its standalone server: a handshake timeout
- * against slow clients ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * never blocks, and the authenticator is specified to return at once). A host that mounts it in
+ * its own server should set what {@link TetherServer} sets for its standalone server: a
+ * handshake timeout against slow clients ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
  * {@code UndertowOptions.NO_REQUEST_TIMEOUT}), a small {@code UndertowOptions.MAX_HEADER_SIZE}
  * and a listen backlog ({@code Options.BACKLOG}). Those options belong to the server, which the
  * handler does not own.
@@ -70,12 +87,15 @@ public final class TetherHandler implements HttpHandler {
 
     private static final System.Logger LOG = System.getLogger(TetherHandler.class.getName());
     private static final int MAX_BODY_CHARS = 200;
+    private static final AuthResult UNAUTHORIZED = AuthResult.unauthorized("Unauthorized.");
+    private static final AuthResult TIMED_OUT = AuthResult.unavailable("Authentication timed out; retry later.");
 
     private final Tether tether;
     private final TetherUndertowConfig config;
     private final HttpHandler next;
     private final OriginPolicy origins;
     private final WebSocketUpgrade upgrade;
+    private final BiConsumer<HttpServerExchange, AuthResult.Accepted> upgradeAccepted;
 
     /** A handler for {@code tether} with the default configuration, answering non-upgrades with 400. */
     public TetherHandler(Tether tether) {
@@ -107,6 +127,7 @@ public final class TetherHandler implements HttpHandler {
         this.origins = OriginPolicy.of(config.allowedOrigins(), config.allowAnyOrigin());
         ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrade = new WebSocketUpgrade(tether, connector == null ? tether::connect : connector, settings);
+        this.upgradeAccepted = upgrade::upgrade;
     }
 
     /** The hub this handler attaches connections to. */
@@ -151,10 +172,7 @@ public final class TetherHandler implements HttpHandler {
             return;
         }
         upgrade.holdAdmission(exchange);
-        AuthResult.Accepted credentials = authenticate(exchange);
-        if (credentials != null) {
-            upgrade.upgrade(exchange, credentials);
-        }
+        authenticate(exchange, upgradeAccepted);
     }
 
     /**
@@ -208,25 +226,88 @@ public final class TetherHandler implements HttpHandler {
                 + origins.entries()) + "; allow it with TetherUndertowConfig.Builder.allowedOrigins";
     }
 
-    /** What the authenticator accepted (principal and expiry), or {@code null} after answering the refusal. */
-    AuthResult.Accepted authenticate(HttpServerExchange exchange) {
+    /**
+     * Authenticates the request with the hub's authenticator and hands an acceptance to
+     * {@code onAccepted}, or answers the refusal (and gives the admission back). An answer that is
+     * ready when the authenticator returns is taken at once, on this thread; otherwise the exchange
+     * waits, holding its admission slot, without blocking, and {@code onAccepted} runs later on the
+     * exchange's I/O thread. The caller returns from {@code handleRequest} without touching the
+     * exchange again.
+     */
+    void authenticate(HttpServerExchange exchange, BiConsumer<HttpServerExchange, AuthResult.Accepted> onAccepted) {
         UpgradeRequest request = new UpgradeRequest(exchange);
-        AuthResult result;
+        CompletionStage<AuthResult> stage;
         try {
-            // Interim: only an authenticator that answers at once is supported here until the
-            // handshake waits for a later answer (issue 13, asynchronous authentication).
-            result = tether.config().authenticator().authenticate(request).toCompletableFuture().getNow(null);
-            if (result == null) {
-                throw new IllegalStateException("the authenticator returned null");
-            }
+            stage = tether.config().authenticator().authenticate(request);
         } catch (RuntimeException e) {
-            report(tether.config().errorHandler(), e);
-            result = AuthResult.unauthorized("Unauthorized.");
+            answer(exchange, failed(e), onAccepted);
+            return;
         } finally {
             request.invalidate();
         }
+        if (stage == null) {
+            answer(exchange, failed(new IllegalStateException("the authenticator returned no stage")), onAccepted);
+        } else if (stage instanceof CompletableFuture<AuthResult> future && future.isDone()) {
+            // Most authenticators answer at once, and a reconnect storm is made of these: no hop.
+            answer(exchange, settled(future), onAccepted);
+        } else {
+            PendingAuthentication.await(exchange, stage, tether.config().authenticationTimeout(),
+                    new PendingAuthentication.Outcome() {
+                        @Override
+                        public void completed(HttpServerExchange done, AuthResult result, Throwable failure) {
+                            answer(done, outcome(result, failure), onAccepted);
+                        }
+
+                        @Override
+                        public void timedOut(HttpServerExchange done) {
+                            LOG.log(System.Logger.Level.DEBUG, "tether: no answer from the authenticator within"
+                                    + " {0} ms; handshake refused with 503",
+                                    tether.config().authenticationTimeout().toMillis());
+                            answer(done, TIMED_OUT, onAccepted);
+                        }
+
+                        @Override
+                        public void gone(HttpServerExchange done) {
+                            upgrade.releaseAdmission(done);
+                        }
+                    });
+        }
+    }
+
+    /** The outcome of a completed stage. */
+    private AuthResult settled(CompletableFuture<AuthResult> done) {
+        try {
+            return outcome(done.getNow(null), null);
+        } catch (CompletionException e) {
+            return outcome(null, e.getCause());
+        } catch (CancellationException e) {
+            return outcome(null, e);
+        }
+    }
+
+    /** {@code result}, or a 401 after reporting a failure or a missing result. */
+    private AuthResult outcome(AuthResult result, Throwable failure) {
+        if (failure != null) {
+            return failed(failure);
+        }
+        return result != null ? result : failed(new IllegalStateException("the authenticator completed with null"));
+    }
+
+    private AuthResult failed(Throwable failure) {
+        try {
+            tether.config().errorHandler().onError("authenticate", failure);
+        } catch (RuntimeException ignored) {
+            // An error handler must not throw; the handshake is refused regardless.
+        }
+        return UNAUTHORIZED;
+    }
+
+    /** Hands an acceptance on, or answers a refusal with its status and reason. */
+    private void answer(HttpServerExchange exchange, AuthResult result,
+                        BiConsumer<HttpServerExchange, AuthResult.Accepted> onAccepted) {
         if (result instanceof AuthResult.Accepted accepted) {
-            return accepted;
+            onAccepted.accept(exchange, accepted);
+            return;
         }
         AuthResult.Refused refusal = (AuthResult.Refused) result;
         String fallback = switch (refusal.status()) {
@@ -236,10 +317,9 @@ public final class TetherHandler implements HttpHandler {
         };
         if (refusal.status() == 503) {
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER,
-                    Long.toString(tether.config().admissionRetryAfter().toSeconds()));
+                    Long.toString(Math.max(1, tether.config().admissionRetryAfter().toSeconds())));
         }
         refused(exchange, refusal.status(), plain(refusal.reason(), fallback), refusal.status() == 401);
-        return null;
     }
 
     /** Answers a refusal and gives back the admission the exchange holds, if any. */
@@ -273,11 +353,4 @@ public final class TetherHandler implements HttpHandler {
         return text.isEmpty() ? fallback : text;
     }
 
-    private static void report(ErrorHandler handler, RuntimeException e) {
-        try {
-            handler.onError("authenticate", e);
-        } catch (RuntimeException ignored) {
-            // An error handler must not throw; the handshake is refused regardless.
-        }
-    }
 }

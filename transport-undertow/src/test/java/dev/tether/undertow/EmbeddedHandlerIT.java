@@ -85,4 +85,22 @@ class EmbeddedHandlerIT {
             assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
         }
     }
+
+    @Test
+    void hostThatDispatchesToWorkersCanWaitForALaterAnswerAndStillAttachesOnTheIoThread() throws Exception {
+        HeldAuthenticator held = new HeldAuthenticator();
+        RecordingTether hub = new RecordingTether(TetherConfig.builder().authenticator(held).build());
+        InetSocketAddress address = start(exchange -> exchange.dispatch(new TetherHandler(hub)));
+        try (RawWebSocket.PendingUpgrade pending = RawWebSocket.startUpgrade(address, "/anything", Map.of())) {
+            held.next().answerElsewhere(AuthResult.accept(() -> "late"));
+            RawWebSocket raw = pending.upgraded();
+            RecordingTether.Attached a = hub.nextConnection(WAIT);
+            assertThat(a).isNotNull();
+            assertThat(a.principal.getName()).isEqualTo("late");
+            assertThat(a.connectedOnIoThread).isTrue();
+            raw.sendText("hello");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:hello");
+            assertThat(a.offIoThreadCalls.get()).isZero();
+        }
+    }
 }

@@ -113,13 +113,73 @@ final class RawWebSocket implements AutoCloseable {
 
     private static RawWebSocket connect(InetSocketAddress server, String path, Map<String, String> headers,
                                         int receiveBufferBytes) throws IOException {
+        PendingUpgrade pending = startUpgrade(server, path, headers, receiveBufferBytes);
+        try {
+            return pending.upgraded();
+        } catch (IOException | RuntimeException e) {
+            pending.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Sends an upgrade request and returns without reading the answer: for a handshake the server
+     * holds (an authenticator that answers later), or one the client gives up on.
+     */
+    static PendingUpgrade startUpgrade(InetSocketAddress server, String path, Map<String, String> headers)
+            throws IOException {
+        return startUpgrade(server, path, headers, 0);
+    }
+
+    private static PendingUpgrade startUpgrade(InetSocketAddress server, String path, Map<String, String> headers,
+                                               int receiveBufferBytes) throws IOException {
         byte[] nonce = new byte[16];
         ThreadLocalRandom.current().nextBytes(nonce);
         String key = Base64.getEncoder().encodeToString(nonce);
         Socket socket = open(server, receiveBufferBytes);
         try {
-            InputStream in = new BufferedInputStream(socket.getInputStream());
             writeHead(socket.getOutputStream(), upgradeRequest(server, path, key, headers));
+            return new PendingUpgrade(socket, key);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** An upgrade request sent whose answer has not been read yet. Close it to give up. */
+    static final class PendingUpgrade implements AutoCloseable {
+        private final Socket socket;
+        private final InputStream in;
+        private final String key;
+
+        private PendingUpgrade(Socket socket, String key) throws IOException {
+            this.socket = socket;
+            this.in = new BufferedInputStream(socket.getInputStream());
+            this.key = key;
+        }
+
+        /** Sends {@code bytes} before the answer (what a well-behaved client never does). */
+        void sendEarly(byte[] bytes) throws IOException {
+            socket.getOutputStream().write(bytes);
+            socket.getOutputStream().flush();
+        }
+
+        /** Waits for the answer and returns it, with the body if it has a {@code Content-Length}. */
+        HttpHead response() throws IOException {
+            HttpHead head = readHead(in);
+            String length = head.header("Content-Length");
+            if (length == null) {
+                return head;
+            }
+            byte[] bytes = in.readNBytes(Integer.parseInt(length.trim()));
+            return new HttpHead(head.status(), head.headers(), new String(bytes, StandardCharsets.UTF_8));
+        }
+
+        /**
+         * Waits for the answer, which must be 101 with the right {@code Sec-WebSocket-Accept}, and
+         * returns the WebSocket.
+         */
+        RawWebSocket upgraded() throws IOException {
             HttpHead head = readHead(in);
             if (head.status() != 101) {
                 throw new IOException("expected 101, got " + head.status() + " " + head.headers());
@@ -129,9 +189,11 @@ final class RawWebSocket implements AutoCloseable {
                 throw new IOException("bad Sec-WebSocket-Accept: " + accept);
             }
             return new RawWebSocket(socket, in, head);
-        } catch (IOException | RuntimeException e) {
+        }
+
+        @Override
+        public void close() throws IOException {
             socket.close();
-            throw e;
         }
     }
 

@@ -12,10 +12,17 @@ import java.util.function.Function;
  *
  * <p>Asynchronous: {@link #authenticate} returns a stage that may complete later, on any thread
  * (after a key-set download or a call to an introspection endpoint). The transport waits without
- * blocking an I/O thread, keeps the connection's admission slot while it waits, and answers
- * {@code 503} with {@code Retry-After} if the stage has not completed within
- * {@link dev.tether.core.TetherConfig#authenticationTimeout()}. A fast check that needs no I/O
- * can be written with {@link #sync}.
+ * blocking an I/O thread, keeps the connection's admission slot while it waits (so
+ * {@link dev.tether.core.TetherConfig#maxConnections()} bounds waiting handshakes too), and
+ * answers {@code 503} with {@code Retry-After} if the stage has not completed within
+ * {@link dev.tether.core.TetherConfig#authenticationTimeout()}. An answer that comes after that,
+ * or after the client went away, is ignored. A stage that is already complete when
+ * {@code authenticate} returns is used at once, with no hop to another thread: a fast check that
+ * needs no I/O can be written with {@link #sync}.
+ *
+ * <p>As Socket.IO middleware ({@code Namespace.use}) the contract is the same, per CONNECT: a
+ * refusal's reason becomes the {@code connect_error} message, and a chain that has not finished
+ * within the timeout gets "Authentication timed out".
  *
  * <p>The {@link HandshakeRequest} is valid only during the {@code authenticate} call itself: read
  * what you need (usually {@link HandshakeRequest#bearerToken()}) before returning, never from

@@ -15,8 +15,10 @@ import dev.tether.core.internal.Hub;
 import dev.tether.core.internal.ServerSession;
 import dev.tether.core.internal.TokenBucket;
 import dev.tether.core.spi.AuthResult;
+import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.Frame;
+import dev.tether.core.spi.HandshakeRequest;
 import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.ProtocolException;
 import dev.tether.core.spi.TransportConnection;
@@ -27,8 +29,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,10 +48,20 @@ import java.util.concurrent.TimeUnit;
  * connection with {@link CloseCodes#BAD_REQUEST} and a reason; an unknown namespace or a refusing
  * middleware gets a CONNECT_ERROR and the connection stays. Nothing else is affected.
  *
+ * <p>A CONNECT runs its namespace's middleware in order; one that answers later makes the CONNECT
+ * wait (see {@code Namespace.use}): packets for that namespace are held meanwhile, at most
+ * {@link #MAX_HELD_PACKETS}, the wait ends at {@code authenticationTimeout}, and the connection's
+ * connect deadline does not close it while a CONNECT waits.
+ *
  * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
  * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
 public final class EngineIoConnection implements ConnectionListener {
+
+    /** Packets a client may send to a namespace whose CONNECT is being authenticated. */
+    static final int MAX_HELD_PACKETS = 16;
+    private static final AuthResult.Refused UNAUTHORIZED = new AuthResult.Refused(401, "Unauthorized");
+    private static final AuthResult.Refused TIMED_OUT = new AuthResult.Refused(503, "Authentication timed out");
 
     private final Hub hub;
     private final TetherConfig config;
@@ -54,6 +71,8 @@ public final class EngineIoConnection implements ConnectionListener {
     private final String engineId;
     private final List<String> upgrades;
     private final Map<String, SocketLink> sockets = new HashMap<>();
+    /** CONNECTs waiting for middleware that answers later, by namespace. */
+    private final Map<String, PendingConnect> connecting = new HashMap<>();
     private final TokenBucket inboundRate;
 
     private SioPacket pendingBinary;
@@ -64,6 +83,8 @@ public final class EngineIoConnection implements ConnectionListener {
     /** Only pongs count as an answer (the Engine.IO v4 rule). */
     private Heartbeat heartbeat;
     private HashedWheelTimer.Timeout connectTimer;
+    /** The connect deadline passed while a CONNECT waited: decided when the waiting ends. */
+    private boolean connectDeadlinePassed;
 
     private EngineIoConnection(Hub hub, EngineIoSettings settings, TransportConnection transport,
                                Principal principal, String engineId, List<String> upgrades) {
@@ -147,7 +168,19 @@ public final class EngineIoConnection implements ConnectionListener {
     }
 
     private void connectDeadline() {
-        if (!closing && sockets.isEmpty()) {
+        if (closing || !sockets.isEmpty()) {
+            return;
+        }
+        if (connecting.isEmpty()) {
+            fail(CloseCodes.HELLO_TIMEOUT, "no namespace connected in time");
+        } else {
+            connectDeadlinePassed = true; // the client did send a CONNECT; its answer decides
+        }
+    }
+
+    /** A CONNECT ended without a socket: the connect deadline applies now if it passed meanwhile. */
+    private void connectAttemptEnded() {
+        if (connectDeadlinePassed && sockets.isEmpty() && connecting.isEmpty()) {
             fail(CloseCodes.HELLO_TIMEOUT, "no namespace connected in time");
         }
     }
@@ -266,6 +299,13 @@ public final class EngineIoConnection implements ConnectionListener {
                 SocketLink link = sockets.remove(p.namespace());
                 if (link != null) {
                     link.clientDisconnected();
+                } else {
+                    PendingConnect waiting = connecting.get(p.namespace());
+                    if (waiting != null) {
+                        // The client gave up on its CONNECT: its answer will find nobody.
+                        finish(waiting);
+                        connectAttemptEnded();
+                    }
                 }
             }
             case SioPacket.EVENT, SioPacket.BINARY_EVENT -> {
@@ -277,13 +317,16 @@ public final class EngineIoConnection implements ConnectionListener {
                     }
                     long requestId = p.ackId() >= 0 ? p.ackId() + 1 : 0;
                     link.deliver(new InboundFrame.Msg(0, requestId, p.eventName(), Payload.json(args), null));
+                } else {
+                    hold(p);
                 }
-                // A packet for a namespace the client is not connected to is ignored, as the reference does.
             }
             case SioPacket.ACK, SioPacket.BINARY_ACK -> {
                 SocketLink link = sockets.get(p.namespace());
                 if (link != null) {
                     link.deliver(new InboundFrame.Reply(p.ackId(), Payload.json(p.data()), null, null));
+                } else {
+                    hold(p);
                 }
             }
             default -> throw SioPacket.bad("unexpected packet");
@@ -293,34 +336,190 @@ public final class EngineIoConnection implements ConnectionListener {
     // ------------------------------------------------------------ namespaces
 
     private void onConnect(String namespace, ObjectNode auth) {
-        if (sockets.containsKey(namespace)) {
-            return; // already connected: the reference ignores it too
+        if (sockets.containsKey(namespace) || connecting.containsKey(namespace)) {
+            return; // already connected or connecting: the reference ignores it too
         }
         NamespaceEndpoint endpoint = settings.namespaces().apply(namespace);
         if (endpoint == null) {
             writeNow(new SocketIoProtocol(namespace, false).connectError("Invalid namespace"));
             return;
         }
-        AuthResult result;
-        try {
-            result = endpoint.authenticate(new ConnectRequest(auth, namespace, out.remoteAddress()), principal);
-        } catch (RuntimeException e) {
-            config.errorHandler().onError("socketio.middleware", e);
-            result = AuthResult.unauthorized("Unauthorized");
+        authenticate(new PendingConnect(namespace, endpoint, auth,
+                new ConnectRequest(auth, namespace, out.remoteAddress()), endpoint.middleware().iterator(), principal));
+    }
+
+    // ------------------------------------------------------------ namespace middleware
+
+    /** A CONNECT going through its namespace's middleware. I/O thread only. */
+    private static final class PendingConnect {
+        final String namespace;
+        final NamespaceEndpoint endpoint;
+        final ObjectNode auth;
+        /** Dropped when the CONNECT is answered: a stage the application keeps must not keep the request. */
+        HandshakeRequest request;
+        Iterator<Authenticator> middleware;
+        /** The principal the middleware so far accepted the socket as. */
+        Principal principal;
+        HashedWheelTimer.Timeout deadline;
+        List<SioPacket> held;
+
+        PendingConnect(String namespace, NamespaceEndpoint endpoint, ObjectNode auth, HandshakeRequest request,
+                       Iterator<Authenticator> middleware, Principal principal) {
+            this.namespace = namespace;
+            this.endpoint = endpoint;
+            this.auth = auth;
+            this.request = request;
+            this.middleware = middleware;
+            this.principal = principal;
         }
-        if (result instanceof AuthResult.Refused refused) {
-            config.metrics().refused("socketio.connect");
-            writeNow(endpoint.protocol().connectError(refused.reason()));
+    }
+
+    /**
+     * Runs the remaining middleware of {@code c} in order, then connects the socket. An answer
+     * that is there when the middleware returns is taken at once (the usual case, with no hop);
+     * otherwise {@code c} waits, and goes on on this thread when the answer comes.
+     */
+    private void authenticate(PendingConnect c) {
+        while (c.middleware.hasNext()) {
+            CompletionStage<AuthResult> stage;
+            try {
+                stage = c.middleware.next().authenticate(c.request);
+            } catch (RuntimeException e) {
+                refuse(c, failed(e));
+                return;
+            }
+            if (stage == null) {
+                refuse(c, failed(new IllegalStateException("middleware returned no stage")));
+                return;
+            }
+            if (!(stage instanceof CompletableFuture<AuthResult> future) || !future.isDone()) {
+                await(c, stage);
+                return;
+            }
+            if (!accepted(c, settled(future))) {
+                return;
+            }
+        }
+        connect(c);
+    }
+
+    private void await(PendingConnect c, CompletionStage<AuthResult> stage) {
+        if (c.deadline == null) {
+            connecting.put(c.namespace, c);
+            c.deadline = hub.timer().schedule(() -> out.execute(() -> timedOut(c)),
+                    config.authenticationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }
+        stage.whenComplete((result, failure) -> out.execute(() -> {
+            if (connecting.get(c.namespace) != c) {
+                return; // timed out, given up by the client, or the transport closed: too late
+            }
+            if (accepted(c, outcome(result, failure))) {
+                authenticate(c);
+            }
+        }));
+    }
+
+    private void timedOut(PendingConnect c) {
+        if (connecting.get(c.namespace) == c) {
+            refuse(c, TIMED_OUT);
+        }
+    }
+
+    /** The answer of a completed stage. */
+    private AuthResult settled(CompletableFuture<AuthResult> done) {
+        try {
+            return outcome(done.getNow(null), null);
+        } catch (CompletionException e) {
+            return outcome(null, e.getCause());
+        } catch (CancellationException e) {
+            return outcome(null, e);
+        }
+    }
+
+    /** {@code result}, or a refusal once a failure or a missing result is reported. */
+    private AuthResult outcome(AuthResult result, Throwable failure) {
+        if (failure != null) {
+            return failed(failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure);
+        }
+        return result != null ? result : failed(new IllegalStateException("middleware completed with null"));
+    }
+
+    private AuthResult.Refused failed(Throwable failure) {
+        config.errorHandler().onError("socketio.middleware", failure);
+        return UNAUTHORIZED;
+    }
+
+    /** Takes one middleware's answer: whether the chain goes on (a refusal is answered). */
+    private boolean accepted(PendingConnect c, AuthResult result) {
+        if (result instanceof AuthResult.Accepted accepted) {
+            c.principal = accepted.principal();
+            return true;
+        }
+        refuse(c, (AuthResult.Refused) result);
+        return false;
+    }
+
+    private void refuse(PendingConnect c, AuthResult.Refused refusal) {
+        finish(c);
+        config.metrics().refused("socketio.connect");
+        writeNow(c.endpoint.protocol().connectError(refusal.reason()));
+        connectAttemptEnded();
+    }
+
+    /** Ends the wait of {@code c}, if it waited; what it held is dropped. */
+    private void finish(PendingConnect c) {
+        connecting.remove(c.namespace, c);
+        cancel(c.deadline);
+        c.request = null;
+        c.middleware = null;
+        c.held = null;
+    }
+
+    /**
+     * A packet for a namespace whose CONNECT waits for its middleware: kept for the socket. A
+     * packet for a namespace the client is not connected to is ignored, as the reference does.
+     */
+    private void hold(SioPacket p) throws ProtocolException {
+        PendingConnect c = connecting.get(p.namespace());
+        if (c == null) {
             return;
         }
-        Principal socketPrincipal = ((AuthResult.Accepted) result).principal();
+        if (c.held == null) {
+            c.held = new ArrayList<>(4);
+        } else if (c.held.size() == MAX_HELD_PACKETS) {
+            throw SioPacket.bad("too many packets before the namespace connected");
+        }
+        c.held.add(p);
+    }
+
+    /** The middleware accepted: the socket connects, then gets the packets held for it, in order. */
+    private void connect(PendingConnect c) {
+        List<SioPacket> held = c.held;
+        finish(c);
+        if (closing) {
+            return;
+        }
         if (connectTimer != null) {
             connectTimer.cancel();
             connectTimer = null;
         }
-        SocketLink link = new SocketLink(this, endpoint, socketPrincipal, auth);
-        sockets.put(namespace, link);
-        if (endpoint.recovery() && auth != null && auth.path("pid").isTextual() && auth.path("offset").isTextual()) {
+        SocketLink link = new SocketLink(this, c.endpoint, c.principal, c.auth);
+        sockets.put(c.namespace, link);
+        open(link, c.auth);
+        if (held != null) {
+            try {
+                for (SioPacket p : held) {
+                    dispatch(p);
+                }
+            } catch (ProtocolException e) {
+                fail(e.closeCode(), e.getMessage());
+            }
+        }
+    }
+
+    private void open(SocketLink link, ObjectNode auth) {
+        if (link.endpoint.recovery() && auth != null && auth.path("pid").isTextual() && auth.path("offset").isTextual()) {
             String[] pid = PrivateSessionId.parse(auth.get("pid").textValue());
             long offset = parseOffset(auth.get("offset").textValue());
             if (pid != null && offset >= 0 && hub.clustered()) {
@@ -466,6 +665,9 @@ public final class EngineIoConnection implements ConnectionListener {
         }
         cancel(connectTimer);
         hub.unregister(out, code);
+        for (PendingConnect c : List.copyOf(connecting.values())) {
+            finish(c); // its answer will find nobody
+        }
         String why = switch (code) {
             case CloseCodes.HEARTBEAT_TIMEOUT -> "ping timeout";
             case CloseCodes.SERVER_RESTART, CloseCodes.GOING_AWAY -> "server shutting down";

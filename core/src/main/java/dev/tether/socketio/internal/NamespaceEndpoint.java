@@ -1,9 +1,8 @@
 package dev.tether.socketio.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tether.core.spi.AuthResult;
-import dev.tether.core.spi.HandshakeRequest;
-import java.security.Principal;
+import dev.tether.core.spi.Authenticator;
+import java.util.List;
 
 /**
  * What the connection state machine needs from the API layer for one namespace. Implemented by
@@ -27,13 +26,10 @@ public interface NamespaceEndpoint {
     String roomTopic(String room);
 
     /**
-     * Runs the namespace's middleware for one CONNECT (on the I/O thread; must be fast).
-     *
-     * @param transportPrincipal the principal the transport authenticated the handshake as
-     * @return an acceptance with the socket's principal, or a refusal whose reason the client
-     *     gets in its CONNECT_ERROR
+     * The namespace's middleware, in the order added: a live view whose iterator is a snapshot
+     * (a CONNECT runs the middleware there were when it arrived).
      */
-    AuthResult authenticate(HandshakeRequest request, Principal transportPrincipal);
+    List<Authenticator> middleware();
 
     /** Creates the API object of a new socket (before its session exists). */
     SocketEndpoint newSocket(SocketLink link, ObjectNode auth);

@@ -28,19 +28,25 @@ import org.xnio.StreamConnection;
  * upgrade listener it was given. Stock {@code WebSocketProtocolHandshakeHandler} gives it a
  * listener per request that captures the {@code WebSocketHttpExchange}, and with it the whole
  * finished request (headers, query, attachments) for the lifetime of the WebSocket. This class is
- * that listener for every request of a handler and holds no per-request state: the credentials
- * (principal and expiry) travel to {@link #handleUpgrade} as an exchange attachment that is
- * removed when read, and the handshake facade is created per call and dropped. Undertow itself drops its reference to the
- * finished exchange, so nothing of the request stays reachable from the connection
- * ({@code UndertowConnectionIT} checks this by walking the object graph). As a second line of
- * defence the exchange is emptied after the upgrade (headers, query, path parameters, the query
- * string that may carry an access token).
+ * that listener for every request of a handler and holds no per-request state: the
+ * authenticator's acceptance (principal and expiry) travels to {@link #handleUpgrade} as an
+ * exchange attachment that is removed when read, and the handshake facade is created per call
+ * and dropped. Undertow itself drops its reference to the finished exchange, so nothing of the
+ * request stays reachable from the connection ({@code UndertowConnectionIT} checks this by
+ * walking the object graph). As a second line of defence the exchange is emptied after the
+ * upgrade (headers, query, path parameters, the query string that may carry an access token).
  *
  * <p>The connections it attached and whose sockets are still open are listed in
  * {@link #openConnections()}.
  *
- * <p>Threading: {@link #upgrade} runs on the thread handling the request; {@link #handleUpgrade}
- * runs on the connection's I/O thread, where the hub is told about the connection.
+ * <p>Admission: a handshake holds the slot {@link Tether#admit()} reserved from
+ * {@link #holdAdmission} until the connection is attached or the slot is taken by another kind
+ * of session ({@link #takeAdmission}); every other outcome gives it back exactly once.
+ *
+ * <p>Threading: {@link #upgrade} runs on the thread handling the request (or answering it, after
+ * an asynchronous authentication); {@link #handleUpgrade} runs on the connection's I/O thread,
+ * where the hub is told about the connection. The admission methods may be called from any
+ * thread.
  */
 public final class WebSocketUpgrade implements HttpUpgradeListener {
 
@@ -155,8 +161,11 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         }
     }
 
-    /** Takes the held slot for the connection being attached; false if it was given back already. */
-    private static boolean takeAdmission(HttpServerExchange exchange) {
+    /**
+     * Takes the held slot for the connection being attached, or for a session that will give it
+     * back itself; false if it was given back already (or none was held).
+     */
+    public static boolean takeAdmission(HttpServerExchange exchange) {
         AtomicBoolean held = exchange.removeAttachment(ADMISSION);
         return held != null && held.compareAndSet(true, false);
     }
