@@ -118,13 +118,16 @@ public final class JwtAuthenticator implements Authenticator, AutoCloseable {
         return verifier.verify(token);
     }
 
-    /** Stops the download thread this authenticator made, if any; an executor given to the builder is left alone. */
+    /**
+     * Stops the download thread this authenticator made, if any (an executor given to the builder
+     * is left alone); handshakes still waiting for a download are answered 503.
+     */
     @Override
     public void close() {
-        keys.close();
         if (ownExecutor != null) {
             ownExecutor.shutdownNow();
         }
+        keys.close();
     }
 
     /**

@@ -163,6 +163,18 @@ class JwtAuthenticatorJwksTest {
     }
 
     @Test
+    void closingAnswersTheHandshakesThatWaitForADownload() throws Exception {
+        jwks.hold();
+        CompletableFuture<AuthResult> waiting = authenticate(tokenA("alice"));
+        assertThat(waiting).isNotDone();
+
+        authenticator.close();
+
+        assertRefused(waiting.get(WAIT_S, TimeUnit.SECONDS), 503, "signing keys unavailable; retry later");
+        assertRefused(answer(tokenA("alice")), 503, "signing keys unavailable; retry later");
+    }
+
+    @Test
     void concurrentHandshakesShareOneDownload() throws Exception {
         jwks.hold();
         int threads = 8;

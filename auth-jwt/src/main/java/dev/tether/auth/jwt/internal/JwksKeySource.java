@@ -104,6 +104,11 @@ public final class JwksKeySource implements KeySource {
 
     @Override
     public void close() {
+        // A download dropped or interrupted by the executor's shutdown must not leave handshakes waiting.
+        CompletableFuture<Snapshot> pending = flight.getAndSet(null);
+        if (pending != null) {
+            pending.completeExceptionally(new KeysUnavailableException("the authenticator was closed", null));
+        }
         try {
             source.close();
         } catch (IOException e) {
