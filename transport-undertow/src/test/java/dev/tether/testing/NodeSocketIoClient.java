@@ -28,7 +28,8 @@ import java.util.function.Predicate;
  */
 public final class NodeSocketIoClient implements AutoCloseable {
 
-    public static final Path NODE_DIR = Path.of("src", "test", "node").toAbsolutePath();
+    /** The driver's directory: this module's, also when run from a sibling module (through the test-jar). */
+    public static final Path NODE_DIR = nodeDir();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Object INSTALL_LOCK = new Object();
 
@@ -48,6 +49,12 @@ public final class NodeSocketIoClient implements AutoCloseable {
         Thread err = new Thread(() -> drain(process), "node-stderr-" + process.pid());
         err.setDaemon(true);
         err.start();
+    }
+
+    private static Path nodeDir() {
+        Path here = Path.of("src", "test", "node").toAbsolutePath();
+        Path sibling = Path.of("..", "transport-undertow", "src", "test", "node").toAbsolutePath().normalize();
+        return Files.isRegularFile(here.resolve("driver.js")) ? here : sibling;
     }
 
     /** Runs {@code npm ci} once if the pinned client is not installed. */
