@@ -7,7 +7,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
 import dev.tether.client.HandshakeException;
 import dev.tether.client.TetherClient;
 import dev.tether.core.Message;
@@ -19,6 +25,7 @@ import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.socketio.Socket;
 import dev.tether.socketio.SocketIoConfig;
+import dev.tether.testing.Await;
 import dev.tether.testing.NodeSocketIoClient;
 import dev.tether.testing.SocketIoTestServer;
 import dev.tether.undertow.TetherServer;
@@ -31,9 +38,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -78,8 +87,12 @@ class JwtAuthIT {
     }
 
     private URI startTether() throws Exception {
+        return startTether(authenticator());
+    }
+
+    private URI startTether(JwtAuthenticator authenticator) throws Exception {
         Tether tether = closing(Tether.create(TetherConfig.builder()
-                .authenticator(authenticator())
+                .authenticator(authenticator)
                 .authorizer(JwtAuthorizer.channelsClaim("channels"))
                 .drainTimeout(Duration.ZERO)
                 .build(), new SessionHandler() {
@@ -179,6 +192,74 @@ class JwtAuthIT {
                 () -> http.newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() { }).get(WAIT_S, TimeUnit.SECONDS));
         assertThat(e.getCause()).isInstanceOf(java.net.http.WebSocketHandshakeException.class);
         assertThat(((java.net.http.WebSocketHandshakeException) e.getCause()).getResponse().statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void withAJwksUrlTheFirstHandshakeWaitsForTheKeySetAndARotatedKeyIsFetchedOnce() throws Exception {
+        RSAKey first = Tokens.rsa("first");
+        RSAKey rotated = Tokens.rsa("rotated");
+        JwksServer jwks = closing(new JwksServer(new JWKSet(first)));
+        URI uri = startTether(closing(JwtAuthenticator.builder().jwksUrl(jwks.uri())
+                .issuer(ISSUER).audience(AUDIENCE).jwksRefetchInterval(Duration.ofMillis(1)).build()));
+        Instant inAnHour = Instant.now().plus(Duration.ofHours(1));
+
+        // Nothing cached: the handshake waits (no I/O thread blocked) until the download is released.
+        jwks.hold();
+        CompletableFuture<TetherClient> waiting = client(uri, Tokens.rs256(first, claims("alice", inAnHour).audience(AUDIENCE).build()))
+                .connect();
+        Await.until(() -> jwks.fetches() == 1, Duration.ofSeconds(WAIT_S), "the key set download starts");
+        assertThat(waiting).isNotDone();
+        jwks.release();
+        waiting.get(WAIT_S, TimeUnit.SECONDS);
+        assertThat(published.poll(WAIT_S, TimeUnit.SECONDS)).isEqualTo("open:alice");
+
+        // The issuer rotates its key: a token with the new kid triggers one download, then connects.
+        jwks.publish(new JWKSet(List.of(first, rotated)));
+        client(uri, Tokens.rs256(rotated, claims("bob", inAnHour).audience(AUDIENCE).build())).connect()
+                .get(WAIT_S, TimeUnit.SECONDS);
+        assertThat(published.poll(WAIT_S, TimeUnit.SECONDS)).isEqualTo("open:bob");
+        assertThat(jwks.fetches()).isEqualTo(2);
+
+        // Forged tokens are refused before the upgrade: another key under a published kid, no
+        // signature at all, and HS256 "signed" with the published RSA public key.
+        RSAKey impostor = new RSAKey.Builder(Tokens.rsa("x")).keyID("first").build();
+        JWTClaimsSet claims = claims("mallory", inAnHour).audience(AUDIENCE).build();
+        List<String> forged = List.of(
+                Tokens.rs256(impostor, claims),
+                new PlainJWT(claims).serialize(),
+                Tokens.sign(new MACSigner(first.toRSAPublicKey().getEncoded()),
+                        new JWSHeader.Builder(JWSAlgorithm.HS256).keyID("first").build(), claims));
+        for (String token : forged) {
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> client(uri, token).connect().get(WAIT_S, TimeUnit.SECONDS));
+            assertThat(((HandshakeException) e.getCause()).statusCode()).isEqualTo(401);
+        }
+        assertThat(published).isEmpty();
+    }
+
+    @Test
+    void aShortLivedTokenIsRefreshedInsideTheLiveSessionFromTheClientsSupplier() throws Exception {
+        URI uri = startTether();
+        AtomicInteger issued = new AtomicInteger();
+        BlockingQueue<Boolean> opens = new LinkedBlockingQueue<>();
+        // Tokens valid for 3 s; the server asks for a fresh one before each expires.
+        TetherClient alice = closing(TetherClient.builder(uri)
+                .tokenSupplier(() -> {
+                    issued.incrementAndGet();
+                    return CompletableFuture.completedFuture(token("alice", Instant.now().plusSeconds(3), AUDIENCE));
+                })
+                .listener(new TetherClient.Listener() {
+                    @Override
+                    public void onOpen(TetherClient client, boolean resumed) {
+                        opens.add(resumed);
+                    }
+                }).build());
+        alice.connect().get(WAIT_S, TimeUnit.SECONDS);
+        assertThat(opens.poll(WAIT_S, TimeUnit.SECONDS)).isFalse();
+        Await.until(() -> issued.get() >= 3, Duration.ofSeconds(WAIT_S), "two refreshes after the first token");
+        // Past the first token's expiry the same connection still works: nothing was closed.
+        alice.subscribe("chat").get(WAIT_S, TimeUnit.SECONDS);
+        assertThat(opens).as("no reconnect happened").isEmpty();
     }
 
     @Test
