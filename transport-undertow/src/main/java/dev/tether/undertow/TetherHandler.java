@@ -2,6 +2,7 @@ package dev.tether.undertow;
 
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.internal.AuthAnswers;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
@@ -17,9 +18,7 @@ import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import java.security.Principal;
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
@@ -87,6 +86,8 @@ public final class TetherHandler implements HttpHandler {
 
     private static final System.Logger LOG = System.getLogger(TetherHandler.class.getName());
     private static final int MAX_BODY_CHARS = 200;
+    /** Names the authenticator in the failure of a missing answer. */
+    private static final String AUTHENTICATOR = "the authenticator";
     private static final AuthResult UNAUTHORIZED = AuthResult.unauthorized("Unauthorized.");
     private static final AuthResult TIMED_OUT = AuthResult.unavailable("Authentication timed out; retry later.");
 
@@ -249,13 +250,13 @@ public final class TetherHandler implements HttpHandler {
             answer(exchange, failed(new IllegalStateException("the authenticator returned no stage")), onAccepted);
         } else if (stage instanceof CompletableFuture<AuthResult> future && future.isDone()) {
             // Most authenticators answer at once, and a reconnect storm is made of these: no hop.
-            answer(exchange, settled(future), onAccepted);
+            answer(exchange, AuthAnswers.settled(future, AUTHENTICATOR, this::failed), onAccepted);
         } else {
             PendingAuthentication.await(exchange, stage, tether.config().authenticationTimeout(),
                     new PendingAuthentication.Outcome() {
                         @Override
                         public void completed(HttpServerExchange done, AuthResult result, Throwable failure) {
-                            answer(done, outcome(result, failure), onAccepted);
+                            answer(done, AuthAnswers.outcome(result, failure, AUTHENTICATOR, TetherHandler.this::failed), onAccepted);
                         }
 
                         @Override
@@ -272,25 +273,6 @@ public final class TetherHandler implements HttpHandler {
                         }
                     });
         }
-    }
-
-    /** The outcome of a completed stage. */
-    private AuthResult settled(CompletableFuture<AuthResult> done) {
-        try {
-            return outcome(done.getNow(null), null);
-        } catch (CompletionException e) {
-            return outcome(null, e.getCause());
-        } catch (CancellationException e) {
-            return outcome(null, e);
-        }
-    }
-
-    /** {@code result}, or a 401 after reporting a failure or a missing result. */
-    private AuthResult outcome(AuthResult result, Throwable failure) {
-        if (failure != null) {
-            return failed(failure);
-        }
-        return result != null ? result : failed(new IllegalStateException("the authenticator completed with null"));
     }
 
     private AuthResult failed(Throwable failure) {

@@ -416,11 +416,10 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         if (closing) {
             return;
         }
-        if (error != null || result == null) {
-            report(error != null ? Cluster.unwrap(error)
-                    : new IllegalStateException("the authenticator's refresh completed with null"));
-            result = AuthResult.unauthorized("Unauthorized.");
-        }
+        result = AuthAnswers.outcome(result, error, "the authenticator's refresh", failure -> {
+            report(failure);
+            return AuthResult.unauthorized("Unauthorized.");
+        });
         if (result instanceof AuthResult.Accepted accepted) {
             if (accepted.principal().getName().equals(principal.getName())) {
                 renewCredentials(accepted);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.internal.AuthAnswers;
 import dev.tether.core.internal.BrokerResume;
 import dev.tether.core.internal.HashedWheelTimer;
 import dev.tether.core.internal.Heartbeat;
@@ -32,9 +33,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
@@ -57,6 +56,9 @@ import java.util.concurrent.TimeUnit;
  * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
 public final class EngineIoConnection implements ConnectionListener {
+
+    /** Names the middleware in the failure of a missing answer. */
+    private static final String MIDDLEWARE = "middleware";
 
     /** Packets a client may send to a namespace whose CONNECT is being authenticated. */
     static final int MAX_HELD_PACKETS = 16;
@@ -396,7 +398,7 @@ public final class EngineIoConnection implements ConnectionListener {
                 await(c, stage);
                 return;
             }
-            if (!accepted(c, settled(future))) {
+            if (!accepted(c, AuthAnswers.settled(future, MIDDLEWARE, this::failed))) {
                 return;
             }
         }
@@ -413,7 +415,7 @@ public final class EngineIoConnection implements ConnectionListener {
             if (connecting.get(c.namespace) != c) {
                 return; // timed out, given up by the client, or the transport closed: too late
             }
-            if (accepted(c, outcome(result, failure))) {
+            if (accepted(c, AuthAnswers.outcome(result, failure, MIDDLEWARE, this::failed))) {
                 authenticate(c);
             }
         }));
@@ -423,26 +425,6 @@ public final class EngineIoConnection implements ConnectionListener {
         if (connecting.get(c.namespace) == c) {
             refuse(c, TIMED_OUT);
         }
-    }
-
-    /** The answer of a completed stage. */
-    private AuthResult settled(CompletableFuture<AuthResult> done) {
-        try {
-            return outcome(done.getNow(null), null);
-        } catch (CompletionException e) {
-            return outcome(null, e.getCause());
-        } catch (CancellationException e) {
-            return outcome(null, e);
-        }
-    }
-
-    /** {@code result}, or a refusal once a failure or a missing result is reported. */
-    private AuthResult outcome(AuthResult result, Throwable failure) {
-        if (failure != null) {
-            return failed(failure instanceof CompletionException && failure.getCause() != null
-                    ? failure.getCause() : failure);
-        }
-        return result != null ? result : failed(new IllegalStateException("middleware completed with null"));
     }
 
     private AuthResult.Refused failed(Throwable failure) {
