@@ -159,6 +159,18 @@ class SocketIoPollingIT {
     }
 
     @Test
+    void stoppingTheServerHandsEveryPollingClientTheClosePacketBeforeItStops() throws Exception {
+        int n = 20;
+        NodeSocketIoClient clients = sio.client(n, "{\"transports\":[\"polling\"],\"reconnection\":false}");
+        clients.next("all-connected", WAIT);
+        server.close(); // alone: nothing else to wait for, so nothing else gives the closes time
+        for (int i = 0; i < n; i++) {
+            assertThat(clients.next("disconnect", WAIT).path("reason").asText())
+                    .as("a close packet, not a dropped poll").isEqualTo("transport close");
+        }
+    }
+
+    @Test
     void badEngineIoRequestsGetClearHttpErrors() throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
         HttpResponse<String> r = get(http, "/socket.io/?EIO=4&transport=polling&sid=nope", null);
@@ -186,6 +198,9 @@ class SocketIoPollingIT {
                 .timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         assertThat(post.statusCode()).isEqualTo(413);
         dev.tether.testing.Await.until(() -> tether.stats().connections() == 0, WAIT, "the session closed");
+        HttpResponse<String> told = get(http, "/socket.io/?EIO=4&transport=polling&sid=" + sid, null);
+        assertThat(told.statusCode()).isEqualTo(200);
+        assertThat(told.body()).as("the next poll carries the close packet").isEqualTo("1");
         assertThat(get(http, "/socket.io/?EIO=4&transport=polling&sid=" + sid, null).statusCode()).isEqualTo(400);
     }
 
