@@ -33,12 +33,16 @@ import org.xnio.XnioIoThread;
  * {@link #isWritable()} is false until a GET takes them. A POST larger than {@code maxPayload} is
  * refused with 413 before it is read (see {@code SocketIoHandler}).
  *
- * <p>Closing: {@link #close} queues the close packet ({@code 1}) after what is buffered and tells
- * the engine at once. The client learns of it only from a GET, so, as the reference server does,
- * the session stays reachable until a GET has carried the close packet to the client (the parked
- * one, or the next), at most the close timeout. Until then it is listed in the handler's
- * {@link OpenConnections}, which a server that stops waits for: a client whose session is closed
- * always gets the close packet, never a dropped request or an unknown {@code sid}.
+ * <p>Closing: {@link #close} tells the engine at once; the client learns of it only from a GET,
+ * so, as the reference server does, the session stays reachable until a GET has carried the close
+ * packet ({@code 1}) to the client, at most the close timeout. What was buffered goes first, and
+ * the close packet always in an answer of its own: socket.io-client handles the close packet of a
+ * payload before the Socket.IO packets in front of it (it hands those on a microtask later), so
+ * events sharing its payload would reach the application only after the reconnect, after the
+ * connection state recovery had asked for them again by an older offset. Until the close packet
+ * is handed over the session is listed in the handler's {@link OpenConnections}, which a server
+ * that stops waits for: a client whose session is closed gets the close packet, never a dropped
+ * request or an unknown {@code sid}.
  */
 public final class PollingTransport implements TransportConnection {
 
@@ -121,6 +125,10 @@ public final class PollingTransport implements TransportConnection {
         }
         if (!outbox.isEmpty()) {
             answer(exchange);
+            return;
+        }
+        if (closePending) {
+            answerClose(exchange);
             return;
         }
         if (upgrading) {
@@ -208,14 +216,6 @@ public final class PollingTransport implements TransportConnection {
         }
         outbox.clear();
         outboxBytes = 0;
-        if (closePending) {
-            // This answer carries the close packet: the session is done once it is sent.
-            closePending = false;
-            exchange.addExchangeCompleteListener((done, next) -> {
-                next.proceed();
-                execute(this::gone);
-            });
-        }
         send(exchange, b.toString());
         if (unwritable) {
             unwritable = false;
@@ -223,6 +223,16 @@ public final class PollingTransport implements TransportConnection {
                 listener.onWritable();
             }
         }
+    }
+
+    /** Hands the client the close packet, alone; the session is done once it is sent. */
+    private void answerClose(HttpServerExchange exchange) {
+        closePending = false;
+        exchange.addExchangeCompleteListener((done, next) -> {
+            next.proceed();
+            execute(this::gone);
+        });
+        send(exchange, "1");
     }
 
     private static void send(HttpServerExchange exchange, String body) {
@@ -297,7 +307,6 @@ public final class PollingTransport implements TransportConnection {
             }
             closed = true;
             closePending = true;
-            outbox.add("1");
             try {
                 closeTimer = thread.executeAfter(this::gone, closeTimeoutMs, TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
@@ -306,7 +315,11 @@ public final class PollingTransport implements TransportConnection {
             if (parkedGet != null) {
                 HttpServerExchange get = parkedGet;
                 parkedGet = null;
-                answer(get);
+                if (outbox.isEmpty()) {
+                    answerClose(get);
+                } else {
+                    answer(get); // the close packet follows on the next GET
+                }
             }
             listener.onClosed(code, reason);
         });
