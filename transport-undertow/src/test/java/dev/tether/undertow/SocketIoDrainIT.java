@@ -42,6 +42,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>A cluster because that is where a drained client's session can be recovered: a single
  * server's sessions end with its hub.
+ *
+ * <p>Without a drain ({@code drainTimeout} 0) the hub closes every transport at once and stops;
+ * the closes its transports report after its handler pool stopped change nothing and log
+ * nothing, and every client and every server-side socket is still told.
  */
 class SocketIoDrainIT {
 
@@ -54,23 +58,29 @@ class SocketIoDrainIT {
     private static final String ROOM = "sio:/#room";
 
     private final InMemoryCluster cluster = new InMemoryCluster();
-    /** Closed in order after each test: clients first, then the proxy, then each node (hub, then server). */
+    /** Closed after each test, last registered first: clients, the proxy, then each node (hub, then server). */
     private final List<AutoCloseable> closing = new ArrayList<>();
 
-    private record Node(Tether tether, SocketIo io, TetherServer server, Queue<Socket> recovered) {
+    private record Node(Tether tether, SocketIo io, TetherServer server, Queue<Socket> recovered,
+                        Queue<String> disconnects) {
         InetSocketAddress address() {
             return new InetSocketAddress("127.0.0.1", server.port());
         }
     }
 
     private Node startNode() {
-        Tether tether = Tether.create(TetherConfig.builder().broker(cluster.node())
-                .drainTimeout(DRAIN_TIMEOUT).drainReconnectWindow(WINDOW_MIN, WINDOW_MAX)
-                .build(), new SessionHandler() { });
+        return startNode(TetherConfig.builder().broker(cluster.node())
+                .drainTimeout(DRAIN_TIMEOUT).drainReconnectWindow(WINDOW_MIN, WINDOW_MAX));
+    }
+
+    private Node startNode(TetherConfig.Builder config) {
+        Tether tether = Tether.create(config.build(), new SessionHandler() { });
         SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
         Queue<Socket> recovered = new ConcurrentLinkedQueue<>();
+        Queue<String> disconnects = new ConcurrentLinkedQueue<>();
         io.on("connection", socket -> {
             socket.join("room");
+            socket.onDisconnect(disconnects::add);
             if (socket.recovered()) {
                 recovered.add(socket);
             }
@@ -78,7 +88,7 @@ class SocketIoDrainIT {
         TetherServer server = TetherServer.start(io, TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
         closing.add(server);
         closing.add(tether);
-        return new Node(tether, io, server, recovered);
+        return new Node(tether, io, server, recovered, disconnects);
     }
 
     @AfterEach
@@ -112,6 +122,22 @@ class SocketIoDrainIT {
         return all;
     }
 
+    private List<NodeSocketIoClient> startClients(String url, int perKind, String options) throws Exception {
+        List<NodeSocketIoClient> clients = new ArrayList<>();
+        for (String transports : List.of("\"transports\":[\"websocket\"],", "\"transports\":[\"polling\"],", "")) {
+            NodeSocketIoClient client = NodeSocketIoClient.start(url, perKind, "{" + transports + options + "}");
+            closing.add(client);
+            clients.add(client);
+        }
+        for (NodeSocketIoClient client : clients) {
+            client.next("all-connected", WAIT);
+        }
+        NodeSocketIoClient upgrading = clients.get(2);
+        Await.until(() -> upgrading.seen().stream().filter(n -> n.path("e").asText().equals("upgrade")).count() == perKind,
+                WAIT, "every default client upgraded to WebSocket");
+        return clients;
+    }
+
     private static boolean allSeeTick(List<NodeSocketIoClient> clients, int k) {
         for (NodeSocketIoClient client : clients) {
             for (List<Integer> ticks : ticks(client)) {
@@ -141,20 +167,8 @@ class SocketIoDrainIT {
         Node b = startNode();
         Node a = startNode();
         ChaosProxy balancer = ChaosProxy.start(a.address());
-        String url = "http://127.0.0.1:" + balancer.port();
-        List<NodeSocketIoClient> clients = new ArrayList<>();
-        for (String transports : List.of("\"transports\":[\"websocket\"],", "\"transports\":[\"polling\"],", "")) {
-            NodeSocketIoClient client = NodeSocketIoClient.start(url, PER_KIND, "{" + transports + "\"brief\":true}");
-            clients.add(client);
-        }
-        NodeSocketIoClient upgrading = clients.get(2);
         closing.add(balancer);
-        closing.addAll(clients);
-        for (NodeSocketIoClient client : clients) {
-            client.next("all-connected", WAIT);
-        }
-        Await.until(() -> upgrading.seen().stream().filter(n -> n.path("e").asText().equals("upgrade")).count() == PER_KIND,
-                WAIT, "every default client upgraded to WebSocket");
+        List<NodeSocketIoClient> clients = startClients("http://127.0.0.1:" + balancer.port(), PER_KIND, "\"brief\":true");
         Await.until(() -> a.tether().subscribers(ROOM) == CLIENTS, WAIT, "every socket in the room");
 
         // Node B's application emits to the room all along: before, during and after A's drain.
@@ -227,6 +241,31 @@ class SocketIoDrainIT {
             }
         }
         assertThat(b.tether().stats().resumed()).isEqualTo(CLIENTS);
+        assertThat(logs.records()).as("logged at WARNING or above:%s", logs.describe()).isEmpty();
+    }
+
+    @Test
+    void withoutADrainEveryTransportClosesAtOnceAndLateReportsAreQuiet() throws Exception {
+        LogCapture logs = LogCapture.start("dev.tether", Level.WARNING);
+        closing.add(logs);
+        Node node = startNode(TetherConfig.builder().drainTimeout(Duration.ZERO));
+        int perKind = 30;
+        List<NodeSocketIoClient> clients = startClients("http://127.0.0.1:" + node.server().port(), perKind,
+                "\"reconnection\":false");
+        Await.until(() -> node.tether().stats().connections() == 3 * perKind, WAIT, "every connection counted");
+
+        node.tether().close();
+        node.server().close();
+
+        for (NodeSocketIoClient client : clients) {
+            for (int i = 0; i < perKind; i++) {
+                JsonNode gone = client.next(n -> n.path("e").asText().equals("disconnect"), "a disconnect", WAIT);
+                assertThat(gone.path("reason").asText()).as("%s", gone).isEqualTo("transport close");
+            }
+        }
+        Await.until(() -> node.disconnects().size() >= 3 * perKind, WAIT, "every socket's disconnect listener");
+        assertThat(node.disconnects()).hasSize(3 * perKind).containsOnly("server shutting down");
+        Await.until(() -> node.tether().stats().connections() == 0, WAIT, "every late close reached the hub");
         assertThat(logs.records()).as("logged at WARNING or above:%s", logs.describe()).isEmpty();
     }
 }
