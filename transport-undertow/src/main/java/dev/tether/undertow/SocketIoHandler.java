@@ -68,6 +68,10 @@ import java.util.function.BiConsumer;
  * {@code maxPayload} is the hub's {@code maxMessageBytes}: a larger WebSocket message closes
  * with 1009.
  *
+ * <p>Closing: a closed polling session (by the engine, a draining hub or a stopping server) keeps
+ * its {@code sid} until a GET has carried the close packet to the client, alone in its answer, at
+ * most {@link TetherUndertowConfig#closeTimeout()}; see {@link PollingTransport}.
+ *
  * <p>Threading: thread-safe; one instance serves every request; never blocks. A polling session
  * runs on the I/O thread of the request that opened it (see {@link PollingTransport}).
  */
