@@ -1,6 +1,7 @@
 // Drives stock socket.io-client sockets for the Java integration tests (SocketIo*IT).
 //   node driver.js <url> <count> '<options json>'
-// Prints one JSON object per line on stdout; reads one JSON command per line on stdin.
+// Prints one JSON object per line on stdout (a disconnect with its wall-clock time t, in ms);
+// reads one JSON command per line on stdin.
 // Exits when stdin closes or on {"cmd":"exit"}; the Java test also kills it by handle.
 "use strict";
 const { io } = require("socket.io-client");
@@ -63,7 +64,7 @@ for (let i = 0; i < count; i++) {
   socket.on("connect_error", (err) => out({ e: "connect_error", i, message: err.message }));
   socket.on("disconnect", (reason, details) => {
     const code = details && details.context && typeof details.context.code === "number" ? details.context.code : null;
-    out({ e: "disconnect", i, reason, code });
+    out({ e: "disconnect", i, reason, code, t: Date.now() });
   });
   socket.onAny((name, ...args) => {
     const last = args[args.length - 1];

@@ -168,13 +168,21 @@ public interface Tether extends AutoCloseable {
 
     /**
      * Drains and stops the hub, blocking up to {@link TetherConfig#drainTimeout()}: refuses new
-     * connections, tells every client to reconnect after a random delay within
+     * connections, gives every client a random delay within
      * {@link TetherConfig#drainReconnectMin()}..{@link TetherConfig#drainReconnectMax()} (so
-     * that they do not come back in lock-step), keeps writing what is queued and waits for it to
-     * be acknowledged, then closes every connection with {@link CloseCodes#SERVER_RESTART}, ends
-     * every session and stops the timer and the pool it created. Idempotent. Call it from an
-     * application thread: on a transport I/O thread it cannot wait for the connections it serves,
-     * so it skips the wait for acknowledgements.
+     * that they do not come back in lock-step) and keeps writing what is queued. A native client
+     * is told its delay in a {@code reconnect} frame and closed with
+     * {@link CloseCodes#SERVER_RESTART} once what was queued is written and acknowledged. A
+     * Socket.IO client, whose protocol has no such frame, has its transport closed at its delay,
+     * after what was queued for it is written (long-polling: the close packet on its next poll;
+     * WebSocket: a close frame with 4012); socket.io-client then reports "transport close" and
+     * reconnects with its own backoff, recovering its sessions elsewhere if connection state
+     * recovery is on and a cluster holds them. Whatever is still open at the drain timeout is
+     * closed with {@link CloseCodes#SERVER_RESTART}. Then every session ends and the timer and
+     * the pool it created stop; the closes transports report later change nothing and log
+     * nothing. Idempotent. Call it from an application thread: on a transport I/O thread it
+     * cannot wait for the connections it serves, so it skips the wait. Close the hub before the
+     * server that carries its connections.
      */
     @Override
     void close();

@@ -191,9 +191,12 @@ public final class TetherConfig {
     public int handshakeBurst() { return handshakeBurst; }
     /** The Retry-After a refused handshake is given; clients add jitter. */
     public Duration admissionRetryAfter() { return admissionRetryAfter; }
-    /** How long {@link Tether#close()} waits for queued messages to be written and acknowledged. */
+    /**
+     * How long {@link Tether#close()} drains: waits for queued messages to be written and
+     * acknowledged, and for Socket.IO transports to close at their delays.
+     */
     public Duration drainTimeout() { return drainTimeout; }
-    /** Shortest reconnect delay {@link Tether#close()} tells a client. */
+    /** Shortest reconnect delay {@link Tether#close()} gives a client (a Socket.IO client: its transport's close). */
     public Duration drainReconnectMin() { return drainReconnectMin; }
     /** Longest reconnect delay {@link Tether#close()} tells a client; each gets a uniform random delay in between. */
     public Duration drainReconnectMax() { return drainReconnectMax; }
@@ -311,9 +314,17 @@ public final class TetherConfig {
         public Builder handshakeBurst(int v) { this.handshakeBurst = v; return this; }
         /** Default 2 s; whole seconds, at least 1 s. */
         public Builder admissionRetryAfter(Duration v) { this.admissionRetryAfter = v; return this; }
-        /** Default 10 s; zero closes at once. */
+        /**
+         * Default 10 s; zero closes at once. Keep it at least {@code drainReconnectWindow}'s
+         * maximum when Socket.IO clients connect: their closes are spread over that window, and
+         * what is still open at the timeout is closed at once.
+         */
         public Builder drainTimeout(Duration v) { this.drainTimeout = v; return this; }
-        /** Default 1 s to 10 s; {@code min} at most {@code max}. */
+        /**
+         * Default 1 s to 10 s; {@code min} at most {@code max}. Each client gets a uniform random
+         * delay in it: a native client as its {@code reconnect} frame's delay, a Socket.IO client
+         * as the time its transport is closed.
+         */
         public Builder drainReconnectWindow(Duration min, Duration max) {
             this.drainReconnectMin = min;
             this.drainReconnectMax = max;

@@ -273,6 +273,51 @@ class SocketIoEngineTest {
         assertThat(c.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
     }
 
+    @Test
+    void hubCloseWritesWhatIsQueuedThenClosesEachTransportAtItsOwnTimeInTheDrainWindow() throws Exception {
+        tether = Tether.create(TetherConfig.builder().errorHandler((c, e) -> { })
+                .drainTimeout(Duration.ofSeconds(30))
+                .drainReconnectWindow(Duration.ofMillis(200), Duration.ofMillis(1200))
+                .build(), new SessionHandler() { });
+        io = SocketIo.create(tether, SocketIoConfig.defaults());
+        io.on("connection", socket -> {
+            socket.onDisconnect(disconnects::add);
+            connected.add(socket);
+        });
+        List<SioConnection> clients = new java.util.ArrayList<>();
+        List<Long> closedAtNs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            SioConnection c = connectedToMain();
+            nextSocket();
+            c.closeCode.thenRun(() -> closedAtNs.add(System.nanoTime()));
+            clients.add(c);
+        }
+        SioConnection blocked = clients.get(0);
+        blocked.writable = false; // its client does not read: the broadcast waits in its queue
+        io.emit("last", "words");
+        long started = System.nanoTime();
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(tether::close);
+        for (SioConnection c : clients.subList(1, clients.size())) {
+            assertThat(c.next()).isEqualTo("42[\"last\",\"words\"]");
+            assertThat(c.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
+        }
+        assertThat(closing).as("the hub waits for the blocked transport").isNotDone();
+        assertThat(blocked.closeCode).isNotDone();
+        blocked.setWritable();
+        assertThat(blocked.next()).as("written before the close").isEqualTo("42[\"last\",\"words\"]");
+        assertThat(blocked.awaitClose()).isEqualTo(CloseCodes.SERVER_RESTART);
+        closing.get(10, TimeUnit.SECONDS);
+
+        List<Long> afterMs = closedAtNs.stream().map(t -> TimeUnit.NANOSECONDS.toMillis(t - started)).sorted().toList();
+        assertThat(afterMs).hasSize(20).allSatisfy(ms -> assertThat(ms).isGreaterThanOrEqualTo(200));
+        assertThat(afterMs.get(18) - afterMs.get(0)).as("closes spread over the window, not at once: " + afterMs)
+                .isGreaterThanOrEqualTo(300);
+        for (int i = 0; i < 20; i++) {
+            assertThat(disconnects.poll(10, TimeUnit.SECONDS)).as("disconnect listener " + i)
+                    .isEqualTo("server shutting down");
+        }
+    }
+
     // ------------------------------------------------------------ connection state recovery
 
     private SocketIo startWithRecovery(int replayMessages) {

@@ -68,6 +68,10 @@ import java.util.function.BiConsumer;
  * {@code maxPayload} is the hub's {@code maxMessageBytes}: a larger WebSocket message closes
  * with 1009.
  *
+ * <p>Closing: a closed polling session (by the engine, a draining hub or a stopping server) keeps
+ * its {@code sid} until a GET has carried the close packet to the client, alone in its answer, at
+ * most {@link TetherUndertowConfig#closeTimeout()}; see {@link PollingTransport}.
+ *
  * <p>Threading: thread-safe; one instance serves every request; never blocks. A polling session
  * runs on the I/O thread of the request that opened it (see {@link PollingTransport}).
  */
@@ -84,8 +88,11 @@ public final class SocketIoHandler implements HttpHandler {
     private final TetherUndertowConfig config;
     private final TetherHandler webSocket;
     private final WebSocketUpgrade upgrades;
+    private final ConnectionSettings settings;
     private final Map<String, PollingTransport> polling = new ConcurrentHashMap<>();
     private final BiConsumer<HttpServerExchange, AuthResult.Accepted> openAccepted = this::openSession;
+    /** Polling sessions open, or closed with the close packet not yet handed to their client. */
+    private final OpenConnections pollingSessions = new OpenConnections();
 
     /** A handler for {@code io} with the default configuration. */
     public SocketIoHandler(SocketIo io) {
@@ -105,7 +112,7 @@ public final class SocketIoHandler implements HttpHandler {
         this.webSocket = new TetherHandler(tether, config,
                 exchange -> SocketIoErrors.badRequest(exchange, 3, "Bad request"),
                 (connection, credentials) -> io.connect(connection, credentials.principal(), io.newEngineId(), List.of()));
-        ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
+        this.settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrades = new WebSocketUpgrade(tether, this::attachUpgrade, settings);
     }
 
@@ -121,18 +128,22 @@ public final class SocketIoHandler implements HttpHandler {
 
     /**
      * Closes every long-polling session (its client gets the close packet) and every WebSocket
-     * a polling session upgraded to, with {@code code}. For a server that stops.
+     * a polling session upgraded to, with {@code code}, as well as those opened from now on. For
+     * a server that stops.
      */
     void closeSessions(int code, String reason) {
-        for (PollingTransport transport : polling.values()) {
-            transport.close(code, reason);
-        }
+        pollingSessions.closeAll(code, reason);
         upgrades.openConnections().closeAll(code, reason);
     }
 
-    /** The WebSockets polling sessions upgraded to that are still open. */
-    OpenConnections upgradedConnections() {
-        return upgrades.openConnections();
+    /**
+     * Waits until every polling session's client has been handed its close packet and every
+     * upgraded WebSocket is closed, at most until {@code deadlineNs} ({@link System#nanoTime()}).
+     * Not on an I/O thread.
+     */
+    boolean awaitSessionsClosed(long deadlineNs) throws InterruptedException {
+        boolean pollingDone = pollingSessions.awaitEmpty(Math.max(0, deadlineNs - System.nanoTime()));
+        return upgrades.openConnections().awaitEmpty(Math.max(0, deadlineNs - System.nanoTime())) && pollingDone;
     }
 
     /** The handler of the WebSocket upgrades (for the connections it keeps open). */
@@ -219,8 +230,8 @@ public final class SocketIoHandler implements HttpHandler {
         }
         String sid = io.newEngineId();
         PollingTransport transport = new PollingTransport(sid, exchange.getIoThread(),
-                exchange.getSourceAddress(), config.writeWaterMark().highBytes(),
-                gone -> polling.remove(gone.sid(), gone));
+                exchange.getSourceAddress(), config.writeWaterMark().highBytes(), settings.closeTimeoutMs(),
+                pollingSessions, gone -> polling.remove(gone.sid(), gone));
         polling.put(sid, transport);
         // The handler runs on this I/O thread, which becomes the session's.
         ConnectionListener listener = io.connect(transport, accepted.principal(), sid, List.of("websocket"));

@@ -31,13 +31,19 @@ import org.xnio.Options;
  * threads, so the server's worker pool is kept small.
  *
  * <p>Ownership: the server does not own the hub. {@link #close()} closes every open WebSocket
- * with a close frame carrying 1001 (going away, which clients treat as "reconnect and resume"),
- * waits up to {@link TetherUndertowConfig#closeTimeout()} for the clients to answer, then stops
- * Undertow and leaves the hub running. The hub sees those connections closed with 1001 and keeps
- * their sessions for resumption. For a graceful shutdown close the hub first (it tells every
- * client to reconnect and closes their connections with 4012; the server then waits for those
- * closes to complete), then the server; a try-with-resources block that declares the hub before
- * the server does exactly that.
+ * with a close frame carrying 1001 (going away, which clients treat as "reconnect and resume")
+ * and every Socket.IO long-polling session with the close packet, waits up to
+ * {@link TetherUndertowConfig#closeTimeout()} for the clients to answer, then stops Undertow and
+ * leaves the hub running. The hub sees those connections closed with 1001 and keeps their
+ * sessions for resumption.
+ *
+ * <p>Shutdown: for a graceful one close the hub first, then the server; a try-with-resources
+ * block that declares the hub before the server does exactly that. The hub drains
+ * ({@link Tether#close()}): native clients are told to reconnect after a random delay and closed
+ * with 4012; Socket.IO transports are closed at random times over the same window, so that
+ * socket.io-client reconnects by itself, spread out. The server then waits for what those closes
+ * still have in flight (a close frame's answer, a polling client's next GET for its close packet),
+ * then stops.
  *
  * <p>Why a close frame and not just the socket: a peer learns of a socket closed under it only
  * by reading the end of the stream, and a client that holds reading back does not read it. The
@@ -151,10 +157,12 @@ public final class TetherServer implements AutoCloseable {
     /**
      * Stops the server. In order: sends every open WebSocket a close frame with 1001
      * ({@link CloseCodes#GOING_AWAY}, resumable) and reports each to the hub as closed with 1001,
-     * as well as any WebSocket upgraded from then on; waits until every client has answered and
-     * its socket is closed, at most {@link TetherUndertowConfig#closeTimeout()}; then stops
-     * Undertow: the listening socket first, then the I/O threads, which drops the sockets of
-     * clients that did not answer in time. Does not close the hub.
+     * as well as any WebSocket upgraded from then on; closes every Socket.IO long-polling session
+     * (and any opened from then on), whose client gets the close packet on its pending or next
+     * GET; waits until every client has answered and its socket is closed and every polling
+     * client has been handed its close packet, at most {@link TetherUndertowConfig#closeTimeout()};
+     * then stops Undertow: the listening socket first, then the I/O threads, which drops the
+     * sockets of clients that did not answer in time. Does not close the hub.
      *
      * <p>Idempotent; blocks until Undertow has stopped. If the calling thread is interrupted while
      * waiting for the clients, the server stops at once and the interrupt is kept. Must not be
@@ -181,7 +189,8 @@ public final class TetherServer implements AutoCloseable {
             long deadline = System.nanoTime() + handler.config().closeTimeout().toNanos();
             open.awaitEmpty(handler.config().closeTimeout().toNanos());
             if (socketIo != null) {
-                socketIo.upgradedConnections().awaitEmpty(Math.max(0, deadline - System.nanoTime()));
+                // Before Undertow stops: a polling client's close packet goes out on its next GET.
+                socketIo.awaitSessionsClosed(deadline);
             }
         } catch (InterruptedException e) {
             interrupted = true;

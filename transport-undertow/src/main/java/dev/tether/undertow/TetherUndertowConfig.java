@@ -30,7 +30,8 @@ import java.util.Set;
  *       windows of one minute</td><td>300</td><td>close 1008</td></tr>
  *   <tr><td>{@link #idleTimeout()}: no traffic at all on an upgraded socket</td>
  *       <td>heartbeat interval + timeout + 10 s</td><td>socket closed</td></tr>
- *   <tr><td>{@link #closeTimeout()}: wait for the peer's close frame</td><td>5 s</td>
+ *   <tr><td>{@link #closeTimeout()}: wait for the peer's close frame (or a polling client's next
+ *       GET for its close packet)</td><td>5 s</td>
  *       <td>socket closed</td></tr>
  * </table>
  * RFC 6455 violations are refused whatever the configuration: reserved bits or opcodes, bad
@@ -244,9 +245,9 @@ public final class TetherUndertowConfig {
 
     /**
      * How long a connection that sent a close frame waits for the peer's close frame before the
-     * socket is closed anyway. Also the longest {@link TetherServer#close()} waits for its clients
-     * to answer the close frames it sends them before it stops Undertow. Default
-     * {@link #DEFAULT_CLOSE_TIMEOUT}, 5 s.
+     * socket is closed anyway, and how long a closed Socket.IO long-polling session waits for a
+     * GET to carry its close packet to the client. Also the longest {@link TetherServer#close()}
+     * waits for both before it stops Undertow. Default {@link #DEFAULT_CLOSE_TIMEOUT}, 5 s.
      */
     public Duration closeTimeout() {
         return closeTimeout;

@@ -113,8 +113,13 @@ abstract class RawFrameConformance {
         tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_MESSAGE_BYTES)
                 .authorizer(Authorizer.topics("room"::equals, topic -> false))
                 .drainTimeout(Duration.ZERO).build(), new SessionHandler() { });
-        server = startServer(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .messageReadTimeout(READ_DEADLINE).requestParseTimeout(PARSE_TIMEOUT).build());
+        server = startServer(tether, serverConfig().build());
+    }
+
+    /** The server's configuration: loopback, any port, the suite's deadlines. */
+    TetherUndertowConfig.Builder serverConfig() {
+        return TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .messageReadTimeout(READ_DEADLINE).requestParseTimeout(PARSE_TIMEOUT);
     }
 
     @AfterEach

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -159,6 +160,42 @@ class SocketIoPollingIT {
     }
 
     @Test
+    void stoppingTheServerHandsEveryPollingClientTheClosePacketBeforeItStops() throws Exception {
+        int n = 20;
+        NodeSocketIoClient clients = sio.client(n, "{\"transports\":[\"polling\"],\"reconnection\":false}");
+        clients.next("all-connected", WAIT);
+        server.close(); // alone: nothing else to wait for, so nothing else gives the closes time
+        for (int i = 0; i < n; i++) {
+            assertThat(clients.next("disconnect", WAIT).path("reason").asText())
+                    .as("a close packet, not a dropped poll").isEqualTo("transport close");
+        }
+    }
+
+    @Test
+    void theClosePacketTravelsAloneAfterWhatWasQueued() throws Exception {
+        // socket.io-client handles a payload's close packet before the events in front of it, so
+        // those would reach the application only after its reconnect (and its recovery offset).
+        HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
+        String open = get(http, "/socket.io/?EIO=4&transport=polling", null).body();
+        String session = "/socket.io/?EIO=4&transport=polling&sid=" + open.replaceAll("^0\\{\"sid\":\"([^\"]+)\".*$", "$1");
+        HttpResponse<String> connect = http.send(HttpRequest.newBuilder(URI.create(url() + session))
+                .POST(HttpRequest.BodyPublishers.ofString("40")).timeout(WAIT).build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        assertThat(connect.statusCode()).isEqualTo(200);
+        assertThat(get(http, session, null).body()).startsWith("40{\"sid\":");
+        Socket socket = nextSocket();
+        socket.emit("a", 1);
+        socket.emit("b", 2); // no GET waits: both stay buffered
+
+        CompletableFuture<Void> stopping = CompletableFuture.runAsync(server::close);
+        assertThat(get(http, session, null).body().split(String.valueOf('\u001e')))
+                .containsExactly("42[\"a\",1]", "42[\"b\",2]");
+        assertThat(stopping).as("waiting for the close packet to be handed over").isNotDone();
+        assertThat(get(http, session, null).body()).isEqualTo("1");
+        stopping.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    @Test
     void badEngineIoRequestsGetClearHttpErrors() throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
         HttpResponse<String> r = get(http, "/socket.io/?EIO=4&transport=polling&sid=nope", null);
@@ -186,6 +223,9 @@ class SocketIoPollingIT {
                 .timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         assertThat(post.statusCode()).isEqualTo(413);
         dev.tether.testing.Await.until(() -> tether.stats().connections() == 0, WAIT, "the session closed");
+        HttpResponse<String> told = get(http, "/socket.io/?EIO=4&transport=polling&sid=" + sid, null);
+        assertThat(told.statusCode()).isEqualTo(200);
+        assertThat(told.body()).as("the next poll carries the close packet").isEqualTo("1");
         assertThat(get(http, "/socket.io/?EIO=4&transport=polling&sid=" + sid, null).statusCode()).isEqualTo(400);
     }
 

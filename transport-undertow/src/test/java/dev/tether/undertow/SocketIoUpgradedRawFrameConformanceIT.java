@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
 
 /**
@@ -20,6 +21,15 @@ import org.junit.jupiter.api.DisplayName;
 class SocketIoUpgradedRawFrameConformanceIT extends SocketIoRawFrameConformanceIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * A test whose upgrade is refused leaves a polling session that nobody polls; a server that
+     * stops waits up to the close timeout for a GET to hand that session its close packet.
+     */
+    @Override
+    TetherUndertowConfig.Builder serverConfig() {
+        return super.serverConfig().closeTimeout(Duration.ofSeconds(1));
+    }
 
     /** A new long-polling session's upgrade target: the open packet's sid in the query. */
     @Override

@@ -66,7 +66,7 @@ public final class Hub implements Tether {
             new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     /** Connections served by another wire protocol's state machine (Socket.IO), for counting and shutdown. */
-    private final Set<TransportConnection> otherConnections = ConcurrentHashMap.newKeySet();
+    private final Set<HubConnection> otherConnections = ConcurrentHashMap.newKeySet();
     /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
     /** Issues session ids and tells an expired session's id from one this hub never issued. */
@@ -193,19 +193,21 @@ public final class Hub implements Tether {
 
     /**
      * For another wire protocol's state machine (Socket.IO): takes the slot {@link #admit()}
-     * reserved for {@code connection}, so that it counts as a connection and is closed with
-     * {@link CloseCodes#SERVER_RESTART} when the hub closes.
+     * reserved for {@code connection}, so that it counts as a connection and is drained when the
+     * hub closes: told {@link HubConnection#goingAway}, then, if still open at the end of the
+     * drain, closed with {@link CloseCodes#SERVER_RESTART}. The hub waits for its
+     * {@link #unregister} within the drain timeout.
      *
      * @return false if the hub is closing: the caller closes the connection
      */
-    public boolean register(TransportConnection connection) {
+    public boolean register(HubConnection connection) {
         otherConnections.add(connection);
         config.metrics().connectionOpened();
         return !closed;
     }
 
     /** The end of a connection {@link #register registered}; gives its slot back. Idempotent. */
-    public void unregister(TransportConnection connection, int code) {
+    public void unregister(HubConnection connection, int code) {
         if (otherConnections.remove(connection)) {
             connections.decrementAndGet();
             config.metrics().connectionClosed(code);
@@ -457,13 +459,21 @@ public final class Hub implements Tether {
                     result.complete(value);
                 }
             };
-            try {
-                handlerPool.execute(complete);
-            } catch (RejectedExecutionException e) {
-                complete.run(); // the pool is shut down: nobody is left to block
-            }
+            runOnHandlerPool(complete);
         });
         return result;
+    }
+
+    /**
+     * Runs {@code task}, which completes a future the application may depend on, on the handler
+     * pool; here if the pool refuses it (it is shut down: nobody is left to block).
+     */
+    void runOnHandlerPool(Runnable task) {
+        try {
+            handlerPool.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run();
+        }
     }
 
     @Override
@@ -689,6 +699,17 @@ public final class Hub implements Tether {
         return closed;
     }
 
+    /**
+     * Drains, then stops. Every connection is told {@link HubConnection#goingAway} with its own
+     * random delay from the drain reconnect window: a native client gets a {@code reconnect} frame
+     * and is closed with 4012 once every connected session's queue is written and acknowledged; a
+     * Socket.IO connection writes what is queued and closes its transport at that delay, so that
+     * its clients reconnect spread over the window. All within the drain timeout; what is still
+     * open then is closed with 4012. Only then do the sessions end, the timer and the broker stop
+     * and the handler pool shuts down, so that the callbacks of those closes run; a close that
+     * transports report later still reaches the engine, and its callbacks are dropped quietly
+     * (the sessions' own ends were told).
+     */
     @Override
     public void close() {
         synchronized (closeLock) {
@@ -700,29 +721,39 @@ public final class Hub implements Tether {
         LOG.log(System.Logger.Level.INFO, "tether: draining hub with {0} connections and {1} sessions",
                 connections.get(), sessions.size());
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        boolean linksClosed = false;
+        // Waiting on an I/O thread would stall the very connections we wait for.
+        boolean wait = !config.drainTimeout().isZero() && !onIoThread();
         if (!config.drainTimeout().isZero()) {
             long min = config.drainReconnectMin().toMillis();
             long max = config.drainReconnectMax().toMillis();
-            for (Link link : links) {
-                long afterMs = min + ThreadLocalRandom.current().nextLong(max - min + 1);
-                link.connection.execute(() -> link.announceReconnect(afterMs));
+            for (HubConnection connection : allConnections()) {
+                connection.goingAway(min + ThreadLocalRandom.current().nextLong(max - min + 1));
             }
-            // Waiting on an I/O thread would stall the very connections we wait for.
-            boolean onIoThread = links.stream().anyMatch(link -> link.connection.inIoThread());
-            if (onIoThread) {
+            if (!wait) {
                 LOG.log(System.Logger.Level.WARNING, "tether: close() called on an I/O thread;"
                         + " not waiting for queued messages to be acknowledged");
             }
-            // Shutdown is not a hot path: poll until what was queued is written and acknowledged.
-            while (!onIoThread && !drained() && System.nanoTime() - deadline < 0) {
+            // Shutdown is not a hot path: poll until what was queued is written and acknowledged
+            // (then the native connections close) and every other connection has closed itself.
+            while (wait && System.nanoTime() - deadline < 0 && !(linksClosed && otherConnections.isEmpty())) {
+                if (!linksClosed && drained()) {
+                    closeLinks();
+                    linksClosed = true;
+                }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
             }
         }
-        for (Link link : links) {
-            link.connection.close(CloseCodes.SERVER_RESTART, "server restart");
+        if (!linksClosed) {
+            closeLinks();
         }
-        for (TransportConnection other : otherConnections) {
-            other.close(CloseCodes.SERVER_RESTART, "server restart");
+        for (HubConnection other : otherConnections) {
+            other.connection().close(CloseCodes.SERVER_RESTART, "server restart");
+        }
+        // Their closes are reported from their I/O threads; within the drain timeout, wait for
+        // them, so that the sessions detach (and stay recoverable) before they end here.
+        while (wait && System.nanoTime() - deadline < 0 && !otherConnections.isEmpty()) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
         for (ServerSession session : new ArrayList<>(sessions.values())) {
             session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
@@ -733,6 +764,28 @@ public final class Hub implements Tether {
         }
         if (ownedPool != null) {
             ownedPool.shutdown();
+        }
+    }
+
+    private List<HubConnection> allConnections() {
+        List<HubConnection> all = new ArrayList<>(links.size() + otherConnections.size());
+        all.addAll(links);
+        all.addAll(otherConnections);
+        return all;
+    }
+
+    private boolean onIoThread() {
+        for (HubConnection connection : allConnections()) {
+            if (connection.connection().inIoThread()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void closeLinks() {
+        for (Link link : links) {
+            link.connection.close(CloseCodes.SERVER_RESTART, "server restart");
         }
     }
 

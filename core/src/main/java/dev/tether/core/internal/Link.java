@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * connection's I/O thread; timers hop onto it through {@link TransportConnection#execute(Runnable)}
  * (the heartbeat's own threading is described in {@link Heartbeat}).
  */
-final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
+final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, HubConnection {
 
     /** The highest native protocol version this server speaks. */
     static final int PROTOCOL_VERSION = 2;
@@ -564,9 +564,10 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner {
         connection.close(code, reason);
     }
 
-    /** The hub is draining: tell the client when to come back. I/O thread only. */
-    void announceReconnect(long afterMs) {
-        writeControl(new OutboundFrame.Reconnect(afterMs));
+    /** The hub is draining: tells the client when to come back; the hub closes us once drained. */
+    @Override
+    public void goingAway(long reconnectAfterMs) {
+        connection.execute(() -> writeControl(new OutboundFrame.Reconnect(reconnectAfterMs)));
     }
 
     /** Another connection resumed our session. Any thread. */

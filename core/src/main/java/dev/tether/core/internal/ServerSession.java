@@ -239,7 +239,7 @@ public final class ServerSession implements Session {
         HashedWheelTimer.Timeout t = hub.timer.schedule(() -> {
             CompletableFuture<Payload> f = requests.remove(rid);
             if (f != null) {
-                hub.handlerPool.execute(() -> f.completeExceptionally(new RequestException(
+                hub.runOnHandlerPool(() -> f.completeExceptionally(new RequestException(
                         RequestException.TIMEOUT, "no reply to '" + event + "' within " + timeout)));
             }
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -595,9 +595,9 @@ public final class ServerSession implements Session {
         }
         // Complete off the I/O thread: dependent stages are application code.
         if (r.errorCode() != null) {
-            hub.handlerPool.execute(() -> future.completeExceptionally(new RequestException(r.errorCode(), r.errorMessage())));
+            hub.runOnHandlerPool(() -> future.completeExceptionally(new RequestException(r.errorCode(), r.errorMessage())));
         } else {
-            hub.handlerPool.execute(() -> future.complete(r.payload()));
+            hub.runOnHandlerPool(() -> future.complete(r.payload()));
         }
     }
 
@@ -865,7 +865,7 @@ public final class ServerSession implements Session {
             hub.cluster.ended(this);
         }
         RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
-        requests.values().forEach(f -> hub.handlerPool.execute(() -> f.completeExceptionally(failure)));
+        requests.values().forEach(f -> hub.runOnHandlerPool(() -> f.completeExceptionally(failure)));
         requests.clear();
         callbacks.execute(() -> hub.guard("handler.onClose", () -> handler.onClose(this, code, reason)));
     }
@@ -1081,7 +1081,8 @@ public final class ServerSession implements Session {
                 presented.getBytes(StandardCharsets.US_ASCII));
     }
 
-    int queued() {
+    /** Messages waiting in the outbound queue, not yet written. Any thread. */
+    public int queued() {
         return queue.size();
     }
 

@@ -13,6 +13,7 @@ import dev.tether.core.internal.BrokerResume;
 import dev.tether.core.internal.HashedWheelTimer;
 import dev.tether.core.internal.Heartbeat;
 import dev.tether.core.internal.Hub;
+import dev.tether.core.internal.HubConnection;
 import dev.tether.core.internal.ServerSession;
 import dev.tether.core.internal.TokenBucket;
 import dev.tether.core.spi.AuthResult;
@@ -55,7 +56,10 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
  * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
-public final class EngineIoConnection implements ConnectionListener {
+public final class EngineIoConnection implements ConnectionListener, HubConnection {
+
+    /** How soon a drain close looks again at sockets that still had something to write. */
+    private static final long DRAIN_RECHECK_MS = 10;
 
     /** Names the middleware in the failure of a missing answer. */
     private static final String MIDDLEWARE = "middleware";
@@ -117,7 +121,7 @@ public final class EngineIoConnection implements ConnectionListener {
     }
 
     private void start() {
-        if (!hub.register(out)) {
+        if (!hub.register(this)) {
             fail(CloseCodes.SERVER_RESTART, "server shutting down");
             return;
         }
@@ -589,6 +593,55 @@ public final class EngineIoConnection implements ConnectionListener {
         sockets.remove(link.endpoint.name(), link);
     }
 
+    // ------------------------------------------------------------ the hub's drain
+
+    @Override
+    public TransportConnection connection() {
+        return out;
+    }
+
+    /**
+     * Engine.IO has no "reconnect later" packet: the way to send a client elsewhere is to close
+     * its transport ({@code 1} on long-polling, a close frame on a WebSocket), after which
+     * socket.io-client reports "transport close" and reconnects with its own randomised backoff,
+     * recovering its sessions if connection state recovery is on. So the close itself is what is
+     * spread over the drain window: at {@code reconnectAfterMs}, once every socket's queue is
+     * written.
+     */
+    @Override
+    public void goingAway(long reconnectAfterMs) {
+        scheduleDrainClose(reconnectAfterMs);
+    }
+
+    private void scheduleDrainClose(long delayMs) {
+        try {
+            hub.timer().schedule(() -> out.execute(this::closeWhenDrained), delayMs, TimeUnit.MILLISECONDS);
+        } catch (IllegalStateException e) {
+            // The timer is closed: the hub's drain is over and it closed every connection itself.
+        }
+    }
+
+    /** I/O thread: closes the transport once nothing is left to write, else looks again shortly. */
+    private void closeWhenDrained() {
+        if (closing) {
+            return;
+        }
+        boolean queued = false;
+        for (SocketLink link : sockets.values()) {
+            ServerSession session = link.session();
+            if (session != null && session.isAttachedTo(link) && session.queued() > 0) {
+                session.scheduleDrain();
+                queued = true;
+            }
+        }
+        if (queued) {
+            // A blocked client may never take it all: the hub's drain timeout bounds the wait.
+            scheduleDrainClose(DRAIN_RECHECK_MS);
+        } else {
+            fail(CloseCodes.SERVER_RESTART, "server restart");
+        }
+    }
+
     /** Whether {@code link} is still this connection's socket of its namespace. */
     boolean holds(SocketLink link) {
         return sockets.get(link.endpoint.name()) == link;
@@ -646,7 +699,7 @@ public final class EngineIoConnection implements ConnectionListener {
             heartbeat.cancel();
         }
         cancel(connectTimer);
-        hub.unregister(out, code);
+        hub.unregister(this, code);
         for (PendingConnect c : List.copyOf(connecting.values())) {
             finish(c); // its answer will find nobody
         }

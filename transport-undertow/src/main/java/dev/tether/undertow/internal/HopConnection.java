@@ -126,7 +126,8 @@ final class HopConnection implements TransportConnection {
 
     @Override
     public void close(int code, String reason) {
-        webSocket.close(code, reason);
+        // Behind the frames earlier flushes handed to the WebSocket's thread, which may be this one.
+        webSocket.closeAfterQueuedTasks(code, reason);
     }
 
     @Override

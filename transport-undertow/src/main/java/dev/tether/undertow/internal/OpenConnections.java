@@ -1,5 +1,6 @@
 package dev.tether.undertow.internal;
 
+import dev.tether.core.spi.TransportConnection;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -7,8 +8,9 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The connections one handler attached to the hub whose sockets are still open, so that a server
- * that stops can close them with a close frame instead of dropping their sockets.
+ * The connections one handler attached to the hub whose sockets are still open (WebSockets), or
+ * whose client has not yet been handed the close (long-polling sessions), so that a server that
+ * stops can close them with a close frame or packet instead of dropping their sockets.
  *
  * <p>Threading: {@link #add} and {@link #remove} run on the connections' I/O threads;
  * {@link #closeAll} and {@link #awaitEmpty} on any other thread, usually the one stopping the
@@ -20,7 +22,7 @@ public final class OpenConnections {
 
     private final Object lock = new Object();
     /** Guarded by {@link #lock}. */
-    private final Set<UndertowConnection> open = new HashSet<>();
+    private final Set<TransportConnection> open = new HashSet<>();
     /** Guarded by {@link #lock}; {@code null} until {@link #closeAll}. */
     private CloseRequest closing;
 
@@ -28,7 +30,7 @@ public final class OpenConnections {
     }
 
     /** A connection attached to the hub with its socket open. Its I/O thread. */
-    void add(UndertowConnection connection) {
+    void add(TransportConnection connection) {
         CloseRequest request;
         synchronized (lock) {
             open.add(connection);
@@ -39,8 +41,8 @@ public final class OpenConnections {
         }
     }
 
-    /** The connection's socket is closed. Its I/O thread. */
-    void remove(UndertowConnection connection) {
+    /** The connection's socket is closed (or its client was handed the close). Its I/O thread. */
+    void remove(TransportConnection connection) {
         synchronized (lock) {
             if (open.remove(connection) && open.isEmpty()) {
                 lock.notifyAll();
@@ -54,7 +56,7 @@ public final class OpenConnections {
      * connection already closing keeps the code it is closing with. Only the first call counts.
      */
     public void closeAll(int code, String reason) {
-        List<UndertowConnection> snapshot;
+        List<TransportConnection> snapshot;
         synchronized (lock) {
             if (closing != null) {
                 return;
@@ -62,7 +64,7 @@ public final class OpenConnections {
             closing = new CloseRequest(code, reason);
             snapshot = new ArrayList<>(open);
         }
-        for (UndertowConnection connection : snapshot) {
+        for (TransportConnection connection : snapshot) {
             connection.close(code, reason);
         }
     }

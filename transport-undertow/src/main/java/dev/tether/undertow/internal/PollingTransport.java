@@ -12,7 +12,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
 
 /**
@@ -30,6 +32,17 @@ import org.xnio.XnioIoThread;
  * <p>Bounds: the buffered packets count against the high water mark; above it
  * {@link #isWritable()} is false until a GET takes them. A POST larger than {@code maxPayload} is
  * refused with 413 before it is read (see {@code SocketIoHandler}).
+ *
+ * <p>Closing: {@link #close} tells the engine at once; the client learns of it only from a GET,
+ * so, as the reference server does, the session stays reachable until a GET has carried the close
+ * packet ({@code 1}) to the client, at most the close timeout. What was buffered goes first, and
+ * the close packet always in an answer of its own: socket.io-client handles the close packet of a
+ * payload before the Socket.IO packets in front of it (it hands those on a microtask later), so
+ * events sharing its payload would reach the application only after the reconnect, after the
+ * connection state recovery had asked for them again by an older offset. Until the close packet
+ * is handed over the session is listed in the handler's {@link OpenConnections}, which a server
+ * that stops waits for: a client whose session is closed gets the close packet, never a dropped
+ * request or an unknown {@code sid}.
  */
 public final class PollingTransport implements TransportConnection {
 
@@ -38,6 +51,8 @@ public final class PollingTransport implements TransportConnection {
     private final XnioIoThread thread;
     private final InetSocketAddress remoteAddress;
     private final int highWaterBytes;
+    private final long closeTimeoutMs;
+    private final OpenConnections open;
     private final Consumer<PollingTransport> onGone;
     private final String sid;
     private final List<String> outbox = new ArrayList<>();
@@ -46,21 +61,33 @@ public final class PollingTransport implements TransportConnection {
     private ConnectionListener listener;
     private HttpServerExchange parkedGet;
     private boolean closed;
+    /** Closed, and no GET has carried the close packet to the client yet. */
+    private boolean closePending;
+    /** Forgotten by the handler: retired, or closed and the client told (or the close timed out). */
+    private boolean gone;
+    private XnioExecutor.Key closeTimer;
     /** Upgraded to WebSocket: the engine no longer hears from us. */
     private boolean retired;
     /** A WebSocket probe succeeded: polls are answered at once, so that the client can pause polling. */
     private boolean upgrading;
 
     /**
-     * @param thread the XNIO I/O thread everything of this session runs on
-     * @param onGone called once when the transport closes or retires (to forget the sid)
+     * @param thread         the XNIO I/O thread everything of this session runs on
+     * @param closeTimeoutMs how long a closed session waits for a GET to carry the close packet
+     * @param open           where the session is listed from {@link #listener(ConnectionListener)}
+     *                       until it is gone
+     * @param onGone         called once when the transport retires, or when it closed and its
+     *                       client was handed the close packet or the close timed out (to forget
+     *                       the sid)
      */
     public PollingTransport(String sid, XnioIoThread thread, InetSocketAddress remoteAddress, int highWaterBytes,
-                            Consumer<PollingTransport> onGone) {
+                            long closeTimeoutMs, OpenConnections open, Consumer<PollingTransport> onGone) {
         this.sid = sid;
         this.thread = thread;
         this.remoteAddress = remoteAddress;
         this.highWaterBytes = highWaterBytes;
+        this.closeTimeoutMs = closeTimeoutMs;
+        this.open = open;
         this.onGone = onGone;
     }
 
@@ -69,9 +96,13 @@ public final class PollingTransport implements TransportConnection {
         return sid;
     }
 
-    /** The engine's listener. I/O thread, once, right after {@code SocketIo.connect}. */
+    /**
+     * The engine's listener. I/O thread, once, right after {@code SocketIo.connect}; from now on
+     * the session is listed as open (and closed at once if its server is stopping).
+     */
     public void listener(ConnectionListener l) {
         this.listener = l;
+        open.add(this);
     }
 
     /** The engine's listener (for the upgrade). */
@@ -83,7 +114,7 @@ public final class PollingTransport implements TransportConnection {
 
     /** A GET: answered now if packets are waiting, otherwise parked until some are. */
     public void onGet(HttpServerExchange exchange) {
-        if (closed || retired) {
+        if (retired || (closed && !closePending)) {
             SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
             return;
         }
@@ -94,6 +125,10 @@ public final class PollingTransport implements TransportConnection {
         }
         if (!outbox.isEmpty()) {
             answer(exchange);
+            return;
+        }
+        if (closePending) {
+            answerClose(exchange);
             return;
         }
         if (upgrading) {
@@ -163,7 +198,7 @@ public final class PollingTransport implements TransportConnection {
         outbox.clear();
         outboxBytes = 0;
         releaseGet();
-        onGone.accept(this);
+        gone();
     }
 
     /** Whether the transport can still be upgraded. */
@@ -188,6 +223,16 @@ public final class PollingTransport implements TransportConnection {
                 listener.onWritable();
             }
         }
+    }
+
+    /** Hands the client the close packet, alone; the session is done once it is sent. */
+    private void answerClose(HttpServerExchange exchange) {
+        closePending = false;
+        exchange.addExchangeCompleteListener((done, next) -> {
+            next.proceed();
+            execute(this::gone);
+        });
+        send(exchange, "1");
     }
 
     private static void send(HttpServerExchange exchange, String body) {
@@ -261,15 +306,37 @@ public final class PollingTransport implements TransportConnection {
                 return;
             }
             closed = true;
-            outbox.add("1");
+            closePending = true;
+            try {
+                closeTimer = thread.executeAfter(this::gone, closeTimeoutMs, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                gone(); // the server is stopping
+            }
             if (parkedGet != null) {
                 HttpServerExchange get = parkedGet;
                 parkedGet = null;
-                answer(get);
+                if (outbox.isEmpty()) {
+                    answerClose(get);
+                } else {
+                    answer(get); // the close packet follows on the next GET
+                }
             }
-            onGone.accept(this);
             listener.onClosed(code, reason);
         });
+    }
+
+    /** I/O thread: the handler forgets this session. Idempotent. */
+    private void gone() {
+        if (gone) {
+            return;
+        }
+        gone = true;
+        if (closeTimer != null) {
+            closeTimer.remove();
+            closeTimer = null;
+        }
+        open.remove(this);
+        onGone.accept(this);
     }
 
     @Override

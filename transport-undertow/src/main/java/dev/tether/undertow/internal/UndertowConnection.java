@@ -376,6 +376,18 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
+    /**
+     * As {@link #close}, but after the tasks already queued on the I/O thread, even when called
+     * on it: for writes another thread handed over with {@link #execute} that must go out first.
+     */
+    void closeAfterQueuedTasks(int code, String reason) {
+        try {
+            ioThread.execute(() -> close(code, reason));
+        } catch (RejectedExecutionException e) {
+            close(code, reason);
+        }
+    }
+
     @Override
     public InetSocketAddress remoteAddress() {
         return remoteAddress;
