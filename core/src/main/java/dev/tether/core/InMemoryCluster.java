@@ -66,6 +66,22 @@ public final class InMemoryCluster {
         return new Member("mem-" + nodeIds.incrementAndGet());
     }
 
+    /**
+     * Cuts {@code node} off from the cluster, or joins it again: while cut, every call that node
+     * makes fails at once with {@link BrokerException#UNAVAILABLE}, as a node's calls do while
+     * Redis cannot be reached; what the other nodes do still reaches its listener. For tests of
+     * how an application and the engine behave while the broker is unreachable.
+     *
+     * @param node a broker of this cluster ({@link #node()})
+     * @throws IllegalArgumentException if {@code node} is not one of this cluster's
+     */
+    public void setReachable(Broker node, boolean reachable) {
+        if (!(node instanceof Member m) || m.cluster() != this) {
+            throw new IllegalArgumentException("not a node of this cluster: " + node);
+        }
+        m.unreachable = !reachable;
+    }
+
     private static final class Topic {
         final ArrayDeque<Feed.Entry> history = new ArrayDeque<>();
         /** The highest position trimmed from the history, 0 if none. */
@@ -84,6 +100,7 @@ public final class InMemoryCluster {
         long checkpointSeq;
         long checkpointPosition;
         long clientSeq;
+        long highestAttempt;
         boolean ended;
         Member owner;
 
@@ -118,6 +135,7 @@ public final class InMemoryCluster {
         private volatile BrokerListener listener;
         private volatile Broker.Node context;
         private volatile boolean closed;
+        private volatile boolean unreachable;
 
         Member(String id) {
             this.id = id;
@@ -155,8 +173,15 @@ public final class InMemoryCluster {
         }
 
         private <T> CompletableFuture<T> unavailableIfClosed() {
-            return closed ? CompletableFuture.failedFuture(
-                    new BrokerException(BrokerException.UNAVAILABLE, "node " + id + " is closed")) : null;
+            if (closed || unreachable) {
+                return CompletableFuture.failedFuture(new BrokerException(BrokerException.UNAVAILABLE,
+                        "node " + id + (closed ? " is closed" : " is cut off from the cluster")));
+            }
+            return null;
+        }
+
+        InMemoryCluster cluster() {
+            return InMemoryCluster.this;
         }
 
         @Override
@@ -233,14 +258,32 @@ public final class InMemoryCluster {
                 if (r == null || r.ended) {
                     return noSession(sessionId);
                 }
-                if (clientSeq > r.clientSeq) {
-                    for (Broker.Effect e : effects) {
-                        if (e.topic() != null) {
-                            appendPublish(e.topic(), e.message());
-                        } else {
-                            appendSend(e.sessionId(), e.message());
+                if (clientSeq > 0 && r.owner != this) {
+                    return CompletableFuture.failedFuture(new BrokerException(BrokerException.NOT_OWNER,
+                            "session " + sessionId + " is owned by another node"));
+                }
+                boolean fresh = clientSeq > r.clientSeq;
+                for (Broker.Effect e : effects) {
+                    switch (e.kind()) {
+                        case PUBLISH -> {
+                            if (fresh) {
+                                appendPublish(e.topic(), e.message());
+                            }
+                        }
+                        case SEND -> {
+                            if (fresh) {
+                                appendSend(e.sessionId(), e.message());
+                            }
+                        }
+                        case SUBSCRIBE, UNSUBSCRIBE -> {
+                            Rec target = sessions.get(e.sessionId());
+                            if (target != null && !target.ended) {
+                                changeSubscriptionLocked(target, e.topic(), e.kind() == Broker.Effect.Kind.SUBSCRIBE);
+                            }
                         }
                     }
+                }
+                if (fresh) {
                     r.clientSeq = clientSeq;
                 }
             }
@@ -264,7 +307,7 @@ public final class InMemoryCluster {
         }
 
         @Override
-        public CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash) {
+        public CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash, long attempt) {
             CompletableFuture<Claim> failed = unavailableIfClosed();
             if (failed != null) {
                 return failed;
@@ -279,6 +322,12 @@ public final class InMemoryCluster {
                 }
                 if (!MessageDigest.isEqual(r.tokenHash, tokenHash)) {
                     return CompletableFuture.completedFuture(Claim.forbidden());
+                }
+                if (attempt > 0) {
+                    if (attempt <= r.highestAttempt) {
+                        return CompletableFuture.completedFuture(Claim.stale());
+                    }
+                    r.highestAttempt = attempt;
                 }
                 long p = ++position;
                 Member previous = r.owner;
@@ -358,27 +407,33 @@ public final class InMemoryCluster {
                 if (r == null || r.ended) {
                     return noSession(sessionId);
                 }
-                long p = ++position;
-                Topic topic = topics.computeIfAbsent(topicName, t -> new Topic());
-                boolean current = r.currentTopics().contains(topicName);
-                if (subscribe && !current) {
-                    r.subscriptions.add(new Subscription(topicName, p, Long.MAX_VALUE));
-                    topic.subscribers.put(sessionId, r);
-                    announce(topic, topicName, r, true);
-                } else if (!subscribe && current) {
-                    r.subscriptions.replaceAll(s -> s.topic().equals(topicName) && s.current()
-                            ? new Subscription(topicName, s.from(), p) : s);
-                    announce(topic, topicName, r, false);
-                    topic.subscribers.remove(sessionId);
-                }
-                Member owner = r.owner;
-                if (subscribe) {
-                    owner.tell(l -> l.onSubscribed(p, sessionId, topicName));
-                } else {
-                    owner.tell(l -> l.onUnsubscribed(p, sessionId, topicName));
-                }
-                return CompletableFuture.completedFuture(p);
+                return CompletableFuture.completedFuture(changeSubscriptionLocked(r, topicName, subscribe));
             }
+        }
+
+        /** Guarded by lock: the change and its marker, at the position returned. */
+        private long changeSubscriptionLocked(Rec r, String topicName, boolean subscribe) {
+            String sessionId = r.id;
+            long p = ++position;
+            Topic topic = topics.computeIfAbsent(topicName, t -> new Topic());
+            boolean current = r.currentTopics().contains(topicName);
+            if (subscribe && !current) {
+                r.subscriptions.add(new Subscription(topicName, p, Long.MAX_VALUE));
+                topic.subscribers.put(sessionId, r);
+                announce(topic, topicName, r, true);
+            } else if (!subscribe && current) {
+                r.subscriptions.replaceAll(s -> s.topic().equals(topicName) && s.current()
+                        ? new Subscription(topicName, s.from(), p) : s);
+                announce(topic, topicName, r, false);
+                topic.subscribers.remove(sessionId);
+            }
+            Member owner = r.owner;
+            if (subscribe) {
+                owner.tell(l -> l.onSubscribed(p, sessionId, topicName));
+            } else {
+                owner.tell(l -> l.onUnsubscribed(p, sessionId, topicName));
+            }
+            return p;
         }
 
         /** Guarded by lock: a join or leave to every node with a subscriber of the topic or watching it. */

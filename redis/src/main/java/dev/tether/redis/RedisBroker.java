@@ -114,6 +114,8 @@ public final class RedisBroker implements Broker {
     private static final Script COMMIT = Script.load("commit");
     private static final byte[] PUBLISH_EFFECT = {'P'};
     private static final byte[] SEND_EFFECT = {'S'};
+    private static final byte[] SUBSCRIBE_EFFECT = {'U'};
+    private static final byte[] UNSUBSCRIBE_EFFECT = {'N'};
     private static final Script TOUCH = Script.load("touch");
     private static final Script END = Script.load("end");
     private static final Script READ = Script.load("read");
@@ -420,16 +422,17 @@ public final class RedisBroker implements Broker {
     }
 
     @Override
-    public CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash) {
+    public CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash, long attempt) {
         Objects.requireNonNull(sessionId, "sessionId");
         Objects.requireNonNull(tokenHash, "tokenHash");
-        return run(CLAIM, me, bytes(sessionId), tokenHash.clone(), bytes(attachedTtlMs())).thenApply(r -> {
+        return run(CLAIM, me, bytes(sessionId), tokenHash.clone(), bytes(attachedTtlMs()), bytes(attempt)).thenApply(r -> {
             int status = ((Long) r.get(1)).intValue();
             return switch (status) {
                 case 0 -> Claim.claimed(record(sessionId, list(r.get(3))), (Long) r.get(2));
                 case 1 -> Claim.missing();
                 case 2 -> Claim.ended();
                 case 3 -> Claim.forbidden();
+                case 4 -> Claim.stale();
                 default -> throw new BrokerException(BrokerException.INTERNAL, "claim script answered " + status);
             };
         });
@@ -534,19 +537,37 @@ public final class RedisBroker implements Broker {
     @Override
     public CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Broker.Effect> effects) {
         Objects.requireNonNull(sessionId, "sessionId");
-        byte[][] args = new byte[5 + effects.size() * 3][];
+        byte[][] args = new byte[6 + effects.size() * 3][];
         args[0] = bytes(config.topicMaxLength());
         args[1] = bytes(config.historyTtl().toMillis());
         args[2] = bytes(config.metaTtl().toMillis());
         args[3] = bytes(sessionId);
         args[4] = bytes(clientSeq);
-        int i = 5;
+        args[5] = me;
+        int i = 6;
         for (Broker.Effect e : effects) {
-            args[i++] = e.topic() != null ? PUBLISH_EFFECT : SEND_EFFECT;
-            args[i++] = bytes(e.topic() != null ? e.topic() : e.sessionId());
-            args[i++] = e.message().toBytes();
+            switch (e.kind()) {
+                case PUBLISH -> {
+                    args[i++] = PUBLISH_EFFECT;
+                    args[i++] = bytes(e.topic());
+                    args[i++] = e.message().toBytes();
+                }
+                case SEND -> {
+                    args[i++] = SEND_EFFECT;
+                    args[i++] = bytes(e.sessionId());
+                    args[i++] = e.message().toBytes();
+                }
+                case SUBSCRIBE, UNSUBSCRIBE -> {
+                    args[i++] = e.kind() == Broker.Effect.Kind.SUBSCRIBE ? SUBSCRIBE_EFFECT : UNSUBSCRIBE_EFFECT;
+                    args[i++] = bytes(e.topic());
+                    args[i++] = bytes(e.sessionId());
+                }
+            }
         }
         return run(COMMIT, args).thenApply(r -> {
+            if ((Long) r.get(1) == 2) {
+                throw new BrokerException(BrokerException.NOT_OWNER, "session " + sessionId + " is owned by another node");
+            }
             requireSession(r, sessionId);
             return null;
         });

@@ -1,6 +1,7 @@
--- Claims session ARGV[4] for node ARGV[3] if ARGV[5] is its token hash; ARGV[6] TTL ms.
--- Returns {epoch, status} with status 1 missing, 2 ended, 3 forbidden (nothing changed), or
--- {epoch, 0, position, record fields as HGETALL}.
+-- Claims session ARGV[4] for node ARGV[3] if ARGV[5] is its token hash; ARGV[6] TTL ms;
+-- ARGV[7] the client's resume attempt (0: none), which must be above the highest recorded.
+-- Returns {epoch, status} with status 1 missing, 2 ended, 3 forbidden, 4 stale (nothing
+-- changed), or {epoch, 0, position, record fields as HGETALL}.
 local e = epoch()
 local me, sid = ARGV[3], ARGV[4]
 local k = sessionKey(sid)
@@ -10,6 +11,11 @@ local h = {}
 for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
 if h['x'] == '1' then return {e, 2} end
 if h['th'] ~= ARGV[5] then return {e, 3} end
+local attempt = tonumber(ARGV[7])
+if attempt > 0 then
+  if attempt <= tonumber(h['at'] or '0') then return {e, 4} end
+  redis.call('HSET', k, 'at', ARGV[7])
+end
 local g = redis.call('INCR', G)
 local old = h['o']
 local topics = currentTopics(flat)

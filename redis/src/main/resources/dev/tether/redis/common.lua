@@ -247,6 +247,34 @@ local function appendSend(sid, reliable, m, e)
   return pos
 end
 
+-- Subscribes session sid to topic (subscribe == true) or unsubscribes it; the marker goes to
+-- the session's owner. An unsubscribed topic is kept as an ended subscription until a
+-- checkpoint passes its end. Doing it twice changes nothing but repeats the marker. Returns
+-- the marker's position, or nil if there is no such session (or it ended).
+local function changeSubscription(sid, topic, subscribe, e)
+  local k = sessionKey(sid)
+  local h = redis.call('HMGET', k, 'o', 'x', 'pr')
+  if not h[1] or h[2] == '1' then return nil end
+  local g = redis.call('INCR', G)
+  local f = 's\0' .. topic
+  if subscribe then
+    if redis.call('HSETNX', k, f, g) == 1 then
+      interestAdd(topic, h[1])
+      presenceJoin(topic, sid, h[1], h[3], e)
+    end
+  else
+    local from = redis.call('HGET', k, f)
+    if from then
+      redis.call('HDEL', k, f)
+      redis.call('HSET', k, 'u\0' .. from .. '\0' .. topic, g)
+      presenceLeave(topic, sid, h[1], h[3], e)
+      interestRemove(topic, h[1])
+    end
+  end
+  redis.call('PUBLISH', nodeChannel(h[1]), frame(subscribe and 'U' or 'N', g, e, {sid, topic}))
+  return g
+end
+
 -- Redis's clock in milliseconds.
 local function nowMs()
   local t = redis.call('TIME')

@@ -193,7 +193,7 @@ class RedisBrokerTest {
         assertThat(claimedOnA.topics()).isEmpty();
         subscribe(a, "s1", "t1");
 
-        Claim claim = get(b.broker().claim("s1", hash("token-s1")));
+        Claim claim = get(b.broker().claim("s1", hash("token-s1"), 0));
         assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
         assertThat(claim.position()).isGreaterThan(created);
         SessionRecord r = claim.record();
@@ -232,7 +232,7 @@ class RedisBrokerTest {
         get(a.broker().send("s1", BrokerMessage.volatileMessage("volatile", Payload.text("x"))));
         long last = get(a.broker().subscribe("s1", "t3"));
 
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         assertThat(r.subscriptions()).extracting(SessionRecord.Subscription::topic).containsExactly("t1", "t2", "t3");
         assertThat(r.subscriptions().get(0).to()).isEqualTo(unsub);
 
@@ -256,7 +256,7 @@ class RedisBrokerTest {
             get(a.broker().publish("t", msg("m" + i)));
             at[i] = a.listener().await("published", WAIT_MS).position();
         }
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         Feed all = get(a.broker().read(r, start, at[4]));
         assertThat(all.complete()).isFalse();
         assertThat(all.reason()).isEqualTo("trimmed");
@@ -279,7 +279,7 @@ class RedisBrokerTest {
         get(a.broker().checkpoint("s1", 2, at.get(1), 7));
         get(a.broker().checkpoint("s1", 1, at.get(0), 5)); // older: changes nothing
 
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         assertThat(r.checkpointSeq()).isEqualTo(2);
         assertThat(r.checkpointPosition()).isEqualTo(at.get(1));
         assertThat(r.clientSeq()).isEqualTo(7);
@@ -298,7 +298,7 @@ class RedisBrokerTest {
         subscribe(a, "s1", "t1");
         long unsub = get(a.broker().unsubscribe("s1", "t1"));
         get(a.broker().checkpoint("s1", 1, unsub, 0));
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         assertThat(r.subscriptions()).isEmpty();
     }
 
@@ -308,13 +308,13 @@ class RedisBrokerTest {
         create(a, "s1");
         subscribe(a, "s1", "t");
         get(a.broker().end("s1"));
-        assertThat(get(a.broker().claim("s1", hash("token-s1"))).status()).isEqualTo(Claim.ENDED);
+        assertThat(get(a.broker().claim("s1", hash("token-s1"), 0)).status()).isEqualTo(Claim.ENDED);
         assertThat(failure(a.broker().send("s1", msg("x"))))
                 .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
         assertThat(failure(a.broker().subscribe("s1", "t2")))
                 .isInstanceOfSatisfying(BrokerException.class, e -> assertThat(e.code()).isEqualTo(BrokerException.NO_SESSION));
         assertThat(get(a.broker().presence("t"))).isEmpty();
-        assertThat(get(a.broker().claim("nobody", hash("x"))).status()).isEqualTo(Claim.MISSING);
+        assertThat(get(a.broker().claim("nobody", hash("x"), 0)).status()).isEqualTo(Claim.MISSING);
     }
 
     @Test
@@ -322,7 +322,7 @@ class RedisBrokerTest {
         Node a = node();
         Node b = node();
         create(a, "s1");
-        assertThat(get(b.broker().claim("s1", hash("wrong"))).status()).isEqualTo(Claim.FORBIDDEN);
+        assertThat(get(b.broker().claim("s1", hash("wrong"), 0)).status()).isEqualTo(Claim.FORBIDDEN);
         // Still a's: a direct message reaches a, and b heard nothing.
         get(b.broker().send("s1", msg("still-a")));
         assertThat(a.listener().await("sent", WAIT_MS).event()).isEqualTo("still-a");
@@ -397,7 +397,7 @@ class RedisBrokerTest {
         a.listener().await("reset", 10_000);
         b.listener().await("reset", 10_000);
 
-        assertThat(get(a.broker().claim("s1", hash("token-s1"))).status()).isEqualTo(Claim.MISSING);
+        assertThat(get(a.broker().claim("s1", hash("token-s1"), 0)).status()).isEqualTo(Claim.MISSING);
         long created = get(a.broker().create(fresh("s3")));
         assertThat(created).as("positions restart").isLessThan(5);
         a.listener().await(e -> e.kind().equals("claimed") && e.session().equals("s3"), WAIT_MS, "claimed s3");
@@ -459,7 +459,7 @@ class RedisBrokerTest {
         a.listener().await(e -> e.kind().equals("joined") && e.session().equals("sb"), WAIT_MS, "sb joined");
         b.broker().close();
         assertThat(a.listener().await("left", WAIT_MS).session()).isEqualTo("sb");
-        assertThat(get(a.broker().claim("sb", hash("token-sb"))).status()).isEqualTo(Claim.CLAIMED);
+        assertThat(get(a.broker().claim("sb", hash("token-sb"), 0)).status()).isEqualTo(Claim.CLAIMED);
     }
 
     @Test
@@ -480,7 +480,7 @@ class RedisBrokerTest {
         get(a.broker().publish("t", msg("m")));
         long at = a.listener().await("published", WAIT_MS).position();
         awaitGone(shared, prefix + "t:t:x");
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         Feed feed = get(a.broker().read(r, start, at));
         assertThat(feed.complete()).isFalse();
         assertThat(feed.reason()).isEqualTo("expired");
@@ -494,7 +494,7 @@ class RedisBrokerTest {
         subscribe(a, "s1", "t");
         get(a.broker().publish("t", msg("m")));
         long at = a.listener().await("published", WAIT_MS).position();
-        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"))).record();
+        SessionRecord r = get(a.broker().claim("s1", hash("token-s1"), 0)).record();
         server.restart();
         a.listener().await("reset", 10_000);
         Feed feed = get(a.broker().read(r, start, at));
@@ -548,7 +548,7 @@ class RedisBrokerTest {
             Thread.sleep(20); // outlive the first TTL of "kept" (retention + one refresh interval)
         }
         assertThat(shared.command("EXISTS " + prefix + "s:kept")).isEqualTo(":1");
-        assertThat(get(a.broker().claim("left", hash("token-left"))).status()).isEqualTo(Claim.MISSING);
+        assertThat(get(a.broker().claim("left", hash("token-left"), 0)).status()).isEqualTo(Claim.MISSING);
     }
 
     /** Polls until {@code key} is gone (expired), with a deadline. */

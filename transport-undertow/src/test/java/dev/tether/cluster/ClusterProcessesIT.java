@@ -97,8 +97,10 @@ class ClusterProcessesIT {
             }
         }
 
+        List<Peer> everyone = new ArrayList<>(publishers);
+        everyone.addAll(subscribers);
         Await.until(() -> subscribers.stream().allMatch(s -> s.tickOrder.size() >= perPublisher * nodeCount),
-                Duration.ofSeconds(60), "every subscriber has every tick");
+                Duration.ofSeconds(60), "every subscriber has every tick", () -> counts(everyone, nodes));
         List<String> topicOrder = subscribers.get(0).tickOrder;
         for (Peer s : subscribers) {
             assertThat(s.losses).as(s.name).isEmpty();
@@ -397,6 +399,20 @@ class ClusterProcessesIT {
                         .append(", ticks ").append(new java.util.TreeMap<>(p.ticks).entrySet().stream()
                                 .map(e -> e.getKey() + "=" + e.getValue().size()).toList())
                         .append(", losses ").append(p.losses).append(", opens ").append(p.opens).append(", ").append(p.client.stats()));
+        for (NodeProcess n : nodes) {
+            b.append("\n").append(n).append(": ").append(n.output());
+        }
+        return b.toString();
+    }
+
+    /** What a timed-out wait shows: every client's ticks per publisher, losses and opens, and what the nodes printed. */
+    private static String counts(List<Peer> peers, List<NodeProcess> nodes) {
+        StringBuilder b = new StringBuilder();
+        for (Peer p : peers) {
+            b.append("\n").append(p.name).append(": sent ").append(p.ticksSent).append(", ticks ")
+                    .append(new java.util.TreeMap<>(p.ticks).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue().size()).toList())
+                    .append(", losses ").append(p.losses).append(", opens ").append(p.opens).append(", ").append(p.client.stats());
+        }
         for (NodeProcess n : nodes) {
             b.append("\n").append(n).append(": ").append(n.output());
         }

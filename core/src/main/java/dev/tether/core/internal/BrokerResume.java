@@ -41,6 +41,8 @@ public final class BrokerResume {
     public static final int OUT_OF_RANGE = 4;
     /** The broker could not be reached; the client should retry later. */
     public static final int UNAVAILABLE = 5;
+    /** A later resume attempt of the client came first: this one is a late hello, refused. */
+    public static final int STALE = 6;
 
     /**
      * What the resuming connection presents.
@@ -49,13 +51,14 @@ public final class BrokerResume {
      * @param token     the resume token the client presented (compared through its hash)
      * @param principal whom the connection authenticated as: must be the session's principal
      * @param last      the client's last received sequence number (a Socket.IO offset)
+     * @param attempt   the client's resume attempt number, 0 if it sent none (Socket.IO)
      * @param protocol  the connection's wire protocol: its name must be the session's
      * @param handler   the callbacks of the session once resumed here
      * @param ackless   whether the client never acknowledges; such a client cannot retry with
      *                  another {@code last}, so a session it cannot resume is ended
      */
-    public record Request(String sessionId, String token, Principal principal, long last, Protocol protocol,
-                          SessionHandler handler, boolean ackless) {
+    public record Request(String sessionId, String token, Principal principal, long last, long attempt,
+                          Protocol protocol, SessionHandler handler, boolean ackless) {
         public Request {
             Objects.requireNonNull(sessionId, "sessionId");
             Objects.requireNonNull(token, "token");
@@ -89,6 +92,10 @@ public final class BrokerResume {
             outcome.failed(FORBIDDEN, "resume refused");
             return;
         }
+        if (local != null && local.isStaleAttempt(request.attempt())) {
+            outcome.failed(STALE, "stale resume"); // before the claim takes the session from its connection
+            return;
+        }
         hub.cluster.claim(request).whenComplete((r, error) ->
                 link.connection().execute(() -> claimed(hub, link, request, outcome, r, Cluster.unwrap(error))));
     }
@@ -114,6 +121,10 @@ public final class BrokerResume {
             }
             case Claim.FORBIDDEN -> {
                 outcome.failed(FORBIDDEN, "resume refused");
+                return;
+            }
+            case Claim.STALE -> {
+                outcome.failed(STALE, "stale resume");
                 return;
             }
             case Claim.MISSING -> {

@@ -128,11 +128,12 @@ final class Cluster implements BrokerListener {
 
     /**
      * Runs {@code work}, the handling of client message {@code clientSeq} of {@code session} (or
-     * null), on the calling thread, collecting the reliable messages it publishes or sends, then
-     * commits them to the broker together with the message's processed mark: both or neither.
-     * The client's message is acknowledged once the commit is recorded, so a client that
-     * resumes on another node resends exactly the messages whose effects are not in the broker.
-     * Effects of other threads (a reply sent later, a timer's publish) go to the broker at once.
+     * null), on the calling thread, collecting the reliable messages it publishes or sends and
+     * the subscriptions it changes, then commits them to the broker together with the message's
+     * processed mark: both or neither. The client's message is acknowledged once the commit is
+     * recorded, so a client that resumes on another node resends exactly the messages whose
+     * effects are not in the broker. Effects of other threads (a reply sent later, a timer's
+     * publish) go to the broker at once.
      */
     void process(ServerSession session, long clientSeq, Runnable work) {
         CommitQueue.Collected mine = new CommitQueue.Collected();
@@ -145,18 +146,35 @@ final class Cluster implements BrokerListener {
         } finally {
             collected.set(outer);
         }
-        if (!session.commits.add(clientSeq, mine)) {
-            BrokerException overloaded = new BrokerException(BrokerException.OVERLOADED,
-                    "more than " + CommitQueue.MAX_WAITING_EFFECTS + " effects wait for the broker");
-            mine.awaited.forEach(f -> f.completeExceptionally(overloaded));
-            reportFailure("commit the messages of session " + session.id(), overloaded);
-            hub.releaseLocally(session, CloseCodes.TRY_AGAIN_LATER, "cluster unavailable");
+        if (!enqueue(session, clientSeq, mine)) {
             return;
         }
         if (session.isClosed()) {
-            session.commits.abandonWaiting(session.id()); // it left while the handler ran
-            return;
+            left(session); // it left while the handler ran
+        } else {
+            commitNext(session);
         }
+    }
+
+    /** Queues {@code done} for the session's next commit; false (and the session leaves) if too much waits. */
+    private boolean enqueue(ServerSession session, long clientSeq, CommitQueue.Collected done) {
+        if (session.commits.add(clientSeq, done)) {
+            return true;
+        }
+        BrokerException overloaded = new BrokerException(BrokerException.OVERLOADED,
+                "more than " + CommitQueue.MAX_WAITING_EFFECTS + " effects wait for the broker");
+        done.awaited.forEach(f -> f.completeExceptionally(overloaded));
+        reportFailure("commit the messages of session " + session.id(), overloaded);
+        hub.releaseLocally(session, CloseCodes.TRY_AGAIN_LATER, "cluster unavailable");
+        return false;
+    }
+
+    /**
+     * The session left this node: its waiting client messages are not committed here (their
+     * client resends them where it resumes); its subscription changes still go to the broker.
+     */
+    void left(ServerSession session) {
+        session.commits.abandonClientMessages(session.id());
         commitNext(session);
     }
 
@@ -170,35 +188,77 @@ final class Cluster implements BrokerListener {
     private void commit(ServerSession session, CommitQueue.Batch batch, long retryMs) {
         broker.commit(session.id(), batch.clientSeq(), batch.effects()).whenComplete((v, error) -> {
             if (error == null) {
-                session.handledClientSeq = batch.clientSeq();
-                session.clientSeqDurable(batch.clientSeq());
+                if (batch.ofClientMessages()) {
+                    session.handledClientSeq = batch.clientSeq();
+                    session.clientSeqDurable(batch.clientSeq());
+                }
                 session.commits.done();
                 batch.committed();
                 commitNext(session);
                 return;
             }
-            if (session.isClosed() || unwrap(error) instanceof BrokerException b && BrokerException.NO_SESSION.equals(b.code())) {
-                // Not acknowledged: the client resends it wherever it resumes.
+            Throwable cause = unwrap(error);
+            String code = cause instanceof BrokerException b ? b.code() : "";
+            if (code.equals(BrokerException.NO_SESSION) || hub.isClosed()) {
+                // Gone from the cluster (or this node stops): nothing of it can be applied any more.
+                if (batch.ofClientMessages()) {
+                    batch.abandoned(session.id());
+                } else {
+                    batch.failed(cause);
+                }
+                session.commits.done();
+                session.commits.failWaiting(cause);
+                return;
+            }
+            if (batch.ofClientMessages() && (code.equals(BrokerException.NOT_OWNER) || session.isClosed())) {
+                // Not acknowledged: the client resends it where it resumes. Subscription changes
+                // made outside handlers still go to the broker, wherever the session is.
                 batch.abandoned(session.id());
                 session.commits.done();
-                session.commits.abandonWaiting(session.id());
+                session.commits.abandonClientMessages(session.id());
+                commitNext(session);
                 return;
             }
             if (retryMs == COMMIT_RETRY_FIRST_MS) {
                 reportFailure("commit the messages of session " + session.id() + " (retrying)", error);
             }
-            // The same batch again, alone: if the failed call was applied after all, the broker ignores it.
+            // The same batch again, alone: if the failed call was applied after all, the broker
+            // ignores its messages, and its subscription changes apply as once.
             hub.timer.schedule(() -> commit(session, batch, Math.min(retryMs * 2, COMMIT_RETRY_MAX_MS)),
                     retryMs, TimeUnit.MILLISECONDS);
         });
     }
 
-    void subscribe(ServerSession session, String topic) {
-        report(broker.subscribe(session.id(), topic), "subscribe " + session.id() + " to '" + topic + "'");
+    /**
+     * Subscribes the session in the broker: with the commit of the client message whose handler
+     * runs on this thread, or else as the session's next commit, retried until the broker
+     * records it or the session is gone. The topic table follows when the broker's marker
+     * arrives. Completes when recorded.
+     */
+    CompletableFuture<Void> subscribe(ServerSession session, String topic) {
+        return changeSubscription(session, Broker.Effect.subscribe(session.id(), topic));
     }
 
-    void unsubscribe(ServerSession session, String topic) {
-        report(broker.unsubscribe(session.id(), topic), "unsubscribe " + session.id() + " from '" + topic + "'");
+    /** As {@link #subscribe}, unsubscribing. */
+    CompletableFuture<Void> unsubscribe(ServerSession session, String topic) {
+        return changeSubscription(session, Broker.Effect.unsubscribe(session.id(), topic));
+    }
+
+    private CompletableFuture<Void> changeSubscription(ServerSession session, Broker.Effect change) {
+        CompletableFuture<Void> recorded = new CompletableFuture<>();
+        CommitQueue.Collected collecting = collected.get();
+        if (collecting != null) {
+            collecting.effects.add(change);
+            collecting.awaited.add(recorded);
+            return recorded;
+        }
+        CommitQueue.Collected alone = new CommitQueue.Collected();
+        alone.effects.add(change);
+        alone.awaited.add(recorded);
+        if (enqueue(session, 0, alone)) {
+            commitNext(session);
+        }
+        return recorded;
     }
 
     /** A session of this node opened: its record goes to the broker before anything can reach it. */
@@ -331,12 +391,13 @@ final class Cluster implements BrokerListener {
         }
         ServerSession session = hub.adoptSession(sessionId, request.token(), request.principal(),
                 request.protocol(), request.handler(), request.ackless());
-        return broker.claim(sessionId, session.tokenHash()).thenCompose(claim -> {
+        return broker.claim(sessionId, session.tokenHash(), request.attempt()).thenCompose(claim -> {
             if (claim.status() != Claim.CLAIMED) {
                 hub.forget(session);
                 return CompletableFuture.completedFuture(new Resume(null, claim, null));
             }
             SessionRecord record = claim.record();
+            session.attemptSeen(request.attempt());
             session.restoreTopics(record);
             return read(record, record.checkpointPosition(), claim.position())
                     .thenApply(feed -> new Resume(session, claim, feed));
@@ -467,7 +528,7 @@ final class Cluster implements BrokerListener {
         if (after < 0) {
             return; // not live yet: its own claim or create is still under way
         }
-        broker.claim(session.id(), session.tokenHash()).thenCompose(claim -> {
+        broker.claim(session.id(), session.tokenHash(), 0).thenCompose(claim -> {
             if (claim.status() != Claim.CLAIMED) {
                 return CompletableFuture.completedFuture((Feed) null);
             }

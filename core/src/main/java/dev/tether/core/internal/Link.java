@@ -248,7 +248,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
     private void resumeFromBroker(InboundFrame.Hello hello) {
         resuming = true;
         BrokerResume.Request request = new BrokerResume.Request(hello.sessionId(), hello.resumeToken(), principal,
-                hello.lastSeq(), config.protocol(), hub.handler, false);
+                hello.lastSeq(), hello.attempt(), config.protocol(), hub.handler, false);
         BrokerResume.start(hub, this, request, new BrokerResume.Outcome() {
             @Override
             public void claimed(ServerSession claimed) {
@@ -264,6 +264,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
                     case BrokerResume.FORBIDDEN -> refuseResume();
                     case BrokerResume.LOST -> startOver(hello.sessionId(), reason);
                     case BrokerResume.OUT_OF_RANGE -> fail(CloseCodes.INVALID_SEQUENCE, reason);
+                    case BrokerResume.STALE -> fail(CloseCodes.SESSION_TAKEN_OVER, reason);
                     default -> fail(CloseCodes.TRY_AGAIN_LATER, reason);
                 }
             }

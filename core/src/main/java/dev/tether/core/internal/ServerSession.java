@@ -249,33 +249,45 @@ public final class ServerSession implements Session {
 
     @Override
     public boolean subscribe(String topic) {
+        return subscribeRecorded(topic) != null;
+    }
+
+    /**
+     * Subscribes; null if closed or subscribed already, else a future that completes when the
+     * subscription is recorded: at once on a single node, when the broker has it in a cluster
+     * (the topic table follows when the broker's marker arrives).
+     */
+    private CompletableFuture<Void> subscribeRecorded(String topic) {
         Objects.requireNonNull(topic, "topic");
         if (closed || !topics.add(topic)) {
-            return false;
+            return null;
         }
         if (hub.cluster != null) {
-            hub.cluster.subscribe(this, topic); // the topic table follows when the broker says so
-            return true;
+            return hub.cluster.subscribe(this, topic);
         }
         hub.addSubscriber(topic, this);
         if (closed) {
             // Raced with end(): make sure the topic table does not keep a dead session.
             hub.removeSubscriber(topic, this);
         }
-        return true;
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override
     public boolean unsubscribe(String topic) {
+        return unsubscribeRecorded(topic) != null;
+    }
+
+    /** As {@link #subscribeRecorded}: null if not subscribed. */
+    private CompletableFuture<Void> unsubscribeRecorded(String topic) {
         if (!topics.remove(Objects.requireNonNull(topic, "topic"))) {
-            return false;
+            return null;
         }
         if (hub.cluster != null) {
-            hub.cluster.unsubscribe(this, topic);
-            return true;
+            return hub.cluster.unsubscribe(this, topic);
         }
         hub.removeSubscriber(topic, this);
-        return true;
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override
@@ -489,8 +501,7 @@ public final class ServerSession implements Session {
         } else if (frame instanceof InboundFrame.Subscribe s) {
             onSubscribe(l, s.id(), s.topic());
         } else if (frame instanceof InboundFrame.Unsubscribe u) {
-            unsubscribe(u.topic());
-            l.writeControl(new OutboundFrame.Ok(u.id()));
+            answerWhenRecorded(l, u.id(), "unsubscribe", u.topic(), unsubscribeRecorded(u.topic()));
         } else if (frame instanceof InboundFrame.Hello) {
             l.fail(CloseCodes.BAD_REQUEST, "hello sent twice");
         }
@@ -606,8 +617,24 @@ public final class ServerSession implements Session {
             refuse(l, frameId, 0, "subscribe", topic);
             return;
         }
-        subscribe(topic);
-        l.writeControl(new OutboundFrame.Ok(frameId));
+        answerWhenRecorded(l, frameId, "subscribe", topic, subscribeRecorded(topic));
+    }
+
+    /**
+     * Answers a {@code sub} or {@code unsub}: {@code ok} once the change is recorded (null: there
+     * was nothing to change), so that in a cluster a resume on any node keeps what was answered;
+     * {@code unavailable} if the cluster could not record it. I/O thread.
+     */
+    private static void answerWhenRecorded(SessionLink l, long frameId, String what, String topic,
+                                           CompletableFuture<Void> recorded) {
+        if (recorded == null || recorded.isDone() && !recorded.isCompletedExceptionally()) {
+            l.writeControl(new OutboundFrame.Ok(frameId));
+            return;
+        }
+        recorded.whenComplete((v, error) -> l.connection().execute(() -> l.writeControl(error == null
+                ? new OutboundFrame.Ok(frameId)
+                : new OutboundFrame.Error(frameId, 0, "unavailable", what + " on '" + topic
+                        + "' could not be recorded by the cluster; try again"))));
     }
 
     /** The ack to piggyback on a ping or send alone; marks it sent. Holder's thread only. */
@@ -658,6 +685,16 @@ public final class ServerSession implements Session {
                     () -> handler.onResumeFailed(this, previousId, whyLost)));
         }
         callbacks.execute(() -> hub.guard("handler.onOpen", () -> handler.onOpen(this)));
+    }
+
+    /** Whether a resume with {@code attempt} (0: none) comes after a later attempt of its client. */
+    synchronized boolean isStaleAttempt(long attempt) {
+        return attempt > 0 && attempt <= highestAttempt;
+    }
+
+    /** Cluster: the broker accepted a resume with {@code attempt} (0: none). */
+    synchronized void attemptSeen(long attempt) {
+        highestAttempt = Math.max(highestAttempt, attempt);
     }
 
     /** {@link #beginResume}: the resume is under way. */
@@ -852,7 +889,7 @@ public final class ServerSession implements Session {
         }
         hub.sessionEnded(this, expired);
         if (hub.cluster != null) {
-            commits.abandonWaiting(id);
+            hub.cluster.left(this);
         }
         if (migrated) {
             // It lives on, on another node or in the broker: nothing ended for the application.

@@ -107,8 +107,11 @@ public interface Broker extends AutoCloseable {
      *
      * @param tokenHash the SHA-256 of the resume token the client presented; a mismatch completes
      *     with {@link Claim#forbidden()} and changes nothing
+     * @param attempt   the client's resume attempt number (PROTOCOL.md §3), or 0 for none: one not
+     *     above the highest this session's claims carried completes with {@link Claim#stale()}
+     *     and changes nothing; a higher one is recorded
      */
-    CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash);
+    CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash, long attempt);
 
     /**
      * Reads the feed of a session after {@code after} up to and including {@code upTo}, as the
@@ -130,50 +133,91 @@ public interface Broker extends AutoCloseable {
 
     /**
      * Records that the server processed the client's messages of session {@code sessionId} up
-     * to {@code clientSeq}, together with what their handlers sent through the broker, in one
-     * atomic step: either every effect is applied (in list order, each as {@link #publish} or
-     * {@link #send} would, with its own position) and the client sequence number is recorded,
-     * or nothing is. A client message whose effects were committed is never processed again,
-     * on any node; one whose commit was lost is processed again after its client resends it.
+     * to {@code clientSeq}, together with what their handlers did through the broker, in one
+     * atomic step: either every effect is applied (in list order, each as {@link #publish},
+     * {@link #send}, {@link #subscribe} or {@link #unsubscribe} would, with its own position)
+     * and the client sequence number is recorded, or nothing is. A client message whose effects
+     * were committed is never processed again, on any node; one whose commit was lost is
+     * processed again after its client resends it.
      *
      * <p>When the recorded client sequence number is already {@code clientSeq} or higher (a
-     * commit that was applied although its caller saw a timeout, then sent again), nothing is
-     * applied. A {@link Effect#send send} effect to a session that no longer exists is skipped.
-     * Completes exceptionally with {@link BrokerException#NO_SESSION} (nothing applied) when
-     * {@code sessionId} is unknown or ended.
+     * commit that was applied although its caller saw a timeout, then sent again), no publish
+     * or send is applied; subscription effects are, because applying one again changes nothing
+     * (a subscribed session stays subscribed from its first position, an unsubscribed one stays
+     * unsubscribed) except that its marker is delivered again. A commit with {@code clientSeq}
+     * 0 carries subscription effects made outside any client message's handler. An effect on a
+     * session that no longer exists (a send, a subscription of another session) is skipped.
      *
-     * @param effects reliable messages only, in the order the handlers sent them; may be empty
+     * <p>Completes exceptionally, with nothing applied, with {@link BrokerException#NO_SESSION}
+     * when {@code sessionId} is unknown or ended, and with {@link BrokerException#NOT_OWNER} when
+     * {@code clientSeq} is above 0 and another node claimed the session since: its client
+     * resends the messages where it resumed, so a late commit of the former node must not run
+     * them a second time.
+     *
+     * @param effects in the order the handlers made them; may be empty
      */
     CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Effect> effects);
 
     /**
-     * One reliable message a handler sent while processing a client message: a publish on
-     * {@code topic} or a direct message to session {@code sessionId} (exactly one of them is
-     * non-null).
+     * One thing a handler did through the broker while processing a client message: a reliable
+     * publish, a reliable direct message, or a change of a session's subscriptions.
      *
-     * @param topic     the topic of a publish, or null
-     * @param sessionId the session of a direct message, or null
-     * @param message   a reliable message
+     * @param kind      what the effect does
+     * @param topic     the topic of a publish or a subscription change, else null
+     * @param sessionId the session of a direct message or a subscription change, else null
+     * @param message   the reliable message of a publish or a direct message, else null
      */
-    record Effect(String topic, String sessionId, BrokerMessage message) {
+    record Effect(Kind kind, String topic, String sessionId, BrokerMessage message) {
+
+        /** What an {@link Effect} does. */
+        public enum Kind {
+            /** A reliable publish on {@code topic}. */
+            PUBLISH,
+            /** A reliable direct message to {@code sessionId}. */
+            SEND,
+            /** Subscribes {@code sessionId} to {@code topic}. */
+            SUBSCRIBE,
+            /** Unsubscribes {@code sessionId} from {@code topic}. */
+            UNSUBSCRIBE
+        }
+
         public Effect {
-            if ((topic == null) == (sessionId == null)) {
-                throw new IllegalArgumentException("an effect has a topic or a session, not both or neither");
+            Objects.requireNonNull(kind, "kind");
+            boolean hasTopic = kind != Kind.SEND;
+            boolean hasSession = kind != Kind.PUBLISH;
+            boolean hasMessage = kind == Kind.PUBLISH || kind == Kind.SEND;
+            if ((topic != null) != hasTopic || (sessionId != null) != hasSession || (message != null) != hasMessage) {
+                throw new IllegalArgumentException(kind + ": "
+                        + (hasTopic ? "a topic" : "no topic") + ", " + (hasSession ? "a session" : "no session")
+                        + " and " + (hasMessage ? "a message" : "no message"));
             }
-            Objects.requireNonNull(message, "message");
-            if (!message.reliable()) {
+            if (message != null && !message.reliable()) {
                 throw new IllegalArgumentException("an effect is reliable: volatile messages are not committed");
             }
         }
 
         /** A publish on {@code topic}. */
         public static Effect publish(String topic, BrokerMessage message) {
-            return new Effect(Objects.requireNonNull(topic, "topic"), null, message);
+            return new Effect(Kind.PUBLISH, Objects.requireNonNull(topic, "topic"), null,
+                    Objects.requireNonNull(message, "message"));
         }
 
         /** A direct message to session {@code sessionId}. */
         public static Effect send(String sessionId, BrokerMessage message) {
-            return new Effect(null, Objects.requireNonNull(sessionId, "sessionId"), message);
+            return new Effect(Kind.SEND, null, Objects.requireNonNull(sessionId, "sessionId"),
+                    Objects.requireNonNull(message, "message"));
+        }
+
+        /** Subscribes session {@code sessionId} to {@code topic}. */
+        public static Effect subscribe(String sessionId, String topic) {
+            return new Effect(Kind.SUBSCRIBE, Objects.requireNonNull(topic, "topic"),
+                    Objects.requireNonNull(sessionId, "sessionId"), null);
+        }
+
+        /** Unsubscribes session {@code sessionId} from {@code topic}. */
+        public static Effect unsubscribe(String sessionId, String topic) {
+            return new Effect(Kind.UNSUBSCRIBE, Objects.requireNonNull(topic, "topic"),
+                    Objects.requireNonNull(sessionId, "sessionId"), null);
         }
     }
 

@@ -15,6 +15,11 @@ public final class BrokerException extends RuntimeException {
     public static final String OVERLOADED = "overloaded";
     /** The session named is unknown to the broker, or has ended. */
     public static final String NO_SESSION = "no_session";
+    /**
+     * The session is owned by another node now: a commit of its client messages from this node
+     * was refused, and the client resends them where it resumed.
+     */
+    public static final String NOT_OWNER = "not_owner";
     /** The broker answered with something it should not have; a bug or a mismatched version. */
     public static final String INTERNAL = "internal";
 

@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * The answer to {@link Broker#claim}.
  *
- * @param status   {@link #CLAIMED}, {@link #MISSING}, {@link #ENDED} or {@link #FORBIDDEN}
+ * @param status   {@link #CLAIMED}, {@link #MISSING}, {@link #ENDED}, {@link #FORBIDDEN} or {@link #STALE}
  * @param record   the session's record when claimed, else null
  * @param position the claim position when claimed, else 0
  * @since 0.2.0
@@ -20,6 +20,11 @@ public record Claim(int status, SessionRecord record, long position) {
     public static final int ENDED = 2;
     /** The token does not match; nothing changed. */
     public static final int FORBIDDEN = 3;
+    /**
+     * The claim's resume attempt is not above one already seen for the session: the late hello
+     * of a connection its client gave up on. Nothing changed.
+     */
+    public static final int STALE = 4;
 
     public Claim {
         if (status == CLAIMED) {
@@ -41,5 +46,9 @@ public record Claim(int status, SessionRecord record, long position) {
 
     public static Claim forbidden() {
         return new Claim(FORBIDDEN, null, 0);
+    }
+
+    public static Claim stale() {
+        return new Claim(STALE, null, 0);
     }
 }

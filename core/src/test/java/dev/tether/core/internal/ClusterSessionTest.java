@@ -3,6 +3,7 @@ package dev.tether.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tether.core.CloseCodes;
 import dev.tether.core.InMemoryCluster;
 import dev.tether.core.Message;
 import dev.tether.core.Payload;
@@ -152,5 +153,104 @@ class ClusterSessionTest {
 
         t.publishAsync("room", "n", Payload.text("outside")).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(c.next("msg").path("d").asText()).isEqualTo("outside");
+    }
+
+    /** A hub whose handler subscribes its session to the topic a {@code join} message names. */
+    private Hub joiningHub(dev.tether.core.spi.Broker broker, BlockingQueue<String> errors) {
+        Tether t = Tether.create(TetherConfig.builder().broker(broker).errorHandler((c, e) -> errors.add(c))
+                .drainTimeout(Duration.ZERO).build(), new SessionHandler() {
+                    @Override
+                    public void onMessage(Session session, Message message) {
+                        if (message.event().equals("join")) {
+                            session.subscribe(message.payload().asText());
+                        }
+                    }
+                });
+        hubs.add(t);
+        return (Hub) t;
+    }
+
+    @Test
+    void aSubscriptionMadeWhileTheBrokerIsUnreachableIsCommittedWithItsMessageAndKeptWhereTheSessionResumes()
+            throws Exception {
+        BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+        dev.tether.core.spi.Broker cutOff = cluster.node();
+        Hub a = joiningHub(cutOff, errors);
+        Hub b = joiningHub(cluster.node(), errors);
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        JsonNode welcome = c.hello();
+
+        cluster.setReachable(cutOff, false);
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"join\",\"d\":\"news\"}");
+        String reported;
+        do {
+            reported = errors.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(reported).as("the failed commit is reported").isNotNull();
+        } while (!reported.contains("(retrying)"));
+        assertThat(c.received).as("not acknowledged while the broker cannot record it")
+                .noneMatch(f -> f.path("t").asText().equals("ack"));
+        cluster.setReachable(cutOff, true);
+
+        assertThat(c.next("ack").path("seq").asLong()).as("acknowledged once recorded").isEqualTo(1);
+        Await.until(() -> a.subscribers("news") == 1, WAIT, "the subscription's marker reached node A");
+        b.publish("news", "n", Payload.text("1"));
+        assertThat(msg(c.next("msg"))).isEqualTo("1:1");
+
+        c.drop();
+        InMemoryConnection r = InMemoryConnection.open(b, ALICE);
+        r.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText() + "\",\"token\":\""
+                + welcome.path("token").asText() + "\",\"last\":1}");
+        JsonNode resumed = r.next("welcome");
+        assertThat(resumed.path("resumed").asBoolean()).isTrue();
+        assertThat(resumed.path("lastClientSeq").asLong()).isEqualTo(1);
+        a.publish("news", "n", Payload.text("2"));
+        assertThat(msg(r.next("msg"))).as("node B has the subscription from the broker").isEqualTo("2:2");
+    }
+
+    @Test
+    void aClientsSubIsAnsweredOkOnlyOnceTheClusterRecordedIt() throws Exception {
+        dev.tether.core.spi.Broker cutOff = cluster.node();
+        Tether t = Tether.create(TetherConfig.builder().broker(cutOff).errorHandler((c, e) -> { })
+                .authorizer(dev.tether.core.spi.Authorizer.allowAll()).drainTimeout(Duration.ZERO).build(),
+                new SessionHandler() { });
+        hubs.add(t);
+        Hub a = (Hub) t;
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        c.hello();
+
+        cluster.setReachable(cutOff, false);
+        c.send("{\"t\":\"sub\",\"id\":1,\"topic\":\"news\"}");
+        c.send("{\"t\":\"unsub\",\"id\":2,\"topic\":\"other\"}");
+        assertThat(c.next("ok").path("id").asLong()).as("nothing to record: answered at once").isEqualTo(2);
+        assertThat(c.received).as("no answer to the sub while the cluster cannot record it")
+                .noneMatch(f -> f.path("t").asText().equals("ok"));
+        cluster.setReachable(cutOff, true);
+        assertThat(c.next("ok").path("id").asLong()).isEqualTo(1);
+        Await.until(() -> a.subscribers("news") == 1, WAIT, "the subscription's marker reached the node");
+    }
+
+    @Test
+    void aStaleResumeOnAnotherNodeIsRefusedAndLeavesTheSessionWithItsSuccessor() throws Exception {
+        Hub a = hub();
+        Hub b = hub();
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        JsonNode welcome = c.hello();
+        nextOpened();
+        String resume = "{\"t\":\"hello\",\"v\":1,\"sid\":\"" + welcome.path("sid").asText() + "\",\"token\":\""
+                + welcome.path("token").asText() + "\",\"last\":0,\"attempt\":";
+        c.drop();
+
+        InMemoryConnection second = InMemoryConnection.open(b, ALICE);
+        second.send(resume + "2}");
+        assertThat(second.next("welcome").path("resumed").asBoolean()).isTrue();
+        InMemoryConnection late = InMemoryConnection.open(a, ALICE);
+        late.send(resume + "1}");
+        assertThat(late.awaitClose()).as("the late hello of attempt 1, on another node").isEqualTo(CloseCodes.SESSION_TAKEN_OVER);
+        InMemoryConnection lateHere = InMemoryConnection.open(b, ALICE);
+        lateHere.send(resume + "2}");
+        assertThat(lateHere.awaitClose()).as("the same attempt again, on the session's node").isEqualTo(CloseCodes.SESSION_TAKEN_OVER);
+
+        a.publish("room", "n", Payload.text("1"));
+        assertThat(msg(second.next("msg"))).as("the successor still has the session").isEqualTo("1:1");
     }
 }

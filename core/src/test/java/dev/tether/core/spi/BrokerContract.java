@@ -166,7 +166,7 @@ public abstract class BrokerContract {
         await(a.unsubscribe("s1", "x"));
         await(a.publish("x", text("after"))); // unsubscribed
         await(a.publish("y", text("y2")));
-        Claim claim = await(a.claim("s1", hash("t1")));
+        Claim claim = await(a.claim("s1", hash("t1"), 0));
         assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
         assertThat(claim.record().principal()).isEqualTo("user-s1");
         Feed feed = await(a.read(claim.record(), start, claim.position()));
@@ -185,7 +185,7 @@ public abstract class BrokerContract {
         // A checkpoint after the second entry: a read from it returns the rest only.
         Feed.Entry second = feed.entries().get(1);
         await(a.checkpoint("s1", 2, second.position(), 7));
-        Claim again = await(a.claim("s1", hash("t1")));
+        Claim again = await(a.claim("s1", hash("t1"), 0));
         assertThat(again.record().checkpointSeq()).isEqualTo(2);
         assertThat(again.record().checkpointPosition()).isEqualTo(second.position());
         assertThat(again.record().clientSeq()).isEqualTo(7);
@@ -213,14 +213,14 @@ public abstract class BrokerContract {
         assertThat(ra.next()).isEqualTo("sent s1 reply");
         assertThat(rb.next()).isEqualTo("pub room one");
         assertThat(rb.next()).isEqualTo("pub room two");
-        assertThat(await(a.claim("s1", hash("t1"))).record().clientSeq()).isEqualTo(3);
+        assertThat(await(a.claim("s1", hash("t1"), 0)).record().clientSeq()).isEqualTo(3);
         assertThat(ra.next()).isEqualTo("claimed s1 []");
 
         await(a.commit("s1", 3, effects)); // a retry of a commit that was applied: ignored
         await(a.commit("s1", 4, List.of()));
         await(a.publish("room", text("after")));
         assertThat(rb.next()).as("the retried effects were not applied again").isEqualTo("pub room after");
-        assertThat(await(b.claim("s1", hash("t1"))).record().clientSeq()).isEqualTo(4);
+        assertThat(await(b.claim("s1", hash("t1"), 0)).record().clientSeq()).isEqualTo(4);
         assertThat(rb.next()).isEqualTo("claimed s1 []");
 
         Throwable unknown = a.commit("nobody", 1, effects).handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
@@ -231,6 +231,84 @@ public abstract class BrokerContract {
         assertThat(((BrokerException) unknown).code()).isEqualTo(BrokerException.NO_SESSION);
         await(b.publish("room", text("last")));
         assertThat(rb.next()).as("a commit of an unknown session applied nothing").isEqualTo("pub room last");
+    }
+
+    @Test
+    public void aClaimWithAnAttemptNotAboveTheHighestSeenIsStaleAndChangesNothing() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+
+        assertThat(await(b.claim("s1", hash("t1"), 2)).status()).isEqualTo(Claim.CLAIMED);
+        assertThat(rb.next()).isEqualTo("claimed s1 []");
+        assertThat(await(a.claim("s1", hash("t1"), 1)).status()).as("an older attempt").isEqualTo(Claim.STALE);
+        assertThat(await(a.claim("s1", hash("t1"), 2)).status()).as("the same attempt").isEqualTo(Claim.STALE);
+        await(a.send("s1", text("still b's")));
+        assertThat(rb.next()).as("the stale claims moved nothing").isEqualTo("sent s1 still b's");
+        assertThat(await(a.claim("s1", hash("wrong"), 9)).status()).as("a wrong token records no attempt")
+                .isEqualTo(Claim.FORBIDDEN);
+        assertThat(await(a.claim("s1", hash("t1"), 3)).status()).isEqualTo(Claim.CLAIMED);
+        assertThat(await(b.claim("s1", hash("t1"), 0)).status()).as("no attempt, no check").isEqualTo(Claim.CLAIMED);
+    }
+
+    @Test
+    public void aCommitChangesSubscriptionsAtItsPlaceAndAgainOnARetryButNotItsMessages() throws Exception {
+        Recorder ra = new Recorder();
+        Broker a = start(newNode(100), ra);
+        await(a.create(record("s1", "t1")));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+
+        // A handler subscribed, then published on the topic: the session's feed has its own publish.
+        await(a.commit("s1", 1, List.of(Broker.Effect.subscribe("s1", "room"), Broker.Effect.publish("room", text("mine")))));
+        assertThat(ra.next()).isEqualTo("sub s1 room");
+        assertThat(ra.next()).isEqualTo("pub room mine");
+        assertThat(await(a.presence("room"))).containsOnlyKeys("s1");
+
+        // The same commit again (its caller saw a timeout): the subscription holds, the publish is not repeated.
+        await(a.commit("s1", 1, List.of(Broker.Effect.subscribe("s1", "room"), Broker.Effect.publish("room", text("mine")))));
+        assertThat(ra.next()).isEqualTo("sub s1 room");
+        await(a.publish("room", text("next")));
+        assertThat(ra.next()).as("the retried publish was not applied again").isEqualTo("pub room next");
+
+        // Outside any handler (client seq 0): applied, the client seq untouched.
+        await(a.commit("s1", 0, List.of(Broker.Effect.unsubscribe("s1", "room"), Broker.Effect.subscribe("s1", "news"))));
+        assertThat(ra.next()).isEqualTo("unsub s1 room");
+        assertThat(ra.next()).isEqualTo("sub s1 news");
+        Claim claim = await(a.claim("s1", hash("t1"), 0));
+        assertThat(ra.next()).isEqualTo("claimed s1 [news]");
+        assertThat(claim.record().clientSeq()).isEqualTo(1);
+        Feed feed = await(a.read(claim.record(), claim.record().checkpointPosition(), claim.position()));
+        assertThat(feed.entries()).extracting(e -> e.message().payload().asText()).containsExactly("mine", "next");
+    }
+
+    @Test
+    public void aLateCommitOfTheFormerOwnerAppliesNoMessagesButItsSubscriptions() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        Broker a = start(newNode(100), ra);
+        Broker b = start(newNode(100), rb);
+        await(a.create(record("s1", "t1")));
+        assertThat(ra.next()).isEqualTo("claimed s1 []");
+        await(b.claim("s1", hash("t1"), 0));
+        assertThat(rb.next()).isEqualTo("claimed s1 []");
+
+        Throwable refused = a.commit("s1", 5, List.of(Broker.Effect.publish("room", text("late")),
+                Broker.Effect.subscribe("s1", "room"))).handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        if (refused instanceof java.util.concurrent.CompletionException c) {
+            refused = c.getCause();
+        }
+        assertThat(refused).isInstanceOf(BrokerException.class);
+        assertThat(((BrokerException) refused).code()).isEqualTo(BrokerException.NOT_OWNER);
+
+        // A subscription made on the former node outside any handler still counts, marked to the owner.
+        await(a.commit("s1", 0, List.of(Broker.Effect.subscribe("s1", "news"))));
+        assertThat(rb.next()).isEqualTo("sub s1 news");
+        Claim claim = await(b.claim("s1", hash("t1"), 0));
+        assertThat(rb.next()).isEqualTo("claimed s1 [news]");
+        assertThat(claim.record().clientSeq()).as("the refused commit recorded nothing").isZero();
     }
 
     @Test
@@ -248,7 +326,7 @@ public abstract class BrokerContract {
         assertThat(ra.next()).isEqualTo("pub room 1 except s1");
         assertThat(ra.next()).isEqualTo("pub room 2 except s2");
         assertThat(ra.next()).isEqualTo("pub room 3 volatile except s1");
-        Claim claim = await(a.claim("s1", hash("t1")));
+        Claim claim = await(a.claim("s1", hash("t1"), 0));
         Feed feed = await(a.read(claim.record(), start, claim.position()));
         assertThat(feed.entries()).extracting(e -> e.message().payload().asText() + ":" + e.message().except())
                 .containsExactly("1:s1", "2:s2");
@@ -265,10 +343,10 @@ public abstract class BrokerContract {
         List<Boolean> known = await(a.checkpoints(List.of(new Broker.Checkpoint("s1", 1, p1, 2),
                 new Broker.Checkpoint("nobody", 1, 1, 1), new Broker.Checkpoint("s2", 0, 0, 5))));
         assertThat(known).containsExactly(true, false, true);
-        SessionRecord r1 = await(a.claim("s1", hash("t1"))).record();
+        SessionRecord r1 = await(a.claim("s1", hash("t1"), 0)).record();
         assertThat(r1.checkpointSeq()).isEqualTo(1);
         assertThat(r1.clientSeq()).isEqualTo(2);
-        assertThat(await(a.claim("s2", hash("t2"))).record().clientSeq()).isEqualTo(5);
+        assertThat(await(a.claim("s2", hash("t2"), 0)).record().clientSeq()).isEqualTo(5);
     }
 
     @Test
@@ -279,9 +357,9 @@ public abstract class BrokerContract {
         Broker b = start(newNode(100), rb);
         long start = await(a.create(record("s1", "t1")));
         await(a.send("s1", text("one")));
-        Claim claim = await(b.claim("s1", hash("t1")));
+        Claim claim = await(b.claim("s1", hash("t1"), 0));
         await(a.checkpoint("s1", 1, claim.position(), 0)); // too late: b owns s1
-        SessionRecord record = await(b.claim("s1", hash("t1"))).record();
+        SessionRecord record = await(b.claim("s1", hash("t1"), 0)).record();
         assertThat(record.checkpointSeq()).as("unchanged by the former owner").isZero();
         Feed feed = await(b.read(record, record.checkpointPosition(), claim.position()));
         assertThat(feed.complete()).isTrue();
@@ -300,8 +378,8 @@ public abstract class BrokerContract {
         assertThat(ra.next()).isEqualTo("claimed s1 []");
         assertThat(ra.next()).isEqualTo("sub s1 room");
 
-        assertThat(await(b.claim("s1", hash("wrong"))).status()).isEqualTo(Claim.FORBIDDEN);
-        Claim claim = await(b.claim("s1", hash("t1")));
+        assertThat(await(b.claim("s1", hash("wrong"), 0)).status()).isEqualTo(Claim.FORBIDDEN);
+        Claim claim = await(b.claim("s1", hash("t1"), 0));
         assertThat(claim.status()).isEqualTo(Claim.CLAIMED);
         assertThat(ra.next()).isEqualTo("released s1");
         assertThat(rb.next()).isEqualTo("claimed s1 [room]");
@@ -312,8 +390,8 @@ public abstract class BrokerContract {
         assertThat(rb.next()).isEqualTo("sent s1 2");
 
         await(b.end("s1"));
-        assertThat(await(a.claim("s1", hash("t1"))).status()).isEqualTo(Claim.ENDED);
-        assertThat(await(a.claim("nobody", hash("t1"))).status()).isEqualTo(Claim.MISSING);
+        assertThat(await(a.claim("s1", hash("t1"), 0)).status()).isEqualTo(Claim.ENDED);
+        assertThat(await(a.claim("nobody", hash("t1"), 0)).status()).isEqualTo(Claim.MISSING);
     }
 
     @Test
@@ -325,7 +403,7 @@ public abstract class BrokerContract {
         for (int i = 1; i <= 10; i++) {
             await(a.publish("room", text(Integer.toString(i))));
         }
-        Claim claim = await(a.claim("s1", hash("t1")));
+        Claim claim = await(a.claim("s1", hash("t1"), 0));
         Feed feed = await(a.read(claim.record(), start, claim.position()));
         assertThat(feed.complete()).isFalse();
         assertThat(feed.reason()).isEqualTo("trimmed");
@@ -387,7 +465,7 @@ public abstract class BrokerContract {
         await(a.expire("s1"));
         assertThat(rb.nextPresence()).isEqualTo("leave room s1");
         assertThat(await(b.presence("room"))).containsOnlyKeys("s2");
-        assertThat(await(b.claim("s1", hash("t1"))).status()).isEqualTo(Claim.MISSING);
+        assertThat(await(b.claim("s1", hash("t1"), 0)).status()).isEqualTo(Claim.MISSING);
     }
 
     @Test
@@ -406,7 +484,7 @@ public abstract class BrokerContract {
         assertThat(rb.nextPresence()).isEqualTo("leave room s1");
         assertThat(await(b.presence("room"))).containsOnlyKeys("s2");
 
-        assertThat(await(b.claim("s1", hash("t1"))).status()).isEqualTo(Claim.CLAIMED);
+        assertThat(await(b.claim("s1", hash("t1"), 0)).status()).isEqualTo(Claim.CLAIMED);
         assertThat(rb.nextPresence()).isEqualTo("join room s1");
         assertThat(await(b.presence("room"))).containsOnlyKeys("s1", "s2");
     }
