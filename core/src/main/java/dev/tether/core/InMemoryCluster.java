@@ -97,6 +97,8 @@ public final class InMemoryCluster {
         final String protocol;
         final List<Subscription> subscriptions = new ArrayList<>();
         final List<Feed.Entry> inbox = new ArrayList<>();
+        /** The highest position dropped from the inbox by its length cap, 0 if none. */
+        long inboxTrimmed;
         long checkpointSeq;
         long checkpointPosition;
         long clientSeq;
@@ -241,6 +243,10 @@ public final class InMemoryCluster {
             if (message.reliable()) {
                 p = ++position;
                 r.inbox.add(new Feed.Entry(p, null, message));
+                if (r.inbox.size() > historyLength) {
+                    // A session whose client holds its position is never checkpointed past them.
+                    r.inboxTrimmed = r.inbox.remove(0).position();
+                }
             }
             long at = p;
             r.owner.tell(l -> l.onSent(at, sessionId, message));
@@ -376,6 +382,9 @@ public final class InMemoryCluster {
                 }
                 Rec r = sessions.get(record.sessionId());
                 if (r != null) {
+                    if (r.inboxTrimmed > after) {
+                        return CompletableFuture.completedFuture(Feed.incomplete("trimmed"));
+                    }
                     for (Feed.Entry e : r.inbox) {
                         if (e.position() > after && e.position() <= upTo) {
                             entries.add(e);

@@ -394,7 +394,7 @@ public final class RedisBroker implements Broker {
     public CompletableFuture<Void> send(String sessionId, BrokerMessage message) {
         Objects.requireNonNull(sessionId, "sessionId");
         Objects.requireNonNull(message, "message");
-        return run(SEND, bytes(sessionId), message.reliable() ? ONE : ZERO, message.toBytes())
+        return run(SEND, bytes(sessionId), message.reliable() ? ONE : ZERO, message.toBytes(), bytes(config.topicMaxLength()))
                 .thenApply(r -> {
                     requireSession(r, sessionId);
                     return null;

@@ -182,7 +182,11 @@ public final class RedisBrokerConfig {
             return this;
         }
 
-        /** Entries kept per topic. Default {@value #DEFAULT_TOPIC_MAX_LENGTH}. */
+        /**
+         * Entries kept per topic, and per session of the direct messages it has not yet been
+         * checkpointed past (a resume that needs trimmed entries gets an explicit gap). Default
+         * {@value #DEFAULT_TOPIC_MAX_LENGTH}.
+         */
         public Builder topicMaxLength(long topicMaxLength) {
             this.topicMaxLength = topicMaxLength;
             return this;

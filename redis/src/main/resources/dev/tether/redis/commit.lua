@@ -19,7 +19,7 @@ for i = 9, #ARGV, 3 do
   if kind == 'P' then
     if fresh then appendPublish(ARGV[i + 1], '1', ARGV[i + 2], maxLen, ARGV[4], ARGV[5], e) end
   elseif kind == 'S' then
-    if fresh then appendSend(ARGV[i + 1], '1', ARGV[i + 2], e) end
+    if fresh then appendSend(ARGV[i + 1], '1', ARGV[i + 2], maxLen, e) end
   else
     changeSubscription(ARGV[i + 2], ARGV[i + 1], kind == 'U', e)
   end

@@ -228,10 +228,11 @@ local function appendPublish(topic, reliable, m, maxLen, historyTtl, metaTtl, e)
   return pos
 end
 
--- Sends message m to session sid: a reliable one ('1') is kept in the session's inbox. Sends it
--- to the owner node. Returns its position (0 if volatile), or nil if there is no such session
--- (or it ended).
-local function appendSend(sid, reliable, m, e)
+-- Sends message m to session sid: a reliable one ('1') is kept in the session's inbox, capped
+-- at maxLen entries (the trim point recorded as the session's 'it', so that a read that needs
+-- what was trimmed says so). Sends it to the owner node. Returns its position (0 if volatile),
+-- or nil if there is no such session (or it ended).
+local function appendSend(sid, reliable, m, maxLen, e)
   local k = sessionKey(sid)
   local h = redis.call('HMGET', k, 'o', 'x')
   if not h[1] or h[2] == '1' then return nil end
@@ -240,6 +241,14 @@ local function appendSend(sid, reliable, m, e)
     pos = redis.call('INCR', G)
     local ib = inboxKey(sid)
     redis.call('XADD', ib, int(pos) .. '-0', 'm', m)
+    local len = redis.call('XLEN', ib)
+    if len > maxLen then
+      -- Sessions whose clients hold their position write no checkpoint that would trim it.
+      local gone = redis.call('XRANGE', ib, '-', '+', 'COUNT', len - maxLen)
+      local id = gone[#gone][1]
+      redis.call('HSET', k, 'it', string.sub(id, 1, string.find(id, '-', 1, true) - 1))
+      redis.call('XTRIM', ib, 'MAXLEN', maxLen)
+    end
     local ttl = redis.call('PTTL', k)
     if ttl > 0 then redis.call('PEXPIRE', ib, ttl) end
   end

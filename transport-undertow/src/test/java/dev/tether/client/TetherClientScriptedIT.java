@@ -91,7 +91,7 @@ class TetherClientScriptedIT {
         CompletableFuture<TetherClient> connected = client.connect();
         Conn conn = server.accept();
         JsonNode hello = conn.next();
-        assertThat(hello).isEqualTo(ScriptedServer.MAPPER.readTree("{\"t\":\"hello\",\"v\":2}"));
+        assertThat(hello).isEqualTo(ScriptedServer.MAPPER.readTree("{\"t\":\"hello\",\"v\":3}"));
         assertThat(server.upgradeHeaders.get(0).get("Authorization")).containsExactly("Bearer tok-1");
         assertThat(server.upgradeHeaders.get(0).get("Origin")).containsExactly("https://app.example");
         assertThat(connected).isNotDone();

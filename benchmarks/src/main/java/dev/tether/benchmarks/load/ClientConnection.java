@@ -47,6 +47,8 @@ final class ClientConnection {
      * subscribers: the highest publish number received ({@link ClientLoop#publishSeq}).
      */
     long highestSeq;
+    /** The cluster position of message {@link #highestSeq} (PROTOCOL.md §13), 0 if none. */
+    long highestPos;
     long ackedSeq;
     /** Tether: our next message {@code seq}; Socket.IO: our next ack id. */
     long nextOutboundId = 1;

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
  * {@code {"t":"sub","id":1,"topic":"room"}} after the welcome; the publisher publishes
  * {@code {"t":"msg","seq":k,"e":"publish","topic":"room","d":<intendedNs>}}; subscribers check
  * every {@code seq} (duplicates, holes, gap frames) and, cut by a storm, resume with
- * {@code {"t":"hello","v":1,"sid":..,"token":..,"last":<highest seq>,"attempt":n}}. The server's
+ * {@code {"t":"hello","v":3,"sid":..,"token":..,"last":<highest seq>,"attempt":n,"pos":<its pos>}}
+ * (the {@code pos} a clustered server gave that message, if any: PROTOCOL.md §13). The server's
  * {@code Authorizer} must let clients subscribe to and publish on {@code room} (the default refuses
  * both; the chat example, which {@code benchmarks/run} starts, grants that topic).
  *
@@ -22,7 +23,7 @@ final class TetherProtocol implements AppProtocol {
     /** Acknowledge after this many server messages, as the reference client does. */
     static final int ACK_EVERY = 32;
 
-    private static final byte[] HELLO = "{\"t\":\"hello\",\"v\":1}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HELLO = "{\"t\":\"hello\",\"v\":3}".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] T_WELCOME = ascii("welcome");
     private static final byte[] T_PING = ascii("ping");
     private static final byte[] T_REPLY = ascii("reply");
@@ -39,6 +40,7 @@ final class TetherProtocol implements AppProtocol {
     private static final byte[] SUB = "{\"t\":\"sub\",\"id\":1,\"topic\":\"room\"}".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] K_T = ascii("t");
     private static final byte[] K_SEQ = ascii("seq");
+    private static final byte[] K_POS = ascii("pos");
     private static final byte[] K_RID = ascii("rid");
     private static final byte[] K_D = ascii("d");
     private static final byte[] K_ERR = ascii("err");
@@ -50,6 +52,7 @@ final class TetherProtocol implements AppProtocol {
     private int typeStart;
     private int typeLength;
     private long seq;
+    private long pos;
     private long rid;
     private long d;
     private boolean hasD;
@@ -69,9 +72,13 @@ final class TetherProtocol implements AppProtocol {
     @Override
     public void onUpgraded(ClientConnection c) {
         if (c.reconnecting && c.sid != null) {
-            text.clear().append("{\"t\":\"hello\",\"v\":1,\"sid\":\"").append(c.sid).append("\",\"token\":\"")
+            text.clear().append("{\"t\":\"hello\",\"v\":3,\"sid\":\"").append(c.sid).append("\",\"token\":\"")
                     .append(c.token).append("\",\"last\":").append(c.highestSeq).append(",\"attempt\":")
-                    .append(c.resumeAttempt).append("}");
+                    .append(c.resumeAttempt);
+            if (c.highestPos > 0) {
+                text.append(",\"pos\":").append(c.highestPos);
+            }
+            text.append("}");
             loop.sendText(c, text.bytes(), text.length());
         } else {
             loop.sendText(c, HELLO, HELLO.length);
@@ -103,7 +110,7 @@ final class TetherProtocol implements AppProtocol {
             if (c.subscriber) {
                 onBroadcast(c, nowNs);
             } else if (seq > 0) {
-                noteSeq(c, seq);
+                noteSeq(c, seq, pos);
             }
         } else if (typeIs(b, T_GAP)) {
             if (c.subscriber && from > 0 && to >= from) {
@@ -112,7 +119,7 @@ final class TetherProtocol implements AppProtocol {
                 }
                 if (to > c.highestSeq) {
                     loop.gapFrame(c, to - Math.max(from, c.highestSeq + 1) + 1);
-                    noteSeq(c, to);
+                    noteSeq(c, to, 0);
                 }
             } else {
                 loop.protocolNotice(c, "gap");
@@ -143,6 +150,7 @@ final class TetherProtocol implements AppProtocol {
             if (!resumed) {
                 // A fresh session: numbers restart and the subscription is gone.
                 c.highestSeq = 0;
+                c.highestPos = 0;
                 c.ackedSeq = 0;
                 loop.sendText(c, SUB, SUB.length);
             }
@@ -165,7 +173,7 @@ final class TetherProtocol implements AppProtocol {
             loop.protocolNotice(c, "broadcast without an integer d");
         }
         if (seq > 0) {
-            noteSeq(c, seq);
+            noteSeq(c, seq, pos);
         }
     }
 
@@ -185,9 +193,11 @@ final class TetherProtocol implements AppProtocol {
         loop.sendText(c, text.bytes(), text.length());
     }
 
-    private void noteSeq(ClientConnection c, long s) {
+    /** @param position the cluster position of message {@code s}, 0 if none */
+    private void noteSeq(ClientConnection c, long s, long position) {
         if (s > c.highestSeq) {
             c.highestSeq = s;
+            c.highestPos = position;
         }
         if (c.highestSeq - c.ackedSeq >= ACK_EVERY) {
             c.ackedSeq = c.highestSeq;
@@ -205,6 +215,7 @@ final class TetherProtocol implements AppProtocol {
         typeStart = 0;
         typeLength = -1;
         seq = 0;
+        pos = 0;
         rid = 0;
         d = 0;
         hasD = false;
@@ -277,6 +288,8 @@ final class TetherProtocol implements AppProtocol {
                 }
                 if (key(b, keyStart, keyLength, K_SEQ)) {
                     seq = parseLong(b, valueStart, i);
+                } else if (key(b, keyStart, keyLength, K_POS)) {
+                    pos = parseLong(b, valueStart, i);
                 } else if (key(b, keyStart, keyLength, K_RID)) {
                     rid = parseLong(b, valueStart, i);
                 } else if (key(b, keyStart, keyLength, K_D)) {

@@ -52,13 +52,26 @@ public final class BrokerResume {
      * @param principal whom the connection authenticated as: must be the session's principal
      * @param last      the client's last received sequence number (a Socket.IO offset)
      * @param attempt   the client's resume attempt number, 0 if it sent none (Socket.IO)
+     * @param position  the cluster position of the message numbered {@code last} (native
+     *                  protocol 3), 0 if the client sent none: the feed is then read from the
+     *                  session's checkpoint
      * @param protocol  the connection's wire protocol: its name must be the session's
      * @param handler   the callbacks of the session once resumed here
      * @param ackless   whether the client never acknowledges; such a client cannot retry with
      *                  another {@code last}, so a session it cannot resume is ended
      */
     public record Request(String sessionId, String token, Principal principal, long last, long attempt,
-                          Protocol protocol, SessionHandler handler, boolean ackless) {
+                          long position, Protocol protocol, SessionHandler handler, boolean ackless) {
+
+        /** Where the feed is read from: the client's position if it gave one, else the checkpoint. */
+        long readFrom(SessionRecord record) {
+            return fromPosition() ? Math.max(position, record.checkpointPosition()) : record.checkpointPosition();
+        }
+
+        boolean fromPosition() {
+            return position > 0 && last > 0;
+        }
+
         public Request {
             Objects.requireNonNull(sessionId, "sessionId");
             Objects.requireNonNull(token, "token");
@@ -144,17 +157,22 @@ public final class BrokerResume {
         long last = request.last();
         Feed feed = r.feed();
         List<Feed.Entry> entries = feed.entries();
-        if (last < checkpoint || (feed.complete() && last > checkpoint + entries.size())) {
+        boolean backwards = last < checkpoint || request.fromPosition() && request.position() < record.checkpointPosition();
+        boolean ahead = request.fromPosition() ? request.position() > r.claim().position()
+                : feed.complete() && last > checkpoint + entries.size();
+        if (backwards || ahead) {
             if (request.ackless()) {
                 drop(hub, session);
             } else {
                 cluster.abandon(session);
             }
-            outcome.failed(OUT_OF_RANGE, last < checkpoint
+            outcome.failed(OUT_OF_RANGE, backwards
                     ? "resume went backwards" : "resume from a sequence number never sent");
             return;
         }
-        List<Feed.Entry> missed = feed.complete() ? entries.subList((int) (last - checkpoint), entries.size()) : null;
+        // From the client's position, everything read is missed; from the checkpoint, what follows its last.
+        List<Feed.Entry> missed = !feed.complete() ? null
+                : request.fromPosition() ? entries : entries.subList((int) (last - checkpoint), entries.size());
         if (missed == null || missed.size() > Math.min(hub.config.outboundQueueCapacity(), hub.config.replayBufferMessages())) {
             // What the client missed is gone, or more than a session may hold: the session ends.
             drop(hub, session);

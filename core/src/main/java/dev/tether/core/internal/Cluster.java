@@ -303,6 +303,10 @@ final class Cluster implements BrokerListener {
      * once); one asked for meanwhile follows, with the newest values.
      */
     void checkpoint(ServerSession session) {
+        SessionLink l = session.link;
+        if (l != null && l.protocolVersion() >= ServerSession.POSITIONS_VERSION) {
+            return; // its client holds its position (PROTOCOL.md §13): a resume anywhere starts there
+        }
         if (session.checkpointWanted()) {
             checkpointWhenDue(session);
         } else if (farAhead(session) && session.checkpointWaiting.compareAndSet(true, false)) {
@@ -399,7 +403,7 @@ final class Cluster implements BrokerListener {
             SessionRecord record = claim.record();
             session.attemptSeen(request.attempt());
             session.restoreTopics(record);
-            return read(record, record.checkpointPosition(), claim.position())
+            return read(record, request.readFrom(record), claim.position())
                     .thenApply(feed -> new Resume(session, claim, feed));
         }).whenComplete((r, error) -> {
             if (error != null) {

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, HubConnection {
 
     /** The highest native protocol version this server speaks. */
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
     /** The refresh request comes at most this long before the credentials expire. */
     static final long REFRESH_LEAD_MAX_MS = 60_000;
 
@@ -248,7 +248,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
     private void resumeFromBroker(InboundFrame.Hello hello) {
         resuming = true;
         BrokerResume.Request request = new BrokerResume.Request(hello.sessionId(), hello.resumeToken(), principal,
-                hello.lastSeq(), hello.attempt(), config.protocol(), hub.handler, false);
+                hello.lastSeq(), hello.attempt(), version >= ServerSession.POSITIONS_VERSION ? hello.position() : 0,
+                config.protocol(), hub.handler, false);
         BrokerResume.start(hub, this, request, new BrokerResume.Outcome() {
             @Override
             public void claimed(ServerSession claimed) {

@@ -412,7 +412,7 @@ public final class ServerSession implements Session {
                 break;
             }
             queue.relaxedPoll();
-            write(c, item);
+            write(c, item, l.protocolVersion() >= POSITIONS_VERSION);
             written++;
         }
         if (written > 0) {
@@ -425,7 +425,7 @@ public final class ServerSession implements Session {
         }
     }
 
-    private void write(TransportConnection c, Outbound item) {
+    private void write(TransportConnection c, Outbound item, boolean positions) {
         switch (item.kind) {
             case Outbound.RELIABLE -> {
                 long seq = ++lastSeq;
@@ -433,7 +433,7 @@ public final class ServerSession implements Session {
                     evictToFit(item.sizeBytes());
                 }
                 replay.add(item, seq, item.sizeBytes());
-                c.write(frameOf(item, seq));
+                c.write(frameOf(item, seq, positions));
             }
             case Outbound.VOLATILE -> c.write(protocol.frame(0, 0, item.message));
             default -> c.write(protocol.frame(item.control));
@@ -461,12 +461,13 @@ public final class ServerSession implements Session {
     }
 
     /** Frames a replay buffer entry, a reliable message or a gap, as sent live and on replay. */
-    private Frame frameOf(Object entry, long seq) {
+    /** @param positions whether the connection's protocol carries cluster positions (PROTOCOL.md §13) */
+    private Frame frameOf(Object entry, long seq, boolean positions) {
         if (entry instanceof OutboundFrame.Gap gap) {
             return protocol.frame(gap);
         }
         Outbound message = (Outbound) entry;
-        return protocol.frame(seq, message.requestId, message.message);
+        return protocol.frame(seq, message.requestId, positions ? message.position : 0, message.message);
     }
 
     /**
@@ -478,7 +479,7 @@ public final class ServerSession implements Session {
         OutboundFrame.Gap gap = new OutboundFrame.Gap(lastSeq + 1, lastSeq + lost, "overflow");
         lastSeq = gap.to();
         replay.add(gap, gap.to(), GAP_BYTES);
-        c.write(frameOf(gap, gap.to()));
+        c.write(frameOf(gap, gap.to(), false));
         hub.gaps.increment();
         config.metrics().gapReported();
         callbacks.execute(() -> hub.guard("handler.onGap",
@@ -697,6 +698,9 @@ public final class ServerSession implements Session {
         highestAttempt = Math.max(highestAttempt, attempt);
     }
 
+    /** The native protocol version from which reliable messages carry their cluster position. */
+    static final int POSITIONS_VERSION = 3;
+
     /** {@link #beginResume}: the resume is under way. */
     public static final int RESUMING = 0;
     /** {@link #beginResume}: the session has ended; the caller starts a new one. */
@@ -782,7 +786,8 @@ public final class ServerSession implements Session {
         release(clientLastSeq);
         l.writeControl(welcome(l, true, 0, 0, null));
         TransportConnection c = l.connection();
-        int count = replay.forEachAfter(clientLastSeq, (entry, seq) -> c.write(frameOf(entry, seq)));
+        boolean positions = l.protocolVersion() >= POSITIONS_VERSION;
+        int count = replay.forEachAfter(clientLastSeq, (entry, seq) -> c.write(frameOf(entry, seq, positions)));
         c.flush();
         hub.replayed.add(count);
         hub.resumed.increment();

@@ -19,14 +19,25 @@ public sealed interface InboundFrame {
      *                    client gave up on) and refused. 0 when absent: no check
      * @param version     the highest protocol version the client speaks (at least 1); the
      *                    connection speaks the lower of it and the server's
+     * @param position    protocol version 3, clustered servers: the cluster position ({@code pos})
+     *                    of the message numbered {@code lastSeq}, from which the session resumes
+     *                    on any node; 0 when absent
      */
-    record Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version)
+    record Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version, long position)
             implements InboundFrame {
 
         public Hello {
             if (version < 1) {
                 throw new IllegalArgumentException("version must be at least 1: " + version);
             }
+            if (position < 0) {
+                throw new IllegalArgumentException("position must not be negative: " + position);
+            }
+        }
+
+        /** A hello without a position. */
+        public Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version) {
+            this(sessionId, resumeToken, lastSeq, attempt, version, 0);
         }
 
         /** A hello of a version 1 client. */

@@ -42,6 +42,17 @@ public interface Protocol {
      */
     Frame frame(long seq, long requestId, EncodedMessage message);
 
+    /**
+     * As {@link #frame(long, long, EncodedMessage)}, with the message's cluster position for a
+     * protocol that carries it (the native protocol from version 3, PROTOCOL.md §13); the
+     * default leaves it out.
+     *
+     * @param position the broker position of a clustered reliable message, or 0 for none
+     */
+    default Frame frame(long seq, long requestId, long position, EncodedMessage message) {
+        return frame(seq, requestId, message);
+    }
+
     /** Encodes a control frame. */
     Frame frame(OutboundFrame frame);
 }

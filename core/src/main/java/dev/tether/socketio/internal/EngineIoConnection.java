@@ -527,7 +527,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
      */
     private void recoverFromBroker(SocketLink link, String[] pid, long offset) {
         SocketEndpoint socket = link.endpoint.newSocket(link, link.auth);
-        BrokerResume.Request request = new BrokerResume.Request(pid[0], pid[1], link.principal, offset, 0,
+        BrokerResume.Request request = new BrokerResume.Request(pid[0], pid[1], link.principal, offset, 0, 0,
                 link.endpoint.protocol(), socket.handler(), true);
         hub.resumeFromBroker(link, request, new BrokerResume.Outcome() {
             @Override

@@ -253,4 +253,68 @@ class ClusterSessionTest {
         a.publish("room", "n", Payload.text("1"));
         assertThat(msg(second.next("msg"))).as("the successor still has the session").isEqualTo("1:1");
     }
+
+    /** A node's broker that counts the checkpoints its hub writes. */
+    private static dev.tether.core.spi.Broker counting(dev.tether.core.spi.Broker node, java.util.concurrent.atomic.AtomicInteger checkpoints) {
+        return (dev.tether.core.spi.Broker) java.lang.reflect.Proxy.newProxyInstance(ClusterSessionTest.class.getClassLoader(),
+                new Class<?>[] {dev.tether.core.spi.Broker.class}, (proxy, method, args) -> {
+                    if (method.getName().startsWith("checkpoint")) {
+                        checkpoints.incrementAndGet();
+                    }
+                    try {
+                        return method.invoke(node, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Test
+    void aVersion3ClientHoldsItsPositionSoItsAcksWriteNoCheckpointAndAnotherNodeResumesFromIt() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger checkpoints = new java.util.concurrent.atomic.AtomicInteger();
+        Tether t = Tether.create(TetherConfig.builder().broker(counting(cluster.node(), checkpoints))
+                .errorHandler((c, e) -> { }).drainTimeout(Duration.ZERO).build(), new SessionHandler() {
+                    @Override
+                    public void onOpen(Session session) {
+                        session.subscribe("room");
+                        opened.add(session);
+                    }
+                });
+        hubs.add(t);
+        Hub a = (Hub) t;
+        Hub b = hub();
+        InMemoryConnection v3 = InMemoryConnection.open(a, ALICE);
+        JsonNode welcome = v3.hello(3);
+        assertThat(welcome.path("v").asInt()).isEqualTo(3);
+        nextOpened();
+        InMemoryConnection v1 = InMemoryConnection.open(a, ALICE);
+        v1.hello(1);
+        nextOpened();
+        Await.until(() -> a.subscribers("room") == 2, WAIT, "both subscribed through the broker");
+
+        List<Long> positions = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            b.publish("room", "n", Payload.text(Integer.toString(i)));
+            JsonNode m = v3.next("msg");
+            assertThat(msg(m)).isEqualTo(i + ":" + i);
+            positions.add(m.path("pos").asLong());
+            assertThat(v1.next("msg").has("pos")).as("a version 1 connection gets no positions").isFalse();
+        }
+        assertThat(positions).isSorted().doesNotHaveDuplicates().allMatch(p -> p > 0);
+        v1.send("{\"t\":\"ack\",\"seq\":5}");
+        Await.until(() -> checkpoints.get() > 0, WAIT, "the version 1 session's ack is checkpointed");
+        int before = checkpoints.get();
+        v3.send("{\"t\":\"ack\",\"seq\":5}");
+        v3.drop();
+
+        InMemoryConnection r = InMemoryConnection.open(b, ALICE);
+        r.send("{\"t\":\"hello\",\"v\":3,\"sid\":\"" + welcome.path("sid").asText() + "\",\"token\":\""
+                + welcome.path("token").asText() + "\",\"last\":3,\"attempt\":1,\"pos\":" + positions.get(2) + "}");
+        assertThat(r.next("welcome").path("resumed").asBoolean()).isTrue();
+        JsonNode four = r.next("msg");
+        assertThat(msg(four)).as("replayed from the client's position").isEqualTo("4:4");
+        assertThat(four.path("pos").asLong()).isEqualTo(positions.get(3));
+        assertThat(msg(r.next("msg"))).isEqualTo("5:5");
+        assertThat(checkpoints.get()).as("the version 3 session's acks wrote no checkpoint").isEqualTo(before);
+    }
 }

@@ -122,7 +122,8 @@ class CredentialRefreshTest {
         start();
         assertThat(InMemoryConnection.open(tether, accepted("alice", in(60_000))).hello(1).path("v").asInt()).isEqualTo(1);
         assertThat(InMemoryConnection.open(tether, accepted("alice", in(60_000))).hello(2).path("v").asInt()).isEqualTo(2);
-        assertThat(InMemoryConnection.open(tether, accepted("alice", in(60_000))).hello(7).path("v").asInt()).isEqualTo(2);
+        assertThat(InMemoryConnection.open(tether, accepted("alice", in(60_000))).hello(3).path("v").asInt()).isEqualTo(3);
+        assertThat(InMemoryConnection.open(tether, accepted("alice", in(60_000))).hello(7).path("v").asInt()).isEqualTo(3);
     }
 
     @Test

@@ -25,7 +25,7 @@ import java.util.Arrays;
 final class ClientCodec {
 
     /** The protocol version the client speaks (PROTOCOL.md §3). */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     static final ObjectMapper MAPPER = new ObjectMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
@@ -67,9 +67,10 @@ final class ClientCodec {
 
     /**
      * {@code hello}: a new session when {@code sid} is {@code null}, else a resume; {@code attempt}
-     * numbers the resumes of one session 1, 2, 3, ... so the server can refuse a stale one.
+     * numbers the resumes of one session 1, 2, 3, ... so the server can refuse a stale one;
+     * {@code position} is the cluster position of message {@code last} (0: none, left out).
      */
-    static String hello(String sid, String token, long last, long attempt) {
+    static String hello(String sid, String token, long last, long attempt, long position) {
         return object(g -> {
             g.writeStringField("t", "hello");
             g.writeNumberField("v", VERSION);
@@ -78,6 +79,9 @@ final class ClientCodec {
                 g.writeStringField("token", token);
                 g.writeNumberField("last", last);
                 g.writeNumberField("attempt", attempt);
+                if (position > 0) {
+                    g.writeNumberField("pos", position);
+                }
             }
         });
     }

@@ -517,8 +517,8 @@ public final class ClientEngine implements TetherClient {
         conn.attach(socket);
         state = State.HANDSHAKING;
         lastInboundNanos = System.nanoTime();
-        conn.write(conn.resumeAsked ? ClientCodec.hello(sid, token, inbound.last(), ++resumeAttempt)
-                : ClientCodec.hello(null, null, 0, 0));
+        conn.write(conn.resumeAsked ? ClientCodec.hello(sid, token, inbound.last(), ++resumeAttempt, inbound.lastPosition())
+                : ClientCodec.hello(null, null, 0, 0, 0));
         handshakeTimer = schedule(settings.connectTimeoutMs(), () -> {
             if (conn == current && state == State.HANDSHAKING) {
                 conn.abort();
@@ -888,10 +888,11 @@ public final class ClientEngine implements TetherClient {
         }
         long seq = frame.longField("seq", 1, 0);
         long rid = frame.longField("rid", 1, 0);
+        long position = frame.longField("pos", 1, 0);
         String topic = frame.textField("topic", null);
         Payload payload = frame.payload();
         if (seq > 0) {
-            switch (inbound.accept(seq)) {
+            switch (inbound.accept(seq, position)) {
                 case InboundSequence.DUPLICATE:
                     counters.incrementAndGet(C_DUPLICATES_IN);
                     return;

@@ -16,6 +16,8 @@ final class InboundSequence {
 
     private final int ackEvery;
     private long last;
+    /** The cluster position of message {@code last} (PROTOCOL.md §13), 0 if unknown. */
+    private long lastPosition;
     private long lastAcked;
     private int sinceAck;
 
@@ -26,10 +28,14 @@ final class InboundSequence {
         this.ackEvery = ackEvery;
     }
 
-    /** Classifies a received {@code seq} and, if it is {@link #DELIVER}, records it. */
-    int accept(long seq) {
+    /**
+     * Classifies a received {@code seq} and, if it is {@link #DELIVER}, records it with its
+     * cluster position {@code position} (0 if the message carried none).
+     */
+    int accept(long seq, long position) {
         if (seq == last + 1) {
             last = seq;
+            lastPosition = position;
             sinceAck++;
             return DELIVER;
         }
@@ -45,6 +51,7 @@ final class InboundSequence {
             return false;
         }
         last = to;
+        lastPosition = 0;
         sinceAck++;
         return true;
     }
@@ -100,8 +107,14 @@ final class InboundSequence {
     /** A new session: numbering restarts at 1. */
     void reset() {
         last = 0;
+        lastPosition = 0;
         lastAcked = 0;
         sinceAck = 0;
+    }
+
+    /** The cluster position of the message numbered {@link #last()}, 0 if it had none. */
+    long lastPosition() {
+        return lastPosition;
     }
 
     /** The highest server {@code seq} received (0 if none). */

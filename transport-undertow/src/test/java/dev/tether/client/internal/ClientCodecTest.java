@@ -21,9 +21,9 @@ class ClientCodecTest {
 
     @Test
     void helloForANewSessionCarriesOnlyTheVersion() throws Exception {
-        JsonNode hello = json(ClientCodec.hello(null, null, 0, 0));
+        JsonNode hello = json(ClientCodec.hello(null, null, 0, 0, 0));
         assertThat(hello.get("t").asText()).isEqualTo("hello");
-        assertThat(hello.get("v").asInt()).isEqualTo(2);
+        assertThat(hello.get("v").asInt()).isEqualTo(3);
         assertThat(hello.has("sid")).isFalse();
         assertThat(hello.has("token")).isFalse();
         assertThat(hello.has("last")).isFalse();
@@ -38,12 +38,14 @@ class ClientCodecTest {
     }
 
     @Test
-    void helloForAResumeCarriesSidTokenAndLast() throws Exception {
-        JsonNode hello = json(ClientCodec.hello("s-1", "tok", 41, 3));
+    void helloForAResumeCarriesSidTokenLastAndThePositionOfLastIfKnown() throws Exception {
+        JsonNode hello = json(ClientCodec.hello("s-1", "tok", 41, 3, 0));
         assertThat(hello.get("sid").asText()).isEqualTo("s-1");
         assertThat(hello.get("token").asText()).isEqualTo("tok");
         assertThat(hello.get("last").asLong()).isEqualTo(41);
         assertThat(hello.get("attempt").asLong()).isEqualTo(3);
+        assertThat(hello.has("pos")).isFalse();
+        assertThat(json(ClientCodec.hello("s-1", "tok", 41, 3, 9001)).get("pos").asLong()).isEqualTo(9001);
     }
 
     @Test

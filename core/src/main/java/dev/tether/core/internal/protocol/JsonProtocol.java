@@ -100,6 +100,7 @@ public final class JsonProtocol implements Protocol {
                     case "id" -> f.id = number(p, value, "id", f);
                     case "last" -> f.last = number(p, value, "last", f);
                     case "attempt" -> f.attempt = number(p, value, "attempt", f);
+                    case "pos" -> f.pos = number(p, value, "pos", f);
                     case "ack" -> f.ack = number(p, value, "ack", f);
                     case "v" -> f.version = number(p, value, "v", f);
                     case "d" -> {
@@ -156,7 +157,7 @@ public final class JsonProtocol implements Protocol {
                 }
                 // A later client speaks this server's highest version (PROTOCOL.md §3).
                 return new InboundFrame.Hello(f.sid, f.token, Math.max(0, f.last), Math.max(0, f.attempt),
-                        (int) Math.min(f.version, Integer.MAX_VALUE));
+                        (int) Math.min(f.version, Integer.MAX_VALUE), Math.max(0, f.pos));
             case "auth":
                 if (f.id <= 0 || f.token == null || f.token.isEmpty()) {
                     throw bad("auth needs a positive 'id' and a 'token'");
@@ -284,6 +285,7 @@ public final class JsonProtocol implements Protocol {
         long id = -1;
         long last = -1;
         long attempt = -1;
+        long pos = -1;
         long ack = -1;
         long version = -1;
         Payload payload;
@@ -333,8 +335,14 @@ public final class JsonProtocol implements Protocol {
 
     @Override
     public Frame frame(long seq, long requestId, EncodedMessage message) {
+        return frame(seq, requestId, 0, message);
+    }
+
+    @Override
+    public Frame frame(long seq, long requestId, long position, EncodedMessage message) {
         Encoded m = (Encoded) message;
-        int prefixLength = MSG_OPEN.length + (seq > 0 ? 7 + digits(seq) : 0) + (requestId > 0 ? 7 + digits(requestId) : 0);
+        int prefixLength = MSG_OPEN.length + (seq > 0 ? 7 + digits(seq) : 0) + (requestId > 0 ? 7 + digits(requestId) : 0)
+                + (position > 0 ? 7 + digits(position) : 0);
         boolean binary = m.binary != null;
         ByteBuffer prefix = ByteBuffer.allocate(prefixLength + (binary ? 4 : 0));
         if (binary) {
@@ -346,6 +354,9 @@ public final class JsonProtocol implements Protocol {
         }
         if (requestId > 0) {
             putField(prefix, ",\"rid\":", requestId);
+        }
+        if (position > 0) {
+            putField(prefix, ",\"pos\":", position);
         }
         prefix.flip();
         ByteBuffer shared = m.view.duplicate(); // one object per delivery; the bytes are shared

@@ -437,6 +437,29 @@ class JsonProtocolTest {
     }
 
     @Test
+    void framesTheClusterPositionOfAMessageInTextAndBinaryHeadersWhenGiven() throws Exception {
+        Frame text = PROTOCOL.frame(8, 0, 123_456_789L, PROTOCOL.encode("ev", Payload.text("x"), "room"));
+        assertThat(textJson(text))
+                .isEqualTo(tree("{\"t\":\"msg\",\"seq\":8,\"pos\":123456789,\"e\":\"ev\",\"topic\":\"room\",\"d\":\"x\"}"));
+        assertThat(textJson(PROTOCOL.frame(8, 0, 0, PROTOCOL.encode("ev", Payload.text("x"), null))).has("pos"))
+                .as("no position, no field").isFalse();
+
+        Frame binary = PROTOCOL.frame(5, 2, 77, PROTOCOL.encode("file", Payload.binary(FILE_BYTES), null));
+        byte[] all = concat(binary);
+        int declared = ByteBuffer.wrap(all).getInt();
+        assertThat(STRICT.readTree(Arrays.copyOfRange(all, 4, 4 + declared)))
+                .isEqualTo(tree("{\"t\":\"msg\",\"seq\":5,\"rid\":2,\"pos\":77,\"e\":\"file\"}"));
+        assertThat(Arrays.copyOfRange(all, 4 + declared, all.length)).containsExactly(FILE_BYTES);
+    }
+
+    @Test
+    void decodesThePositionOfAResume() throws Exception {
+        assertThat(decode("{\"t\":\"hello\",\"v\":3,\"sid\":\"s\",\"token\":\"k\",\"last\":4,\"attempt\":1,\"pos\":991}"))
+                .isEqualTo(new InboundFrame.Hello("s", "k", 4, 1, 3, 991));
+        assertThatThrownBy(() -> decode("{\"t\":\"hello\",\"v\":3,\"pos\":\"x\"}")).isInstanceOf(ProtocolException.class);
+    }
+
+    @Test
     void encodedSizeIsTheSharedPartOfATextMessage() {
         EncodedMessage encoded = PROTOCOL.encode("chat", Payload.text("hello"), "room");
 
