@@ -100,7 +100,7 @@ class ClusterProcessesIT {
         List<Peer> everyone = new ArrayList<>(publishers);
         everyone.addAll(subscribers);
         Await.until(() -> subscribers.stream().allMatch(s -> s.tickOrder.size() >= perPublisher * nodeCount),
-                Duration.ofSeconds(60), "every subscriber has every tick", () -> counts(everyone, nodes));
+                Duration.ofSeconds(120), "every subscriber has every tick", () -> counts(everyone, nodes));
         List<String> topicOrder = subscribers.get(0).tickOrder;
         for (Peer s : subscribers) {
             assertThat(s.losses).as(s.name).isEmpty();

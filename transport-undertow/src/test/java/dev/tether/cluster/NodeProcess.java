@@ -23,7 +23,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class NodeProcess implements AutoCloseable {
 
-    private static final long START_TIMEOUT_SECONDS = 30;
+    private static final long START_TIMEOUT_SECONDS = 90; // a JVM and its Redis connections, on a loaded 2-core machine
 
     private final String name;
     private final Process process;
