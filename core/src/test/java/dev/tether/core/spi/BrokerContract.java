@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -193,6 +194,16 @@ public abstract class BrokerContract {
         assertThat(rest.entries()).extracting(e -> e.message().payload().asText()).containsExactly("y1", "y2");
     }
 
+    /** The code of the {@link BrokerException} that {@code call} fails with; fails if it does not. */
+    private static String failureCode(CompletableFuture<?> call) throws Exception {
+        Throwable failure = call.handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        if (failure instanceof java.util.concurrent.CompletionException c) {
+            failure = c.getCause();
+        }
+        assertThat(failure).isInstanceOf(BrokerException.class);
+        return ((BrokerException) failure).code();
+    }
+
     @Test
     public void commitAppliesEffectsAndTheClientSeqOnceAndInOrder() throws Exception {
         Recorder ra = new Recorder();
@@ -223,12 +234,7 @@ public abstract class BrokerContract {
         assertThat(await(b.claim("s1", hash("t1"), 0)).record().clientSeq()).isEqualTo(4);
         assertThat(rb.next()).isEqualTo("claimed s1 []");
 
-        Throwable unknown = a.commit("nobody", 1, effects).handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
-        if (unknown instanceof java.util.concurrent.CompletionException c) {
-            unknown = c.getCause();
-        }
-        assertThat(unknown).isInstanceOf(BrokerException.class);
-        assertThat(((BrokerException) unknown).code()).isEqualTo(BrokerException.NO_SESSION);
+        assertThat(failureCode(a.commit("nobody", 1, effects))).isEqualTo(BrokerException.NO_SESSION);
         await(b.publish("room", text("last")));
         assertThat(rb.next()).as("a commit of an unknown session applied nothing").isEqualTo("pub room last");
     }
@@ -295,13 +301,8 @@ public abstract class BrokerContract {
         await(b.claim("s1", hash("t1"), 0));
         assertThat(rb.next()).isEqualTo("claimed s1 []");
 
-        Throwable refused = a.commit("s1", 5, List.of(Broker.Effect.publish("room", text("late")),
-                Broker.Effect.subscribe("s1", "room"))).handle((v, t) -> t).get(WAIT_SECONDS, TimeUnit.SECONDS);
-        if (refused instanceof java.util.concurrent.CompletionException c) {
-            refused = c.getCause();
-        }
-        assertThat(refused).isInstanceOf(BrokerException.class);
-        assertThat(((BrokerException) refused).code()).isEqualTo(BrokerException.NOT_OWNER);
+        assertThat(failureCode(a.commit("s1", 5, List.of(Broker.Effect.publish("room", text("late")),
+                Broker.Effect.subscribe("s1", "room"))))).isEqualTo(BrokerException.NOT_OWNER);
 
         // A subscription made on the former node outside any handler still counts, marked to the owner.
         await(a.commit("s1", 0, List.of(Broker.Effect.subscribe("s1", "news"))));
