@@ -230,6 +230,22 @@ final class Cluster implements BrokerListener {
     }
 
     /**
+     * Runs {@code action} once the commit of the client message whose handler runs on this
+     * thread is recorded (on a broker thread; never if it is abandoned); false if no handler's
+     * effects are being collected on this thread.
+     */
+    boolean afterCommit(Runnable action) {
+        CommitQueue.Collected collecting = collected.get();
+        if (collecting == null) {
+            return false;
+        }
+        CompletableFuture<Void> committed = new CompletableFuture<>();
+        collecting.awaited.add(committed);
+        committed.thenRun(action);
+        return true;
+    }
+
+    /**
      * Subscribes the session in the broker: with the commit of the client message whose handler
      * runs on this thread, or else as the session's next commit, retried until the broker
      * records it or the session is gone. The topic table follows when the broker's marker

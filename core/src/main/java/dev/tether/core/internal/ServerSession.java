@@ -1144,17 +1144,28 @@ public final class ServerSession implements Session {
         @Override
         public void reply(Payload payload) {
             Objects.requireNonNull(payload, "payload");
-            if (answered.compareAndSet(false, true)) {
-                enqueue(Outbound.control(new OutboundFrame.Reply(requestId, payload)));
-            }
+            answer(new OutboundFrame.Reply(requestId, payload));
         }
 
         @Override
         public void fail(String code, String message) {
             Objects.requireNonNull(code, "code");
             Objects.requireNonNull(message, "message");
+            answer(new OutboundFrame.ReplyError(requestId, code, message));
+        }
+
+        /**
+         * Clustered, an answer given while the request's handler runs follows the commit of what
+         * the handler did: a client that has the reply finds the handler's subscriptions and
+         * publishes in the cluster. If the commit is abandoned the answer is dropped with it; the
+         * client resends the request where it resumes.
+         */
+        private void answer(OutboundFrame frame) {
             if (answered.compareAndSet(false, true)) {
-                enqueue(Outbound.control(new OutboundFrame.ReplyError(requestId, code, message)));
+                Outbound item = Outbound.control(frame);
+                if (hub.cluster == null || !hub.cluster.afterCommit(() -> enqueue(item))) {
+                    enqueue(item);
+                }
             }
         }
     }

@@ -317,4 +317,35 @@ class ClusterSessionTest {
         assertThat(msg(r.next("msg"))).isEqualTo("5:5");
         assertThat(checkpoints.get()).as("the version 3 session's acks wrote no checkpoint").isEqualTo(before);
     }
+
+    @Test
+    void aReplyGivenInTheHandlerFollowsTheCommitOfWhatTheHandlerDid() throws Exception {
+        BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+        dev.tether.core.spi.Broker cutOff = cluster.node();
+        Tether t = Tether.create(TetherConfig.builder().broker(cutOff).errorHandler((c, e) -> errors.add(c))
+                .drainTimeout(Duration.ZERO).build(), new SessionHandler() {
+                    @Override
+                    public void onRequest(Session session, Message message, dev.tether.core.Responder responder) {
+                        session.subscribe(message.payload().asText());
+                        responder.reply(Payload.text("joined"));
+                    }
+                });
+        hubs.add(t);
+        Hub a = (Hub) t;
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        c.hello();
+
+        cluster.setReachable(cutOff, false);
+        c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":1,\"e\":\"join\",\"d\":\"news\"}");
+        String reported;
+        do {
+            reported = errors.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(reported).as("the handler ran and its commit failed").isNotNull();
+        } while (!reported.contains("(retrying)"));
+        assertThat(c.received).as("no reply while the subscription cannot be recorded")
+                .noneMatch(f -> f.path("t").asText().equals("reply"));
+        cluster.setReachable(cutOff, true);
+        assertThat(c.next("reply").path("d").asText()).isEqualTo("joined");
+        Await.until(() -> a.subscribers("news") == 1, WAIT, "subscribed on the node as the reply says");
+    }
 }
