@@ -542,8 +542,12 @@ final class Cluster implements BrokerListener {
         }
     }
 
-    /** Re-reads what the session may have missed live, without disturbing its connection. */
-    private void resync(ServerSession session) {
+    /**
+     * Re-reads what the session may have missed live, without disturbing its connection; a
+     * session whose feed is held (its create, claim or an earlier re-read under way) is re-read
+     * once it goes live, since the markers of its own claim or subscriptions may be what was lost.
+     */
+    void resync(ServerSession session) {
         long after = session.holdFeed();
         if (after < 0) {
             return; // not live yet: its own claim or create is still under way

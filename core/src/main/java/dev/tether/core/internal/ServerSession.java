@@ -127,6 +127,12 @@ public final class ServerSession implements Session {
     private static final int FEED_LIVE = 1;
     private static final int FEED_GONE = 2;
     private int feedState = FEED_HELD;
+    /**
+     * The broker's stream was interrupted while the feed was held (its create, claim or re-read
+     * under way): what came live meanwhile, markers included, may be missing, so the feed is
+     * read again once live. Guarded by feedLock.
+     */
+    private boolean rereadWanted;
     /** Entries held back while a claim or re-read is under way: (Outbound, position) pairs. */
     private ArrayList<Object> held = new ArrayList<>();
     /** The position of the last reliable entry queued. */
@@ -985,6 +991,7 @@ public final class ServerSession implements Session {
     long holdFeed() {
         synchronized (feedLock) {
             if (feedState != FEED_LIVE) {
+                rereadWanted |= feedState == FEED_HELD;
                 return -1;
             }
             feedState = FEED_HELD;
@@ -999,11 +1006,14 @@ public final class ServerSession implements Session {
      */
     void goLive(long position, List<dev.tether.core.spi.Feed.Entry> entries) {
         List<Outbound> items = entries == null ? List.of() : Cluster.encode(this, entries);
+        boolean reread;
         synchronized (feedLock) {
             if (feedState != FEED_HELD) {
                 return;
             }
             feedState = FEED_LIVE;
+            reread = rereadWanted;
+            rereadWanted = false;
             for (Outbound item : items) {
                 feedLive(item, item.position);
             }
@@ -1013,6 +1023,9 @@ public final class ServerSession implements Session {
             for (int i = 0; pending != null && i < pending.size() && feedState == FEED_LIVE; i += 2) {
                 feedLive((Outbound) pending.get(i), (Long) pending.get(i + 1));
             }
+        }
+        if (reread) {
+            hub.cluster.resync(this);
         }
     }
 

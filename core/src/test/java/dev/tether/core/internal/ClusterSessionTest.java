@@ -348,4 +348,23 @@ class ClusterSessionTest {
         assertThat(c.next("reply").path("d").asText()).isEqualTo("joined");
         Await.until(() -> a.subscribers("news") == 1, WAIT, "subscribed on the node as the reply says");
     }
+
+    @Test
+    void aSessionWhoseFeedWasHeldWhenTheBrokerStreamWasInterruptedIsReadAgainOnceLive() throws Exception {
+        Hub a = hub();
+        Hub b = hub();
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        c.hello(3);
+        ServerSession s = (ServerSession) nextOpened();
+        Await.until(() -> a.subscribers("room") == 1, WAIT, "subscribed through the broker");
+
+        long held = s.holdFeed(); // a claim or re-read of its own is under way
+        a.removeSubscriber("room", s); // and the marker that would put it in the topic table was lost
+        a.cluster.onInterrupted(); // with the stream: the held session cannot be re-read yet
+        assertThat(a.subscribers("room")).isZero();
+        s.goLive(held, List.of());
+        Await.until(() -> a.subscribers("room") == 1, WAIT, "read again once live: its claim marker restores the topic");
+        b.publish("room", "n", Payload.text("1"));
+        assertThat(msg(c.next("msg"))).isEqualTo("1:1");
+    }
 }
