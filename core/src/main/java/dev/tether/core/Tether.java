@@ -127,6 +127,36 @@ public interface Tether extends AutoCloseable {
     /** A snapshot of counters and gauges. */
     Stats stats();
 
+    /**
+     * Where this hub is in its life: {@link State#RUNNING} until {@link #close()} is called,
+     * {@link State#DRAINING} from the moment {@code close()} begins (before any client is told to
+     * go) until it returns, then {@link State#CLOSED}. A readiness check is
+     * {@code state() == State.RUNNING}: a load balancer that polls it stops sending new clients
+     * as soon as the drain starts.
+     *
+     * <p>Cheap (one volatile read) and callable from any thread, including an I/O thread.
+     *
+     * @since 0.2.0
+     */
+    State state();
+
+    /**
+     * The life of a hub, in order; it never goes back.
+     *
+     * @since 0.2.0
+     */
+    enum State {
+        /** Admitting connections and serving sessions. */
+        RUNNING,
+        /**
+         * {@link Tether#close()} has begun: new connections are refused, clients are being told
+         * to reconnect elsewhere and what is queued is being written.
+         */
+        DRAINING,
+        /** {@link Tether#close()} has returned: every session ended and the hub's threads stopped. */
+        CLOSED
+    }
+
     /** {@link #admit()}: a connection slot is reserved. */
     int ADMITTED = 0;
 

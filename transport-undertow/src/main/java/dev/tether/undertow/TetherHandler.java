@@ -84,7 +84,7 @@ import java.util.function.BiFunction;
  */
 public final class TetherHandler implements HttpHandler {
 
-    private static final System.Logger LOG = System.getLogger(TetherHandler.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.tether.undertow");
     private static final int MAX_BODY_CHARS = 200;
     /** Names the authenticator in the failure of a missing answer. */
     private static final String AUTHENTICATOR = "the authenticator";

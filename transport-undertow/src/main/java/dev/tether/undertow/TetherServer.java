@@ -7,8 +7,14 @@ import dev.tether.undertow.internal.OpenConnections;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import org.xnio.Options;
 
@@ -23,8 +29,10 @@ import org.xnio.Options;
  * }
  * }</pre>
  *
- * <p>The server answers the Tether path with {@link TetherHandler} and every other path with
- * 404. It sets the handshake timeout ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * <p>The server answers the Tether path with {@link TetherHandler}, the
+ * {@linkplain TetherUndertowConfig#healthPath() health path} (if set) with a {@link HealthHandler}
+ * for the hub, the {@linkplain TetherUndertowConfig#routes() routes} with their handlers, and
+ * every other path with 404. It sets the handshake timeout ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
  * {@code NO_REQUEST_TIMEOUT} from {@link TetherUndertowConfig#requestParseTimeout()}), the
  * largest request head ({@code UndertowOptions.MAX_HEADER_SIZE}), the listen backlog
  * ({@code Options.BACKLOG}) and the number of I/O threads. Tether does its work on the I/O
@@ -76,7 +84,8 @@ public final class TetherServer implements AutoCloseable {
      *
      * @param port 0 to 65535; 0 picks a free port, see {@link #port()}
      * @throws IllegalArgumentException if the port is out of range
-     * @throws RuntimeException         if the server cannot bind
+     * @throws UncheckedIOException     if the server cannot listen on the port (see
+     *                                  {@link #start(Tether, TetherUndertowConfig)})
      */
     public static TetherServer start(Tether tether, int port) {
         return start(tether, TetherUndertowConfig.builder().port(port).build());
@@ -87,7 +96,11 @@ public final class TetherServer implements AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code config} does not fit the hub (see
      *                                  {@link TetherHandler#TetherHandler(Tether, TetherUndertowConfig, HttpHandler)})
-     * @throws RuntimeException         if the server cannot bind
+     * @throws UncheckedIOException     if the server cannot listen, with a message that names the
+     *                                  address and the reason, such as {@code "cannot listen on
+     *                                  127.0.0.1:8080: address already in use"}, and the
+     *                                  {@link IOException} (a {@link BindException} for a busy
+     *                                  port) as its cause; nothing is left running
      */
     public static TetherServer start(Tether tether, TetherUndertowConfig config) {
         Objects.requireNonNull(tether, "tether");
@@ -102,7 +115,8 @@ public final class TetherServer implements AutoCloseable {
      * with the same server options as {@link #start(Tether, TetherUndertowConfig)}.
      *
      * @throws IllegalArgumentException if {@code config} does not fit the hub
-     * @throws RuntimeException         if the server cannot bind
+     * @throws UncheckedIOException     if the server cannot listen, as
+     *                                  {@link #start(Tether, TetherUndertowConfig)}
      */
     public static TetherServer start(SocketIo io, TetherUndertowConfig config) {
         Objects.requireNonNull(io, "io");
@@ -113,9 +127,16 @@ public final class TetherServer implements AutoCloseable {
 
     private static TetherServer start(TetherUndertowConfig config, String path, HttpHandler mounted,
                                       TetherHandler handler, SocketIoHandler socketIo) {
+        Map<String, HttpHandler> routes = new HashMap<>(config.routes());
+        if (config.healthPath() != null) {
+            routes.put(config.healthPath(), new HealthHandler(handler.tether()));
+        }
         HttpHandler root = exchange -> {
+            HttpHandler route;
             if (path.equals(exchange.getRequestPath())) {
                 mounted.handleRequest(exchange);
+            } else if ((route = routes.get(exchange.getRequestPath())) != null) {
+                route.handleRequest(exchange);
             } else {
                 exchange.setStatusCode(404);
                 exchange.endExchange();
@@ -134,9 +155,46 @@ public final class TetherServer implements AutoCloseable {
                 .setSocketOption(Options.BACKLOG, config.backlog())
                 .setHandler(root)
                 .build();
-        undertow.start();
+        try {
+            undertow.start();
+        } catch (RuntimeException e) {
+            try {
+                undertow.stop(); // whatever start() got running before it failed
+            } catch (RuntimeException stopping) {
+                e.addSuppressed(stopping);
+            }
+            IOException io = ioCause(e);
+            if (io == null) {
+                throw e;
+            }
+            throw new UncheckedIOException("cannot listen on " + hostPort(config.host(), config.port()) + ": "
+                    + reason(io), io);
+        }
         SocketAddress bound = undertow.getListenerInfo().get(0).getAddress();
         return new TetherServer(undertow, (InetSocketAddress) bound, handler, socketIo);
+    }
+
+    private static IOException ioCause(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IOException io) {
+                return io;
+            }
+        }
+        return null;
+    }
+
+    private static String hostPort(String host, int port) {
+        return (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /** "address already in use" from the JDK's "Address already in use". */
+    private static String reason(IOException e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        return m.length() > 1 && Character.isUpperCase(m.charAt(0)) && Character.isLowerCase(m.charAt(1))
+                ? m.substring(0, 1).toLowerCase(Locale.ROOT) + m.substring(1) : m;
     }
 
     /** The port the server listens on, the one the system picked when configured with 0. */

@@ -1,7 +1,14 @@
 package dev.tether.undertow;
 
 import dev.tether.undertow.internal.OriginPolicy;
+import io.undertow.server.HttpHandler;
 import java.time.Duration;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -50,7 +57,7 @@ import java.util.Set;
  *
  * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
- * {@link #maxHeaderBytes()}) are ignored by a {@link TetherHandler} mounted in a host's own
+ * {@link #maxHeaderBytes()}, {@link #healthPath()}, {@link #routes()}) are ignored by a {@link TetherHandler} mounted in a host's own
  * server; such a host sets the equivalent Undertow options itself (see {@link TetherHandler}).
  */
 public final class TetherUndertowConfig {
@@ -103,6 +110,8 @@ public final class TetherUndertowConfig {
     private final int maxHeaderBytes;
     private final int maxPingsPerMinute;
     private final WriteWaterMark writeWaterMark;
+    private final String healthPath;
+    private final Map<String, HttpHandler> routes;
 
     private TetherUndertowConfig(Builder b) {
         this.path = b.path;
@@ -120,6 +129,8 @@ public final class TetherUndertowConfig {
         this.maxHeaderBytes = b.maxHeaderBytes;
         this.maxPingsPerMinute = b.maxPingsPerMinute;
         this.writeWaterMark = b.writeWaterMark;
+        this.healthPath = b.healthPath;
+        this.routes = b.builtRoutes;
     }
 
     /** A builder with every field at its default. */
@@ -295,6 +306,31 @@ public final class TetherUndertowConfig {
         return writeWaterMark;
     }
 
+    /**
+     * The path at which the standalone server answers a {@link HealthHandler} for its hub
+     * (JSON, 200 while the hub runs, 503 from the moment its drain starts), or {@code null}, the
+     * default: no health endpoint. Off by default because the server then answers nothing but
+     * the Tether path, and the health document tells whoever can reach the port how many
+     * clients are connected; a host that puts the server behind a load balancer turns it on with
+     * {@code healthPath("/health")}.
+     *
+     * @since 0.2.0
+     */
+    public String healthPath() {
+        return healthPath;
+    }
+
+    /**
+     * The standalone server's extra HTTP routes, exact path to handler, in the order they were
+     * added; empty by default. Requests to a path that is neither the Tether path,
+     * {@link #healthPath()} nor one of these are answered 404. Unmodifiable.
+     *
+     * @since 0.2.0
+     */
+    public Map<String, HttpHandler> routes() {
+        return routes;
+    }
+
     @Override
     public String toString() {
         return "TetherUndertowConfig[path=" + path + ", allowedOrigins=" + allowedOrigins
@@ -303,7 +339,8 @@ public final class TetherUndertowConfig {
                 + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
                 + ", messageReadTimeout=" + messageReadTimeout + ", maxHeaderBytes=" + maxHeaderBytes
                 + ", maxPingsPerMinute=" + maxPingsPerMinute
-                + ", writeWaterMark=" + writeWaterMark + "]";
+                + ", writeWaterMark=" + writeWaterMark + ", healthPath=" + healthPath
+                + ", routes=" + routes.keySet() + "]";
     }
 
     /** Builds a {@link TetherUndertowConfig}. Not thread-safe. */
@@ -323,6 +360,10 @@ public final class TetherUndertowConfig {
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private int maxPingsPerMinute = DEFAULT_MAX_PINGS_PER_MINUTE;
         private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
+        private String healthPath;
+        private final List<Map.Entry<String, HttpHandler>> routes = new ArrayList<>();
+        /** Set on the copy that {@link #build()} hands to the config. */
+        private Map<String, HttpHandler> builtRoutes = Map.of();
 
         private Builder() {
         }
@@ -430,6 +471,35 @@ public final class TetherUndertowConfig {
         }
 
         /**
+         * Default {@code null}: no health endpoint (see {@link TetherUndertowConfig#healthPath()}).
+         * An exact path that starts with {@code /}, is neither {@link #path(String)} nor
+         * {@link #socketIoPath(String)} nor a {@linkplain #route route}; checked by {@link #build()}.
+         *
+         * @since 0.2.0
+         */
+        public Builder healthPath(String v) {
+            this.healthPath = v;
+            return this;
+        }
+
+        /**
+         * Adds an HTTP route to the standalone server: a request whose path is exactly
+         * {@code path} (no prefix matching, no query string in it) is handed to {@code handler},
+         * on the I/O thread as Undertow calls every handler (a handler that blocks must
+         * {@code exchange.dispatch(...)} to the worker pool). For small operational endpoints next
+         * to Tether, such as metrics; an application with real HTTP needs mounts
+         * {@link TetherHandler} in its own server instead. {@link #build()} refuses a path that does
+         * not start with {@code /}, that is {@link #path(String)}, {@link #socketIoPath(String)} or
+         * {@link #healthPath(String)}, or that was added before, and a {@code null} handler.
+         *
+         * @since 0.2.0
+         */
+        public Builder route(String path, HttpHandler handler) {
+            routes.add(new AbstractMap.SimpleEntry<>(path, handler));
+            return this;
+        }
+
+        /**
          * Validates and builds.
          *
          * @throws IllegalArgumentException naming the first invalid field
@@ -473,6 +543,21 @@ public final class TetherUndertowConfig {
                 throw new IllegalArgumentException("maxPingsPerMinute must be zero or positive: " + maxPingsPerMinute);
             }
             Objects.requireNonNull(writeWaterMark, "writeWaterMark");
+            if (healthPath != null) {
+                extraPath("healthPath", healthPath);
+            }
+            Map<String, HttpHandler> checkedRoutes = new LinkedHashMap<>();
+            for (Map.Entry<String, HttpHandler> route : routes) {
+                String p = route.getKey();
+                Objects.requireNonNull(p, "route path");
+                extraPath("route", p);
+                Objects.requireNonNull(route.getValue(), "route handler for " + p);
+                if (p.equals(healthPath) || checkedRoutes.containsKey(p)) {
+                    throw new IllegalArgumentException("route " + p + " is taken already"
+                            + (p.equals(healthPath) ? " by healthPath" : ""));
+                }
+                checkedRoutes.put(p, route.getValue());
+            }
             Builder copy = new Builder();
             copy.path = path;
             copy.socketIoPath = socketIoPath;
@@ -489,7 +574,19 @@ public final class TetherUndertowConfig {
             copy.maxHeaderBytes = maxHeaderBytes;
             copy.maxPingsPerMinute = maxPingsPerMinute;
             copy.writeWaterMark = writeWaterMark;
+            copy.healthPath = healthPath;
+            copy.builtRoutes = Collections.unmodifiableMap(checkedRoutes);
             return new TetherUndertowConfig(copy);
+        }
+
+        /** A path the standalone server serves besides Tether's: absolute and not Tether's own. */
+        private void extraPath(String name, String p) {
+            if (!p.startsWith("/")) {
+                throw new IllegalArgumentException(name + " must start with '/': " + p);
+            }
+            if (p.equals(path) || p.equals(socketIoPath)) {
+                throw new IllegalArgumentException(name + " " + p + " is the Tether endpoint's path");
+            }
         }
 
         private static void millis(String name, Duration value, boolean zeroAllowed) {

@@ -8,6 +8,7 @@ import dev.tether.client.ScriptedServer.Conn;
 import dev.tether.core.Payload;
 import dev.tether.core.RequestException;
 import dev.tether.core.SendResult;
+import dev.tether.testing.LogCapture;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -292,15 +294,18 @@ class TetherClientScriptedIT {
 
     @Test
     void aHoleInTheServersNumberingDropsTheConnectionAndResumes() throws Exception {
-        client = builder().build();
-        Conn conn = connect("s-1");
-        conn.send(msg(1, "a", "1"));
-        conn.send(msg(3, "c", "3"));
-        assertThat(events.next()).isEqualTo("msg:a:1");
-        assertThat(events.next()).isEqualTo("disconnected:1002");
-        Conn again = server.accept();
-        assertThat(again.next("hello").get("last").asLong()).isEqualTo(1);
-        assertThat(client.stats().protocolErrors()).isEqualTo(1);
+        try (LogCapture log = LogCapture.quiet("dev.tether.client", Level.WARNING)) {
+            client = builder().build();
+            Conn conn = connect("s-1");
+            conn.send(msg(1, "a", "1"));
+            conn.send(msg(3, "c", "3"));
+            assertThat(events.next()).isEqualTo("msg:a:1");
+            assertThat(events.next()).isEqualTo("disconnected:1002");
+            Conn again = server.accept();
+            assertThat(again.next("hello").get("last").asLong()).isEqualTo(1);
+            assertThat(client.stats().protocolErrors()).isEqualTo(1);
+            assertThat(log.records()).extracting(r -> r.getMessage().substring(0, 5)).containsExactly("TC010");
+        }
     }
 
     @Test
@@ -424,13 +429,16 @@ class TetherClientScriptedIT {
 
     @Test
     void aForbiddenReconnectEndsTheClient() throws Exception {
-        client = builder().build();
-        Conn conn = connect("s-1");
-        server.refuse(403, null);
-        conn.close(4012, "restart");
-        assertThat(events.next()).isEqualTo("disconnected:4012");
-        assertThat(events.next()).isEqualTo("closed:HandshakeException");
-        assertThat(((HandshakeException) events.closedCause).statusCode()).isEqualTo(403);
+        try (LogCapture log = LogCapture.quiet("dev.tether.client", Level.WARNING)) {
+            client = builder().build();
+            Conn conn = connect("s-1");
+            server.refuse(403, null);
+            conn.close(4012, "restart");
+            assertThat(events.next()).isEqualTo("disconnected:4012");
+            assertThat(events.next()).isEqualTo("closed:HandshakeException");
+            assertThat(((HandshakeException) events.closedCause).statusCode()).isEqualTo(403);
+            assertThat(log.records()).extracting(r -> r.getMessage().substring(0, 5)).containsExactly("TC002");
+        }
     }
 
     @Test
@@ -473,19 +481,22 @@ class TetherClientScriptedIT {
 
     @Test
     void aReconnectRefusedWithUnauthorizedAsksForAFreshTokenOnce() throws Exception {
-        AtomicInteger asked = new AtomicInteger();
-        client = builder().tokenSupplier(() -> CompletableFuture.completedFuture("t" + asked.incrementAndGet())).build();
-        Conn conn = connect("s-1");
-        server.refuse(401, null);
-        conn.close(4012, "restart");
-        assertThat(events.next()).isEqualTo("disconnected:4012");
-        assertThat(events.next()).isEqualTo("closed:HandshakeException");
-        HandshakeException refused = (HandshakeException) events.closedCause;
-        assertThat(refused.statusCode()).isEqualTo(401);
-        assertThat(refused.getMessage()).startsWith("unauthorized: ");
-        assertThat(asked.get()).isEqualTo(3);
-        assertThat(server.upgradeHeaders).extracting(h -> h.get("Authorization"))
-                .containsExactly(List.of("Bearer t1"), List.of("Bearer t2"), List.of("Bearer t3"));
+        try (LogCapture log = LogCapture.quiet("dev.tether.client", Level.WARNING)) {
+            AtomicInteger asked = new AtomicInteger();
+            client = builder().tokenSupplier(() -> CompletableFuture.completedFuture("t" + asked.incrementAndGet())).build();
+            Conn conn = connect("s-1");
+            server.refuse(401, null);
+            conn.close(4012, "restart");
+            assertThat(events.next()).isEqualTo("disconnected:4012");
+            assertThat(events.next()).isEqualTo("closed:HandshakeException");
+            HandshakeException refused = (HandshakeException) events.closedCause;
+            assertThat(refused.statusCode()).isEqualTo(401);
+            assertThat(refused.getMessage()).startsWith("unauthorized: ");
+            assertThat(asked.get()).isEqualTo(3);
+            assertThat(server.upgradeHeaders).extracting(h -> h.get("Authorization"))
+                    .containsExactly(List.of("Bearer t1"), List.of("Bearer t2"), List.of("Bearer t3"));
+            assertThat(log.records()).extracting(r -> r.getMessage().substring(0, 5)).containsExactly("TC002");
+        }
     }
 
     @Test
@@ -660,12 +671,19 @@ class TetherClientScriptedIT {
                 super.onMessage(c, message);
             }
         };
-        client = builder().build();
-        Conn conn = connect("s-1");
-        conn.send(msg(1, "bad", "1"));
-        conn.send(msg(2, "good", "2"));
-        assertThat(events.next()).isEqualTo("error:test: listener failure");
-        assertThat(events.next()).isEqualTo("msg:good:2");
-        assertThat(client.stats().callbackErrors()).isEqualTo(1);
+        try (LogCapture log = LogCapture.quiet("dev.tether.client", Level.WARNING)) {
+            client = builder().build();
+            Conn conn = connect("s-1");
+            conn.send(msg(1, "bad", "1"));
+            conn.send(msg(2, "good", "2"));
+            assertThat(events.next()).isEqualTo("error:test: listener failure");
+            assertThat(events.next()).isEqualTo("msg:good:2");
+            assertThat(client.stats().callbackErrors()).isEqualTo(1);
+            assertThat(log.records()).as("reported once, with its code and the failure").singleElement()
+                    .satisfies(r -> {
+                        assertThat(r.getMessage()).isEqualTo("TC030 listener callback threw");
+                        assertThat(r.getThrown()).hasMessage("test: listener failure");
+                    });
+        }
     }
 }

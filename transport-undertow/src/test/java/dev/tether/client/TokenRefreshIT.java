@@ -12,6 +12,7 @@ import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.HandshakeRequest;
 import dev.tether.testing.Await;
+import dev.tether.testing.LogCapture;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
@@ -29,6 +30,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import java.util.logging.Level;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -226,22 +228,25 @@ class TokenRefreshIT {
 
     @Test
     void aSupplierThatKeepsGivingBadTokensEndsTheClientAndTheListenerIsToldWhy() throws Exception {
-        startServer(REFRESHING);
-        RecordingListener listener = new RecordingListener();
-        AtomicInteger asked = new AtomicInteger();
-        TetherClient client = client(listener,
-                () -> now(asked.incrementAndGet() == 1 ? token("alice", 60_000) : "garbage"));
-        client.connect().get(WAIT, TimeUnit.SECONDS);
-        assertThat(listener.next()).isEqualTo("open:false");
+        try (LogCapture log = LogCapture.quiet("dev.tether.client", Level.WARNING)) {
+            startServer(REFRESHING);
+            RecordingListener listener = new RecordingListener();
+            AtomicInteger asked = new AtomicInteger();
+            TetherClient client = client(listener,
+                    () -> now(asked.incrementAndGet() == 1 ? token("alice", 60_000) : "garbage"));
+            client.connect().get(WAIT, TimeUnit.SECONDS);
+            assertThat(listener.next()).isEqualTo("open:false");
 
-        client.disconnectAbruptly();
-        assertThat(listener.next()).isEqualTo("disconnected:1006");
-        assertThat(listener.next()).isEqualTo("closed:HandshakeException");
-        HandshakeException why = (HandshakeException) listener.closedCause;
-        assertThat(why.statusCode()).isEqualTo(401);
-        assertThat(why.getMessage()).isEqualTo("unauthorized: Not a token.");
-        assertThat(asked.get()).as("the connect's token, then two on the reconnect").isEqualTo(3);
-        assertThat(client.isClosed()).isTrue();
+            client.disconnectAbruptly();
+            assertThat(listener.next()).isEqualTo("disconnected:1006");
+            assertThat(listener.next()).isEqualTo("closed:HandshakeException");
+            HandshakeException why = (HandshakeException) listener.closedCause;
+            assertThat(why.statusCode()).isEqualTo(401);
+            assertThat(why.getMessage()).isEqualTo("unauthorized: Not a token.");
+            assertThat(asked.get()).as("the connect's token, then two on the reconnect").isEqualTo(3);
+            assertThat(client.isClosed()).isTrue();
+            assertThat(log.records()).extracting(r -> r.getMessage().substring(0, 5)).containsExactly("TC002");
+        }
     }
 
     @Test

@@ -12,8 +12,9 @@ import java.util.logging.Logger;
  * path is quiet. {@link System.Logger} is backed by {@code java.util.logging} unless an
  * application installs another {@code LoggerFinder} (the tests do not), and its loggers inherit
  * handlers by name prefix, so a handler on the logger {@code dev.tether} sees every logger of the
- * library ({@code dev.tether.core}, {@code dev.tether.undertow.internal...}). Records still reach
- * the console as before.
+ * library ({@code dev.tether.core}, {@code dev.tether.undertow}, {@code dev.tether.client}).
+ * Records still reach the console as before, unless captured {@link #quiet}ly: then the test
+ * that provokes them asserts them and the build log stays free of their stack traces.
  *
  * <p>Threading: records arrive from any thread; {@link #records()} may be called from any thread.
  */
@@ -23,9 +24,13 @@ public final class LogCapture implements AutoCloseable {
     private final Logger logger;
     private final Handler handler;
     private final List<LogRecord> records = new CopyOnWriteArrayList<>();
+    private final boolean quiet;
+    private final boolean parentHandlersBefore;
 
-    private LogCapture(String loggerName, Level level) {
+    private LogCapture(String loggerName, Level level, boolean quiet) {
         this.logger = Logger.getLogger(loggerName);
+        this.quiet = quiet;
+        this.parentHandlersBefore = logger.getUseParentHandlers();
         this.handler = new Handler() {
             @Override
             public void publish(LogRecord record) {
@@ -44,11 +49,22 @@ public final class LogCapture implements AutoCloseable {
         };
         handler.setLevel(Level.ALL);
         logger.addHandler(handler);
+        if (quiet) {
+            logger.setUseParentHandlers(false);
+        }
     }
 
     /** Records what loggers named {@code loggerName} or below it log at {@code level} or above. */
     public static LogCapture start(String loggerName, Level level) {
-        return new LogCapture(loggerName, level);
+        return new LogCapture(loggerName, level, false);
+    }
+
+    /**
+     * As {@link #start}, and keeps what those loggers log off the console while open: for a test
+     * that provokes a failure on purpose and asserts its record.
+     */
+    public static LogCapture quiet(String loggerName, Level level) {
+        return new LogCapture(loggerName, level, true);
     }
 
     /** Every record so far. */
@@ -72,5 +88,8 @@ public final class LogCapture implements AutoCloseable {
     @Override
     public void close() {
         logger.removeHandler(handler);
+        if (quiet) {
+            logger.setUseParentHandlers(parentHandlersBefore);
+        }
     }
 }

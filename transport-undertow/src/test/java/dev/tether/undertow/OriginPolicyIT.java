@@ -185,7 +185,7 @@ class OriginPolicyIT {
 
     @Test
     void aRefusalIsLoggedAtDebugWithItsReason() throws Exception {
-        Logger logger = Logger.getLogger(TetherHandler.class.getName());
+        Logger logger = Logger.getLogger("dev.tether.undertow");
         BlockingQueue<LogRecord> records = new LinkedBlockingQueue<>();
         Handler capture = new Handler() {
             @Override

@@ -179,6 +179,11 @@ final class RecordingTether implements Tether {
     }
 
     @Override
+    public State state() {
+        return State.RUNNING;
+    }
+
+    @Override
     public void close() {
     }
 }

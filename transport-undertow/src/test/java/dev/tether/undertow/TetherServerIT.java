@@ -240,10 +240,25 @@ class TetherServerIT {
     }
 
     @Test
-    void startingOnAPortInUseFails() throws Exception {
+    void startingOnAPortInUseFailsNamingTheAddressAndLeavesNothingRunning() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            TetherUndertowConfig config = TetherUndertowConfig.builder().host("127.0.0.1").port(taken.getLocalPort()).build();
-            assertThatThrownBy(() -> TetherServer.start(tether, config)).isInstanceOf(RuntimeException.class);
+            int port = taken.getLocalPort();
+            TetherUndertowConfig config = TetherUndertowConfig.builder().host("127.0.0.1").port(port).build();
+            java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+
+            Throwable failure = catchThrowable(() -> TetherServer.start(tether, config));
+
+            assertThat(failure).isInstanceOf(java.io.UncheckedIOException.class)
+                    .hasMessage("cannot listen on 127.0.0.1:" + port + ": address already in use")
+                    .hasCauseInstanceOf(java.net.BindException.class);
+            // Whatever threads the failed start created (XNIO I/O threads) end.
+            java.util.Set<Thread> started = new java.util.HashSet<>(Thread.getAllStackTraces().keySet());
+            started.removeAll(before);
+            started.removeIf(t -> !t.getName().startsWith("XNIO"));
+            for (Thread t : started) {
+                t.join(WAIT.toMillis());
+                assertThat(t.isAlive()).as("thread %s", t.getName()).isFalse();
+            }
         }
     }
 }

@@ -3,8 +3,10 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.undertow.server.HttpHandler;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -92,6 +94,40 @@ class TetherUndertowConfigTest {
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("idleTimeout");
         assertThatThrownBy(() -> TetherUndertowConfig.builder().writeWaterMark(null).build())
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("writeWaterMark");
+    }
+
+    @Test
+    void healthPathIsOffByDefaultAndMustBeAnotherAbsolutePath() {
+        assertThat(TetherUndertowConfig.defaults().healthPath()).isNull();
+        assertThat(TetherUndertowConfig.builder().healthPath("/health").build().healthPath()).isEqualTo("/health");
+        assertRefused(TetherUndertowConfig.builder().healthPath("health"), "healthPath");
+        assertRefused(TetherUndertowConfig.builder().healthPath("/tether"), "healthPath");
+        assertRefused(TetherUndertowConfig.builder().healthPath("/socket.io/"), "healthPath");
+    }
+
+    @Test
+    void routesKeepTheirOrderAndAreValidatedWhenBuilt() {
+        HttpHandler a = exchange -> { };
+        HttpHandler b = exchange -> { };
+        TetherUndertowConfig.Builder builder = TetherUndertowConfig.builder().route("/b", b).route("/a", a);
+        TetherUndertowConfig c = builder.build();
+        assertThat(c.routes()).containsExactly(Map.entry("/b", b), Map.entry("/a", a));
+        assertThatThrownBy(() -> c.routes().put("/c", a)).isInstanceOf(UnsupportedOperationException.class);
+        builder.route("/c", a);
+        assertThat(c.routes()).as("the built config keeps no link to the builder").hasSize(2);
+        assertThat(TetherUndertowConfig.defaults().routes()).isEmpty();
+
+        assertRefused(TetherUndertowConfig.builder().route("metrics", a), "route");
+        assertRefused(TetherUndertowConfig.builder().route("/tether", a), "route");
+        assertRefused(TetherUndertowConfig.builder().path("/ws").route("/ws", a), "route");
+        assertRefused(TetherUndertowConfig.builder().route("/socket.io/", a), "route");
+        assertRefused(TetherUndertowConfig.builder().route("/m", a).route("/m", b), "route /m is taken already");
+        assertRefused(TetherUndertowConfig.builder().healthPath("/health").route("/health", a),
+                "route /health is taken already by healthPath");
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().route(null, a).build())
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("route path");
+        assertThatThrownBy(() -> TetherUndertowConfig.builder().route("/m", null).build())
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("route handler for /m");
     }
 
     @Test

@@ -96,8 +96,7 @@ public class AckBenchmark {
                 }
             } finally {
                 connection.ackIfDue(1); // closing waits for unacknowledged messages; see TopicPublishBenchmark
-                hub.close();
-                loop.runTasks();
+                hub.closeWhileRunning(loop::runTasks);
             }
         }
     }

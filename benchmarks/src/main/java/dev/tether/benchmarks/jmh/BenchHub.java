@@ -17,7 +17,11 @@ import java.security.Principal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A real hub for benchmarks, made with {@link Tether#create}, and the steps a transport takes to
@@ -104,6 +108,32 @@ final class BenchHub implements AutoCloseable {
                 || !errors.isEmpty()) {
             throw new IllegalStateException(benchmark + ": the engine left the fast path: " + s + " " + errors);
         }
+    }
+
+    /**
+     * Closes the hub as an application does, from a thread that is not an I/O thread, while the
+     * calling thread, the connections' I/O thread, keeps running {@code runIo} until the drain is
+     * over: the drain writes each connection's {@code reconnect} frame on its I/O thread and waits
+     * until what was queued is written and acknowledged (acknowledge everything first). Calling
+     * {@link Tether#close()} on the I/O thread itself would break its contract: the hub could not
+     * wait for the connections that thread serves, and says so in a warning.
+     */
+    void closeWhileRunning(Runnable runIo) {
+        CompletableFuture<Void> closing = CompletableFuture.runAsync(tether::close);
+        while (!closing.isDone()) {
+            runIo.run();
+            try {
+                closing.get(1, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException stillDraining) {
+                // run the I/O tasks the drain queued meanwhile
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while the hub drains", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("closing the hub failed", e.getCause());
+            }
+        }
+        runIo.run();
     }
 
     @Override

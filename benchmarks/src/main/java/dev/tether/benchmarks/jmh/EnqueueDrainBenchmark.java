@@ -90,8 +90,7 @@ public class EnqueueDrainBenchmark {
                 hub.verify("EnqueueDrain.sendAndDrain" + connection.closeStatus());
             } finally {
                 connection.ackIfDue(1); // closing waits for unacknowledged messages; see TopicPublishBenchmark
-                hub.close();
-                loop.runTasks();
+                hub.closeWhileRunning(loop::runTasks);
             }
         }
     }
@@ -152,8 +151,7 @@ public class EnqueueDrainBenchmark {
                 }
             } finally {
                 connection.ackIfDue(1); // closing waits for unacknowledged messages; see TopicPublishBenchmark
-                hub.close();
-                connection.runTasks();
+                hub.closeWhileRunning(connection::runTasks);
             }
         }
     }

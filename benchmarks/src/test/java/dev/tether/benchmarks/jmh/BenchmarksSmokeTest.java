@@ -3,8 +3,16 @@ package dev.tether.benchmarks.jmh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tether.core.SendResult;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openjdk.jmh.infra.Blackhole;
 import org.openjdk.jmh.infra.Control;
@@ -18,6 +26,38 @@ class BenchmarksSmokeTest {
 
     private static final Blackhole SINK = new Blackhole(
             "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
+
+    /** Held strongly: java.util.logging keeps loggers weakly, and the handler with them. */
+    private final Logger tetherLog = Logger.getLogger("dev.tether");
+    private final List<LogRecord> warnings = new CopyOnWriteArrayList<>();
+    private final Handler warningCapture = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+                warnings.add(record);
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeEach
+    void captureWarnings() {
+        tetherLog.addHandler(warningCapture);
+    }
+
+    /** The fixtures use the engine as a transport and an application must: it has nothing to warn about. */
+    @AfterEach
+    void nothingWarned() {
+        tetherLog.removeHandler(warningCapture);
+        assertThat(warnings).extracting(LogRecord::getMessage).isEmpty();
+    }
 
     @Test
     void topicPublishReachesEverySubscriberAndAcksKeepReplayBuffersFromFilling() {

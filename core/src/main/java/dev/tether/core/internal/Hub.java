@@ -50,7 +50,7 @@ import java.util.function.LongSupplier;
  */
 public final class Hub implements Tether {
 
-    private static final System.Logger LOG = System.getLogger("dev.tether.core");
+    private static final System.Logger LOG = System.getLogger(ServerLog.CORE);
     private static final Base64.Encoder TOKEN_ENCODER = Base64.getUrlEncoder().withoutPadding();
 
     final TetherConfig config;
@@ -71,7 +71,10 @@ public final class Hub implements Tether {
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
     /** Issues session ids and tells an expired session's id from one this hub never issued. */
     private final SessionIds sessionIds;
+    /** {@link #close()} has begun; the same as {@code state != RUNNING}, read on hot paths. */
     private volatile boolean closed;
+    /** Written under {@link #closeLock}; only ever moves forward. */
+    private volatile State state = State.RUNNING;
     private final Object closeLock = new Object();
     /** Handshakes per second; guarded by itself (handshakes are not a hot path). */
     private final TokenBucket handshakes;
@@ -699,6 +702,11 @@ public final class Hub implements Tether {
         return closed;
     }
 
+    @Override
+    public State state() {
+        return state;
+    }
+
     /**
      * Drains, then stops. Every connection is told {@link HubConnection#goingAway} with its own
      * random delay from the drain reconnect window: a native client gets a {@code reconnect} frame
@@ -716,12 +724,17 @@ public final class Hub implements Tether {
             if (closed) {
                 return;
             }
+            // Before anything else: readiness turns false before any client is told to go.
             closed = true;
+            state = State.DRAINING;
         }
-        LOG.log(System.Logger.Level.INFO, "tether: draining hub with {0} connections and {1} sessions",
-                connections.get(), sessions.size());
-        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        long startNs = System.nanoTime();
+        int sessionsAtStart = sessions.size();
+        LOG.log(System.Logger.Level.INFO, ServerLog.DRAIN_STARTED + " draining: {0} connections and {1} sessions;"
+                + " waiting up to {2,number,#} ms", connections.get(), sessionsAtStart, config.drainTimeout().toMillis());
+        long deadline = startNs + config.drainTimeout().toNanos();
         boolean linksClosed = false;
+        int told = 0;
         // Waiting on an I/O thread would stall the very connections we wait for.
         boolean wait = !config.drainTimeout().isZero() && !onIoThread();
         if (!config.drainTimeout().isZero()) {
@@ -729,10 +742,11 @@ public final class Hub implements Tether {
             long max = config.drainReconnectMax().toMillis();
             for (HubConnection connection : allConnections()) {
                 connection.goingAway(min + ThreadLocalRandom.current().nextLong(max - min + 1));
+                told++;
             }
             if (!wait) {
-                LOG.log(System.Logger.Level.WARNING, "tether: close() called on an I/O thread;"
-                        + " not waiting for queued messages to be acknowledged");
+                LOG.log(System.Logger.Level.WARNING, ServerLog.DRAIN_ON_IO_THREAD + " close() called on an I/O"
+                        + " thread; not waiting for queued messages to be acknowledged");
             }
             // Shutdown is not a hot path: poll until what was queued is written and acknowledged
             // (then the native connections close) and every other connection has closed itself.
@@ -744,6 +758,9 @@ public final class Hub implements Tether {
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
             }
         }
+        // What is still open here was not done when the drain ended (or was not waited for).
+        int cutShort = otherConnections.size() + (linksClosed ? 0 : links.size());
+        long unacknowledged = cutShort == 0 ? 0 : unacknowledged();
         if (!linksClosed) {
             closeLinks();
         }
@@ -755,7 +772,8 @@ public final class Hub implements Tether {
         while (wait && System.nanoTime() - deadline < 0 && !otherConnections.isEmpty()) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
-        for (ServerSession session : new ArrayList<>(sessions.values())) {
+        List<ServerSession> ending = new ArrayList<>(sessions.values());
+        for (ServerSession session : ending) {
             session.end(CloseCodes.SERVER_RESTART, "server shutting down", false, true);
         }
         timer.close();
@@ -765,6 +783,23 @@ public final class Hub implements Tether {
         if (ownedPool != null) {
             ownedPool.shutdown();
         }
+        state = State.CLOSED;
+        LOG.log(System.Logger.Level.INFO, ServerLog.DRAIN_DONE + " closed after {0,number,#} ms: {1} connections told to"
+                + " reconnect, {2} still open at the end of the drain closed with {3} messages unwritten or"
+                + " unacknowledged; {4} sessions ended",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs), told, cutShort, unacknowledged,
+                ending.size());
+    }
+
+    /** Messages of connected sessions still queued or awaiting their acknowledgement. */
+    private long unacknowledged() {
+        long n = 0;
+        for (ServerSession s : sessions.values()) {
+            if (s.isConnected()) {
+                n += s.queued() + s.pendingAcks();
+            }
+        }
+        return n;
     }
 
     private List<HubConnection> allConnections() {

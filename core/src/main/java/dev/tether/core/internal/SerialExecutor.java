@@ -27,7 +27,7 @@ import org.jctools.queues.unpadded.MpscUnboundedUnpaddedArrayQueue;
  */
 public final class SerialExecutor implements Executor {
 
-    private static final System.Logger LOG = System.getLogger("dev.tether.core");
+    private static final System.Logger LOG = System.getLogger(ServerLog.CORE);
 
     /** Long enough to amortise a pool hand-off, short enough to keep sessions fair. */
     private static final int BATCH = 64;

@@ -1,6 +1,6 @@
 package dev.tether.core.spi;
 
-import java.lang.System.Logger.Level;
+import dev.tether.core.internal.ServerLog;
 
 /**
  * Receives failures that have no caller to report to: a user callback that threw, a write that
@@ -12,9 +12,14 @@ import java.lang.System.Logger.Level;
 @FunctionalInterface
 public interface ErrorHandler {
 
-    /** Logs at WARNING through {@link System.Logger} under the name {@code dev.tether}. */
-    ErrorHandler LOGGING = (context, error) ->
-            System.getLogger("dev.tether").log(Level.WARNING, "tether: " + context, error);
+    /**
+     * The default: logs at WARNING through {@link System.Logger}, with the stack trace, under the
+     * logger of the component the context names ({@code dev.tether.core}, {@code .core.cluster},
+     * {@code dev.tether.socketio}, {@code dev.tether.undertow}) and a message that starts with the
+     * code of that kind of failure, for example {@code "TS001 handler.onMessage: a SessionHandler
+     * callback threw"}. The codes are listed in docs/LOGGING.md.
+     */
+    ErrorHandler LOGGING = ServerLog::report;
 
     /**
      * Reports a failure.

@@ -3,8 +3,11 @@ package dev.tether.examples.chat;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Authorizer;
+import dev.tether.examples.ShutdownLogManager;
+import dev.tether.examples.Startup;
 import dev.tether.redis.RedisBroker;
 import dev.tether.redis.RedisBrokerConfig;
+import dev.tether.undertow.HealthHandler;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.util.Arrays;
@@ -25,8 +28,10 @@ import java.util.stream.Collectors;
  * publish on by themselves (unset by default: none, {@link Authorizer#SERVER_ONLY}; the chat needs
  * none, since {@link ChatHandler} subscribes sessions and publishes on the server side; the
  * benchmarks set {@code room}, the topic of the load generator's broadcast scenarios).
- * WebSocket path {@code /tether}. Stops cleanly on
- * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere.
+ * WebSocket path {@code /tether}; health at {@code /health} ({@link HealthHandler}: 200 while
+ * running, 503 once the drain starts). Stops cleanly on SIGTERM or Ctrl-C: connections are
+ * closed with 4012 so clients resume elsewhere, and the drain is logged
+ * ({@link ShutdownLogManager}). A busy port is reported in one line, with exit status 1.
  *
  * <p>Run it with {@code examples/run chat}.
  */
@@ -65,7 +70,9 @@ public final class ChatServer implements AutoCloseable {
         int ioThreads = Integer.parseInt(env.getOrDefault("TETHER_IO_THREADS", "0"));
         try {
             return new ChatServer(tether, TetherServer.start(tether,
-                    TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads).build()));
+                    TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads)
+                            .route("/health", new HealthHandler(tether))
+                            .build()));
         } catch (RuntimeException e) {
             tether.close();
             throw e;
@@ -93,8 +100,8 @@ public final class ChatServer implements AutoCloseable {
 
     public static void main(String[] args) {
         Map<String, String> env = System.getenv();
-        ChatServer server = start(env);
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tether-shutdown"));
+        ChatServer server = Startup.orExit(() -> start(env));
+        ShutdownLogManager.addShutdownHook("tether-shutdown", server::close);
         String redis = env.get("TETHER_REDIS_URL");
         System.out.println("Tether chat server listening on ws://" + env.getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST)
                 + ":" + server.port() + "/tether" + (redis == null || redis.isBlank() ? "" : ", in a cluster on Redis"));

@@ -5,6 +5,8 @@ import dev.tether.auth.jwt.JwtAuthorizer;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.examples.ShutdownLogManager;
+import dev.tether.examples.Startup;
 import dev.tether.examples.chat.ChatHandler;
 import dev.tether.undertow.TetherServer;
 import java.io.IOException;
@@ -51,11 +53,18 @@ public final class JwtServer {
         ChatHandler handler = new ChatHandler();
         Tether tether = create(readPublicKey(Path.of(keyFile)), handler);
         handler.bind(tether);
-        TetherServer server = TetherServer.start(tether, port);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        TetherServer server = Startup.orExit(() -> {
+            try {
+                return TetherServer.start(tether, port);
+            } catch (RuntimeException e) {
+                tether.close();
+                throw e;
+            }
+        });
+        ShutdownLogManager.addShutdownHook("tether-shutdown", () -> {
             tether.close();
             server.close();
-        }, "tether-shutdown"));
+        });
     }
 
     /** An RSA or EC public key from a PEM {@code PUBLIC KEY} block. */

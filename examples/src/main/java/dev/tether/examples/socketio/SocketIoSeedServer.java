@@ -3,6 +3,8 @@ package dev.tether.examples.socketio;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.examples.ShutdownLogManager;
+import dev.tether.examples.Startup;
 import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.undertow.TetherServer;
@@ -62,8 +64,8 @@ public final class SocketIoSeedServer implements AutoCloseable {
     public static void main(String[] args) {
         int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "3000"));
         String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
-        SocketIoSeedServer server = start(host, port);
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tether-shutdown"));
+        SocketIoSeedServer server = Startup.orExit(() -> start(host, port));
+        ShutdownLogManager.addShutdownHook("tether-shutdown", server::close);
         System.out.println("Tether Socket.IO server listening on http://" + host + ":" + server.port() + "/socket.io/");
     }
 }

@@ -12,8 +12,12 @@ import dev.tether.core.spi.Authorizer;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -87,6 +91,17 @@ class ChatServerIT {
         assertThat(next(alice)).isEqualTo("response:Message received!");
         assertThat(next(alice)).isEqualTo("chat:hello@" + ChatHandler.ROOM);
         assertThat(next(bob)).isEqualTo("chat:hello@" + ChatHandler.ROOM);
+    }
+
+    @Test
+    void theExampleServesHealthNextToTether() throws Exception {
+        try (ChatServer chat = ChatServer.start(Map.of("PORT", "0", "HOST", "127.0.0.1"))) {
+            HttpResponse<String> health = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + chat.port() + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(health.body()).startsWith("{\"status\":\"UP\",\"state\":\"RUNNING\",");
+        }
     }
 
     @Test

@@ -102,7 +102,7 @@ public final class UndertowConnection implements TransportConnection {
     /** The longest close reason a close frame can carry, in UTF-8 bytes. */
     static final int MAX_REASON_BYTES = 123;
 
-    private static final System.Logger LOG = System.getLogger(UndertowConnection.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.tether.undertow");
 
     private static final int IN_FLIGHT_INITIAL = 4;
     /** The largest payload of a control frame (RFC 6455 section 5.5); Undertow refuses more with 1002. */

@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class JwksKeySource implements KeySource {
 
-    private static final System.Logger LOG = System.getLogger(JwksKeySource.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.tether.auth.jwt");
     private static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.ES256);
 
     private final URL url;
@@ -156,7 +156,7 @@ public final class JwksKeySource implements KeySource {
                 land(mine, null, new KeysUnavailableException("JWKS not fetched yet (rate limited)", e));
             }
         } catch (KeySourceException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "JWKS at {0} unavailable: {1}", url, e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "TS040 JWKS at {0} unavailable: {1}", url, e.getMessage());
             land(mine, null, new KeysUnavailableException("JWKS unavailable", e));
         }
     }

@@ -42,7 +42,7 @@ public final class TokenVerifier {
     static final String AUDIENCE = "audience not accepted";
     static final String UNAVAILABLE = "signing keys unavailable; retry later";
 
-    private static final System.Logger LOG = System.getLogger(TokenVerifier.class.getName());
+    private static final System.Logger LOG = System.getLogger("dev.tether.auth.jwt");
 
     private final KeySource keys;
     private final String issuer;
@@ -86,7 +86,7 @@ public final class TokenVerifier {
             if (failure != null) {
                 Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
                 if (!(cause instanceof KeysUnavailableException)) {
-                    LOG.log(System.Logger.Level.WARNING, "key lookup failed", cause);
+                    LOG.log(System.Logger.Level.WARNING, "TS041 key lookup failed; the handshake was answered 503", cause);
                 }
                 return AuthResult.unavailable(UNAVAILABLE);
             }
