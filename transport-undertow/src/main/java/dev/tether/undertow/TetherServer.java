@@ -9,6 +9,7 @@ import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.Map;
 import java.util.Objects;
 import org.xnio.Options;
 
@@ -23,8 +24,8 @@ import org.xnio.Options;
  * }
  * }</pre>
  *
- * <p>The server answers the Tether path with {@link TetherHandler} and every other path with
- * 404. It sets the handshake timeout ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
+ * <p>The server answers the Tether path with {@link TetherHandler}, each of
+ * {@link TetherUndertowConfig#routes()} with its handler, and every other path with 404. It sets the handshake timeout ({@code UndertowOptions.REQUEST_PARSE_TIMEOUT} and
  * {@code NO_REQUEST_TIMEOUT} from {@link TetherUndertowConfig#requestParseTimeout()}), the
  * largest request head ({@code UndertowOptions.MAX_HEADER_SIZE}), the listen backlog
  * ({@code Options.BACKLOG}) and the number of I/O threads. Tether does its work on the I/O
@@ -113,9 +114,13 @@ public final class TetherServer implements AutoCloseable {
 
     private static TetherServer start(TetherUndertowConfig config, String path, HttpHandler mounted,
                                       TetherHandler handler, SocketIoHandler socketIo) {
+        Map<String, HttpHandler> routes = config.routes();
         HttpHandler root = exchange -> {
+            HttpHandler route;
             if (path.equals(exchange.getRequestPath())) {
                 mounted.handleRequest(exchange);
+            } else if ((route = routes.get(exchange.getRequestPath())) != null) {
+                route.handleRequest(exchange);
             } else {
                 exchange.setStatusCode(404);
                 exchange.endExchange();

@@ -1,7 +1,14 @@
 package dev.tether.undertow;
 
 import dev.tether.undertow.internal.OriginPolicy;
+import io.undertow.server.HttpHandler;
 import java.time.Duration;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -50,7 +57,7 @@ import java.util.Set;
  *
  * <p>Fields that only the standalone server uses ({@link #host()}, {@link #port()},
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
- * {@link #maxHeaderBytes()}) are ignored by a {@link TetherHandler} mounted in a host's own
+ * {@link #maxHeaderBytes()}, {@link #routes()}) are ignored by a {@link TetherHandler} mounted in a host's own
  * server; such a host sets the equivalent Undertow options itself (see {@link TetherHandler}).
  */
 public final class TetherUndertowConfig {
@@ -103,6 +110,7 @@ public final class TetherUndertowConfig {
     private final int maxHeaderBytes;
     private final int maxPingsPerMinute;
     private final WriteWaterMark writeWaterMark;
+    private final Map<String, HttpHandler> routes;
 
     private TetherUndertowConfig(Builder b) {
         this.path = b.path;
@@ -120,6 +128,7 @@ public final class TetherUndertowConfig {
         this.maxHeaderBytes = b.maxHeaderBytes;
         this.maxPingsPerMinute = b.maxPingsPerMinute;
         this.writeWaterMark = b.writeWaterMark;
+        this.routes = b.routeMap;
     }
 
     /** A builder with every field at its default. */
@@ -295,6 +304,14 @@ public final class TetherUndertowConfig {
         return writeWaterMark;
     }
 
+    /**
+     * Extra HTTP handlers the standalone server answers on the same listener, by exact request
+     * path, in the order added (such as {@code /metrics}); empty by default. Unmodifiable.
+     */
+    public Map<String, HttpHandler> routes() {
+        return routes;
+    }
+
     @Override
     public String toString() {
         return "TetherUndertowConfig[path=" + path + ", allowedOrigins=" + allowedOrigins
@@ -303,7 +320,7 @@ public final class TetherUndertowConfig {
                 + ", idleTimeout=" + idleTimeout + ", closeTimeout=" + closeTimeout
                 + ", messageReadTimeout=" + messageReadTimeout + ", maxHeaderBytes=" + maxHeaderBytes
                 + ", maxPingsPerMinute=" + maxPingsPerMinute
-                + ", writeWaterMark=" + writeWaterMark + "]";
+                + ", writeWaterMark=" + writeWaterMark + ", routes=" + routes.keySet() + "]";
     }
 
     /** Builds a {@link TetherUndertowConfig}. Not thread-safe. */
@@ -323,8 +340,24 @@ public final class TetherUndertowConfig {
         private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
         private int maxPingsPerMinute = DEFAULT_MAX_PINGS_PER_MINUTE;
         private WriteWaterMark writeWaterMark = WriteWaterMark.DEFAULT;
+        private final List<Map.Entry<String, HttpHandler>> routes = new ArrayList<>();
+        private Map<String, HttpHandler> routeMap = Map.of();
 
         private Builder() {
+        }
+
+        /**
+         * Adds an HTTP handler that the standalone server runs for requests whose path is exactly
+         * {@code path}, on the same listener as Tether (for example {@code /metrics} or
+         * {@code /health}). It runs on the I/O thread: one that does blocking or lengthy work
+         * dispatches itself ({@code exchange.dispatch}). {@link #build()} refuses a path that does
+         * not start with {@code /}, is added twice, or is {@link #path(String)} or
+         * {@link #socketIoPath(String)}, and a null handler. Ignored by a {@link TetherHandler}
+         * mounted in a host's own server.
+         */
+        public Builder route(String path, HttpHandler handler) {
+            routes.add(new AbstractMap.SimpleImmutableEntry<>(path, handler));
+            return this;
         }
 
         /** Default {@value TetherUndertowConfig#DEFAULT_SOCKET_IO_PATH}; must start with {@code /}. */
@@ -473,6 +506,20 @@ public final class TetherUndertowConfig {
                 throw new IllegalArgumentException("maxPingsPerMinute must be zero or positive: " + maxPingsPerMinute);
             }
             Objects.requireNonNull(writeWaterMark, "writeWaterMark");
+            Map<String, HttpHandler> checkedRoutes = new LinkedHashMap<>();
+            for (Map.Entry<String, HttpHandler> r : routes) {
+                String at = Objects.requireNonNull(r.getKey(), "route path");
+                Objects.requireNonNull(r.getValue(), "route handler for " + at);
+                if (!at.startsWith("/")) {
+                    throw new IllegalArgumentException("route path must start with '/': " + at);
+                }
+                if (at.equals(path) || at.equals(socketIoPath)) {
+                    throw new IllegalArgumentException("route path " + at + " is Tether's own path");
+                }
+                if (checkedRoutes.put(at, r.getValue()) != null) {
+                    throw new IllegalArgumentException("route path " + at + " added twice");
+                }
+            }
             Builder copy = new Builder();
             copy.path = path;
             copy.socketIoPath = socketIoPath;
@@ -489,6 +536,7 @@ public final class TetherUndertowConfig {
             copy.maxHeaderBytes = maxHeaderBytes;
             copy.maxPingsPerMinute = maxPingsPerMinute;
             copy.writeWaterMark = writeWaterMark;
+            copy.routeMap = Collections.unmodifiableMap(checkedRoutes);
             return new TetherUndertowConfig(copy);
         }
 
