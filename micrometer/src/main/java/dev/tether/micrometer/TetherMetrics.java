@@ -1,5 +1,6 @@
 package dev.tether.micrometer;
 
+import dev.tether.core.CloseCodes;
 import dev.tether.core.Stats;
 import dev.tether.core.spi.MetricsListener;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -72,7 +74,10 @@ import java.util.function.ToLongFunction;
  * whatever the number of sessions; before a hub has started they read {@code NaN}. The counters
  * are kept here, so that events before {@link #bindTo} count too, and one instance may be bound
  * to several registries; the timers and the summary are registered in each registry it is bound
- * to and record only from then on. Tagged counters appear once their first event happens.
+ * to and record only from then on. The tagged counters are registered at zero for every tag value
+ * the engine reports ({@link #KNOWN_PROTOCOL_ERROR_CODES}, {@link #KNOWN_REFUSAL_REASONS},
+ * {@link #KNOWN_CALLBACKS}), so that they are listed, and alert rules see a zero, before the first
+ * event; any other value appears with its first event.
  *
  * <p>One hub per instance: a second hub given the same instance takes over the gauges, and both
  * add to the counters.
@@ -130,6 +135,18 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
     /** Distribution summary: this node's subscribers a publish was handed to. */
     public static final String PUBLISH_RECIPIENTS = "tether.publish.recipients";
 
+    /** The close codes of {@link MetricsListener#protocolError(int)}: 4500 and 4505. */
+    public static final List<Integer> KNOWN_PROTOCOL_ERROR_CODES =
+            List.of(CloseCodes.BAD_REQUEST, CloseCodes.INVALID_SEQUENCE);
+    /** The reasons of {@link MetricsListener#refused(String)}. */
+    public static final List<String> KNOWN_REFUSAL_REASONS = List.of("admission: connections",
+            "admission: handshake rate", "admission: closing", "handshake", "rate limit", "resume", "subscribe",
+            "publish", "refresh", "socketio.connect");
+    /** The callbacks of {@link MetricsListener#handlerFailed(String)}. */
+    public static final List<String> KNOWN_CALLBACKS = List.of("handler.onOpen", "handler.onMessage",
+            "handler.onRequest", "handler.onClose", "handler.onGap", "handler.onResumeFailed", "handler.onMigrated",
+            "presence.onPresence", "presence.onGap", "socketio.connection", "socketio.disconnect");
+
     private static final String MESSAGES = "messages";
 
     private final Tags tags;
@@ -183,6 +200,9 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
             }
         }
         this.tags = Tags.of("protocol", protocol, "endpoint", endpoint).and(extraTags);
+        KNOWN_PROTOCOL_ERROR_CODES.forEach(code -> protocolErrors.put(code, new LongAdder()));
+        KNOWN_REFUSAL_REASONS.forEach(reason -> refusals.put(reason, new LongAdder()));
+        KNOWN_CALLBACKS.forEach(callback -> handlerErrors.put(callback, new LongAdder()));
     }
 
     /** The tags every meter of this instance carries. */

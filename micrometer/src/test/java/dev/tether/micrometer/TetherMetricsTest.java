@@ -217,7 +217,7 @@ class TetherMetricsTest {
         tagged.refused("handshake");
         tagged.protocolError(CloseCodes.INVALID_SEQUENCE);
         tagged.handlerFailed("handler.onOpen");
-        assertThat(registry.getMeters()).extracting(m -> m.getId().getName()).containsExactlyInAnyOrder(
+        assertThat(registry.getMeters()).extracting(m -> m.getId().getName()).containsOnly(
                 TetherMetrics.CONNECTIONS, TetherMetrics.SESSIONS, TetherMetrics.TOPICS, TetherMetrics.QUEUED,
                 TetherMetrics.UNACKED, TetherMetrics.UNACKED_OLDEST_AGE, TetherMetrics.RECEIVED, TetherMetrics.SENT,
                 TetherMetrics.DUPLICATES, TetherMetrics.DROPPED, TetherMetrics.OVERFLOWED, TetherMetrics.REPLAYED,
@@ -239,6 +239,9 @@ class TetherMetricsTest {
     void gaugesReadNaNUntilAHubStartsAndCountersCountEventsFromBeforeTheBinding() {
         metrics.bindTo(registry);
         assertThat(gauge(TetherMetrics.SESSIONS)).isNaN();
+        assertThat(counter(TetherMetrics.PROTOCOL_ERRORS, "code", "4505")).as("listed before any event").isZero();
+        assertThat(counter(TetherMetrics.REFUSALS, "reason", "admission: handshake rate")).isZero();
+        assertThat(counter(TetherMetrics.HANDLER_ERRORS, "callback", "handler.onClose")).isZero();
         TetherMetrics early = new TetherMetrics("tether", "/early");
         early.messageReceived();
         early.refused("admission: connections");
@@ -248,6 +251,15 @@ class TetherMetricsTest {
                 .functionCounter().count()).isEqualTo(1);
         start(TetherConfig.builder());
         assertThat(gauge(TetherMetrics.SESSIONS)).isZero();
+    }
+
+    @Test
+    void aReasonNotKnownInAdvanceAppearsWithItsFirstEvent() {
+        metrics.bindTo(registry);
+        assertThat(registry.find(TetherMetrics.REFUSALS).tag("reason", "something new").functionCounter()).isNull();
+        metrics.refused("something new");
+        metrics.refused("something new");
+        assertThat(counter(TetherMetrics.REFUSALS, "reason", "something new")).isEqualTo(2);
     }
 
     @Test
