@@ -1,7 +1,10 @@
 package dev.tether.core;
 
 /**
- * A snapshot of a hub's counters and gauges. Counters are totals since the hub started.
+ * A snapshot of a hub's counters and gauges on this node. Counters are totals since the hub
+ * started. Taking one costs the same whatever the number of connections and sessions: every
+ * field is kept as its events happen. Fields are read one after the other, not atomically
+ * together.
  *
  * @param connections        gauge: connections attached now
  * @param sessions           gauge: sessions alive now (connected or detached)
@@ -26,6 +29,14 @@ package dev.tether.core;
  *                           authentication and Origin refusals go to
  *                           {@link dev.tether.core.spi.MetricsListener#refused(String)} only
  * @param handlerErrors      counter: handler callbacks that threw
+ * @param oldestUnackedMs    gauge: how long the oldest reliable message written to a client and
+ *                           not yet acknowledged has waited, in whole seconds (expressed in
+ *                           milliseconds, rounded down); 0 when nothing waits. Sessions without
+ *                           acknowledgements (Socket.IO) do not count, as for {@code pendingAcks};
+ *                           detached sessions do, until they expire. Past about 17 minutes
+ *                           (1024 s) the value may stay at 1024 s while the message waits longer
+ *                           (the engine keeps a count per second of write time in a ring of that
+ *                           length)
  */
 public record Stats(
         long connections,
@@ -44,5 +55,6 @@ public record Stats(
         long slowConsumerCloses,
         long protocolErrors,
         long refused,
-        long handlerErrors) {
+        long handlerErrors,
+        long oldestUnackedMs) {
 }

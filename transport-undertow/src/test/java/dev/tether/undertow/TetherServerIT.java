@@ -96,6 +96,24 @@ class TetherServerIT {
     }
 
     @Test
+    void routesAreAnsweredOnTheSameListenerByExactPath() throws Exception {
+        TetherServer server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .route("/metrics", exchange -> exchange.getResponseSender().send("metrics here")).build());
+        try (server) {
+            HttpClient http = HttpClient.newHttpClient();
+            java.net.http.HttpResponse<String> metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).isEqualTo("metrics here");
+            assertThat(RawWebSocket.upgradeResponse(loopback(server.port()), "/metrics/x", Map.of()).status()).isEqualTo(404);
+            try (RawWebSocket raw = RawWebSocket.connect(loopback(server.port()), "/tether")) {
+                assertThat(raw.handshakeResponse().status()).isEqualTo(101);
+            }
+        }
+    }
+
+    @Test
     void closeSendsOpenConnectionsGoingAwayWaitsForTheirAnswerAndStopsListening() throws Exception {
         // A close timeout far beyond WAIT: close() returning within WAIT proves it waited for the
         // client's answer, not for the timeout.

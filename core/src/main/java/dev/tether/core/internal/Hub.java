@@ -95,6 +95,14 @@ public final class Hub implements Tether {
     final LongAdder refused = new LongAdder();
     final LongAdder handlerErrors = new LongAdder();
     final LongAdder brokerFailures = new LongAdder();
+    /**
+     * Gauges kept as the events happen, so that {@link #stats()} never walks the sessions: each
+     * live session adds what it queues and what waits for acks, and takes its share out when it
+     * leaves the session table ({@link ServerSession#retireGauges}).
+     */
+    final LongAdder queuedGauge = new LongAdder();
+    final LongAdder pendingAcksGauge = new LongAdder();
+    final UnackedAges unackedAges;
     /** The cluster side, or null without a broker. */
     final Cluster cluster;
 
@@ -103,7 +111,10 @@ public final class Hub implements Tether {
         this(config, handler, System::nanoTime);
     }
 
-    /** With the clock admission control reads, so that a test need not race real time. */
+    /**
+     * With the clock admission control and the age of unacknowledged messages read, so that a
+     * test need not race real time.
+     */
     Hub(TetherConfig config, SessionHandler handler, LongSupplier admissionClock) {
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
@@ -120,10 +131,12 @@ public final class Hub implements Tether {
         this.admissionClock = admissionClock;
         this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.handshakeBurst(),
                 admissionClock.getAsLong());
+        this.unackedAges = new UnackedAges(admissionClock);
         this.cluster = config.broker() == null ? null : new Cluster(this, config.broker());
         if (cluster != null) {
             cluster.start();
         }
+        config.metrics().hubStarted(this::stats);
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -263,6 +276,7 @@ public final class Hub implements Tether {
         ServerSession previous = sessions.put(id, session);
         if (previous != null && previous != session) {
             previous.leave(); // a resume racing ours: the broker's claim order decides, this node keeps the last
+            previous.retireGauges();
         }
         config.metrics().sessionOpened();
         return session;
@@ -274,6 +288,7 @@ public final class Hub implements Tether {
         if (sessions.remove(session.id(), session)) {
             config.metrics().sessionClosed();
         }
+        session.retireGauges();
     }
 
     /**
@@ -286,6 +301,7 @@ public final class Hub implements Tether {
         if (sessions.remove(session.id(), session)) {
             config.metrics().sessionClosed();
         }
+        session.retireGauges();
         for (String topic : session.topics()) {
             removeSubscriber(topic, session);
         }
@@ -332,6 +348,7 @@ public final class Hub implements Tether {
 
     void sessionEnded(ServerSession session, boolean expired) {
         sessions.remove(session.id(), session);
+        session.retireGauges();
         if (!expired && !closed) {
             ended.put(session.id(), Boolean.TRUE);
             timer.schedule(() -> ended.remove(session.id()), config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
@@ -640,38 +657,42 @@ public final class Hub implements Tether {
         deliver(topic, message.event(), message.payload(), !message.reliable(), message.except(), position);
     }
 
+    /** Hands the entry to every local subscriber's queue (or feed) but {@code exceptId}'s; reports the fan-out. */
     private int deliver(String topic, String event, Payload payload, boolean isVolatile, String exceptId, long position) {
-        Set<ServerSession> subscribers = topics.get(topic);
-        if (subscribers == null || subscribers.isEmpty()) {
-            return 0;
-        }
-        // Encoded once per protocol; every subscriber's queue gets the same immutable entry.
-        Protocol protocol = null;
-        Outbound item = null;
-        Map<Protocol, Outbound> others = null;
+        long started = System.nanoTime();
+        int recipients = 0;
         int queued = 0;
-        for (ServerSession session : subscribers) {
-            if (exceptId != null && exceptId.equals(session.id())) {
-                continue; // not in its feed: skipped before it is numbered, as a re-read skips it
-            }
-            Outbound entry;
-            if (session.protocol() == protocol) {
-                entry = item;
-            } else if (protocol == null) {
-                protocol = session.protocol();
-                entry = item = outbound(protocol, event, payload, topic, isVolatile, position);
-            } else {
-                if (others == null) {
-                    others = new HashMap<>(4);
+        Set<ServerSession> subscribers = topics.get(topic);
+        if (subscribers != null) {
+            // Encoded once per protocol; every subscriber's queue gets the same immutable entry.
+            Protocol protocol = null;
+            Outbound item = null;
+            Map<Protocol, Outbound> others = null;
+            for (ServerSession session : subscribers) {
+                if (exceptId != null && exceptId.equals(session.id())) {
+                    continue; // not in its feed: skipped before it is numbered, as a re-read skips it
                 }
-                entry = others.computeIfAbsent(session.protocol(), p -> outbound(p, event, payload, topic, isVolatile, position));
-            }
-            if (position != 0) {
-                session.feedTopic(entry, position);
-            } else if (session.enqueue(entry) == SendResult.ENQUEUED) {
-                queued++;
+                Outbound entry;
+                if (session.protocol() == protocol) {
+                    entry = item;
+                } else if (protocol == null) {
+                    protocol = session.protocol();
+                    entry = item = outbound(protocol, event, payload, topic, isVolatile, position);
+                } else {
+                    if (others == null) {
+                        others = new HashMap<>(4);
+                    }
+                    entry = others.computeIfAbsent(session.protocol(), p -> outbound(p, event, payload, topic, isVolatile, position));
+                }
+                recipients++;
+                if (position != 0) {
+                    session.feedTopic(entry, position);
+                } else if (session.enqueue(entry) == SendResult.ENQUEUED) {
+                    queued++;
+                }
             }
         }
+        config.metrics().published(recipients, System.nanoTime() - started);
         return queued;
     }
 
@@ -683,18 +704,19 @@ public final class Hub implements Tether {
 
     // ------------------------------------------------------------ stats and lifecycle
 
+    /**
+     * Constant time whatever the number of sessions: every field is kept as the events happen
+     * (the sizes of the two tables are kept by the tables). Fields are read one after another, not
+     * as one atomic snapshot; a gauge that several threads move may lag its events by a moment.
+     */
     @Override
     public Stats stats() {
-        long queued = 0;
-        long pendingAcks = 0;
-        for (ServerSession s : sessions.values()) {
-            queued += s.queued();
-            pendingAcks += s.pendingAcks();
-        }
-        return new Stats(connections.get(), sessions.size(), topics.size(), queued, pendingAcks,
+        return new Stats(connections.get(), sessions.size(), topics.size(),
+                Math.max(0, queuedGauge.sum()), Math.max(0, pendingAcksGauge.sum()),
                 messagesIn.sum(), messagesOut.sum(), duplicatesIn.sum(), volatileDropped.sum(),
                 reliableOverflowed.sum(), replayed.sum(), resumed.sum(), gaps.sum(),
-                slowConsumerCloses.sum(), protocolErrors.sum(), refused.sum(), handlerErrors.sum());
+                slowConsumerCloses.sum(), protocolErrors.sum(), refused.sum(), handlerErrors.sum(),
+                TimeUnit.NANOSECONDS.toMillis(unackedAges.oldestAgeNanos()));
     }
 
     /** Whether {@link #close()} has begun. */
@@ -840,6 +862,7 @@ public final class Hub implements Tether {
             callback.run();
         } catch (RuntimeException | Error e) {
             handlerErrors.increment();
+            config.metrics().handlerFailed(context);
             try {
                 config.errorHandler().onError(context, e);
             } catch (RuntimeException ignored) {

@@ -75,6 +75,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
     /** Started when a session is attached; null before. */
     private Heartbeat heartbeat;
     private volatile boolean slowConsumer;
+    /** When the transport attached this connection to the hub, for the handshake's duration. */
+    private final long connectedNanos = System.nanoTime();
 
     Link(Hub hub, TransportConnection connection, AuthResult.Accepted credentials) {
         this.hub = hub;
@@ -308,6 +310,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
             armRefreshRequest();
         }
         if (heartbeat == null) {
+            // The first attach: the handshake (hello to welcome, claim included) is over.
+            config.metrics().handshakeCompleted(System.nanoTime() - connectedNanos);
             long interval = config.heartbeatInterval().toNanos();
             // A random first delay spreads the pings of connections that arrived together.
             long first = interval / 2 + ThreadLocalRandom.current().nextLong(interval / 2 + 1);
@@ -562,6 +566,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, Hu
         closing = true;
         if (code == CloseCodes.BAD_REQUEST || code == CloseCodes.INVALID_SEQUENCE) {
             hub.protocolErrors.increment();
+            config.metrics().protocolError(code);
         }
         connection.close(code, reason);
     }

@@ -24,6 +24,8 @@ final class ReplayBuffer {
     private Object[] items;
     private long[] lastSeqs;
     private int[] sizes;
+    /** When each entry was written, as an {@link UnackedAges} epoch (0 when not tracked). */
+    private int[] epochs;
     private int mask;
     private int head;
     private int size;
@@ -42,6 +44,7 @@ final class ReplayBuffer {
         items = new Object[length];
         lastSeqs = new long[length];
         sizes = new int[length];
+        epochs = new int[length];
         mask = length - 1;
         head = 0;
     }
@@ -56,6 +59,14 @@ final class ReplayBuffer {
 
     /** Appends an entry covering sequence numbers up to {@code lastSeq}. Call only if it {@link #fits}. */
     void add(Object item, long lastSeq, int sizeBytes) {
+        add(item, lastSeq, sizeBytes, 0);
+    }
+
+    /**
+     * Appends an entry covering sequence numbers up to {@code lastSeq}, written in
+     * {@code epoch} (see {@link #oldestEpoch()}). Call only if it {@link #fits}.
+     */
+    void add(Object item, long lastSeq, int sizeBytes, int epoch) {
         if (size == capacity) {
             throw new IllegalStateException("replay buffer full");
         }
@@ -66,6 +77,7 @@ final class ReplayBuffer {
         items[at] = item;
         lastSeqs[at] = lastSeq;
         sizes[at] = sizeBytes;
+        epochs[at] = epoch;
         size++;
         bytes += sizeBytes;
     }
@@ -75,6 +87,7 @@ final class ReplayBuffer {
         Object[] oldItems = items;
         long[] oldSeqs = lastSeqs;
         int[] oldSizes = sizes;
+        int[] oldEpochs = epochs;
         int oldHead = head;
         int oldMask = mask;
         allocate(length * 2);
@@ -83,6 +96,7 @@ final class ReplayBuffer {
             items[i] = oldItems[from];
             lastSeqs[i] = oldSeqs[from];
             sizes[i] = oldSizes[from];
+            epochs[i] = oldEpochs[from];
         }
     }
 
@@ -104,6 +118,11 @@ final class ReplayBuffer {
             allocate(Math.min(INITIAL_CAPACITY, capacity)); // a burst is over: give the memory back
         }
         return released;
+    }
+
+    /** The epoch the oldest entry was {@link #add(Object, long, int, int) added} with, or 0 if the buffer is empty. */
+    int oldestEpoch() {
+        return size == 0 ? 0 : epochs[head];
     }
 
     /** The oldest entry, or null if the buffer is empty. */

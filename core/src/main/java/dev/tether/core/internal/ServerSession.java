@@ -24,10 +24,13 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.LongAdder;
 import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
 
 /**
@@ -65,6 +68,15 @@ public final class ServerSession implements Session {
 
     private static final AtomicIntegerFieldUpdater<ServerSession> DRAIN_SCHEDULED =
             AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "drainScheduled");
+    private static final AtomicLongFieldUpdater<ServerSession> QUEUED_SHARE =
+            AtomicLongFieldUpdater.newUpdater(ServerSession.class, "queuedShare");
+    private static final AtomicLongFieldUpdater<ServerSession> PENDING_SHARE =
+            AtomicLongFieldUpdater.newUpdater(ServerSession.class, "pendingShare");
+    private static final AtomicIntegerFieldUpdater<ServerSession> OLDEST_EPOCH =
+            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "oldestEpoch");
+    /** A share once the session left the table: far below zero, so that later moves keep it negative. */
+    private static final long RETIRED = Long.MIN_VALUE / 2;
+    private static final int RETIRED_EPOCH = -1;
 
     private final Hub hub;
     private final TetherConfig config;
@@ -99,6 +111,18 @@ public final class ServerSession implements Session {
     private final Runnable drainTask = this::drain;
 
     private volatile int drainScheduled;
+    /*
+     * This session's shares of the hub's gauges (Hub#stats, in constant time): what it has added
+     * to the hub's queued and pending-ack counts, and the epoch under which it counts in the hub's
+     * UnackedAges (0: nothing unacknowledged). Moved with getAndAdd / CAS; retireGauges swaps in
+     * RETIRED (RETIRED_EPOCH), takes the share out of the hub, and every later move sees a
+     * negative value and leaves the hub alone.
+     */
+    private volatile long queuedShare;
+    private volatile long pendingShare;
+    private volatile int oldestEpoch;
+    /** The stripe of the hub's UnackedAges this session counts in. */
+    private final int agesStripe = ThreadLocalRandom.current().nextInt(UnackedAges.STRIPES);
     /** The link that may write and read now; null while detached or during a handoff. */
     volatile SessionLink link;
     private volatile boolean closed;
@@ -323,7 +347,10 @@ public final class ServerSession implements Session {
         if (item.kind == Outbound.RELIABLE && overflowed.get() > 0) {
             return overflow(); // joins the gap being collected
         }
+        // Counted before the offer, so that the drain never takes out more than was put in.
+        addQueued(1);
         if (!queue.offer(item)) {
+            addQueued(-1);
             if (item.kind == Outbound.VOLATILE) {
                 return dropVolatile();
             }
@@ -394,8 +421,10 @@ public final class ServerSession implements Session {
         // Cleared before reading the queue: a producer that enqueues from here on schedules again.
         drainScheduled = 0;
         int written = 0;
+        int polled = 0;
         boolean blocked = false;
         int limit = config.drainBatch();
+        int epoch = ackless ? 0 : hub.unackedAges.epochNow();
         while (written < limit) {
             if (!c.isWritable()) {
                 blocked = true; // onWritable() schedules the next drain
@@ -407,7 +436,7 @@ public final class ServerSession implements Session {
                     if (!replay.fits(GAP_BYTES)) {
                         blocked = true; // the next ack schedules the next drain
                     } else {
-                        writeGap(c);
+                        writeGap(c, epoch);
                         written++;
                     }
                 }
@@ -418,27 +447,33 @@ public final class ServerSession implements Session {
                 break;
             }
             queue.relaxedPoll();
-            write(c, item, l.protocolVersion() >= POSITIONS_VERSION);
+            polled++;
+            write(c, item, epoch, l.protocolVersion() >= POSITIONS_VERSION);
             written++;
         }
+        if (polled > 0) {
+            addQueued(-polled);
+        }
         if (written > 0) {
+            syncUnacked(); // before the flush: the gauges never lag what a client may have seen
             l.piggybackAck();
             c.flush();
             hub.messagesOut.add(written);
+            config.metrics().messagesWritten(written);
         }
         if (!blocked && !queue.isEmpty()) {
             scheduleDrain(); // batch limit reached: yield the I/O thread to other connections
         }
     }
 
-    private void write(TransportConnection c, Outbound item, boolean positions) {
+    private void write(TransportConnection c, Outbound item, int epoch, boolean positions) {
         switch (item.kind) {
             case Outbound.RELIABLE -> {
                 long seq = ++lastSeq;
                 if (ackless) {
                     evictToFit(item.sizeBytes());
                 }
-                replay.add(item, seq, item.sizeBytes());
+                replay.add(item, seq, item.sizeBytes(), epoch);
                 c.write(frameOf(item, seq, positions));
             }
             case Outbound.VOLATILE -> c.write(protocol.frame(0, 0, item.message));
@@ -480,11 +515,11 @@ public final class ServerSession implements Session {
      * Reports the reliable messages that overflowed the queue as one gap, after everything that
      * was queued before them. The gap takes their sequence numbers and is replayed like them.
      */
-    private void writeGap(TransportConnection c) {
+    private void writeGap(TransportConnection c, int epoch) {
         long lost = overflowed.getAndSet(0);
         OutboundFrame.Gap gap = new OutboundFrame.Gap(lastSeq + 1, lastSeq + lost, "overflow");
         lastSeq = gap.to();
-        replay.add(gap, gap.to(), GAP_BYTES);
+        replay.add(gap, gap.to(), GAP_BYTES, epoch);
         c.write(frameOf(gap, gap.to(), false));
         hub.gaps.increment();
         config.metrics().gapReported();
@@ -523,6 +558,7 @@ public final class ServerSession implements Session {
             }
             if (m.seq() <= lastClientSeq) {
                 hub.duplicatesIn.increment(); // resent after a resume but processed already
+                config.metrics().duplicateReceived();
                 return;
             }
             if (m.seq() != lastClientSeq + 1) {
@@ -533,6 +569,7 @@ public final class ServerSession implements Session {
             l.clientMessageAccepted(lastClientSeq - clientSeqAcked);
         }
         hub.messagesIn.increment();
+        config.metrics().messageReceived();
         Message message = new Message(m.event(), m.payload(), m.topic());
         if (m.topic() != null) {
             if (!config.authorizer().canPublish(principal, m.topic())) {
@@ -600,6 +637,7 @@ public final class ServerSession implements Session {
         ackedSeq = seq;
         if (released > 0) {
             config.metrics().messagesAcked(released);
+            syncUnacked();
             if (!queue.isEmpty() || overflowed.get() > 0) {
                 scheduleDrain(); // the drain may have stopped on a full replay buffer
             }
@@ -972,7 +1010,9 @@ public final class ServerSession implements Session {
         if (closed || migrated) {
             return;
         }
+        addQueued(1);
         if (!queue.offer(item)) {
+            addQueued(-1);
             // Numbering must stay the broker's: no gap of our own. The client resumes from the broker.
             feedState = FEED_GONE;
             held = null;
@@ -1143,6 +1183,68 @@ public final class ServerSession implements Session {
 
     int pendingAcks() {
         return ackless ? 0 : replay.size(); // nobody will acknowledge an ack-less session's entries
+    }
+
+    // ================================================================ gauges (see the share fields)
+
+    private void addQueued(long n) {
+        addShare(QUEUED_SHARE, n, hub.queuedGauge);
+    }
+
+    private void addShare(AtomicLongFieldUpdater<ServerSession> share, long n, LongAdder gauge) {
+        if (share.getAndAdd(this, n) >= 0) {
+            gauge.add(n);
+        }
+    }
+
+    /**
+     * Brings the hub's pending-ack count and unacknowledged ages up to date with the replay
+     * buffer, after a drain wrote or an ack released. Holder's I/O thread; the only thread but
+     * {@link #retireGauges} that moves these shares.
+     */
+    private void syncUnacked() {
+        if (ackless) {
+            return; // nobody will acknowledge: not pending (see pendingAcks)
+        }
+        long reported = pendingShare;
+        if (reported >= 0 && reported != replay.size()) {
+            addShare(PENDING_SHARE, replay.size() - reported, hub.pendingAcksGauge);
+        }
+        int now = replay.oldestEpoch();
+        int was = oldestEpoch;
+        if (now == was || was == RETIRED_EPOCH) {
+            return;
+        }
+        // The new epoch is counted before the old one is taken out: no count goes below zero.
+        if (now > 0) {
+            hub.unackedAges.add(agesStripe, now);
+        }
+        if (OLDEST_EPOCH.compareAndSet(this, was, now)) {
+            if (was > 0) {
+                hub.unackedAges.remove(agesStripe, was);
+            }
+        } else if (now > 0) {
+            hub.unackedAges.remove(agesStripe, now); // retired meanwhile
+        }
+    }
+
+    /**
+     * Takes this session's shares out of the hub's gauges, once it has left the session table (it
+     * ended, or left this node). Idempotent; any thread.
+     */
+    void retireGauges() {
+        long queued = QUEUED_SHARE.getAndSet(this, RETIRED);
+        if (queued > 0) {
+            hub.queuedGauge.add(-queued);
+        }
+        long pending = PENDING_SHARE.getAndSet(this, RETIRED);
+        if (pending > 0) {
+            hub.pendingAcksGauge.add(-pending);
+        }
+        int epoch = OLDEST_EPOCH.getAndSet(this, RETIRED_EPOCH);
+        if (epoch > 0) {
+            hub.unackedAges.remove(agesStripe, epoch);
+        }
     }
 
     /** Answers one client request through the outbound queue; first answer wins. */

@@ -29,9 +29,10 @@ import java.util.stream.Collectors;
  * none, since {@link ChatHandler} subscribes sessions and publishes on the server side; the
  * benchmarks set {@code room}, the topic of the load generator's broadcast scenarios).
  * WebSocket path {@code /tether}; health at {@code /health} ({@link HealthHandler}: 200 while
- * running, 503 once the drain starts). Stops cleanly on SIGTERM or Ctrl-C: connections are
- * closed with 4012 so clients resume elsewhere, and the drain is logged
- * ({@link ShutdownLogManager}). A busy port is reported in one line, with exit status 1.
+ * running, 503 once the drain starts); {@code GET /metrics} on the same port answers Tether's
+ * meters and a few JVM ones in Prometheus text ({@link PrometheusMetrics}). Stops cleanly on
+ * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere, and the drain
+ * is logged ({@link ShutdownLogManager}). A busy port is reported in one line, with exit status 1.
  *
  * <p>Run it with {@code examples/run chat}.
  */
@@ -39,10 +40,12 @@ public final class ChatServer implements AutoCloseable {
 
     private final Tether tether;
     private final TetherServer server;
+    private final PrometheusMetrics metrics;
 
-    private ChatServer(Tether tether, TetherServer server) {
+    private ChatServer(Tether tether, TetherServer server, PrometheusMetrics metrics) {
         this.tether = tether;
         this.server = server;
+        this.metrics = metrics;
     }
 
     /**
@@ -55,7 +58,9 @@ public final class ChatServer implements AutoCloseable {
         int inboundRate = Integer.parseInt(env.getOrDefault("TETHER_INBOUND_RATE",
                 Integer.toString(TetherConfig.DEFAULT_INBOUND_MESSAGES_PER_SECOND)));
         ChatHandler handler = new ChatHandler();
+        PrometheusMetrics metrics = new PrometheusMetrics(TetherUndertowConfig.DEFAULT_PATH);
         TetherConfig.Builder config = TetherConfig.builder()
+                .metrics(metrics.listener())
                 .inboundRateLimit(inboundRate, TetherConfig.DEFAULT_INBOUND_BURST)
                 .authorizer(clientTopics(env.getOrDefault("TETHER_CLIENT_TOPICS", "")));
         String redis = env.get("TETHER_REDIS_URL");
@@ -72,7 +77,8 @@ public final class ChatServer implements AutoCloseable {
             return new ChatServer(tether, TetherServer.start(tether,
                     TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads)
                             .route("/health", new HealthHandler(tether))
-                            .build()));
+                            .route("/metrics", metrics)
+                            .build()), metrics);
         } catch (RuntimeException e) {
             tether.close();
             throw e;
@@ -89,6 +95,7 @@ public final class ChatServer implements AutoCloseable {
     public void close() {
         tether.close();
         server.close();
+        metrics.close();
     }
 
     /** The authorizer granting clients exactly the listed topics; an empty list grants nothing. */
