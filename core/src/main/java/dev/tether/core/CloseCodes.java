@@ -66,6 +66,9 @@ public final class CloseCodes {
      * Whether a client should reconnect and resume after this code (PROTOCOL.md, section 9):
      * 4000-4499 but {@link #SESSION_TAKEN_OVER}, and the transient WebSocket codes 1001, 1002,
      * 1006, 1011-1014. Everything else, including unknown codes from 4500 up, is terminal.
+     *
+     * @param code a WebSocket close code
+     * @return {@code true} if the client should reconnect and resume
      */
     public static boolean isResumable(int code) {
         if (code >= 4000 && code < 4500) {

@@ -15,14 +15,24 @@ public final class RequestException extends RuntimeException {
     /** Code for a request that could not be queued (slow consumer). */
     public static final String OVERFLOW = "overflow";
 
+    /** The machine-readable code, see {@link #code()}. */
     private final String code;
 
+    /**
+     * A failed request.
+     *
+     * @param code a stable machine-readable code, such as {@link #TIMEOUT}
+     * @param message a human-readable description
+     */
     public RequestException(String code, String message) {
         super(message, null, false, false);
         this.code = code;
     }
 
-    /** A stable machine-readable code: {@link #TIMEOUT}, {@link #CLOSED}, or the peer's. */
+    /**
+     * {@return a stable machine-readable code: {@link #TIMEOUT}, {@link #CLOSED},
+     * {@link #OVERFLOW}, or the peer's}
+     */
     public String code() {
         return code;
     }

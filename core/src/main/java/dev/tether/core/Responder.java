@@ -6,7 +6,11 @@ package dev.tether.core;
  */
 public interface Responder {
 
-    /** Replies with a payload. */
+    /**
+     * Replies with a payload.
+     *
+     * @param payload the reply
+     */
     void reply(Payload payload);
 
     /**

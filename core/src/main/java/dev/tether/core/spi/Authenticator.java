@@ -46,6 +46,9 @@ public interface Authenticator {
     /**
      * Authenticates a handshake. A stage completed exceptionally, a {@code null} result or a thrown
      * exception is reported to the error handler under {@code "authenticate"} and answered 401.
+     *
+     * @param request the upgrade request, valid during this call only
+     * @return the answer, now or later
      */
     CompletionStage<AuthResult> authenticate(HandshakeRequest request);
 
@@ -59,6 +62,7 @@ public interface Authenticator {
      *
      * @param current the principal the session has now
      * @param token   the token the client sent
+     * @return the answer, now or later
      */
     default CompletionStage<AuthResult> refresh(Principal current, String token) {
         return CompletableFuture.completedFuture(AuthResult.unauthorized("Token refresh is not supported."));
@@ -67,6 +71,9 @@ public interface Authenticator {
     /**
      * An authenticator from a fast, non-blocking check that answers at once (verify a signed
      * token with a key already in memory; never call a remote service from it).
+     *
+     * @param check answers a handshake at once
+     * @return an authenticator whose stages are complete on return
      */
     static Authenticator sync(Function<HandshakeRequest, AuthResult> check) {
         Objects.requireNonNull(check, "check");

@@ -18,19 +18,33 @@ public final class BrokerException extends RuntimeException {
     /** The broker answered with something it should not have; a bug or a mismatched version. */
     public static final String INTERNAL = "internal";
 
+    /** Why, one of the constants of this class. */
     private final String code;
 
+    /**
+     * A failed broker operation.
+     *
+     * @param code why, one of the constants of this class
+     * @param message what failed, in English
+     */
     public BrokerException(String code, String message) {
         super(message);
         this.code = code;
     }
 
+    /**
+     * A failed broker operation with its cause.
+     *
+     * @param code why, one of the constants of this class
+     * @param message what failed, in English
+     * @param cause the underlying failure
+     */
     public BrokerException(String code, String message, Throwable cause) {
         super(message, cause);
         this.code = code;
     }
 
-    /** One of the constants of this class. */
+    /** {@return why, one of the constants of this class} */
     public String code() {
         return code;
     }

@@ -7,6 +7,6 @@ package dev.tether.core.spi;
  */
 public interface EncodedMessage {
 
-    /** The size of the shared bytes, counted against replay buffer limits. */
+    /** {@return the size of the shared bytes, counted against replay buffer limits} */
     int sizeBytes();
 }

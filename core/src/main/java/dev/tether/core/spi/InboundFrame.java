@@ -23,13 +23,29 @@ public sealed interface InboundFrame {
     record Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version)
             implements InboundFrame {
 
+        /**
+         * Checks the version.
+         *
+         * @param sessionId the session to resume, or {@code null} for a new session
+         * @param resumeToken the resume token issued with that session, or {@code null}
+         * @param lastSeq the last server sequence number the client received (0 if none)
+         * @param attempt the number of this resume attempt, or 0 when absent
+         * @param version the highest protocol version the client speaks, at least 1
+         */
         public Hello {
             if (version < 1) {
                 throw new IllegalArgumentException("version must be at least 1: " + version);
             }
         }
 
-        /** A hello of a version 1 client. */
+        /**
+         * A hello of a version 1 client.
+         *
+         * @param sessionId the session to resume, or {@code null} for a new session
+         * @param resumeToken the resume token issued with that session, or {@code null}
+         * @param lastSeq the last server sequence number the client received (0 if none)
+         * @param attempt the number of this resume attempt, or 0 when absent
+         */
         public Hello(String sessionId, String resumeToken, long lastSeq, long attempt) {
             this(sessionId, resumeToken, lastSeq, attempt, 1);
         }

@@ -17,7 +17,11 @@ public interface MetricsListener {
     /** A transport connection completed the Tether handshake. */
     default void connectionOpened() { }
 
-    /** A transport connection closed, for any reason. */
+    /**
+     * A transport connection closed, for any reason.
+     *
+     * @param closeCode the WebSocket close code
+     */
     default void connectionClosed(int closeCode) { }
 
     /** A new session was created. */
@@ -29,7 +33,11 @@ public interface MetricsListener {
     /** A session was resumed by a new connection. */
     default void sessionResumed() { }
 
-    /** {@code count} messages were enqueued for delivery to one session. */
+    /**
+     * {@code count} messages were enqueued for delivery to one session.
+     *
+     * @param count the number of messages
+     */
     default void messagesQueued(int count) { }
 
     /** A volatile message was dropped under backpressure. */
@@ -38,10 +46,18 @@ public interface MetricsListener {
     /** A reliable message did not fit the session's outbound queue; the client gets a gap. */
     default void reliableOverflowed() { }
 
-    /** The client acknowledged {@code count} reliable messages. */
+    /**
+     * The client acknowledged {@code count} reliable messages.
+     *
+     * @param count the number of messages
+     */
     default void messagesAcked(int count) { }
 
-    /** {@code count} reliable messages were replayed after a resume. */
+    /**
+     * {@code count} reliable messages were replayed after a resume.
+     *
+     * @param count the number of messages
+     */
     default void messagesReplayed(int count) { }
 
     /** A gap was reported: messages lost to a full queue, or a resume of a session that was gone. */
@@ -50,9 +66,17 @@ public interface MetricsListener {
     /** A connection was closed because it could not keep up (slow consumer). */
     default void slowConsumerClosed() { }
 
-    /** A handshake or subscribe/publish was refused. */
+    /**
+     * A handshake or subscribe/publish was refused.
+     *
+     * @param what what was refused, such as {@code "handshake"}, {@code "subscribe"} or {@code "rate limit"}
+     */
     default void refused(String what) { }
 
-    /** A handler finished; {@code nanos} is the time from dispatch to completion. */
+    /**
+     * A handler finished; {@code nanos} is the time from dispatch to completion.
+     *
+     * @param nanos the time from dispatch to completion, in nanoseconds
+     */
     default void handlerCompleted(long nanos) { }
 }

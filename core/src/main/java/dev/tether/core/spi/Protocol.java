@@ -13,12 +13,15 @@ import java.nio.ByteBuffer;
  */
 public interface Protocol {
 
-    /** A short name for logs, e.g. {@code "tether-json/1"}. */
+    /** {@return a short name for logs, e.g. {@code "tether-json/1"}} {@code "tether-json/1"}. */
     String name();
 
     /**
      * Decodes one inbound WebSocket message. Reads {@code data} fully and keeps no reference to it.
      *
+     * @param data the message's content
+     * @param binary whether it came in a binary frame
+     * @return the frame
      * @throws ProtocolException for malformed input; the connection is closed with its code
      */
     InboundFrame decode(ByteBuffer data, boolean binary) throws ProtocolException;
@@ -29,6 +32,7 @@ public interface Protocol {
      * @param event   event name
      * @param payload content
      * @param topic   topic it is published to, or {@code null}
+     * @return the encoded message, to frame for each session
      */
     EncodedMessage encode(String event, Payload payload, String topic);
 
@@ -39,9 +43,15 @@ public interface Protocol {
      * @param seq       the session's sequence number, or 0 for a volatile message
      * @param requestId non-zero when the server expects a reply with this id
      * @param message   made by this protocol's {@link #encode}
+     * @return the frame to write
      */
     Frame frame(long seq, long requestId, EncodedMessage message);
 
-    /** Encodes a control frame. */
+    /**
+     * Encodes a control frame.
+     *
+     * @param frame the control frame
+     * @return the frame to write
+     */
     Frame frame(OutboundFrame frame);
 }

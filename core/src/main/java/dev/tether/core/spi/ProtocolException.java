@@ -9,6 +9,7 @@ public final class ProtocolException extends Exception {
 
     private static final long serialVersionUID = 1L;
 
+    /** The close code the offending connection gets. */
     private final int closeCode;
 
     /**
@@ -20,7 +21,7 @@ public final class ProtocolException extends Exception {
         this.closeCode = closeCode;
     }
 
-    /** The close code the offending connection gets. */
+    /** {@return the close code the offending connection gets} */
     public int closeCode() {
         return closeCode;
     }
