@@ -18,9 +18,13 @@ public interface Ack {
         }
     };
 
-    /** Calls the client's callback with these arguments (see {@link Socket#emit} for types). */
+    /**
+     * Calls the client's callback with these arguments (see {@link Socket#emit} for types).
+     *
+     * @param args the arguments of the client's callback
+     */
     void send(Object... args);
 
-    /** Whether the client passed a callback. */
+    /** {@return whether the client passed a callback} */
     boolean requested();
 }
