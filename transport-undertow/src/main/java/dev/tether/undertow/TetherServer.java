@@ -74,7 +74,9 @@ public final class TetherServer implements AutoCloseable {
     /**
      * Starts a server on {@code port} of every interface with the default configuration.
      *
+     * @param tether the hub to serve
      * @param port 0 to 65535; 0 picks a free port, see {@link #port()}
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if the port is out of range
      * @throws RuntimeException         if the server cannot bind
      */
@@ -85,6 +87,9 @@ public final class TetherServer implements AutoCloseable {
     /**
      * Starts a server as configured.
      *
+     * @param tether the hub to serve
+     * @param config the transport's configuration
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if {@code config} does not fit the hub (see
      *                                  {@link TetherHandler#TetherHandler(Tether, TetherUndertowConfig, HttpHandler)})
      * @throws RuntimeException         if the server cannot bind
@@ -101,6 +106,9 @@ public final class TetherServer implements AutoCloseable {
      * {@link TetherUndertowConfig#socketIoPath()} (default {@code /socket.io/}), 404 elsewhere,
      * with the same server options as {@link #start(Tether, TetherUndertowConfig)}.
      *
+     * @param io the Socket.IO server to serve
+     * @param config the transport's configuration
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if {@code config} does not fit the hub
      * @throws RuntimeException         if the server cannot bind
      */
@@ -139,17 +147,19 @@ public final class TetherServer implements AutoCloseable {
         return new TetherServer(undertow, (InetSocketAddress) bound, handler, socketIo);
     }
 
-    /** The port the server listens on, the one the system picked when configured with 0. */
+    /**
+     * {@return the port the server listens on, the one the system picked when configured with 0}
+     */
     public int port() {
         return address.getPort();
     }
 
-    /** The address the server listens on. */
+    /** {@return the address the server listens on} */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** The handler mounted at the configured path. */
+    /** {@return the handler mounted at the configured path} */
     public TetherHandler handler() {
         return handler;
     }

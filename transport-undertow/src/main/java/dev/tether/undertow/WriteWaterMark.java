@@ -20,6 +20,10 @@ public record WriteWaterMark(int lowBytes, int highBytes) {
     public static final WriteWaterMark DEFAULT = new WriteWaterMark(DEFAULT_LOW_BYTES, DEFAULT_HIGH_BYTES);
 
     /**
+     * Validates the marks.
+     *
+     * @param lowBytes the backlog below which a connection is writable again
+     * @param highBytes the backlog above which a connection is unwritable
      * @throws IllegalArgumentException if {@code lowBytes} is negative or not below
      *                                  {@code highBytes}
      */
