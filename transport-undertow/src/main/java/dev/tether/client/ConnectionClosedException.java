@@ -32,12 +32,12 @@ public final class ConnectionClosedException extends IOException {
         this.reason = reason == null ? "" : reason;
     }
 
-    /** The WebSocket close code. */
+    /** {@return the WebSocket close code} */
     public int code() {
         return code;
     }
 
-    /** The close reason, possibly empty. */
+    /** {@return the close reason, possibly empty} */
     public String reason() {
         return reason;
     }

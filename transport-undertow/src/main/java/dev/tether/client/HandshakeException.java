@@ -39,12 +39,12 @@ public final class HandshakeException extends IOException {
         this.retryAfter = retryAfter;
     }
 
-    /** The HTTP status of the refused upgrade, such as 401, 403 or 503. */
+    /** {@return the HTTP status of the refused upgrade, such as 401, 403 or 503} */
     public int statusCode() {
         return statusCode;
     }
 
-    /** The delay the server asked for with {@code Retry-After}, if it sent one. */
+    /** {@return the delay the server asked for with {@code Retry-After}, if it sent one} */
     public Optional<Duration> retryAfter() {
         return Optional.ofNullable(retryAfter);
     }
