@@ -7,6 +7,8 @@ package dev.tether.core;
  * Codes 4500-4999 are terminal: reconnecting with the same input will fail the same way. Tether
  * uses 4012/4013 rather than the IANA codes 1012/1013 because some WebSocket implementations
  * (Undertow's among them) refuse 1012-1014 as protocol errors.
+ *
+ * @since 0.1.0
  */
 public final class CloseCodes {
 

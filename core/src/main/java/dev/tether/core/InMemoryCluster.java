@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threading: one lock orders every operation (the position counter); each node delivers to
  * its listener on a thread of its own, in position order.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class InMemoryCluster {
 

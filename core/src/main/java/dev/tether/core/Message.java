@@ -8,6 +8,7 @@ import java.util.Objects;
  * @param event   the event name, never empty
  * @param payload the content
  * @param topic   the topic it was published to, or {@code null} for a direct message
+ * @since 0.1.0
  */
 public record Message(String event, Payload payload, String topic) {
 

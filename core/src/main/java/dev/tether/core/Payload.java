@@ -12,6 +12,8 @@ import java.util.Objects;
  *
  * <p>A {@link Json} payload must not be mutated after it was handed to Tether: the node is
  * encoded later, on another thread, and possibly shared.
+ *
+ * @since 0.1.0
  */
 public sealed interface Payload permits Payload.Json, Payload.Text, Payload.Binary {
 

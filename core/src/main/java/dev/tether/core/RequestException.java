@@ -3,6 +3,8 @@ package dev.tether.core;
 /**
  * Completes a request's future exceptionally: the peer failed it, it timed out, or the session
  * closed first. {@link #code()} tells which.
+ *
+ * @since 0.1.0
  */
 public final class RequestException extends RuntimeException {
 

@@ -3,6 +3,8 @@ package dev.tether.core;
 /**
  * Answers one client request. Only the first call of {@link #reply} or {@link #fail} counts;
  * later calls are ignored. Any thread.
+ *
+ * @since 0.1.0
  */
 public interface Responder {
 

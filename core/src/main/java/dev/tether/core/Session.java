@@ -11,6 +11,8 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Threading: every method may be called from any thread. Sending never blocks; an expected
  * outcome (backed up, closed) is a {@link SendResult}.
+ *
+ * @since 0.1.0
  */
 public interface Session {
 

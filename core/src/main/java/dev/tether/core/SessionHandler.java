@@ -8,6 +8,8 @@ package dev.tether.core;
  * sessions run in parallel. A callback may block, though that delays the rest of that session's
  * callbacks and, past the configured bound, reading from its connection. A callback that throws
  * is reported to the error handler and counted; the session carries on.
+ *
+ * @since 0.1.0
  */
 public interface SessionHandler {
 

@@ -26,6 +26,7 @@ package dev.tether.core;
  *                           authentication and Origin refusals go to
  *                           {@link dev.tether.core.spi.MetricsListener#refused(String)} only
  * @param handlerErrors      counter: handler callbacks that threw
+ * @since 0.1.0
  */
 public record Stats(
         long connections,

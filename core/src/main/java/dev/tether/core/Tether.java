@@ -23,6 +23,8 @@ import java.util.concurrent.CompletableFuture;
  * }</pre>
  *
  * <p>Threading: every method may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public interface Tether extends AutoCloseable {
 

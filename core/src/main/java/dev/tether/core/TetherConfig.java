@@ -13,6 +13,8 @@ import java.util.concurrent.Executor;
 /**
  * Immutable configuration of a {@link Tether} hub. Built with {@link #builder()}, validated by
  * {@link Builder#build()}, which names the offending field. Every limit has a documented default.
+ *
+ * @since 0.1.0
  */
 public final class TetherConfig {
 

@@ -3,6 +3,8 @@ package dev.tether.socketio;
 /**
  * The client's acknowledgement callback of one event. Only the first {@link #send} counts. Any
  * thread.
+ *
+ * @since 0.1.0
  */
 public interface Ack {
 

@@ -8,6 +8,8 @@ import java.util.Objects;
  * A broadcast to the sockets of one room (or of a whole namespace), optionally except one socket:
  * {@code io.to("room").emit(...)}, {@code socket.broadcast().emit(...)}. The event is encoded
  * once and the bytes shared by every recipient's queue. Immutable; any thread.
+ *
+ * @since 0.1.0
  */
 public final class BroadcastOperator {
 

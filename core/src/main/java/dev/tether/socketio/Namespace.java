@@ -26,6 +26,8 @@ import java.util.function.Consumer;
  * <p>Threading: every method may be called from any thread. Listeners run on the hub's handler
  * executor; middleware is called on the connection's I/O thread and must return at once,
  * answering later if its check is slow (the {@link Authenticator} contract).
+ *
+ * @since 0.1.0
  */
 public final class Namespace {
 

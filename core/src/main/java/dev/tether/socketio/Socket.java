@@ -31,6 +31,8 @@ import java.util.stream.Collectors;
  *
  * <p>Threading: every method may be called from any thread. Event and disconnect handlers run on
  * the hub's handler executor, one at a time per socket and in order.
+ *
+ * @since 0.1.0
  */
 public final class Socket {
 

@@ -35,6 +35,8 @@ import java.util.function.Consumer;
  * clients can share one hub.
  *
  * <p>Threading: every method may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public final class SocketIo {
 

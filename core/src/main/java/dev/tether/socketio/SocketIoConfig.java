@@ -9,6 +9,8 @@ import java.util.Objects;
  * {@link dev.tether.core.TetherConfig} (heartbeatInterval, heartbeatTimeout, maxMessageBytes,
  * outboundQueueCapacity, replayBuffer*, sessionRetention). Immutable; built and validated by
  * {@link Builder#build()}.
+ *
+ * @since 0.1.0
  */
 public final class SocketIoConfig {
 

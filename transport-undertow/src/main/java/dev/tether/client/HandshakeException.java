@@ -16,6 +16,8 @@ import java.util.Optional;
  * delays the next attempt. The message is {@code "unauthorized: "}, {@code "forbidden: "} or
  * {@code "unavailable: "} followed by the server's reason (the body of its answer, one line of
  * at most 200 characters).
+ *
+ * @since 0.1.0
  */
 public final class HandshakeException extends IOException {
 

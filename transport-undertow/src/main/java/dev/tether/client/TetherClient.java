@@ -65,6 +65,8 @@ import java.util.function.Supplier;
  * {@link Builder#tokenSupplier token supplier} and sends it on the live connection, so nothing is
  * interrupted. If none is accepted in time the server closes with 4401 and the client reconnects
  * with a fresh token and resumes (see PROTOCOL.md §12).
+ *
+ * @since 0.1.0
  */
 public interface TetherClient extends AutoCloseable {
 

@@ -74,6 +74,8 @@ import java.util.function.BiConsumer;
  *
  * <p>Threading: thread-safe; one instance serves every request; never blocks. A polling session
  * runs on the I/O thread of the request that opened it (see {@link PollingTransport}).
+ *
+ * @since 0.1.0
  */
 public final class SocketIoHandler implements HttpHandler {
 

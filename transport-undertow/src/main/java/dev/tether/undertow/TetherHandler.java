@@ -81,6 +81,8 @@ import java.util.function.BiFunction;
  * handler does not own.
  *
  * <p>Threading: immutable and thread-safe; one instance serves every request.
+ *
+ * @since 0.1.0
  */
 public final class TetherHandler implements HttpHandler {
 

@@ -54,6 +54,8 @@ import org.xnio.Options;
  *
  * <p>Threading: every method may be called from any thread, except {@link #close()} from one of
  * this server's own I/O threads (it waits for their work).
+ *
+ * @since 0.1.0
  */
 public final class TetherServer implements AutoCloseable {
 

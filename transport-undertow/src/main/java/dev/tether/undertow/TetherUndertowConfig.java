@@ -52,6 +52,8 @@ import java.util.Set;
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
  * {@link #maxHeaderBytes()}) are ignored by a {@link TetherHandler} mounted in a host's own
  * server; such a host sets the equivalent Undertow options itself (see {@link TetherHandler}).
+ *
+ * @since 0.1.0
  */
 public final class TetherUndertowConfig {
 

@@ -9,6 +9,7 @@ package dev.tether.undertow;
  * @param lowBytes  the backlog below which a connection is writable again; at least 0
  * @param highBytes the backlog above which a connection is unwritable; greater than
  *                  {@code lowBytes}
+ * @since 0.1.0
  */
 public record WriteWaterMark(int lowBytes, int highBytes) {
 

@@ -66,6 +66,8 @@ import javax.crypto.spec.SecretKeySpec;
  * is complete on return; otherwise one download at a time runs on the authenticator's executor
  * (every handshake that needs keys meanwhile waits for that one) and the stage completes there.
  * {@link #close()} stops the executor the authenticator made for itself.
+ *
+ * @since 0.1.0
  */
 public final class JwtAuthenticator implements Authenticator, AutoCloseable {
 

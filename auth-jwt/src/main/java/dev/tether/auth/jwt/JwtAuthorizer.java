@@ -18,6 +18,8 @@ import java.util.Objects;
  * {@link JwtPrincipal#stringList}).
  *
  * <p>Threading: immutable, thread-safe, allocation-light; safe on I/O threads.
+ *
+ * @since 0.1.0
  */
 public final class JwtAuthorizer implements Authorizer {
 

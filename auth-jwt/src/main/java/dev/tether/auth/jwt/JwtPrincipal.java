@@ -17,6 +17,8 @@ import java.util.Optional;
  * <p>Claims keep their JSON shapes: strings, numbers ({@code exp}, {@code nbf} and {@code iat}
  * in seconds since the epoch), booleans, lists and maps, all unmodifiable. JSON {@code null}
  * members of objects are left out.
+ *
+ * @since 0.1.0
  */
 public final class JwtPrincipal implements Principal {
 

@@ -8,6 +8,8 @@ import java.util.Optional;
 /**
  * The outcome of {@link Authenticator#authenticate(HandshakeRequest)}: a principal, or a refusal
  * that the transport answers with an HTTP status before the upgrade.
+ *
+ * @since 0.1.0
  */
 public sealed interface AuthResult permits AuthResult.Accepted, AuthResult.Refused {
 

@@ -30,6 +30,8 @@ import java.util.function.Function;
  *
  * <p>Threading: {@code authenticate} is called on an I/O thread, so it must return quickly and
  * must not block; do slow work on your own executor. Must be thread-safe.
+ *
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface Authenticator {

@@ -20,6 +20,8 @@ import java.util.function.Predicate;
  * everything to everyone, for demos and tests.
  *
  * <p>Threading: called on I/O threads; must be fast, non-blocking and thread-safe.
+ *
+ * @since 0.1.0
  */
 public interface Authorizer {
 

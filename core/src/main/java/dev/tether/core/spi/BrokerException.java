@@ -3,7 +3,7 @@ package dev.tether.core.spi;
 /**
  * A broker operation failed: the code says why, the message says it in English.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class BrokerException extends RuntimeException {
 

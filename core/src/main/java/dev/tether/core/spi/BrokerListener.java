@@ -7,7 +7,7 @@ import java.util.Set;
  * thread at a time, in position order, and returns quickly: the engine only routes and
  * enqueues. Never throws.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public interface BrokerListener {
 

@@ -21,7 +21,7 @@ import java.util.Objects;
  *                  stores, delivers and reads such an entry like any other; the engine leaves it
  *                  out of that session's feed, live and on every read alike, so that the
  *                  session's numbering is the same on every node
- * @since 0.2.0
+ * @since 0.1.0
  */
 public record BrokerMessage(String event, Payload payload, boolean reliable, long requestId, String except) {
 

@@ -9,7 +9,7 @@ import java.util.Objects;
  * @param entries  the entries in position order (empty when not complete)
  * @param complete whether every entry of the range was still held
  * @param reason   why not complete ({@code "trimmed"}, {@code "expired"}, {@code "reset"}), or null
- * @since 0.2.0
+ * @since 0.1.0
  */
 public record Feed(List<Entry> entries, boolean complete, String reason) {
 

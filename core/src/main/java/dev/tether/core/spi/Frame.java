@@ -18,6 +18,8 @@ import java.util.Objects;
  * {@link #followedBy followed by} the others. {@link TransportConnection#write(Frame)} writes only
  * the frame it is given; whoever writes a chain writes {@link #next()} after it, in order, in the
  * same batch (the Socket.IO connection does; the native protocol never makes chains).
+ *
+ * @since 0.1.0
  */
 public final class Frame {
 

@@ -8,6 +8,8 @@ import java.util.Optional;
  * A read-only view of the HTTP upgrade request, given to the {@link Authenticator} before the
  * upgrade. Valid only during the authenticate call: the transport keeps no reference to the
  * request after the handshake.
+ *
+ * @since 0.1.0
  */
 public interface HandshakeRequest {
 

@@ -5,6 +5,8 @@ import dev.tether.core.Payload;
 /**
  * A frame from a client, decoded by a {@link Protocol}. The engine validates sequence numbers,
  * acknowledgements and state; a protocol only checks the shape.
+ *
+ * @since 0.1.0
  */
 public sealed interface InboundFrame {
 

@@ -8,6 +8,8 @@ package dev.tether.core.spi;
  * <p>Threading: methods are called from I/O threads, handler threads and the timer thread,
  * concurrently. Implementations must be thread-safe, cheap (a counter increment) and must not
  * throw. Every method has an empty default.
+ *
+ * @since 0.1.0
  */
 public interface MetricsListener {
 

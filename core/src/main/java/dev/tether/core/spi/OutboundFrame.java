@@ -6,6 +6,8 @@ import dev.tether.core.Payload;
  * A control frame from the server, encoded by a {@link Protocol}. Application messages are not
  * among them: they go through {@link Protocol#encode} and {@link Protocol#frame} so that a topic
  * publish is encoded once.
+ *
+ * @since 0.1.0
  */
 public sealed interface OutboundFrame {
 

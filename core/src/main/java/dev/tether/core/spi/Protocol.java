@@ -10,6 +10,8 @@ import java.nio.ByteBuffer;
  * <p>Threading: implementations are stateless and thread-safe. {@link #decode} and
  * {@link #frame} run on I/O threads and must not block; {@link #encode} runs on the publishing
  * thread.
+ *
+ * @since 0.1.0
  */
 public interface Protocol {
 

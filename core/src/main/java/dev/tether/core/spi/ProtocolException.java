@@ -4,6 +4,8 @@ package dev.tether.core.spi;
  * Thrown by a {@link Protocol} for input that breaks the wire protocol. The engine closes the
  * offending connection with {@link #closeCode()} and the message as reason; nothing else is
  * affected. Carries no stack trace: it is an expected outcome on a hot path.
+ *
+ * @since 0.1.0
  */
 public final class ProtocolException extends Exception {
 

@@ -16,7 +16,7 @@ import java.util.Objects;
  * @param checkpointSeq      the highest sequence number the client acknowledged, as last recorded
  * @param checkpointPosition the position of that entry (or where the feed starts, if none)
  * @param clientSeq      the highest client sequence number the server processed, as last recorded
- * @since 0.2.0
+ * @since 0.1.0
  */
 public record SessionRecord(String sessionId, String principal, byte[] tokenHash, String protocol,
                             List<Subscription> subscriptions, long checkpointSeq,

@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
  * {@link #isWritable()}, {@link #suspendReads()} and {@link #resumeReads()} are called only on
  * that thread. {@link #execute(Runnable)}, {@link #close(int, String)} and
  * {@link #remoteAddress()} may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public interface TransportConnection {
 
