@@ -7,6 +7,8 @@ package dev.tether.core;
  * Codes 4500-4999 are terminal: reconnecting with the same input will fail the same way. Tether
  * uses 4012/4013 rather than the IANA codes 1012/1013 because some WebSocket implementations
  * (Undertow's among them) refuse 1012-1014 as protocol errors.
+ *
+ * @since 0.1.0
  */
 public final class CloseCodes {
 
@@ -66,6 +68,9 @@ public final class CloseCodes {
      * Whether a client should reconnect and resume after this code (PROTOCOL.md, section 9):
      * 4000-4499 but {@link #SESSION_TAKEN_OVER}, and the transient WebSocket codes 1001, 1002,
      * 1006, 1011-1014. Everything else, including unknown codes from 4500 up, is terminal.
+     *
+     * @param code a WebSocket close code
+     * @return {@code true} if the client should reconnect and resume
      */
     public static boolean isResumable(int code) {
         if (code >= 4000 && code < 4500) {

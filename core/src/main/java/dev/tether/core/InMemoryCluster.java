@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threading: one lock orders every operation (the position counter); each node delivers to
  * its listener on a thread of its own, in position order.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class InMemoryCluster {
 
@@ -53,7 +53,11 @@ public final class InMemoryCluster {
         this(10_000);
     }
 
-    /** A cluster that keeps the last {@code historyLength} entries of each topic. */
+    /**
+     * A cluster that keeps the last {@code historyLength} entries of each topic.
+     *
+     * @param historyLength the entries kept per topic, at least 1
+     */
     public InMemoryCluster(int historyLength) {
         if (historyLength < 1) {
             throw new IllegalArgumentException("historyLength must be positive: " + historyLength);
@@ -61,7 +65,11 @@ public final class InMemoryCluster {
         this.historyLength = historyLength;
     }
 
-    /** A new node's broker: give it to one hub's {@code TetherConfig.Builder#broker}. */
+    /**
+     * A new node's broker: give it to one hub's {@code TetherConfig.Builder#broker}.
+     *
+     * @return a broker for one more node of this cluster
+     */
     public Broker node() {
         return new Member("mem-" + nodeIds.incrementAndGet());
     }

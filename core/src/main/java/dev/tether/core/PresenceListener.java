@@ -10,7 +10,7 @@ package dev.tether.core;
  * listener that throws is reported to {@link TetherConfig#errorHandler()} and counted in
  * {@link Stats#handlerErrors()}; later events still come.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface PresenceListener {

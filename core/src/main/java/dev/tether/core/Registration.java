@@ -3,7 +3,7 @@ package dev.tether.core;
 /**
  * A registered listener; {@link #close()} removes it.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface Registration extends AutoCloseable {

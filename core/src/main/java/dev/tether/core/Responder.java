@@ -3,10 +3,16 @@ package dev.tether.core;
 /**
  * Answers one client request. Only the first call of {@link #reply} or {@link #fail} counts;
  * later calls are ignored. Any thread.
+ *
+ * @since 0.1.0
  */
 public interface Responder {
 
-    /** Replies with a payload. */
+    /**
+     * Replies with a payload.
+     *
+     * @param payload the reply
+     */
     void reply(Payload payload);
 
     /**

@@ -2,6 +2,8 @@ package dev.tether.core;
 
 /**
  * The outcome of a send. Expected outcomes on the send path are results, not exceptions.
+ *
+ * @since 0.1.0
  */
 public enum SendResult {
     /** Queued for delivery. A reliable message will reach the client or be reported as a gap. */

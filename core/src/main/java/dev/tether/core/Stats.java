@@ -37,6 +37,7 @@ package dev.tether.core;
  *                           (1024 s) the value may stay at 1024 s while the message waits longer
  *                           (the engine keeps a count per second of write time in a ring of that
  *                           length)
+ * @since 0.1.0
  */
 public record Stats(
         long connections,

@@ -23,15 +23,23 @@ import java.util.concurrent.CompletableFuture;
  * }</pre>
  *
  * <p>Threading: every method may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public interface Tether extends AutoCloseable {
 
-    /** Creates a hub with its own timer thread and, unless configured, its own handler pool. */
+    /**
+     * Creates a hub with its own timer thread and, unless configured, its own handler pool.
+     *
+     * @param config the hub's configuration
+     * @param handler receives the sessions' events and messages
+     * @return the running hub; {@link #close()} it on shutdown
+     */
     static Tether create(TetherConfig config, SessionHandler handler) {
         return new Hub(config, handler);
     }
 
-    /** The configuration this hub was built with. */
+    /** {@return the configuration this hub was built with} */
     TetherConfig config();
 
     /**
@@ -43,11 +51,21 @@ public interface Tether extends AutoCloseable {
      * the subscribers of every node, this one included, and this method returns 0 at once; a
      * failure goes to the error handler. Use {@link #publishAsync} to learn the outcome.
      *
+     * @param topic the topic
+     * @param event the event name the client applications see
+     * @param payload the message body, encoded once for every subscriber
      * @return the number of sessions of this node it was queued for (0 in a cluster)
      */
     int publish(String topic, String event, Payload payload);
 
-    /** Publishes a volatile message (dropped for subscribers that are backed up). */
+    /**
+     * Publishes a volatile message (dropped for subscribers that are backed up).
+     *
+     * @param topic the topic
+     * @param event the event name the client applications see
+     * @param payload the message body, encoded once for every subscriber
+     * @return the number of sessions of this node it was queued for (0 in a cluster)
+     */
     int publishVolatile(String topic, String event, Payload payload);
 
     /**
@@ -68,17 +86,30 @@ public interface Tether extends AutoCloseable {
      * message to the node it resumes on). Do not wait for it inside the handler: it completes only
      * after the handler returned.
      *
-     * @since 0.2.0
+     * @param topic the topic
+     * @param event the event name the client applications see
+     * @param payload the message body, encoded once for every subscriber
+     * @return a future that completes once the message is recorded, or exceptionally as described above
      */
     CompletableFuture<Void> publishAsync(String topic, String event, Payload payload);
 
-    /** The session with this id, if it is alive. */
+    /**
+     * The session with this id, if it is alive.
+     *
+     * @param id the public session id
+     * @return the session, or empty if no live session has this id
+     */
     Optional<Session> session(String id);
 
-    /** A snapshot of the live sessions. */
+    /** {@return a snapshot of the live sessions} */
     Collection<Session> sessions();
 
-    /** Number of sessions subscribed to {@code topic}. */
+    /**
+     * Counts the sessions of this hub subscribed to {@code topic}.
+     *
+     * @param topic the topic
+     * @return the number of this hub's sessions subscribed to it
+     */
     int subscribers(String topic);
 
     /**
@@ -89,9 +120,9 @@ public interface Tether extends AutoCloseable {
      * whose connection dropped stays present while it may resume; the sessions of a node that
      * died are gone within the broker's node timeout (see docs/CLUSTER.md).
      *
+     * @param topic the topic
      * @return a future that completes on the handler executor with an unmodifiable map, or fails
      *     with a {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
-     * @since 0.2.0
      */
     CompletableFuture<Map<String, String>> presence(String topic);
 
@@ -101,7 +132,6 @@ public interface Tether extends AutoCloseable {
      *
      * @return a future that completes on the handler executor, or fails with a
      *     {@link dev.tether.core.spi.BrokerException} when the broker cannot answer
-     * @since 0.2.0
      */
     CompletableFuture<Long> connectionCount();
 
@@ -119,12 +149,13 @@ public interface Tether extends AutoCloseable {
      * lost its data) the listener hears {@link PresenceListener#onGap}. Events stop when this
      * hub closes. Threading and errors: see {@link PresenceListener}.
      *
+     * @param topic the topic to watch
+     * @param listener hears the joins, leaves and gaps
      * @return the registration: close it to remove the listener
-     * @since 0.2.0
      */
     Registration onPresence(String topic, PresenceListener listener);
 
-    /** A snapshot of counters and gauges. */
+    /** {@return a snapshot of counters and gauges} */
     Stats stats();
 
     /**
@@ -178,6 +209,10 @@ public interface Tether extends AutoCloseable {
     /**
      * For transports: attaches a newly upgraded connection, authenticated as {@code principal}
      * with credentials that do not expire. As {@link #connect(TransportConnection, AuthResult.Accepted)}.
+     *
+     * @param connection the upgraded connection
+     * @param principal who the authenticator said the client is
+     * @return the listener the transport feeds every event of the connection
      */
     default ConnectionListener connect(TransportConnection connection, Principal principal) {
         return connect(connection, new AuthResult.Accepted(principal, null));
@@ -193,6 +228,10 @@ public interface Tether extends AutoCloseable {
      * client that speaks protocol version 2 for a fresh token before then, and closes the
      * connection with {@link CloseCodes#CREDENTIALS_EXPIRED} when none was accepted in time; the
      * session stays resumable.
+     *
+     * @param connection the upgraded connection
+     * @param credentials the authenticator's answer: the principal and when its credentials expire
+     * @return the listener the transport feeds every event of the connection
      */
     ConnectionListener connect(TransportConnection connection, AuthResult.Accepted credentials);
 

@@ -13,6 +13,8 @@ import java.util.concurrent.Executor;
 /**
  * Immutable configuration of a {@link Tether} hub. Built with {@link #builder()}, validated by
  * {@link Builder#build()}, which names the offending field. Every limit has a documented default.
+ *
+ * @since 0.1.0
  */
 public final class TetherConfig {
 
@@ -135,92 +137,118 @@ public final class TetherConfig {
         this.broker = b.broker;
     }
 
-    /** A builder with every field at its default. */
+    /** {@return a builder with every field at its default} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The configuration with every field at its default. */
+    /** {@return the configuration with every field at its default} */
     public static TetherConfig defaults() {
         return builder().build();
     }
 
-    /** How often the server pings each connection. */
+    /** {@return how often the server pings each connection} */
     public Duration heartbeatInterval() { return heartbeatInterval; }
-    /** How long after a ping without any inbound frame the connection is declared dead. */
+    /** {@return how long after a ping without any inbound frame the connection is declared dead} */
     public Duration heartbeatTimeout() { return heartbeatTimeout; }
-    /** How long a new connection has to send its hello. */
+    /** {@return how long a new connection has to send its hello} */
     public Duration helloTimeout() { return helloTimeout; }
-    /** How long a detached session is kept for a resume. */
+    /** {@return how long a detached session is kept for a resume} */
     public Duration sessionRetention() { return sessionRetention; }
-    /** Messages a session's outbound queue holds (rounded up to a power of two). */
+    /**
+     * {@return the number of messages a session's outbound queue holds (rounded up to a power of two)}
+     */
     public int outboundQueueCapacity() { return outboundQueueCapacity; }
-    /** Queue depth above which volatile messages are dropped. */
+    /** {@return the queue depth above which volatile messages are dropped} */
     public int volatileQueueLimit() { return volatileQueueLimit; }
-    /** Unacknowledged reliable messages a session keeps for replay (a power of two). */
+    /**
+     * {@return the number of unacknowledged reliable messages a session keeps for replay (a power of two)}
+     */
     public int replayBufferMessages() { return replayBufferMessages; }
-    /** Bytes of unacknowledged reliable messages a session keeps for replay. */
+    /** {@return the bytes of unacknowledged reliable messages a session keeps for replay} */
     public long replayBufferBytes() { return replayBufferBytes; }
-    /** The largest inbound message accepted; larger ones close the connection with 1009. */
+    /**
+     * {@return the largest inbound message accepted} Larger ones close the connection with 1009.
+     */
     public int maxMessageBytes() { return maxMessageBytes; }
-    /** Frames written per drain before yielding the I/O thread. */
+    /** {@return the number of frames written per drain before yielding the I/O thread} */
     public int drainBatch() { return drainBatch; }
-    /** The server acknowledges client messages at least every this many. */
+    /** {@return the most client messages the server receives before it acknowledges them} */
     public int ackEvery() { return ackEvery; }
-    /** The server acknowledges client messages at most this long after receiving them. */
+    /** {@return the longest the server waits before it acknowledges client messages} */
     public Duration ackDelay() { return ackDelay; }
-    /** Pending callbacks per session above which reading from its connection is suspended. */
+    /**
+     * {@return the pending callbacks per session above which reading from its connection is suspended}
+     */
     public int handlerPendingLimit() { return handlerPendingLimit; }
-    /** The resolution of the hub's timer wheel. */
+    /** {@return the resolution of the hub's timer wheel} */
     public Duration timerTick() { return timerTick; }
-    /** Sustained inbound frames per second per connection; 0 means unlimited. Beyond the burst: close 4008. */
+    /**
+     * {@return the sustained inbound frames per second per connection} 0 means unlimited. Beyond
+     * the burst: close 4008.
+     */
     public int inboundMessagesPerSecond() { return inboundMessagesPerSecond; }
-    /** Inbound frames a connection may send at once above the sustained rate. */
+    /** {@return the inbound frames a connection may send at once above the sustained rate} */
     public int inboundBurst() { return inboundBurst; }
-    /** Connections admitted at once; more are refused before the upgrade (HTTP 503). */
+    /**
+     * {@return the connections admitted at once} More are refused before the upgrade (HTTP 503).
+     */
     public int maxConnections() { return maxConnections; }
     /**
-     * Handshakes admitted per second, sustained; more are refused before the upgrade (HTTP 503).
-     * A token bucket: it refills at this rate and holds at most {@link #handshakeBurst()}.
+     * {@return the handshakes admitted per second, sustained} More are refused before the upgrade
+     * (HTTP 503). A token bucket: it refills at this rate and holds at most
+     * {@link #handshakeBurst()}.
      */
     public int maxHandshakesPerSecond() { return maxHandshakesPerSecond; }
     /**
-     * Handshakes admitted at once after a quiet spell: the token bucket's size. Any interval of
-     * {@code t} seconds admits at most {@code handshakeBurst + t * maxHandshakesPerSecond}.
+     * {@return the handshakes admitted at once after a quiet spell: the token bucket's size} Any
+     * interval of {@code t} seconds admits at most
+     * {@code handshakeBurst + t * maxHandshakesPerSecond}.
      */
     public int handshakeBurst() { return handshakeBurst; }
-    /** The Retry-After a refused handshake is given; clients add jitter. */
+    /** {@return the Retry-After a refused handshake is given} Clients add jitter. */
     public Duration admissionRetryAfter() { return admissionRetryAfter; }
     /**
-     * How long {@link Tether#close()} drains: waits for queued messages to be written and
-     * acknowledged, and for Socket.IO transports to close at their delays.
+     * {@return how long {@link Tether#close()} drains} It waits for queued messages to be written
+     * and acknowledged, and for Socket.IO transports to close at their delays.
      */
     public Duration drainTimeout() { return drainTimeout; }
-    /** Shortest reconnect delay {@link Tether#close()} gives a client (a Socket.IO client: its transport's close). */
+    /**
+     * {@return the shortest reconnect delay {@link Tether#close()} gives a client} A Socket.IO
+     * client's delay is when its transport is closed.
+     */
     public Duration drainReconnectMin() { return drainReconnectMin; }
-    /** Longest reconnect delay {@link Tether#close()} tells a client; each gets a uniform random delay in between. */
+    /**
+     * {@return the longest reconnect delay {@link Tether#close()} tells a client} Each gets a
+     * uniform random delay in between.
+     */
     public Duration drainReconnectMax() { return drainReconnectMax; }
-    /** Runs handler callbacks; {@code null} means the hub creates and owns a pool. */
+    /**
+     * {@return the executor that runs handler callbacks} {@code null} means the hub creates and
+     * owns a pool.
+     */
     public Executor handlerExecutor() { return handlerExecutor; }
-    /** The wire protocol. */
+    /** {@return the wire protocol} */
     public Protocol protocol() { return protocol; }
-    /** Authenticates handshakes. */
+    /** {@return the authenticator of handshakes} */
     public Authenticator authenticator() { return authenticator; }
     /**
-     * How long a handshake waits for the authenticator before it is refused with 503, a Socket.IO
-     * CONNECT for its middleware before a {@code connect_error}, and a token refresh before it is
-     * refused as {@code unavailable} (PROTOCOL.md §12).
+     * {@return how long an authentication may take} A handshake waiting for the authenticator is
+     * then refused with 503, a Socket.IO CONNECT waiting for its middleware gets a
+     * {@code connect_error}, and a token refresh is refused as {@code unavailable} (PROTOCOL.md
+     * §12).
      */
     public Duration authenticationTimeout() { return authenticationTimeout; }
-    /** Authorises a client's own subscribes and publishes. */
+    /** {@return the authoriser of a client's own subscribes and publishes} */
     public Authorizer authorizer() { return authorizer; }
-    /** Receives engine events. */
+    /** {@return the listener of engine events} */
     public MetricsListener metrics() { return metrics; }
-    /** Receives failures with no caller to report to. */
+    /** {@return the handler of failures with no caller to report to} */
     public ErrorHandler errorHandler() { return errorHandler; }
     /**
-     * The cluster broker this hub's node uses, or {@code null} (the default): sessions, topics and
-     * history then live in this hub's memory only. See {@link dev.tether.core.spi.Broker}.
+     * {@return the cluster broker this hub's node uses, or {@code null}} With {@code null}, the
+     * default, sessions, topics and history live in this hub's memory only. See
+     * {@link dev.tether.core.spi.Broker}.
      */
     public dev.tether.core.spi.Broker broker() { return broker; }
 
@@ -262,47 +290,131 @@ public final class TetherConfig {
         private Builder() {
         }
 
-        /** Default 25 s. */
+        /**
+         * Default 25 s.
+         *
+         * @param v how often the server pings each connection
+         * @return this builder
+         */
         public Builder heartbeatInterval(Duration v) { this.heartbeatInterval = v; return this; }
-        /** Default 20 s; must not exceed the interval. */
+        /**
+         * Default 20 s; must not exceed the interval.
+         *
+         * @param v how long after a ping without any inbound frame a connection is dead
+         * @return this builder
+         */
         public Builder heartbeatTimeout(Duration v) { this.heartbeatTimeout = v; return this; }
-        /** Default 10 s. */
+        /**
+         * Default 10 s.
+         *
+         * @param v how long a new connection has to send its hello
+         * @return this builder
+         */
         public Builder helloTimeout(Duration v) { this.helloTimeout = v; return this; }
-        /** Default 2 minutes. */
+        /**
+         * Default 2 minutes.
+         *
+         * @param v how long a detached session is kept for a resume
+         * @return this builder
+         */
         public Builder sessionRetention(Duration v) { this.sessionRetention = v; return this; }
-        /** Default 1024; at least 4. */
+        /**
+         * Default 1024; at least 4.
+         *
+         * @param v the messages a session's outbound queue holds
+         * @return this builder
+         */
         public Builder outboundQueueCapacity(int v) { this.outboundQueueCapacity = v; return this; }
-        /** Default 512; at most the queue capacity. */
+        /**
+         * Default 512; at most the queue capacity.
+         *
+         * @param v the queue depth above which volatile messages are dropped
+         * @return this builder
+         */
         public Builder volatileQueueLimit(int v) { this.volatileQueueLimit = v; return this; }
-        /** Default 1024; a power of two, at least 2. */
+        /**
+         * Default 1024; a power of two, at least 2.
+         *
+         * @param v the unacknowledged reliable messages a session keeps for replay
+         * @return this builder
+         */
         public Builder replayBufferMessages(int v) { this.replayBufferMessages = v; return this; }
-        /** Default 1 MiB; at least 1024. */
+        /**
+         * Default 1 MiB; at least 1024.
+         *
+         * @param v the bytes of unacknowledged reliable messages a session keeps for replay
+         * @return this builder
+         */
         public Builder replayBufferBytes(long v) { this.replayBufferBytes = v; return this; }
-        /** Default 64 KiB; at least 128. */
+        /**
+         * Default 64 KiB; at least 128.
+         *
+         * @param v the largest inbound message accepted
+         * @return this builder
+         */
         public Builder maxMessageBytes(int v) { this.maxMessageBytes = v; return this; }
-        /** Default 256; at least 1. */
+        /**
+         * Default 256; at least 1.
+         *
+         * @param v the frames written per drain before yielding the I/O thread
+         * @return this builder
+         */
         public Builder drainBatch(int v) { this.drainBatch = v; return this; }
-        /** Default 32; at least 1. */
+        /**
+         * Default 32; at least 1.
+         *
+         * @param v the server acknowledges client messages at least every this many
+         * @return this builder
+         */
         public Builder ackEvery(int v) { this.ackEvery = v; return this; }
-        /** Default 200 ms. */
+        /**
+         * Default 200 ms.
+         *
+         * @param v the longest the server waits before it acknowledges client messages
+         * @return this builder
+         */
         public Builder ackDelay(Duration v) { this.ackDelay = v; return this; }
-        /** Default 64; at least 2. */
+        /**
+         * Default 64; at least 2.
+         *
+         * @param v the pending callbacks per session above which reading is suspended
+         * @return this builder
+         */
         public Builder handlerPendingLimit(int v) { this.handlerPendingLimit = v; return this; }
-        /** Default 10 ms; between 1 ms and 1 s. */
+        /**
+         * Default 10 ms; between 1 ms and 1 s.
+         *
+         * @param v the resolution of the hub's timer wheel
+         * @return this builder
+         */
         public Builder timerTick(Duration v) { this.timerTick = v; return this; }
         /**
          * Default 1000 messages per second with a burst of 4096; {@code messagesPerSecond} 0 turns
          * the limit off. Keep the burst above the clients' resend window (the Java client's
          * {@code maxUnacked}, default 1024), or a resume that resends it all is closed.
+         *
+         * @param messagesPerSecond the sustained inbound frames per second per connection, 0 for no limit
+         * @param burst the frames a connection may send at once above that rate
+         * @return this builder
          */
         public Builder inboundRateLimit(int messagesPerSecond, int burst) {
             this.inboundMessagesPerSecond = messagesPerSecond;
             this.inboundBurst = burst;
             return this;
         }
-        /** Default 100,000; at least 1. */
+        /**
+         * Default 100,000; at least 1.
+         *
+         * @param v the connections admitted at once
+         * @return this builder
+         */
         public Builder maxConnections(int v) { this.maxConnections = v; return this; }
-        /** Default 5,000; at least 1. See {@link #handshakeBurst(int)} for how bursts are admitted. */
+        /**
+         * Default 5,000; at least 1. See {@link #handshakeBurst(int)} for how bursts are admitted.
+         *
+         * @param v the handshakes admitted per second, sustained
+         * @return this builder
+         */
         public Builder maxHandshakesPerSecond(int v) { this.maxHandshakesPerSecond = v; return this; }
         /**
          * Default a quarter of {@code maxHandshakesPerSecond} (1,250 at the default rate), at least
@@ -310,20 +422,35 @@ public final class TetherConfig {
          * twice the rate. The burst absorbs arrivals that bunch up (a reconnect storm's first
          * jittered wave, a pause of the server); beyond it handshakes are admitted at the rate and
          * the rest get 503 with {@code Retry-After: 1}, to come back with jitter.
+         *
+         * @param v the handshakes admitted at once after a quiet spell
+         * @return this builder
          */
         public Builder handshakeBurst(int v) { this.handshakeBurst = v; return this; }
-        /** Default 2 s; whole seconds, at least 1 s. */
+        /**
+         * Default 2 s; whole seconds, at least 1 s.
+         *
+         * @param v the Retry-After a refused handshake is given
+         * @return this builder
+         */
         public Builder admissionRetryAfter(Duration v) { this.admissionRetryAfter = v; return this; }
         /**
          * Default 10 s; zero closes at once. Keep it at least {@code drainReconnectWindow}'s
          * maximum when Socket.IO clients connect: their closes are spread over that window, and
          * what is still open at the timeout is closed at once.
+         *
+         * @param v how long {@link Tether#close()} drains
+         * @return this builder
          */
         public Builder drainTimeout(Duration v) { this.drainTimeout = v; return this; }
         /**
          * Default 1 s to 10 s; {@code min} at most {@code max}. Each client gets a uniform random
          * delay in it: a native client as its {@code reconnect} frame's delay, a Socket.IO client
          * as the time its transport is closed.
+         *
+         * @param min the shortest delay
+         * @param max the longest delay
+         * @return this builder
          */
         public Builder drainReconnectWindow(Duration min, Duration max) {
             this.drainReconnectMin = min;
@@ -336,11 +463,24 @@ public final class TetherConfig {
          * less per message (about half the server CPU per echoed message in the short echo
          * benchmark), for handlers that never block; a blocking one would stall every connection
          * on that thread.
+         *
+         * @param v runs handler callbacks, or {@code null} for a pool of the hub's own
+         * @return this builder
          */
         public Builder handlerExecutor(Executor v) { this.handlerExecutor = v; return this; }
-        /** Default: the native JSON protocol of PROTOCOL.md. */
+        /**
+         * Default: the native JSON protocol of PROTOCOL.md.
+         *
+         * @param v the wire protocol
+         * @return this builder
+         */
         public Builder protocol(Protocol v) { this.protocol = v; return this; }
-        /** Default: {@link Authenticator#ANONYMOUS}. */
+        /**
+         * Default: {@link Authenticator#ANONYMOUS}.
+         *
+         * @param v authenticates handshakes
+         * @return this builder
+         */
         public Builder authenticator(Authenticator v) { this.authenticator = v; return this; }
         /**
          * Default 5 s; positive. How long a handshake waits for the {@link Authenticator}'s answer
@@ -348,27 +488,47 @@ public final class TetherConfig {
          * namespace's middleware before it gets a {@code connect_error}, and a fresh token sent
          * inside a live session for {@link Authenticator#refresh} before it is refused as
          * {@code unavailable} (the connection stays; see PROTOCOL.md §12).
+         *
+         * @param v how long an authentication may take
+         * @return this builder
          */
         public Builder authenticationTimeout(Duration v) { this.authenticationTimeout = v; return this; }
         /**
          * Default: {@link Authorizer#SERVER_ONLY}, clients may neither subscribe nor publish (the
          * application's own {@link Session#subscribe} and {@link Tether#publish} are not
          * affected). {@link Authorizer#allowAll()} lets any client read and write any topic.
+         *
+         * @param v authorises a client's own subscribes and publishes
+         * @return this builder
          */
         public Builder authorizer(Authorizer v) { this.authorizer = v; return this; }
-        /** Default: {@link MetricsListener#NO_OP}. */
+        /**
+         * Default: {@link MetricsListener#NO_OP}.
+         *
+         * @param v receives engine events
+         * @return this builder
+         */
         public Builder metrics(MetricsListener v) { this.metrics = v; return this; }
-        /** Default: {@link ErrorHandler#LOGGING}. */
+        /**
+         * Default: {@link ErrorHandler#LOGGING}.
+         *
+         * @param v receives failures with no caller to report to
+         * @return this builder
+         */
         public Builder errorHandler(ErrorHandler v) { this.errorHandler = v; return this; }
         /**
          * Joins a cluster through {@code v} (one broker instance per hub; the hub starts and
          * closes it). Default {@code null}: a single node with everything in memory.
+         *
+         * @param v the cluster broker, or {@code null} for a single node
+         * @return this builder
          */
         public Builder broker(dev.tether.core.spi.Broker v) { this.broker = v; return this; }
 
         /**
          * Validates and builds.
          *
+         * @return the configuration
          * @throws IllegalArgumentException naming the first invalid field
          * @throws NullPointerException naming the first missing field
          */

@@ -3,6 +3,8 @@ package dev.tether.socketio;
 /**
  * The client's acknowledgement callback of one event. Only the first {@link #send} counts. Any
  * thread.
+ *
+ * @since 0.1.0
  */
 public interface Ack {
 
@@ -18,9 +20,13 @@ public interface Ack {
         }
     };
 
-    /** Calls the client's callback with these arguments (see {@link Socket#emit} for types). */
+    /**
+     * Calls the client's callback with these arguments (see {@link Socket#emit} for types).
+     *
+     * @param args the arguments of the client's callback
+     */
     void send(Object... args);
 
-    /** Whether the client passed a callback. */
+    /** {@return whether the client passed a callback} */
     boolean requested();
 }

@@ -8,6 +8,8 @@ import java.util.Objects;
  * A broadcast to the sockets of one room (or of a whole namespace), optionally except one socket:
  * {@code io.to("room").emit(...)}, {@code socket.broadcast().emit(...)}. The event is encoded
  * once and the bytes shared by every recipient's queue. Immutable; any thread.
+ *
+ * @since 0.1.0
  */
 public final class BroadcastOperator {
 
@@ -26,6 +28,8 @@ public final class BroadcastOperator {
      * On a clustered hub it goes through the broker to the sockets of every node, the excepted
      * one left out wherever it is connected.
      *
+     * @param event the event name, not empty
+     * @param args the arguments, as for {@link Socket#emit}
      * @return how many sockets it was queued for; 0 on a clustered hub, where each node queues
      *     it for its own sockets later
      */
@@ -33,7 +37,13 @@ public final class BroadcastOperator {
         return hub.publish(topic, checkEvent(event), Arguments.payload(args), false, except);
     }
 
-    /** Emits a volatile event: dropped for sockets that are backed up or disconnected. */
+    /**
+     * Emits a volatile event: dropped for sockets that are backed up or disconnected.
+     *
+     * @param event the event name, not empty
+     * @param args the arguments, as for {@link Socket#emit}
+     * @return how many sockets it was queued for; 0 on a clustered hub
+     */
     public int emitVolatile(String event, Object... args) {
         return hub.publish(topic, checkEvent(event), Arguments.payload(args), true, except);
     }

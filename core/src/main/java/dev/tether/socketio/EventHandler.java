@@ -9,6 +9,8 @@ import java.util.List;
  * <p>Threading: runs on the hub's handler executor, never on an I/O thread; one socket's
  * handlers run one at a time, in arrival order. A handler that throws is reported to the hub's
  * error handler; the socket carries on.
+ *
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface EventHandler {

@@ -26,6 +26,8 @@ import java.util.function.Consumer;
  * <p>Threading: every method may be called from any thread. Listeners run on the hub's handler
  * executor; middleware is called on the connection's I/O thread and must return at once,
  * answering later if its check is slow (the {@link Authenticator} contract).
+ *
+ * @since 0.1.0
  */
 public final class Namespace {
 
@@ -46,7 +48,7 @@ public final class Namespace {
         this.protocol = new SocketIoProtocol(name, recovery);
     }
 
-    /** The name, {@code "/"} or {@code "/something"}. */
+    /** {@return the name, {@code "/"} or {@code "/something"}} */
     public String name() {
         return name;
     }
@@ -55,6 +57,9 @@ public final class Namespace {
      * Adds a listener; the only event is {@code "connection"} (alias {@code "connect"}): a socket
      * connected, or recovered its state ({@link Socket#recovered()}).
      *
+     * @param event {@code "connection"} or {@code "connect"}
+     * @param listener called with each socket that connected or recovered
+     * @return this namespace
      * @throws IllegalArgumentException for another event
      */
     public Namespace on(String event, Consumer<Socket> listener) {
@@ -81,28 +86,47 @@ public final class Namespace {
      * stage fails or completes with {@code null}, is reported to the error handler under
      * {@code "socketio.middleware"} and refused with "Unauthorized". Other namespaces of the same
      * connection do not wait.
+     *
+     * @param authenticator the middleware
+     * @return this namespace
      */
     public Namespace use(Authenticator authenticator) {
         middleware.add(Objects.requireNonNull(authenticator, "authenticator"));
         return this;
     }
 
-    /** The sockets of a room. */
+    /**
+     * Addresses the sockets of a room.
+     *
+     * @param room the room
+     * @return a broadcast to the sockets of {@code room}
+     */
     public BroadcastOperator to(String room) {
         return new BroadcastOperator(hub, roomTopic(Objects.requireNonNull(room, "room")), null);
     }
 
-    /** Emits a reliable event to every socket of the namespace. */
+    /**
+     * Emits a reliable event to every socket of the namespace.
+     *
+     * @param event the event name, not empty
+     * @param args the arguments, as for {@link Socket#emit}
+     * @return how many sockets it was queued for; 0 on a clustered hub
+     */
     public int emit(String event, Object... args) {
         return new BroadcastOperator(hub, allTopic(), null).emit(event, args);
     }
 
-    /** The live sockets of this namespace (a snapshot), connected or awaiting recovery. */
+    /** {@return the live sockets of this namespace (a snapshot), connected or awaiting recovery} */
     public Collection<Socket> sockets() {
         return List.copyOf(sockets.values());
     }
 
-    /** The socket with this id, if it is alive. */
+    /**
+     * Finds the socket with this id, if it is alive.
+     *
+     * @param id the socket id
+     * @return the socket, or empty if no live socket has this id
+     */
     public Optional<Socket> socket(String id) {
         return Optional.ofNullable(sockets.get(id));
     }

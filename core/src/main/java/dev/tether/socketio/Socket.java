@@ -31,6 +31,8 @@ import java.util.stream.Collectors;
  *
  * <p>Threading: every method may be called from any thread. Event and disconnect handlers run on
  * the hub's handler executor, one at a time per socket and in order.
+ *
+ * @since 0.1.0
  */
 public final class Socket {
 
@@ -55,22 +57,25 @@ public final class Socket {
         return endpoint;
     }
 
-    /** The socket id ({@code socket.id} on the client): the session id. Not a secret. */
+    /** {@return the socket id ({@code socket.id} on the client): the session id} Not a secret. */
     public String id() {
         return session.id();
     }
 
-    /** The namespace this socket belongs to. */
+    /** {@return the namespace this socket belongs to} */
     public Namespace namespace() {
         return namespace;
     }
 
-    /** The principal the middleware (or the transport's authenticator) accepted. */
+    /** {@return the principal the middleware (or the transport's authenticator) accepted} */
     public Principal principal() {
         return session.principal();
     }
 
-    /** The {@code auth} object the client sent with its CONNECT (may be empty), without secrets of ours. */
+    /**
+     * {@return a copy of the {@code auth} object the client sent with its CONNECT (may be empty),
+     * without secrets of ours}
+     */
     public JsonNode auth() {
         ObjectNode copy = auth == null ? JsonNodeFactory.instance.objectNode() : auth.deepCopy();
         copy.remove("pid");
@@ -79,19 +84,20 @@ public final class Socket {
     }
 
     /**
-     * Whether this connection recovered the socket's state (connection state recovery): the
-     * client missed nothing, its rooms are kept, and {@code connection} listeners run again.
+     * {@return whether this connection recovered the socket's state (connection state recovery)}
+     * Then the client missed nothing, its rooms are kept, and {@code connection} listeners run
+     * again.
      */
     public boolean recovered() {
         return recovered;
     }
 
-    /** Whether a transport is attached now. */
+    /** {@return whether a transport is attached now} */
     public boolean connected() {
         return session.isConnected();
     }
 
-    /** The Tether session underneath. */
+    /** {@return the Tether session underneath} */
     public Session session() {
         return session;
     }
@@ -100,28 +106,47 @@ public final class Socket {
      * Handles a client event. One handler per event: a later call replaces the earlier one (so
      * that a {@code connection} listener that runs again after a recovery does not register
      * twice).
+     *
+     * @param event the event name, not empty
+     * @param handler handles the event's arguments and acknowledgement
+     * @return this socket
      */
     public Socket on(String event, EventHandler handler) {
         handlers.put(BroadcastOperator.checkEvent(event), Objects.requireNonNull(handler, "handler"));
         return this;
     }
 
-    /** Called with the reason when the socket loses its transport or is disconnected. */
+    /**
+     * Adds a listener called with the reason when the socket loses its transport or is
+     * disconnected.
+     *
+     * @param listener called with the reason
+     * @return this socket
+     */
     public Socket onDisconnect(Consumer<String> listener) {
         disconnectListeners.add(Objects.requireNonNull(listener, "listener"));
         return this;
     }
 
     /**
-     * Emits a reliable event to this client: queued, numbered, kept for recovery. Arguments: a
-     * {@link JsonNode} as is, {@code byte[]} as a binary attachment, anything else through
-     * Jackson's tree conversion.
+     * Emits a reliable event to this client: queued, numbered, kept for recovery.
+     *
+     * @param event the event name, not empty
+     * @param args the arguments: a {@link JsonNode} as is, {@code byte[]} as a binary attachment,
+     *     anything else through Jackson's tree conversion
+     * @return {@link SendResult#ENQUEUED}, {@link SendResult#OVERFLOW} or {@link SendResult#CLOSED}
      */
     public SendResult emit(String event, Object... args) {
         return session.send(BroadcastOperator.checkEvent(event), Arguments.payload(args));
     }
 
-    /** Emits a volatile event: dropped when the client is backed up or disconnected. */
+    /**
+     * Emits a volatile event: dropped when the client is backed up or disconnected.
+     *
+     * @param event the event name, not empty
+     * @param args the arguments, as for {@link #emit}
+     * @return {@link SendResult#ENQUEUED}, {@link SendResult#DROPPED} or {@link SendResult#CLOSED}
+     */
     public SendResult emitVolatile(String event, Object... args) {
         return session.sendVolatile(BroadcastOperator.checkEvent(event), Arguments.payload(args));
     }
@@ -130,6 +155,9 @@ public final class Socket {
      * Emits an event with an acknowledgement callback
      * ({@code socket.timeout(t).emitWithAck(...)}).
      *
+     * @param event the event name, not empty
+     * @param timeout how long to wait for the client's answer
+     * @param args the arguments, as for {@link #emit}
      * @return the client's answer, or a failure with {@link dev.tether.core.RequestException}
      *     (code {@code timeout} when it did not answer in time)
      */
@@ -138,29 +166,44 @@ public final class Socket {
                 .thenApply(Arguments::list);
     }
 
-    /** Joins a room of this namespace. Returns false if it was in it already. */
+    /**
+     * Joins a room of this namespace.
+     *
+     * @param room the room
+     * @return {@code true} if the socket was not in it
+     */
     public boolean join(String room) {
         return session.subscribe(namespace.roomTopic(Objects.requireNonNull(room, "room")));
     }
 
-    /** Leaves a room. Returns false if it was not in it. */
+    /**
+     * Leaves a room.
+     *
+     * @param room the room
+     * @return {@code true} if the socket was in it
+     */
     public boolean leave(String room) {
         return session.unsubscribe(namespace.roomTopic(Objects.requireNonNull(room, "room")));
     }
 
-    /** The rooms this socket is in, its own id among them. */
+    /** {@return the rooms this socket is in, its own id among them} */
     public Set<String> rooms() {
         String prefix = namespace.roomTopic("");
         return session.topics().stream().filter(t -> t.startsWith(prefix))
                 .map(t -> t.substring(prefix.length())).collect(Collectors.toUnmodifiableSet());
     }
 
-    /** Every socket in {@code room} but this one. */
+    /**
+     * Addresses every socket in a room but this one.
+     *
+     * @param room the room
+     * @return a broadcast to every socket in {@code room} but this one
+     */
     public BroadcastOperator to(String room) {
         return new BroadcastOperator(namespace.hub(), namespace.roomTopic(Objects.requireNonNull(room, "room")), session);
     }
 
-    /** Every socket of the namespace but this one. */
+    /** {@return a broadcast to every socket of the namespace but this one} */
     public BroadcastOperator broadcast() {
         return new BroadcastOperator(namespace.hub(), namespace.allTopic(), session);
     }

@@ -35,6 +35,8 @@ import java.util.function.Consumer;
  * clients can share one hub.
  *
  * <p>Threading: every method may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public final class SocketIo {
 
@@ -53,7 +55,12 @@ public final class SocketIo {
         of("/");
     }
 
-    /** A Socket.IO server with the default configuration on {@code tether}. */
+    /**
+     * A Socket.IO server with the default configuration on {@code tether}.
+     *
+     * @param tether a hub made by {@link Tether#create}
+     * @return the server
+     */
     public static SocketIo create(Tether tether) {
         return create(tether, SocketIoConfig.defaults());
     }
@@ -61,6 +68,9 @@ public final class SocketIo {
     /**
      * A Socket.IO server on {@code tether}.
      *
+     * @param tether a hub made by {@link Tether#create}
+     * @param config the Socket.IO settings
+     * @return the server
      * @throws IllegalArgumentException if {@code tether} was not made by {@link Tether#create}
      */
     public static SocketIo create(Tether tether, SocketIoConfig config) {
@@ -72,12 +82,12 @@ public final class SocketIo {
         return new SocketIo(hub, config);
     }
 
-    /** The hub the sockets live in. */
+    /** {@return the hub the sockets live in} */
     public Tether tether() {
         return hub;
     }
 
-    /** This server's configuration. */
+    /** {@return this server's configuration} */
     public SocketIoConfig config() {
         return config;
     }
@@ -86,6 +96,8 @@ public final class SocketIo {
      * The namespace of this name, created on first use. Clients may connect only to namespaces
      * created here; any other gets a {@code connect_error} "Invalid namespace".
      *
+     * @param name the name, {@code "/"} or {@code "/something"}
+     * @return the namespace
      * @throws IllegalArgumentException if the name does not start with '/' or contains ','
      */
     public Namespace of(String name) {
@@ -96,29 +108,51 @@ public final class SocketIo {
         return namespaces.computeIfAbsent(name, n -> new Namespace(hub, n, config.connectionStateRecovery()));
     }
 
-    /** The main namespace {@code "/"}. */
+    /** {@return the main namespace {@code "/"}} */
     public Namespace sockets() {
         return of("/");
     }
 
-    /** {@link Namespace#on} of the main namespace. */
+    /**
+     * {@link Namespace#on} of the main namespace.
+     *
+     * @param event {@code "connection"} or {@code "connect"}
+     * @param listener called with each socket that connected or recovered
+     * @return this server
+     */
     public SocketIo on(String event, Consumer<Socket> listener) {
         sockets().on(event, listener);
         return this;
     }
 
-    /** {@link Namespace#use} of the main namespace. */
+    /**
+     * {@link Namespace#use} of the main namespace.
+     *
+     * @param middleware the middleware
+     * @return this server
+     */
     public SocketIo use(Authenticator middleware) {
         sockets().use(middleware);
         return this;
     }
 
-    /** {@link Namespace#to} of the main namespace. */
+    /**
+     * {@link Namespace#to} of the main namespace.
+     *
+     * @param room the room
+     * @return a broadcast to the sockets of {@code room}
+     */
     public BroadcastOperator to(String room) {
         return sockets().to(room);
     }
 
-    /** {@link Namespace#emit} of the main namespace. */
+    /**
+     * {@link Namespace#emit} of the main namespace.
+     *
+     * @param event the event name, not empty
+     * @param args the arguments, as for {@link Socket#emit}
+     * @return how many sockets it was queued for; 0 on a clustered hub
+     */
     public int emit(String event, Object... args) {
         return sockets().emit(event, args);
     }
@@ -130,7 +164,7 @@ public final class SocketIo {
 
     // ------------------------------------------------------------ for transports
 
-    /** For transports: a new unguessable Engine.IO session id (120 random bits). */
+    /** {@return a new unguessable Engine.IO session id (120 random bits), for transports} */
     public String newEngineId() {
         byte[] b = new byte[15];
         random.nextBytes(b);
@@ -142,6 +176,8 @@ public final class SocketIo {
      * returned) to the transport {@code to} completed, see
      * {@link EngineIoConnection#upgrade(TransportConnection)}. On the connection's I/O thread.
      *
+     * @param connection the listener {@link #connect} returned
+     * @param to the transport the connection upgraded to
      * @throws IllegalArgumentException if {@code connection} did not come from {@link #connect}
      */
     public void upgrade(ConnectionListener connection, TransportConnection to) {
@@ -157,9 +193,12 @@ public final class SocketIo {
      * heartbeat. Call on the connection's I/O thread; feed the returned listener every event of
      * the connection.
      *
+     * @param connection the transport connection
+     * @param principal who the transport's authenticator said the client is
      * @param engineId the id from {@link #newEngineId()}
      * @param upgrades the transports the client may upgrade to: {@code ["websocket"]} on
      *                 long-polling, empty on a WebSocket
+     * @return the listener the transport feeds every event of the connection
      */
     public ConnectionListener connect(TransportConnection connection, Principal principal, String engineId,
                                       List<String> upgrades) {

@@ -9,6 +9,8 @@ import java.util.Objects;
  * {@link dev.tether.core.TetherConfig} (heartbeatInterval, heartbeatTimeout, maxMessageBytes,
  * outboundQueueCapacity, replayBuffer*, sessionRetention). Immutable; built and validated by
  * {@link Builder#build()}.
+ *
+ * @since 0.1.0
  */
 public final class SocketIoConfig {
 
@@ -31,31 +33,31 @@ public final class SocketIoConfig {
         this.connectTimeout = b.connectTimeout;
     }
 
-    /** A builder with every default. */
+    /** {@return a builder with every default} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The defaults. */
+    /** {@return the configuration with every default} */
     public static SocketIoConfig defaults() {
         return DEFAULTS;
     }
 
     /**
-     * Whether connection state recovery (Socket.IO 4.6+) is on: events carry their offset, the
-     * CONNECT reply carries a private session id, and a client that reconnects within the hub's
-     * session retention gets what it missed ({@code socket.recovered === true}).
+     * {@return whether connection state recovery (Socket.IO 4.6+) is on} Then events carry their
+     * offset, the CONNECT reply carries a private session id, and a client that reconnects within
+     * the hub's session retention gets what it missed ({@code socket.recovered === true}).
      */
     public boolean connectionStateRecovery() {
         return connectionStateRecovery;
     }
 
-    /** The most binary attachments one packet may carry; more closes the connection. */
+    /** {@return the most binary attachments one packet may carry} More closes the connection. */
     public int maxAttachments() {
         return maxAttachments;
     }
 
-    /** How long an Engine.IO connection may stay without any namespace connected. */
+    /** {@return how long an Engine.IO connection may stay without any namespace connected} */
     public Duration connectTimeout() {
         return connectTimeout;
     }
@@ -75,25 +77,43 @@ public final class SocketIoConfig {
         private Builder() {
         }
 
-        /** See {@link SocketIoConfig#connectionStateRecovery()}. */
+        /**
+         * See {@link SocketIoConfig#connectionStateRecovery()}.
+         *
+         * @param v whether connection state recovery is on
+         * @return this builder
+         */
         public Builder connectionStateRecovery(boolean v) {
             this.connectionStateRecovery = v;
             return this;
         }
 
-        /** See {@link SocketIoConfig#maxAttachments()}; 1 to 1000. */
+        /**
+         * See {@link SocketIoConfig#maxAttachments()}; 1 to 1000.
+         *
+         * @param v the most binary attachments one packet may carry
+         * @return this builder
+         */
         public Builder maxAttachments(int v) {
             this.maxAttachments = v;
             return this;
         }
 
-        /** See {@link SocketIoConfig#connectTimeout()}; positive. */
+        /**
+         * See {@link SocketIoConfig#connectTimeout()}; positive.
+         *
+         * @param v how long a connection may stay without any namespace
+         * @return this builder
+         */
         public Builder connectTimeout(Duration v) {
             this.connectTimeout = v;
             return this;
         }
 
         /**
+         * Validates and builds.
+         *
+         * @return the configuration
          * @throws IllegalArgumentException naming the field that is out of range
          * @throws NullPointerException     naming the field that is null
          */

@@ -18,6 +18,7 @@ package dev.tether.client;
  * @param callbackErrors      counter: listener callbacks that threw
  * @param unacknowledged      gauge: reliable messages queued or sent and not yet acknowledged
  * @param pendingRequests     gauge: requests waiting for a reply
+ * @since 0.1.0
  */
 public record ClientStats(
         long connectAttempts,

@@ -10,6 +10,8 @@ import java.io.IOException;
  * the server's {@code welcome}; later, it is the cause given to
  * {@link TetherClient.Listener#onClosed(TetherClient, Throwable)} when a terminal code (such as
  * 4500-4999, or 1000 from the server) ends the client.
+ *
+ * @since 0.1.0
  */
 public final class ConnectionClosedException extends IOException {
 
@@ -32,12 +34,12 @@ public final class ConnectionClosedException extends IOException {
         this.reason = reason == null ? "" : reason;
     }
 
-    /** The WebSocket close code. */
+    /** {@return the WebSocket close code} */
     public int code() {
         return code;
     }
 
-    /** The close reason, possibly empty. */
+    /** {@return the close reason, possibly empty} */
     public String reason() {
         return reason;
     }

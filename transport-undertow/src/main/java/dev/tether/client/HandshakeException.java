@@ -16,6 +16,8 @@ import java.util.Optional;
  * delays the next attempt. The message is {@code "unauthorized: "}, {@code "forbidden: "} or
  * {@code "unavailable: "} followed by the server's reason (the body of its answer, one line of
  * at most 200 characters).
+ *
+ * @since 0.1.0
  */
 public final class HandshakeException extends IOException {
 
@@ -39,12 +41,12 @@ public final class HandshakeException extends IOException {
         this.retryAfter = retryAfter;
     }
 
-    /** The HTTP status of the refused upgrade, such as 401, 403 or 503. */
+    /** {@return the HTTP status of the refused upgrade, such as 401, 403 or 503} */
     public int statusCode() {
         return statusCode;
     }
 
-    /** The delay the server asked for with {@code Retry-After}, if it sent one. */
+    /** {@return the delay the server asked for with {@code Retry-After}, if it sent one} */
     public Optional<Duration> retryAfter() {
         return Optional.ofNullable(retryAfter);
     }

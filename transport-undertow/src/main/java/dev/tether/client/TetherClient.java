@@ -65,6 +65,8 @@ import java.util.function.Supplier;
  * {@link Builder#tokenSupplier token supplier} and sends it on the live connection, so nothing is
  * interrupted. If none is accepted in time the server closes with 4401 and the client reconnects
  * with a fresh token and resumes (see PROTOCOL.md §12).
+ *
+ * @since 0.1.0
  */
 public interface TetherClient extends AutoCloseable {
 
@@ -73,6 +75,7 @@ public interface TetherClient extends AutoCloseable {
      *
      * @param uri the WebSocket address, {@code ws://} or {@code wss://}, such as
      *            {@code ws://127.0.0.1:8080/tether}
+     * @return the builder
      */
     static Builder builder(URI uri) {
         return new Builder(uri);
@@ -89,6 +92,7 @@ public interface TetherClient extends AutoCloseable {
      *
      * <p>Calling it again while connecting or connected returns a future for the same outcome.
      *
+     * @return a future that completes with this client once welcomed, or fails as described above
      * @throws IllegalStateException if the client was closed
      */
     CompletableFuture<TetherClient> connect();
@@ -98,6 +102,8 @@ public interface TetherClient extends AutoCloseable {
      * acknowledges it and resent after a resume; the server's handler runs once for it. It is
      * queued even while disconnected (and before {@link #connect()}).
      *
+     * @param event the event name, not empty
+     * @param payload the message body
      * @return {@link SendResult#ENQUEUED} if queued; {@link SendResult#OVERFLOW} if
      *     {@link Builder#maxUnacked(int)} messages are already waiting for an acknowledgement
      *     (nothing was queued, try again later); {@link SendResult#CLOSED} if the client is closed
@@ -110,6 +116,8 @@ public interface TetherClient extends AutoCloseable {
      * Sends a volatile message: not numbered, never resent, dropped (and counted) when
      * disconnected or when the connection is backed up.
      *
+     * @param event the event name, not empty
+     * @param payload the message body
      * @return {@link SendResult#ENQUEUED} if handed to the current connection (it can still be
      *     lost with it); {@link SendResult#DROPPED} if not connected; {@link SendResult#CLOSED}
      *     if the client is closed
@@ -120,6 +128,8 @@ public interface TetherClient extends AutoCloseable {
     /**
      * Sends a reliable message that expects a reply from the server application.
      *
+     * @param event the event name, not empty
+     * @param payload the request body
      * @param timeout how long to wait for the reply, counted from now, across reconnects
      * @return a future that completes with the reply's payload, or exceptionally with a
      *     {@link RequestException} whose {@link RequestException#code() code} is
@@ -138,6 +148,7 @@ public interface TetherClient extends AutoCloseable {
      * new session. The server refuses it with {@code "forbidden"} unless its authorizer grants
      * the topic to this client; by default it grants none (PROTOCOL.md §8).
      *
+     * @param topic the topic
      * @return a future that completes when the server confirmed, or fails with a
      *     {@link RequestException} carrying the server's code (such as {@code "forbidden"}; the
      *     topic is then forgotten) or {@link RequestException#CLOSED}. If disconnected, the
@@ -148,6 +159,7 @@ public interface TetherClient extends AutoCloseable {
     /**
      * Unsubscribes the session from a topic and forgets it.
      *
+     * @param topic the topic
      * @return a future that completes when the server confirmed (or, if the session was lost in
      *     the meantime, at once: the new session has no subscription), or fails with a
      *     {@link RequestException}
@@ -160,25 +172,39 @@ public interface TetherClient extends AutoCloseable {
      * default it refuses every client publish, PROTOCOL.md §8) arrives later, as a
      * {@link RequestException} with code {@code "forbidden"} given to {@link Listener#onError};
      * the message is delivered to no one.
+     *
+     * @param topic the topic
+     * @param event the event name, not empty
+     * @param payload the message body
+     * @return as for {@link #send}
      */
     SendResult publish(String topic, String event, Payload payload);
 
-    /** Publishes a volatile message on a topic. Same contract as {@link #sendVolatile}. */
+    /**
+     * Publishes a volatile message on a topic. Same contract as {@link #sendVolatile}.
+     *
+     * @param topic the topic
+     * @param event the event name, not empty
+     * @param payload the message body
+     * @return as for {@link #sendVolatile}
+     */
     SendResult publishVolatile(String topic, String event, Payload payload);
 
-    /** The topics this client wants to be subscribed to (a snapshot). */
+    /** {@return the topics this client wants to be subscribed to (a snapshot)} */
     Set<String> topics();
 
-    /** The current session id, or {@code null} before the first {@code welcome}. */
+    /** {@return the current session id, or {@code null} before the first {@code welcome}} */
     String sessionId();
 
-    /** Whether a connection is open and welcomed now. */
+    /** {@return whether a connection is open and welcomed now} */
     boolean isConnected();
 
-    /** Whether the client has stopped for good ({@link #close()} or a terminal failure). */
+    /**
+     * {@return whether the client has stopped for good ({@link #close()} or a terminal failure)}
+     */
     boolean isClosed();
 
-    /** A snapshot of this client's counters and gauges. */
+    /** {@return a snapshot of this client's counters and gauges} */
     ClientStats stats();
 
     /**
@@ -218,13 +244,19 @@ public interface TetherClient extends AutoCloseable {
         /**
          * A connection was welcomed by the server.
          *
+         * @param client the client
          * @param resumed {@code true} if the previous session continues (messages not acknowledged
          *                on either side are being resent), {@code false} for a new session
          */
         default void onOpen(TetherClient client, boolean resumed) {
         }
 
-        /** A message from the server, exactly once and in order if reliable. */
+        /**
+         * A message from the server, exactly once and in order if reliable.
+         *
+         * @param client the client
+         * @param message the message
+         */
         default void onMessage(TetherClient client, Message message) {
         }
 
@@ -233,6 +265,10 @@ public interface TetherClient extends AutoCloseable {
          * later, through {@code responder}. If the connection is lost before the answer is
          * written, the answer is dropped and the server's request times out. The default fails the
          * request with code {@code "unhandled"}.
+         *
+         * @param client the client
+         * @param message the request
+         * @param responder answers the request
          */
         default void onRequest(TetherClient client, Message message, Responder responder) {
             responder.fail("unhandled", "no request handler for '" + message.event() + "'");
@@ -242,6 +278,11 @@ public interface TetherClient extends AutoCloseable {
          * Server messages {@code fromSeq}..{@code toSeq} are lost for good (the server's queue or
          * replay buffer overflowed). Re-fetch the state they would have carried. Later messages
          * continue normally.
+         *
+         * @param client the client
+         * @param fromSeq the first lost sequence number
+         * @param toSeq the last lost sequence number
+         * @param reason the server's reason, such as {@code "overflow"}
          */
         default void onGap(TetherClient client, long fromSeq, long toSeq, String reason) {
         }
@@ -252,6 +293,7 @@ public interface TetherClient extends AutoCloseable {
          * re-established, and everything the application derived from the old session may be
          * stale. Called before {@link #onOpen} with {@code resumed == false}.
          *
+         * @param client the client
          * @param reason         the server's reason, such as {@code "expired"} or {@code "unknown"}
          * @param unacknowledged the reliable messages ({@link #send}/{@link #publish}) of the old
          *                       session the server had not acknowledged, in order: they may or may
@@ -266,6 +308,7 @@ public interface TetherClient extends AutoCloseable {
          * A welcomed connection ended. Unless {@link #onClosed} follows, the client reconnects
          * with backoff and resumes.
          *
+         * @param client the client
          * @param code   the WebSocket close code; 1006 if the connection died without one, 4002 if
          *               the server fell silent past the heartbeat timeout, 1002 if the server broke
          *               the protocol
@@ -281,6 +324,9 @@ public interface TetherClient extends AutoCloseable {
          * {@code "forbidden"} or {@code "unavailable"}), a token supplier that failed
          * ({@link java.io.IOException}), a callback that threw. Informational; the client carries
          * on.
+         *
+         * @param client the client
+         * @param error what went wrong
          */
         default void onError(TetherClient client, Throwable error) {
         }
@@ -288,6 +334,7 @@ public interface TetherClient extends AutoCloseable {
         /**
          * The client stopped for good and will not reconnect. The last callback.
          *
+         * @param client the client
          * @param cause {@code null} after {@link #close()}; otherwise why it gave up: a
          *              {@link ConnectionClosedException} with a terminal close code, or a
          *              {@link HandshakeException} with status 401 (after a second token, see
@@ -344,6 +391,9 @@ public interface TetherClient extends AutoCloseable {
          * Sends {@code Authorization: Bearer <token>} with every upgrade request, and the same
          * token when the server asks for a fresh one. A shortcut for a {@link #tokenSupplier}
          * that always answers {@code token}; the later of the two calls wins. Default: none.
+         *
+         * @param token the bearer token
+         * @return this builder
          */
         public Builder bearerToken(String token) {
             Objects.requireNonNull(token, "token");
@@ -371,6 +421,9 @@ public interface TetherClient extends AutoCloseable {
          * A failure to answer the server's request is reported to {@link Listener#onError} too;
          * the connection then lasts until the credentials expire and the client reconnects.
          * The later of this and {@link #bearerToken} wins. Default: none.
+         *
+         * @param tokens supplies a stage per token asked for
+         * @return this builder
          */
         public Builder tokenSupplier(Supplier<? extends CompletionStage<String>> tokens) {
             this.tokens = Objects.requireNonNull(tokens, "tokens");
@@ -381,6 +434,9 @@ public interface TetherClient extends AutoCloseable {
          * Adds a header to every upgrade request, such as {@code Origin}. Headers the WebSocket
          * handshake owns ({@code Upgrade}, {@code Sec-WebSocket-*}, ...) are refused.
          *
+         * @param name the header name
+         * @param value its value
+         * @return this builder
          * @throws IllegalArgumentException if the header is one the handshake owns
          */
         public Builder header(String name, String value) {
@@ -393,7 +449,12 @@ public interface TetherClient extends AutoCloseable {
             return this;
         }
 
-        /** Where the client's events go. Default: {@link Listener#NO_OP}. */
+        /**
+         * Sets where the client's events go. Default: {@link Listener#NO_OP}.
+         *
+         * @param listener the listener
+         * @return this builder
+         */
         public Builder listener(Listener listener) {
             this.listener = Objects.requireNonNull(listener, "listener");
             return this;
@@ -404,6 +465,10 @@ public interface TetherClient extends AutoCloseable {
          * time in {@code [0, min(cap, base * 2^n)]}; a server's {@code reconnect} frame or
          * {@code Retry-After} adds a minimum under that jitter. The attempt count restarts after
          * each {@code welcome}. Defaults: 250 ms and 30 s.
+         *
+         * @param base the first reconnect's longest wait
+         * @param cap the longest wait of any reconnect
+         * @return this builder
          */
         public Builder reconnectBackoff(Duration base, Duration cap) {
             this.backoffBase = Objects.requireNonNull(base, "base");
@@ -411,13 +476,24 @@ public interface TetherClient extends AutoCloseable {
             return this;
         }
 
-        /** Acknowledge server messages after this many at the latest. Default: 32. */
+        /**
+         * Acknowledges server messages after this many at the latest. Default: 32.
+         *
+         * @param messages at least 1
+         * @return this builder
+         */
         public Builder ackEvery(int messages) {
             this.ackEvery = messages;
             return this;
         }
 
-        /** Acknowledge server messages this long after the first unacknowledged one at the latest. Default: 200 ms. */
+        /**
+         * Acknowledges server messages this long after the first unacknowledged one at the latest.
+         * Default: 200 ms.
+         *
+         * @param delay positive
+         * @return this builder
+         */
         public Builder ackDelay(Duration delay) {
             this.ackDelay = Objects.requireNonNull(delay, "delay");
             return this;
@@ -426,6 +502,9 @@ public interface TetherClient extends AutoCloseable {
         /**
          * Bound on reliable messages queued or sent and not yet acknowledged by the server; past
          * it, {@link TetherClient#send} returns {@link SendResult#OVERFLOW}. Default: 1024.
+         *
+         * @param messages 1 to 1,048,576
+         * @return this builder
          */
         public Builder maxUnacked(int messages) {
             this.maxUnacked = messages;
@@ -435,6 +514,9 @@ public interface TetherClient extends AutoCloseable {
         /**
          * Bound on each connection attempt: the WebSocket upgrade, and then again the wait for the
          * server's {@code welcome}. Default: 10 s.
+         *
+         * @param timeout positive
+         * @return this builder
          */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = Objects.requireNonNull(timeout, "timeout");
@@ -445,6 +527,9 @@ public interface TetherClient extends AutoCloseable {
          * The JDK HTTP client that opens the WebSockets. Share one between many clients to share
          * its selector thread. Default: one HTTP client shared by every Tether client that was not
          * given one.
+         *
+         * @param client the HTTP client
+         * @return this builder
          */
         public Builder httpClient(HttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");
@@ -455,6 +540,9 @@ public interface TetherClient extends AutoCloseable {
          * Where listener callbacks and future completions run. The client always wraps it so that
          * its callbacks run one at a time and in order, whatever the executor's threads. Default:
          * a small pool of daemon threads shared by every client.
+         *
+         * @param executor the executor
+         * @return this builder
          */
         public Builder callbackExecutor(Executor executor) {
             this.callbackExecutor = Objects.requireNonNull(executor, "executor");
@@ -464,6 +552,7 @@ public interface TetherClient extends AutoCloseable {
         /**
          * Builds an unconnected client; call {@link TetherClient#connect()}.
          *
+         * @return the client, not connected yet
          * @throws IllegalArgumentException naming the first invalid setting
          */
         public TetherClient build() {

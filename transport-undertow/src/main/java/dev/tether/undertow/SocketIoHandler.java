@@ -74,6 +74,8 @@ import java.util.function.BiConsumer;
  *
  * <p>Threading: thread-safe; one instance serves every request; never blocks. A polling session
  * runs on the I/O thread of the request that opened it (see {@link PollingTransport}).
+ *
+ * @since 0.1.0
  */
 public final class SocketIoHandler implements HttpHandler {
 
@@ -94,7 +96,11 @@ public final class SocketIoHandler implements HttpHandler {
     /** Polling sessions open, or closed with the close packet not yet handed to their client. */
     private final OpenConnections pollingSessions = new OpenConnections();
 
-    /** A handler for {@code io} with the default configuration. */
+    /**
+     * A handler for {@code io} with the default configuration.
+     *
+     * @param io the Socket.IO server to serve
+     */
     public SocketIoHandler(SocketIo io) {
         this(io, TetherUndertowConfig.defaults());
     }
@@ -102,6 +108,8 @@ public final class SocketIoHandler implements HttpHandler {
     /**
      * A handler for {@code io}.
      *
+     * @param io the Socket.IO server to serve
+     * @param config the transport's configuration
      * @throws IllegalArgumentException as {@link TetherHandler#TetherHandler(Tether,
      *                                  TetherUndertowConfig, HttpHandler)}
      */
@@ -116,12 +124,12 @@ public final class SocketIoHandler implements HttpHandler {
         this.upgrades = new WebSocketUpgrade(tether, this::attachUpgrade, settings);
     }
 
-    /** The Socket.IO server this handler serves. */
+    /** {@return the Socket.IO server this handler serves} */
     public SocketIo socketIo() {
         return io;
     }
 
-    /** This handler's configuration. */
+    /** {@return this handler's configuration} */
     public TetherUndertowConfig config() {
         return config;
     }

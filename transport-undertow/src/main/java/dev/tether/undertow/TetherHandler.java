@@ -81,6 +81,8 @@ import java.util.function.BiFunction;
  * handler does not own.
  *
  * <p>Threading: immutable and thread-safe; one instance serves every request.
+ *
+ * @since 0.1.0
  */
 public final class TetherHandler implements HttpHandler {
 
@@ -98,12 +100,21 @@ public final class TetherHandler implements HttpHandler {
     private final WebSocketUpgrade upgrade;
     private final BiConsumer<HttpServerExchange, AuthResult.Accepted> upgradeAccepted;
 
-    /** A handler for {@code tether} with the default configuration, answering non-upgrades with 400. */
+    /**
+     * A handler for {@code tether} with the default configuration, answering non-upgrades with 400.
+     *
+     * @param tether the hub to attach connections to
+     */
     public TetherHandler(Tether tether) {
         this(tether, TetherUndertowConfig.defaults(), null);
     }
 
-    /** A handler for {@code tether}, answering non-upgrades with 400. */
+    /**
+     * A handler for {@code tether}, answering non-upgrades with 400.
+     *
+     * @param tether the hub to attach connections to
+     * @param config the transport's configuration
+     */
     public TetherHandler(Tether tether, TetherUndertowConfig config) {
         this(tether, config, null);
     }
@@ -111,6 +122,8 @@ public final class TetherHandler implements HttpHandler {
     /**
      * A handler for {@code tether}.
      *
+     * @param tether the hub to attach connections to
+     * @param config the transport's configuration
      * @param next receives requests that are not WebSocket upgrades; {@code null} answers them 400
      * @throws IllegalArgumentException if an explicit {@link TetherUndertowConfig#idleTimeout()}
      *                                  does not exceed the hub's heartbeat interval
@@ -131,12 +144,12 @@ public final class TetherHandler implements HttpHandler {
         this.upgradeAccepted = upgrade::upgrade;
     }
 
-    /** The hub this handler attaches connections to. */
+    /** {@return the hub this handler attaches connections to} */
     public Tether tether() {
         return tether;
     }
 
-    /** This handler's configuration. */
+    /** {@return this handler's configuration} */
     public TetherUndertowConfig config() {
         return config;
     }

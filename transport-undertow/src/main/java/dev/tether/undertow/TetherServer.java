@@ -62,6 +62,8 @@ import org.xnio.Options;
  *
  * <p>Threading: every method may be called from any thread, except {@link #close()} from one of
  * this server's own I/O threads (it waits for their work).
+ *
+ * @since 0.1.0
  */
 public final class TetherServer implements AutoCloseable {
 
@@ -82,7 +84,9 @@ public final class TetherServer implements AutoCloseable {
     /**
      * Starts a server on {@code port} of every interface with the default configuration.
      *
+     * @param tether the hub to serve
      * @param port 0 to 65535; 0 picks a free port, see {@link #port()}
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if the port is out of range
      * @throws UncheckedIOException     if the server cannot listen on the port (see
      *                                  {@link #start(Tether, TetherUndertowConfig)})
@@ -94,6 +98,9 @@ public final class TetherServer implements AutoCloseable {
     /**
      * Starts a server as configured.
      *
+     * @param tether the hub to serve
+     * @param config the transport's configuration
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if {@code config} does not fit the hub (see
      *                                  {@link TetherHandler#TetherHandler(Tether, TetherUndertowConfig, HttpHandler)})
      * @throws UncheckedIOException     if the server cannot listen, with a message that names the
@@ -114,6 +121,9 @@ public final class TetherServer implements AutoCloseable {
      * {@link TetherUndertowConfig#socketIoPath()} (default {@code /socket.io/}), 404 elsewhere,
      * with the same server options as {@link #start(Tether, TetherUndertowConfig)}.
      *
+     * @param io the Socket.IO server to serve
+     * @param config the transport's configuration
+     * @return the running server; close it after the hub
      * @throws IllegalArgumentException if {@code config} does not fit the hub
      * @throws UncheckedIOException     if the server cannot listen, as
      *                                  {@link #start(Tether, TetherUndertowConfig)}
@@ -197,17 +207,19 @@ public final class TetherServer implements AutoCloseable {
                 ? m.substring(0, 1).toLowerCase(Locale.ROOT) + m.substring(1) : m;
     }
 
-    /** The port the server listens on, the one the system picked when configured with 0. */
+    /**
+     * {@return the port the server listens on, the one the system picked when configured with 0}
+     */
     public int port() {
         return address.getPort();
     }
 
-    /** The address the server listens on. */
+    /** {@return the address the server listens on} */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** The handler mounted at the configured path. */
+    /** {@return the handler mounted at the configured path} */
     public TetherHandler handler() {
         return handler;
     }

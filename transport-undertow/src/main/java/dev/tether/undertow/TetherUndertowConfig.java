@@ -59,6 +59,8 @@ import java.util.Set;
  * {@link #ioThreads()}, {@link #backlog()}, {@link #requestParseTimeout()},
  * {@link #maxHeaderBytes()}, {@link #healthPath()}, {@link #routes()}) are ignored by a {@link TetherHandler} mounted in a host's own
  * server; such a host sets the equivalent Undertow options itself (see {@link TetherHandler}).
+ *
+ * @since 0.1.0
  */
 public final class TetherUndertowConfig {
 
@@ -133,17 +135,17 @@ public final class TetherUndertowConfig {
         this.routes = b.builtRoutes;
     }
 
-    /** A builder with every field at its default. */
+    /** {@return a builder with every field at its default} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The configuration with every field at its default. */
+    /** {@return the configuration with every field at its default} */
     public static TetherUndertowConfig defaults() {
         return builder().build();
     }
 
-    /** The path the standalone server mounts the handler on. */
+    /** {@return the path the standalone server mounts the handler on} */
     public String path() {
         return path;
     }
@@ -152,6 +154,8 @@ public final class TetherUndertowConfig {
      * The path a standalone Socket.IO server ({@link TetherServer#start(dev.tether.socketio.SocketIo,
      * TetherUndertowConfig)}) serves Engine.IO on; Socket.IO clients use {@code /socket.io/}
      * unless told otherwise ({@code io(url, {path: ...})}).
+     *
+     * @return the Engine.IO path of a standalone Socket.IO server
      */
     public String socketIoPath() {
         return socketIoPath;
@@ -192,6 +196,8 @@ public final class TetherUndertowConfig {
      * {@code Access-Control-Allow-Origin} (that origin), {@code Access-Control-Allow-Credentials:
      * true} and {@code Vary: Origin}; same-origin responses need and get none, and a refused
      * origin never sees them.
+     *
+     * @return the origins allowed in addition to the same origin
      */
     public Set<String> allowedOrigins() {
         return allowedOrigins;
@@ -206,27 +212,32 @@ public final class TetherUndertowConfig {
      * (cookies, HTTP authentication, client certificates), for example a bearer token the page
      * has to pass explicitly. An {@code Origin} that is not well-formed ({@code null}) is
      * allowed too but never reflected.
+     *
+     * @return whether every origin is allowed
      */
     public boolean allowAnyOrigin() {
         return allowAnyOrigin;
     }
 
-    /** The address the standalone server binds to. */
+    /** {@return the address the standalone server binds to} */
     public String host() {
         return host;
     }
 
-    /** The port the standalone server binds to; 0 picks a free one (see {@link TetherServer#port()}). */
+    /**
+     * {@return the port the standalone server binds to} 0 picks a free one (see
+     * {@link TetherServer#port()}).
+     */
     public int port() {
         return port;
     }
 
-    /** The standalone server's I/O threads; 0 means one per available processor. */
+    /** {@return the standalone server's I/O threads} 0 means one per available processor. */
     public int ioThreads() {
         return ioThreads;
     }
 
-    /** The standalone server's listen backlog ({@code Options.BACKLOG}). */
+    /** {@return the standalone server's listen backlog ({@code Options.BACKLOG})} */
     public int backlog() {
         return backlog;
     }
@@ -238,6 +249,8 @@ public final class TetherUndertowConfig {
      * runs from the start of the request, not from its last byte, so a client that sends a byte
      * now and then is closed all the same (without a response). Default
      * {@link #DEFAULT_REQUEST_PARSE_TIMEOUT}, 10 s.
+     *
+     * @return the timeout of a request head
      */
     public Duration requestParseTimeout() {
         return requestParseTimeout;
@@ -249,6 +262,8 @@ public final class TetherUndertowConfig {
      * {@link #IDLE_TIMEOUT_MARGIN}). A backstop only: the hub's heartbeat detects dead peers
      * first. An explicit value must exceed the hub's heartbeat interval (checked by
      * {@link TetherHandler}), otherwise healthy connections would be cut between two pings.
+     *
+     * @return the idle timeout, or zero for automatic
      */
     public Duration idleTimeout() {
         return idleTimeout;
@@ -259,6 +274,8 @@ public final class TetherUndertowConfig {
      * socket is closed anyway, and how long a closed Socket.IO long-polling session waits for a
      * GET to carry its close packet to the client. Also the longest {@link TetherServer#close()}
      * waits for both before it stops Undertow. Default {@link #DEFAULT_CLOSE_TIMEOUT}, 5 s.
+     *
+     * @return the longest wait for a peer's close
      */
     public Duration closeTimeout() {
         return closeTimeout;
@@ -272,6 +289,8 @@ public final class TetherUndertowConfig {
      * 1009. The clock starts once a frame header is complete; before that the hub's hello timeout
      * and heartbeat bound a connection that sends only part of a header. Default
      * {@link #DEFAULT_MESSAGE_READ_TIMEOUT}, 10 s.
+     *
+     * @return the longest time one inbound message may take
      */
     public Duration messageReadTimeout() {
         return messageReadTimeout;
@@ -281,6 +300,8 @@ public final class TetherUndertowConfig {
      * The largest request head the standalone server accepts ({@code UndertowOptions.MAX_HEADER_SIZE});
      * a larger one is answered 400 and never upgraded. Default {@link #DEFAULT_MAX_HEADER_BYTES},
      * 16 KiB.
+     *
+     * @return the largest request head, in bytes
      */
     public int maxHeaderBytes() {
         return maxHeaderBytes;
@@ -296,12 +317,14 @@ public final class TetherUndertowConfig {
      * system properties {@code io.undertow.websockets.core.WEB_SOCKETS_PING_MAX_PER_WINDOW} and
      * {@code WEB_SOCKETS_PING_WINDOW}, 300 a minute by default, with a close reason carrying
      * Undertow's message id). Default {@link #DEFAULT_MAX_PINGS_PER_MINUTE}, 300.
+     *
+     * @return the pings one connection may send within a minute, or 0 for no limit
      */
     public int maxPingsPerMinute() {
         return maxPingsPerMinute;
     }
 
-    /** When a connection stops and restarts the engine's drain. */
+    /** {@return when a connection stops and restarts the engine's drain} */
     public WriteWaterMark writeWaterMark() {
         return writeWaterMark;
     }
@@ -368,13 +391,23 @@ public final class TetherUndertowConfig {
         private Builder() {
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_SOCKET_IO_PATH}; must start with {@code /}. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_SOCKET_IO_PATH}; must start with {@code /}.
+         *
+         * @param v the Engine.IO path of a standalone Socket.IO server
+         * @return this builder
+         */
         public Builder socketIoPath(String v) {
             this.socketIoPath = v;
             return this;
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_PATH}; must start with {@code /}. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_PATH}; must start with {@code /}.
+         *
+         * @param v the path the standalone server mounts the handler on
+         * @return this builder
+         */
         public Builder path(String v) {
             this.path = v;
             return this;
@@ -388,6 +421,9 @@ public final class TetherUndertowConfig {
          * {@code /}), a query, a fragment or userinfo, a wildcard anywhere but as the whole first
          * label or over a single label ({@code https://*.com}), or {@code null} is refused by
          * {@link #build()}.
+         *
+         * @param v the origins and origin patterns allowed in addition to the same origin
+         * @return this builder
          */
         public Builder allowedOrigins(Set<String> v) {
             this.allowedOrigins = v;
@@ -398,73 +434,131 @@ public final class TetherUndertowConfig {
          * Default {@code false}. {@code true} allows every origin and turns off the protection
          * against cross-site WebSocket hijacking; read {@link TetherUndertowConfig#allowAnyOrigin()}
          * first. Cannot be combined with {@link #allowedOrigins(Set)}.
+         *
+         * @param v whether every origin is allowed
+         * @return this builder
          */
         public Builder allowAnyOrigin(boolean v) {
             this.allowAnyOrigin = v;
             return this;
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_HOST}. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_HOST}.
+         *
+         * @param v the address the standalone server binds to
+         * @return this builder
+         */
         public Builder host(String v) {
             this.host = v;
             return this;
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_PORT}; 0 to 65535, 0 picks a free port. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_PORT}; 0 to 65535, 0 picks a free port.
+         *
+         * @param v the port the standalone server binds to
+         * @return this builder
+         */
         public Builder port(int v) {
             this.port = v;
             return this;
         }
 
-        /** Default 0 (one per available processor); 0 to 1024. */
+        /**
+         * Default 0 (one per available processor); 0 to 1024.
+         *
+         * @param v the standalone server's I/O threads, or 0 for one per processor
+         * @return this builder
+         */
         public Builder ioThreads(int v) {
             this.ioThreads = v;
             return this;
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_BACKLOG}; at least 1. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_BACKLOG}; at least 1.
+         *
+         * @param v the standalone server's listen backlog
+         * @return this builder
+         */
         public Builder backlog(int v) {
             this.backlog = v;
             return this;
         }
 
-        /** Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        /**
+         * Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms.
+         *
+         * @param v the timeout of a request head
+         * @return this builder
+         */
         public Builder requestParseTimeout(Duration v) {
             this.requestParseTimeout = v;
             return this;
         }
 
-        /** Default zero (automatic); not negative, at most {@link Integer#MAX_VALUE} ms. */
+        /**
+         * Default zero (automatic); not negative, at most {@link Integer#MAX_VALUE} ms.
+         *
+         * @param v the idle timeout, or zero for automatic
+         * @return this builder
+         */
         public Builder idleTimeout(Duration v) {
             this.idleTimeout = v;
             return this;
         }
 
-        /** Default 5 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        /**
+         * Default 5 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms.
+         *
+         * @param v the longest wait for a peer's close
+         * @return this builder
+         */
         public Builder closeTimeout(Duration v) {
             this.closeTimeout = v;
             return this;
         }
 
-        /** Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms. */
+        /**
+         * Default 10 s; at least 1 ms and at most {@link Integer#MAX_VALUE} ms.
+         *
+         * @param v the longest time one inbound message may take
+         * @return this builder
+         */
         public Builder messageReadTimeout(Duration v) {
             this.messageReadTimeout = v;
             return this;
         }
 
-        /** Default 16 KiB; at least 1024. */
+        /**
+         * Default 16 KiB; at least 1024.
+         *
+         * @param v the largest request head, in bytes
+         * @return this builder
+         */
         public Builder maxHeaderBytes(int v) {
             this.maxHeaderBytes = v;
             return this;
         }
 
-        /** Default {@value TetherUndertowConfig#DEFAULT_MAX_PINGS_PER_MINUTE}; not negative, 0 means no limit. */
+        /**
+         * Default {@value TetherUndertowConfig#DEFAULT_MAX_PINGS_PER_MINUTE}; not negative, 0 means no limit.
+         *
+         * @param v the pings one connection may send within a minute, or 0 for no limit
+         * @return this builder
+         */
         public Builder maxPingsPerMinute(int v) {
             this.maxPingsPerMinute = v;
             return this;
         }
 
-        /** Default {@link WriteWaterMark#DEFAULT}. */
+        /**
+         * Default {@link WriteWaterMark#DEFAULT}.
+         *
+         * @param v when a connection stops and restarts the engine's drain
+         * @return this builder
+         */
         public Builder writeWaterMark(WriteWaterMark v) {
             this.writeWaterMark = v;
             return this;
@@ -502,6 +596,7 @@ public final class TetherUndertowConfig {
         /**
          * Validates and builds.
          *
+         * @return the configuration
          * @throws IllegalArgumentException naming the first invalid field
          * @throws NullPointerException naming the first missing field
          */

@@ -9,6 +9,7 @@ package dev.tether.undertow;
  * @param lowBytes  the backlog below which a connection is writable again; at least 0
  * @param highBytes the backlog above which a connection is unwritable; greater than
  *                  {@code lowBytes}
+ * @since 0.1.0
  */
 public record WriteWaterMark(int lowBytes, int highBytes) {
 
@@ -20,6 +21,10 @@ public record WriteWaterMark(int lowBytes, int highBytes) {
     public static final WriteWaterMark DEFAULT = new WriteWaterMark(DEFAULT_LOW_BYTES, DEFAULT_HIGH_BYTES);
 
     /**
+     * Validates the marks.
+     *
+     * @param lowBytes the backlog below which a connection is writable again
+     * @param highBytes the backlog above which a connection is unwritable
      * @throws IllegalArgumentException if {@code lowBytes} is negative or not below
      *                                  {@code highBytes}
      */

@@ -66,6 +66,8 @@ import javax.crypto.spec.SecretKeySpec;
  * is complete on return; otherwise one download at a time runs on the authenticator's executor
  * (every handshake that needs keys meanwhile waits for that one) and the stage completes there.
  * {@link #close()} stops the executor the authenticator made for itself.
+ *
+ * @since 0.1.0
  */
 public final class JwtAuthenticator implements Authenticator, AutoCloseable {
 
@@ -96,7 +98,7 @@ public final class JwtAuthenticator implements Authenticator, AutoCloseable {
         this.ownExecutor = ownExecutor;
     }
 
-    /** A builder with every default set and no key source. */
+    /** {@return a builder with every default set and no key source} */
     public static Builder builder() {
         return new Builder();
     }
@@ -152,52 +154,91 @@ public final class JwtAuthenticator implements Authenticator, AutoCloseable {
         private Builder() {
         }
 
-        /** Verify HS256 tokens with this shared secret, at least 256 bits (32 bytes); copied. */
+        /**
+         * Verifies HS256 tokens with this shared secret, at least 256 bits (32 bytes); copied.
+         *
+         * @param secret the shared secret
+         * @return this builder
+         */
         public Builder hmacSecret(byte[] secret) {
             this.hmacSecret = Objects.requireNonNull(secret, "hmacSecret").clone();
             return this;
         }
 
-        /** Verify RS256 tokens with an RSA key (at least 2048 bits), or ES256 with an EC key on P-256. */
+        /**
+         * Verifies RS256 tokens with an RSA key (at least 2048 bits), or ES256 with an EC key on
+         * P-256.
+         *
+         * @param key the RSA or EC public key
+         * @return this builder
+         */
         public Builder publicKey(PublicKey key) {
             this.publicKey = Objects.requireNonNull(key, "publicKey");
             return this;
         }
 
         /**
-         * Verify RS256 and ES256 tokens with the keys published at this JWKS URL: {@code https},
+         * Verifies RS256 and ES256 tokens with the keys published at this JWKS URL: {@code https},
          * or {@code http} to {@code localhost} or a loopback address only.
+         *
+         * @param url the JWKS URL
+         * @return this builder
          */
         public Builder jwksUrl(URI url) {
             this.jwksUrl = Objects.requireNonNull(url, "jwksUrl");
             return this;
         }
 
-        /** Default: none (any issuer). If set, a token's {@code iss} must equal it. */
+        /**
+         * Default: none (any issuer). If set, a token's {@code iss} must equal it.
+         *
+         * @param issuer the required {@code iss}
+         * @return this builder
+         */
         public Builder issuer(String issuer) {
             this.issuer = issuer;
             return this;
         }
 
-        /** Default: none (any audience). If set, a token's {@code aud} (a string or an array) must contain it. */
+        /**
+         * Default: none (any audience). If set, a token's {@code aud} (a string or an array) must contain it.
+         *
+         * @param audience the required {@code aud} entry
+         * @return this builder
+         */
         public Builder audience(String audience) {
             this.audience = audience;
             return this;
         }
 
-        /** Default 30 s; not negative. How far {@code exp} and {@code nbf} may be off this server's clock. */
+        /**
+         * Default 30 s; not negative. How far {@code exp} and {@code nbf} may be off this server's clock.
+         *
+         * @param skew the clock skew allowed
+         * @return this builder
+         */
         public Builder clockSkew(Duration skew) {
             this.clockSkew = skew;
             return this;
         }
 
-        /** Default {@code true}: a token without {@code exp} is refused. */
+        /**
+         * Default {@code true}: a token without {@code exp} is refused.
+         *
+         * @param require whether a token must have {@code exp}
+         * @return this builder
+         */
         public Builder requireExpiry(boolean require) {
             this.requireExpiry = require;
             return this;
         }
 
-        /** Default 5 min; positive. How long a fetched key set is used before it is fetched again. */
+        /**
+         * Default 5 min; positive. How long a fetched key set is used before it is fetched again.
+         *
+         * @param ttl how long a fetched key set is used
+         * @return this builder
+         */
         public Builder jwksCacheTtl(Duration ttl) {
             this.jwksCacheTtl = ttl;
             return this;
@@ -207,19 +248,32 @@ public final class JwtAuthenticator implements Authenticator, AutoCloseable {
          * Default 30 s; positive, less than {@link #jwksCacheTtl}. The least time between two
          * downloads: a token with an unknown {@code kid} refetches the set only if none was
          * fetched more recently than this (two downloads per interval at most).
+         *
+         * @param interval the least time between two downloads
+         * @return this builder
          */
         public Builder jwksRefetchInterval(Duration interval) {
             this.jwksRefetchInterval = interval;
             return this;
         }
 
-        /** Default 1 h; not negative. How long the last fetched key set is still used while the URL cannot be reached. */
+        /**
+         * Default 1 h; not negative. How long the last fetched key set is still used while the URL cannot be reached.
+         *
+         * @param tolerance how long the last key set outlives an outage
+         * @return this builder
+         */
         public Builder jwksOutageTolerance(Duration tolerance) {
             this.jwksOutageTolerance = tolerance;
             return this;
         }
 
-        /** Default 2 s; positive. Connect and read timeout of one key set download. */
+        /**
+         * Default 2 s; positive. Connect and read timeout of one key set download.
+         *
+         * @param timeout the timeout of one download
+         * @return this builder
+         */
         public Builder jwksTimeout(Duration timeout) {
             this.jwksTimeout = timeout;
             return this;
@@ -229,19 +283,33 @@ public final class JwtAuthenticator implements Authenticator, AutoCloseable {
          * Default: a daemon thread of the authenticator's own, started on the first download and
          * ended after 30 s idle. Where key set downloads run (one at a time), and the checks of
          * the handshakes that waited for them. Not shut down by {@link JwtAuthenticator#close()}.
+         *
+         * @param executor runs the downloads and the checks that waited for them
+         * @return this builder
          */
         public Builder executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
         }
 
-        /** Default: {@link Clock#systemUTC()}. The time for {@code exp}, {@code nbf} and the key set cache. */
+        /**
+         * Default: {@link Clock#systemUTC()}. The time for {@code exp}, {@code nbf} and the key set cache.
+         *
+         * @param clock the clock
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
 
-        /** Validates the settings and builds the authenticator. */
+        /**
+         * Validates the settings and builds the authenticator.
+         *
+         * @return the authenticator
+         * @throws IllegalStateException unless exactly one key source is set
+         * @throws IllegalArgumentException naming a setting that is out of range
+         */
         public JwtAuthenticator build() {
             int sources = (hmacSecret != null ? 1 : 0) + (publicKey != null ? 1 : 0) + (jwksUrl != null ? 1 : 0);
             if (sources != 1) {

@@ -18,6 +18,8 @@ import java.util.Objects;
  * {@link JwtPrincipal#stringList}).
  *
  * <p>Threading: immutable, thread-safe, allocation-light; safe on I/O threads.
+ *
+ * @since 0.1.0
  */
 public final class JwtAuthorizer implements Authorizer {
 
@@ -29,12 +31,25 @@ public final class JwtAuthorizer implements Authorizer {
         this.publishClaim = claimName("publishClaim", publishClaim);
     }
 
-    /** Subscribe and publish to the topics listed in {@code claim}, e.g. {@code "channels"}. */
+    /**
+     * Lets a client subscribe and publish to the topics listed in {@code claim}, e.g.
+     * {@code "channels"}.
+     *
+     * @param claim the claim that lists the topics
+     * @return the authoriser
+     */
     public static JwtAuthorizer channelsClaim(String claim) {
         return new JwtAuthorizer(claim, claim);
     }
 
-    /** Subscribe to the topics listed in {@code subscribeClaim}, publish to those in {@code publishClaim}. */
+    /**
+     * Lets a client subscribe to the topics listed in {@code subscribeClaim}, publish to those in
+     * {@code publishClaim}.
+     *
+     * @param subscribeClaim the claim that lists the topics a client may subscribe to
+     * @param publishClaim the claim that lists the topics a client may publish to
+     * @return the authoriser
+     */
     public static JwtAuthorizer claims(String subscribeClaim, String publishClaim) {
         return new JwtAuthorizer(subscribeClaim, publishClaim);
     }

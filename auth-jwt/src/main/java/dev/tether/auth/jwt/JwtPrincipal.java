@@ -17,6 +17,8 @@ import java.util.Optional;
  * <p>Claims keep their JSON shapes: strings, numbers ({@code exp}, {@code nbf} and {@code iat}
  * in seconds since the epoch), booleans, lists and maps, all unmodifiable. JSON {@code null}
  * members of objects are left out.
+ *
+ * @since 0.1.0
  */
 public final class JwtPrincipal implements Principal {
 
@@ -33,6 +35,7 @@ public final class JwtPrincipal implements Principal {
      * {@link JwtAuthenticator} makes one only from a token it verified.
      *
      * @param claims the claims; {@code sub} must be a non-blank string
+     * @return the principal
      * @throws IllegalArgumentException if {@code sub} is missing, blank or not a string
      */
     public static JwtPrincipal of(Map<String, ?> claims) {
@@ -45,26 +48,34 @@ public final class JwtPrincipal implements Principal {
         return new JwtPrincipal(sub, frozen);
     }
 
-    /** The token's subject, its {@code sub} claim. */
+    /** {@return the token's subject, its {@code sub} claim} */
     @Override
     public String getName() {
         return subject;
     }
 
-    /** Every claim of the token, unmodifiable. */
+    /** {@return every claim of the token, unmodifiable} */
     public Map<String, Object> claims() {
         return claims;
     }
 
-    /** A claim that is a string; empty if it is absent or not a string. */
+    /**
+     * Reads a claim that is a string.
+     *
+     * @param claim the claim's name
+     * @return the claim's value, or empty if it is absent or not a string
+     */
     public Optional<String> string(String claim) {
         return claims.get(claim) instanceof String s ? Optional.of(s) : Optional.empty();
     }
 
     /**
-     * A claim that is a list of strings ({@code ["a","b"]}; a single string counts as a list of
-     * one). Empty if the claim is absent or has any other shape, including a list with an element
-     * that is not a string: a malformed claim grants nothing.
+     * Reads a claim that is a list of strings ({@code ["a","b"]}; a single string counts as a list
+     * of one). Empty if the claim is absent or has any other shape, including a list with an
+     * element that is not a string: a malformed claim grants nothing.
+     *
+     * @param claim the claim's name
+     * @return the strings, or an empty list
      */
     public List<String> stringList(String claim) {
         Object value = claims.get(claim);
@@ -84,7 +95,7 @@ public final class JwtPrincipal implements Principal {
         return List.copyOf(strings);
     }
 
-    /** The token's expiry, its {@code exp} claim, if it has one. */
+    /** {@return the token's expiry, its {@code exp} claim, if it has one} */
     public Optional<Instant> expiresAt() {
         return claims.get("exp") instanceof Number n ? Optional.of(Instant.ofEpochSecond(n.longValue())) : Optional.empty();
     }

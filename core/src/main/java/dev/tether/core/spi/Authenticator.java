@@ -30,6 +30,8 @@ import java.util.function.Function;
  *
  * <p>Threading: {@code authenticate} is called on an I/O thread, so it must return quickly and
  * must not block; do slow work on your own executor. Must be thread-safe.
+ *
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface Authenticator {
@@ -46,6 +48,9 @@ public interface Authenticator {
     /**
      * Authenticates a handshake. A stage completed exceptionally, a {@code null} result or a thrown
      * exception is reported to the error handler under {@code "authenticate"} and answered 401.
+     *
+     * @param request the upgrade request, valid during this call only
+     * @return the answer, now or later
      */
     CompletionStage<AuthResult> authenticate(HandshakeRequest request);
 
@@ -59,6 +64,7 @@ public interface Authenticator {
      *
      * @param current the principal the session has now
      * @param token   the token the client sent
+     * @return the answer, now or later
      */
     default CompletionStage<AuthResult> refresh(Principal current, String token) {
         return CompletableFuture.completedFuture(AuthResult.unauthorized("Token refresh is not supported."));
@@ -67,6 +73,9 @@ public interface Authenticator {
     /**
      * An authenticator from a fast, non-blocking check that answers at once (verify a signed
      * token with a key already in memory; never call a remote service from it).
+     *
+     * @param check answers a handshake at once
+     * @return an authenticator whose stages are complete on return
      */
     static Authenticator sync(Function<HandshakeRequest, AuthResult> check) {
         Objects.requireNonNull(check, "check");

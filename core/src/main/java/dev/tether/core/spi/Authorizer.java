@@ -20,6 +20,8 @@ import java.util.function.Predicate;
  * everything to everyone, for demos and tests.
  *
  * <p>Threading: called on I/O threads; must be fast, non-blocking and thread-safe.
+ *
+ * @since 0.1.0
  */
 public interface Authorizer {
 
@@ -37,6 +39,10 @@ public interface Authorizer {
     /**
      * Whether the client of a session authenticated as {@code principal} may subscribe to
      * {@code topic}. The default refuses.
+     *
+     * @param principal who the client is
+     * @param topic the topic
+     * @return {@code true} if the client may subscribe
      */
     default boolean canSubscribe(Principal principal, String topic) {
         return false;
@@ -45,6 +51,10 @@ public interface Authorizer {
     /**
      * Whether the client of a session authenticated as {@code principal} may publish on
      * {@code topic}. The default refuses.
+     *
+     * @param principal who the client is
+     * @param topic the topic
+     * @return {@code true} if the client may publish
      */
     default boolean canPublish(Principal principal, String topic) {
         return false;
@@ -56,6 +66,8 @@ public interface Authorizer {
      * private ones included, and publish anything to every subscriber of any topic. For demos,
      * tests and benchmarks; a production server grants what its clients need with
      * {@link #topics} or its own implementation.
+     *
+     * @return an authoriser that grants everything
      */
     static Authorizer allowAll() {
         return topics(topic -> true, topic -> true, "Authorizer.allowAll()");
@@ -71,6 +83,7 @@ public interface Authorizer {
      *
      * @param subscribe the topics a client may subscribe to
      * @param publish   the topics a client may publish on
+     * @return an authoriser that asks the predicates
      */
     static Authorizer topics(Predicate<String> subscribe, Predicate<String> publish) {
         return topics(subscribe, publish, "Authorizer.topics(...)");

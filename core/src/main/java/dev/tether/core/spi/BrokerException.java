@@ -3,7 +3,7 @@ package dev.tether.core.spi;
 /**
  * A broker operation failed: the code says why, the message says it in English.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class BrokerException extends RuntimeException {
 
@@ -23,19 +23,33 @@ public final class BrokerException extends RuntimeException {
     /** The broker answered with something it should not have; a bug or a mismatched version. */
     public static final String INTERNAL = "internal";
 
+    /** Why, one of the constants of this class. */
     private final String code;
 
+    /**
+     * A failed broker operation.
+     *
+     * @param code why, one of the constants of this class
+     * @param message what failed, in English
+     */
     public BrokerException(String code, String message) {
         super(message);
         this.code = code;
     }
 
+    /**
+     * A failed broker operation with its cause.
+     *
+     * @param code why, one of the constants of this class
+     * @param message what failed, in English
+     * @param cause the underlying failure
+     */
     public BrokerException(String code, String message, Throwable cause) {
         super(message, cause);
         this.code = code;
     }
 
-    /** One of the constants of this class. */
+    /** {@return why, one of the constants of this class} */
     public String code() {
         return code;
     }

@@ -7,28 +7,54 @@ import java.util.Set;
  * thread at a time, in position order, and returns quickly: the engine only routes and
  * enqueues. Never throws.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public interface BrokerListener {
 
     /**
      * An entry of {@code topic}, which at least one session of this node subscribes to. A
      * volatile message has position 0.
+     *
+     * @param position the entry's position, or 0 for a volatile message
+     * @param topic the topic
+     * @param message the message
      */
     void onPublished(long position, String topic, BrokerMessage message);
 
-    /** A direct message to a session this node owns. */
+    /**
+     * A direct message to a session this node owns.
+     *
+     * @param position the entry's position, or 0 for a volatile message
+     * @param sessionId the session it is for
+     * @param message the message
+     */
     void onSent(long position, String sessionId, BrokerMessage message);
 
-    /** A session of this node subscribed to {@code topic}: entries after {@code position} are in its feed. */
+    /**
+     * A session of this node subscribed to {@code topic}: entries after {@code position} are in its feed.
+     *
+     * @param position the position of the subscribe
+     * @param sessionId the session
+     * @param topic the topic
+     */
     void onSubscribed(long position, String sessionId, String topic);
 
-    /** A session of this node unsubscribed: entries after {@code position} are not in its feed. */
+    /**
+     * A session of this node unsubscribed: entries after {@code position} are not in its feed.
+     *
+     * @param position the position of the unsubscribe
+     * @param sessionId the session
+     * @param topic the topic
+     */
     void onUnsubscribed(long position, String sessionId, String topic);
 
     /**
      * This node now owns the session: its entries after {@code position}, on {@code topics} and
      * direct, come to this node.
+     *
+     * @param position the position of the claim
+     * @param sessionId the session
+     * @param topics the topics it subscribes to
      */
     void onClaimed(long position, String sessionId, Set<String> topics);
 
@@ -39,10 +65,19 @@ public interface BrokerListener {
      * leaves or dies (within {@link Broker#nodeTimeoutMs()}); a session whose node left or died
      * joins again when another node claims it. A session that moves between live nodes (a
      * claim) neither leaves nor joins.
+     *
+     * @param topic the topic
+     * @param sessionId the session
+     * @param principal the session's principal name
+     * @param joined {@code true} for a join, {@code false} for a leave
      */
     void onPresence(String topic, String sessionId, String principal, boolean joined);
 
-    /** Another node claimed a session this node owned: drop it here without ending it. */
+    /**
+     * Another node claimed a session this node owned: drop it here without ending it.
+     *
+     * @param sessionId the session
+     */
     void onReleased(String sessionId);
 
     /**

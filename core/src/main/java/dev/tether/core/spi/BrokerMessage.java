@@ -21,7 +21,7 @@ import java.util.Objects;
  *                  stores, delivers and reads such an entry like any other; the engine leaves it
  *                  out of that session's feed, live and on every read alike, so that the
  *                  session's numbering is the same on every node
- * @since 0.2.0
+ * @since 0.1.0
  */
 public record BrokerMessage(String event, Payload payload, boolean reliable, long requestId, String except) {
 
@@ -34,6 +34,17 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
     private static final byte JSON_VALUE = 1;
     private static final byte BINARY = 2;
 
+    /**
+     * Validates the components.
+     *
+     * @param event the event name, non-empty
+     * @param payload the content
+     * @param reliable false for a volatile message
+     * @param requestId a request the receiver answers, or 0
+     * @param except the one session a topic entry is not for, or null
+     * @throws NullPointerException if {@code event} or {@code payload} is null
+     * @throws IllegalArgumentException if {@code requestId} is negative or {@code except} is empty
+     */
     public BrokerMessage {
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(payload, "payload");
@@ -45,17 +56,36 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
         }
     }
 
-    /** A message for every recipient ({@code except} null). */
+    /**
+     * A message for every recipient ({@code except} null).
+     *
+     * @param event the event name, non-empty
+     * @param payload the content
+     * @param reliable false for a volatile message
+     * @param requestId a request the receiver answers, or 0
+     */
     public BrokerMessage(String event, Payload payload, boolean reliable, long requestId) {
         this(event, payload, reliable, requestId, null);
     }
 
-    /** A reliable message that expects no reply. */
+    /**
+     * A reliable message that expects no reply.
+     *
+     * @param event the event name, non-empty
+     * @param payload the content
+     * @return the message
+     */
     public static BrokerMessage reliable(String event, Payload payload) {
         return new BrokerMessage(event, payload, true, 0);
     }
 
-    /** A volatile message. */
+    /**
+     * A volatile message.
+     *
+     * @param event the event name, non-empty
+     * @param payload the content
+     * @return the message
+     */
     public static BrokerMessage volatileMessage(String event, Payload payload) {
         return new BrokerMessage(event, payload, false, 0);
     }
@@ -70,6 +100,8 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
      * </pre>
      * Version 1 is written when {@code except} is null, version 2 otherwise, so that nodes that
      * only know version 1 still read every message but those; {@link #fromBytes} reads both.
+     *
+     * @return a new array with the binary form
      */
     public byte[] toBytes() {
         byte[] name = event.getBytes(StandardCharsets.UTF_8);
@@ -99,6 +131,8 @@ public record BrokerMessage(String event, Payload payload, boolean reliable, lon
     /**
      * Reads the binary form of {@link #toBytes()}, either version.
      *
+     * @param bytes a binary form
+     * @return the message it holds
      * @throws IllegalArgumentException if the bytes are not such a form
      */
     public static BrokerMessage fromBytes(byte[] bytes) {

@@ -9,6 +9,8 @@ import java.nio.ByteBuffer;
  *
  * <p>Threading: every method is called on the connection's I/O thread, one at a time, in the
  * order events happened on the socket.
+ *
+ * @since 0.1.0
  */
 public interface ConnectionListener {
 

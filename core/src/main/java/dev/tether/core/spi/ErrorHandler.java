@@ -8,6 +8,8 @@ import dev.tether.core.internal.ServerLog;
  *
  * <p>Called from any thread, including I/O threads, so an implementation must be quick and must
  * never throw; the engine catches and ignores anything it throws.
+ *
+ * @since 0.1.0
  */
 @FunctionalInterface
 public interface ErrorHandler {

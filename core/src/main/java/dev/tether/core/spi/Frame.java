@@ -18,6 +18,8 @@ import java.util.Objects;
  * {@link #followedBy followed by} the others. {@link TransportConnection#write(Frame)} writes only
  * the frame it is given; whoever writes a chain writes {@link #next()} after it, in order, in the
  * same batch (the Socket.IO connection does; the native protocol never makes chains).
+ *
+ * @since 0.1.0
  */
 public final class Frame {
 
@@ -31,22 +33,32 @@ public final class Frame {
         this.next = next;
     }
 
-    /** A text frame; the parts together must be valid UTF-8. */
+    /**
+     * A text frame; the parts together must be valid UTF-8.
+     *
+     * @param parts the content, in order
+     * @return the frame
+     */
     public static Frame text(ByteBuffer... parts) {
         return new Frame(false, parts, null);
     }
 
-    /** A binary frame. */
+    /**
+     * A binary frame.
+     *
+     * @param parts the content, in order
+     * @return the frame
+     */
     public static Frame binary(ByteBuffer... parts) {
         return new Frame(true, parts, null);
     }
 
-    /** Whether this is a binary frame (otherwise text). */
+    /** {@return whether this is a binary frame (otherwise text)} */
     public boolean binary() {
         return binary;
     }
 
-    /** The content, in order. The array itself must not be modified. */
+    /** {@return the content, in order} The array itself must not be modified. */
     public ByteBuffer[] parts() {
         return parts;
     }
@@ -54,6 +66,8 @@ public final class Frame {
     /**
      * This frame followed by {@code following} (and the frames that follow it) as one chain.
      *
+     * @param following the frame to write right after this one
+     * @return a new frame with this one's content, then {@code following}
      * @throws IllegalStateException if this frame is already followed by another
      */
     public Frame followedBy(Frame following) {
@@ -64,12 +78,12 @@ public final class Frame {
         return new Frame(binary, parts, following);
     }
 
-    /** The frame to write right after this one, or {@code null} (see the class comment). */
+    /** {@return the frame to write right after this one, or {@code null}} */
     public Frame next() {
         return next;
     }
 
-    /** Total remaining bytes over all parts. */
+    /** {@return the total remaining bytes over all parts} */
     public int length() {
         int n = 0;
         for (ByteBuffer part : parts) {
@@ -82,6 +96,8 @@ public final class Frame {
      * A copy of the content in one array, for a transport that must keep the bytes past the
      * write (the parts may be shared with other deliveries and must not be kept). Leaves the
      * parts' positions unchanged.
+     *
+     * @return a new array with the content
      */
     public byte[] copyBytes() {
         byte[] bytes = new byte[length()];

@@ -8,27 +8,46 @@ import java.util.Optional;
  * A read-only view of the HTTP upgrade request, given to the {@link Authenticator} before the
  * upgrade. Valid only during the authenticate call: the transport keeps no reference to the
  * request after the handshake.
+ *
+ * @since 0.1.0
  */
 public interface HandshakeRequest {
 
-    /** The first value of a header, case-insensitive name. */
+    /**
+     * The first value of a header.
+     *
+     * @param name the header name, in any case
+     * @return its first value, if the request has it
+     */
     Optional<String> header(String name);
 
-    /** The first value of a query parameter. */
+    /**
+     * The first value of a query parameter.
+     *
+     * @param name the parameter name
+     * @return its first value, if the request has it
+     */
     Optional<String> queryParameter(String name);
 
-    /** All values of a header. */
+    /**
+     * All values of a header.
+     *
+     * @param name the header name, in any case
+     * @return its values, empty if none
+     */
     List<String> headers(String name);
 
-    /** The request path. */
+    /** {@return the request path} */
     String path();
 
-    /** The peer's address. */
+    /** {@return the peer's address} */
     InetSocketAddress remoteAddress();
 
     /**
      * The bearer token: the {@code Authorization: Bearer ...} header, else the
      * {@code access_token} query parameter (browsers cannot set headers on a WebSocket).
+     *
+     * @return the token, if the request carries one
      */
     default Optional<String> bearerToken() {
         Optional<String> auth = header("Authorization");

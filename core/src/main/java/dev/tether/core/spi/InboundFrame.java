@@ -5,6 +5,8 @@ import dev.tether.core.Payload;
 /**
  * A frame from a client, decoded by a {@link Protocol}. The engine validates sequence numbers,
  * acknowledgements and state; a protocol only checks the shape.
+ *
+ * @since 0.1.0
  */
 public sealed interface InboundFrame {
 
@@ -26,6 +28,15 @@ public sealed interface InboundFrame {
     record Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version, long position)
             implements InboundFrame {
 
+        /**
+         * Checks the version.
+         *
+         * @param sessionId the session to resume, or {@code null} for a new session
+         * @param resumeToken the resume token issued with that session, or {@code null}
+         * @param lastSeq the last server sequence number the client received (0 if none)
+         * @param attempt the number of this resume attempt, or 0 when absent
+         * @param version the highest protocol version the client speaks, at least 1
+         */
         public Hello {
             if (version < 1) {
                 throw new IllegalArgumentException("version must be at least 1: " + version);
@@ -40,7 +51,14 @@ public sealed interface InboundFrame {
             this(sessionId, resumeToken, lastSeq, attempt, version, 0);
         }
 
-        /** A hello of a version 1 client. */
+        /**
+         * A hello of a version 1 client.
+         *
+         * @param sessionId the session to resume, or {@code null} for a new session
+         * @param resumeToken the resume token issued with that session, or {@code null}
+         * @param lastSeq the last server sequence number the client received (0 if none)
+         * @param attempt the number of this resume attempt, or 0 when absent
+         */
         public Hello(String sessionId, String resumeToken, long lastSeq, long attempt) {
             this(sessionId, resumeToken, lastSeq, attempt, 1);
         }

@@ -13,6 +13,8 @@ import java.util.function.Supplier;
  * <p>Threading: methods are called from I/O threads, handler threads and the timer thread,
  * concurrently. Implementations must be thread-safe, cheap (a counter increment), must not block
  * and must not throw. Every method has an empty default.
+ *
+ * @since 0.1.0
  */
 public interface MetricsListener {
 
@@ -31,7 +33,11 @@ public interface MetricsListener {
     /** A transport connection completed the Tether handshake. */
     default void connectionOpened() { }
 
-    /** A transport connection closed, for any reason. */
+    /**
+     * A transport connection closed, for any reason.
+     *
+     * @param closeCode the WebSocket close code
+     */
     default void connectionClosed(int closeCode) { }
 
     /**
@@ -39,6 +45,8 @@ public interface MetricsListener {
      * attached the upgraded, authenticated connection to the hub to the welcome that opened or
      * resumed its session (the hello, and on a clustered hub the broker's claim). The HTTP upgrade
      * and authentication before it are not included.
+     *
+     * @param nanos the handshake's duration in nanoseconds
      */
     default void handshakeCompleted(long nanos) { }
 
@@ -60,12 +68,18 @@ public interface MetricsListener {
      */
     default void duplicateReceived() { }
 
-    /** {@code count} messages were enqueued for delivery to one session. */
+    /**
+     * {@code count} messages were enqueued for delivery to one session.
+     *
+     * @param count the number of messages
+     */
     default void messagesQueued(int count) { }
 
     /**
      * {@code count} messages were written to one connection in one drain and flushed
      * ({@code Stats.messagesOut}).
+     *
+     * @param count the number of messages
      */
     default void messagesWritten(int count) { }
 
@@ -78,10 +92,18 @@ public interface MetricsListener {
      */
     default void reliableOverflowed() { }
 
-    /** The client acknowledged {@code count} reliable messages. */
+    /**
+     * The client acknowledged {@code count} reliable messages.
+     *
+     * @param count the number of messages
+     */
     default void messagesAcked(int count) { }
 
-    /** {@code count} reliable messages were replayed after a resume ({@code Stats.replayed}). */
+    /**
+     * {@code count} reliable messages were replayed after a resume ({@code Stats.replayed}).
+     *
+     * @param count the number of messages
+     */
     default void messagesReplayed(int count) { }
 
     /**
@@ -97,6 +119,8 @@ public interface MetricsListener {
      * The engine closed a connection for a malformed frame or an impossible sequence number, with
      * {@code closeCode} ({@link dev.tether.core.CloseCodes#BAD_REQUEST} or
      * {@link dev.tether.core.CloseCodes#INVALID_SEQUENCE}; {@code Stats.protocolErrors}).
+     *
+     * @param closeCode the close code the connection was closed with
      */
     default void protocolError(int closeCode) { }
 
@@ -116,10 +140,16 @@ public interface MetricsListener {
      * </ul>
      * {@code Stats.refused} counts admissions, resumes, subscribes, publishes and native
      * rate-limit closes; the others are reported here only.
+     *
+     * @param what the reason, one of those above
      */
     default void refused(String what) { }
 
-    /** A handler finished; {@code nanos} is the time from dispatch to completion. */
+    /**
+     * A handler finished; {@code nanos} is the time from dispatch to completion.
+     *
+     * @param nanos from dispatch to completion, in nanoseconds
+     */
     default void handlerCompleted(long nanos) { }
 
     /**
@@ -127,6 +157,8 @@ public interface MetricsListener {
      * a fixed set fit for a metric tag ({@code "handler.onMessage"}, {@code "handler.onOpen"},
      * {@code "presence.onPresence"}, {@code "socketio.connection"}, ...), the context the error
      * handler is given.
+     *
+     * @param callback the callback that threw
      */
     default void handlerFailed(String callback) { }
 
@@ -134,6 +166,9 @@ public interface MetricsListener {
      * A publish was handed to {@code recipients} local subscribers' queues (0 when the topic has
      * none on this node) in {@code nanos}: the fan-out, encoding once per wire protocol included.
      * On a clustered hub this is each node's delivery of the broker's entry.
+     *
+     * @param recipients the local subscribers it was queued for
+     * @param nanos      the fan-out's duration in nanoseconds
      */
     default void published(int recipients, long nanos) { }
 }

@@ -6,6 +6,8 @@ import dev.tether.core.Payload;
  * A control frame from the server, encoded by a {@link Protocol}. Application messages are not
  * among them: they go through {@link Protocol#encode} and {@link Protocol#frame} so that a topic
  * publish is encoded once.
+ *
+ * @since 0.1.0
  */
 public sealed interface OutboundFrame {
 
@@ -30,7 +32,20 @@ public sealed interface OutboundFrame {
                    long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes, int version)
             implements OutboundFrame {
 
-        /** A welcome of protocol version 1. */
+        /**
+         * A welcome of protocol version 1.
+         *
+         * @param sessionId the session's public id
+         * @param resumeToken the secret that resumes this session
+         * @param resumed whether an existing session was resumed
+         * @param lastClientSeq the last client sequence number the server processed
+         * @param gapFrom first server sequence number the client will never get, or 0
+         * @param gapTo last server sequence number the client will never get, or 0
+         * @param reason why the resume was refused or has a gap, or {@code null}
+         * @param heartbeatIntervalMs how often the server pings
+         * @param heartbeatTimeoutMs how long the server waits for the answer
+         * @param maxMessageBytes the largest message the server accepts
+         */
         public Welcome(String sessionId, String resumeToken, boolean resumed, long lastClientSeq,
                        long gapFrom, long gapTo, String reason,
                        long heartbeatIntervalMs, long heartbeatTimeoutMs, int maxMessageBytes) {
@@ -63,7 +78,11 @@ public sealed interface OutboundFrame {
      */
     record Ok(long id, long expiresAtMs) implements OutboundFrame {
 
-        /** Success of a subscribe or unsubscribe. */
+        /**
+         * Success of a subscribe or unsubscribe.
+         *
+         * @param id the id of the frame it answers
+         */
         public Ok(long id) {
             this(id, 0);
         }

@@ -4,11 +4,14 @@ package dev.tether.core.spi;
  * Thrown by a {@link Protocol} for input that breaks the wire protocol. The engine closes the
  * offending connection with {@link #closeCode()} and the message as reason; nothing else is
  * affected. Carries no stack trace: it is an expected outcome on a hot path.
+ *
+ * @since 0.1.0
  */
 public final class ProtocolException extends Exception {
 
     private static final long serialVersionUID = 1L;
 
+    /** The close code the offending connection gets. */
     private final int closeCode;
 
     /**
@@ -20,7 +23,7 @@ public final class ProtocolException extends Exception {
         this.closeCode = closeCode;
     }
 
-    /** The close code the offending connection gets. */
+    /** {@return the close code the offending connection gets} */
     public int closeCode() {
         return closeCode;
     }

@@ -10,12 +10,16 @@ import java.net.InetSocketAddress;
  * {@link #isWritable()}, {@link #suspendReads()} and {@link #resumeReads()} are called only on
  * that thread. {@link #execute(Runnable)}, {@link #close(int, String)} and
  * {@link #remoteAddress()} may be called from any thread.
+ *
+ * @since 0.1.0
  */
 public interface TransportConnection {
 
     /**
-     * Queues one frame for writing without flushing. Returns {@code false} if the connection is
-     * closed and the frame was not accepted. See {@link Frame} for buffer ownership.
+     * Queues one frame for writing without flushing. See {@link Frame} for buffer ownership.
+     *
+     * @param frame the frame
+     * @return {@code false} if the connection is closed and the frame was not accepted
      */
     boolean write(Frame frame);
 
@@ -23,8 +27,10 @@ public interface TransportConnection {
     void flush();
 
     /**
-     * Whether the transport can take more frames now. When this returns {@code false} the engine
-     * stops draining until the transport calls {@link ConnectionListener#onWritable()}.
+     * Tells whether the transport can take more frames now. When this returns {@code false} the
+     * engine stops draining until the transport calls {@link ConnectionListener#onWritable()}.
+     *
+     * @return whether the transport can take more frames now
      */
     boolean isWritable();
 
@@ -38,21 +44,24 @@ public interface TransportConnection {
      * Runs {@code task} on this connection's I/O thread, after tasks submitted before it. Never
      * blocks. Must keep working after the connection closed, for as long as the transport runs:
      * the engine hands session state between I/O threads through it.
+     *
+     * @param task the task
      */
     void execute(Runnable task);
 
-    /**
-     * Whether the current thread is this connection's I/O thread.
-     */
+    /** {@return whether the current thread is this connection's I/O thread} */
     boolean inIoThread();
 
     /**
      * Flushes what is queued, sends a close frame with {@code code} and {@code reason}, and closes
      * the socket. Idempotent; any thread. The transport reports the end through
      * {@link ConnectionListener#onClosed(int, String)}.
+     *
+     * @param code the close code
+     * @param reason the close reason, at most 123 bytes of UTF-8
      */
     void close(int code, String reason);
 
-    /** The peer's address, for logs and limits. */
+    /** {@return the peer's address, for logs and limits} */
     InetSocketAddress remoteAddress();
 }
