@@ -81,6 +81,8 @@ public final class InMemoryCluster {
      * how an application and the engine behave while the broker is unreachable.
      *
      * @param node a broker of this cluster ({@link #node()})
+     *
+     * @param reachable false to cut it off, true to join it again
      * @throws IllegalArgumentException if {@code node} is not one of this cluster's
      */
     public void setReachable(Broker node, boolean reachable) {

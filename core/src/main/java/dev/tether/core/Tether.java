@@ -167,14 +167,15 @@ public interface Tether extends AutoCloseable {
      *
      * <p>Cheap (one volatile read) and callable from any thread, including an I/O thread.
      *
-     * @since 0.2.0
+     * @return the hub's state now
+     * @since 0.1.0
      */
     State state();
 
     /**
      * The life of a hub, in order; it never goes back.
      *
-     * @since 0.2.0
+     * @since 0.1.0
      */
     enum State {
         /** Admitting connections and serving sessions. */

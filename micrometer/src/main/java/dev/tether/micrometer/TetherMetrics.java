@@ -188,6 +188,9 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
      * Meters tagged {@code protocol}, {@code endpoint} and {@code extraTags} (a node name, a
      * region...). Give the same tag keys to every instance that shares a registry.
      *
+     * @param protocol  the {@code protocol} tag, such as {@code tether-json} or {@code socket.io}
+     * @param endpoint  the {@code endpoint} tag, such as the path the hub is served on
+     * @param extraTags further tags for every meter
      * @throws IllegalArgumentException if {@code extraTags} has a {@code protocol} or {@code endpoint} tag
      */
     public TetherMetrics(String protocol, String endpoint, Iterable<Tag> extraTags) {
@@ -205,7 +208,7 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
         KNOWN_CALLBACKS.forEach(callback -> handlerErrors.put(callback, new LongAdder()));
     }
 
-    /** The tags every meter of this instance carries. */
+    /** {@return the tags every meter of this instance carries} */
     public Tags tags() {
         return tags;
     }

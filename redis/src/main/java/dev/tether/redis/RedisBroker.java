@@ -90,7 +90,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Not supported yet: Redis Cluster, and sharding over several Redis instances.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class RedisBroker implements Broker {
 
@@ -181,7 +181,11 @@ public final class RedisBroker implements Broker {
 
     private record PendingPublish(byte[] topic, boolean reliable, byte[] message, CompletableFuture<Void> future) { }
 
-    /** A broker with {@code config}; nothing connects before {@link #start}. */
+    /**
+     * A broker with {@code config}; nothing connects before {@link #start}.
+     *
+     * @param config its configuration
+     */
     public RedisBroker(RedisBrokerConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         byte[] id = new byte[9];
@@ -194,7 +198,7 @@ public final class RedisBroker implements Broker {
         this.nodeTimeoutMs = config.nodeTimeout().toMillis();
     }
 
-    /** This broker's configuration. */
+    /** {@return this broker's configuration} */
     public RedisBrokerConfig config() {
         return config;
     }

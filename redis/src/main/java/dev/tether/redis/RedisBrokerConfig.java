@@ -14,7 +14,7 @@ import java.util.Objects;
  * Run Redis without persistence ({@code save ""}, {@code appendonly no}) or with AOF
  * {@code appendfsync always}: a restart from a stale snapshot would reuse positions.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class RedisBrokerConfig {
 
@@ -64,57 +64,66 @@ public final class RedisBrokerConfig {
         this.publishBatchSize = b.publishBatchSize;
     }
 
-    /** A builder with every default set and no URI. */
+    /**
+     * A builder with every default set and no URI.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A configuration with every default and {@code uri}, such as {@code redis://localhost:6379}. */
+    /**
+     * A configuration with every default and {@code uri}, such as {@code redis://localhost:6379}.
+     *
+     * @param uri the Redis server
+     * @return the configuration
+     */
     public static RedisBrokerConfig of(String uri) {
         return builder().uri(uri).build();
     }
 
-    /** The Redis server: {@code redis://} or {@code rediss://} (TLS), with an optional password. */
+    /** {@return the Redis server: {@code redis://} or {@code rediss://} (TLS), with an optional password} */
     public URI uri() {
         return uri;
     }
 
-    /** The prefix of every key and channel this broker uses. */
+    /** {@return the prefix of every key and channel this broker uses} */
     public String keyPrefix() {
         return keyPrefix;
     }
 
-    /** The number of entries kept per topic; older entries are trimmed (a read over them is incomplete). */
+    /** {@return the number of entries kept per topic; older entries are trimmed (a read over them is incomplete)} */
     public long topicMaxLength() {
         return topicMaxLength;
     }
 
-    /** How long a topic's history outlives its last publish. */
+    /** {@return how long a topic's history outlives its last publish} */
     public Duration historyTtl() {
         return historyTtl;
     }
 
-    /** How long a topic's meta key (highest trimmed and last position) outlives its last publish. */
+    /** {@return how long a topic's meta key (highest trimmed and last position) outlives its last publish} */
     public Duration metaTtl() {
         return historyTtl.compareTo(MIN_META_TTL) > 0 ? historyTtl : MIN_META_TTL;
     }
 
-    /** How long a Redis command may take before its future fails as {@code unavailable}. */
+    /** {@return how long a Redis command may take before its future fails as {@code unavailable}} */
     public Duration commandTimeout() {
         return commandTimeout;
     }
 
-    /** The most commands waiting for Redis; beyond it an operation fails as {@code overloaded}. */
+    /** {@return the most commands waiting for Redis; beyond it an operation fails as {@code overloaded}} */
     public int maxPendingCommands() {
         return maxPendingCommands;
     }
 
-    /** How often a node refreshes its liveness, connection count and sweeps dead nodes. */
+    /** {@return how often a node refreshes its liveness, connection count and sweeps dead nodes} */
     public Duration heartbeatInterval() {
         return heartbeatInterval;
     }
 
-    /** How long after its last heartbeat a node counts as dead. */
+    /** {@return how long after its last heartbeat a node counts as dead} */
     public Duration nodeTimeout() {
         return nodeTimeout;
     }
@@ -122,12 +131,14 @@ public final class RedisBrokerConfig {
     /**
      * The most live messages waiting for the listener; beyond it live messages are dropped and
      * the listener hears {@code onInterrupted} (it then re-reads the feeds from history).
+     *
+     * @return the value
      */
     public int deliveryQueueCapacity() {
         return deliveryQueueCapacity;
     }
 
-    /** The most publishes sent to Redis in one script call when publishes queue up. */
+    /** {@return the most publishes sent to Redis in one script call when publishes queue up} */
     public int publishBatchSize() {
         return publishBatchSize;
     }
@@ -164,19 +175,34 @@ public final class RedisBrokerConfig {
         private Builder() {
         }
 
-        /** The Redis server, e.g. {@code redis://:secret@host:6379/0} or {@code rediss://host}. Required. */
+        /**
+         * The Redis server, e.g. {@code redis://:secret@host:6379/0} or {@code rediss://host}. Required.
+         *
+         * @param uri the Redis server
+         * @return this builder
+         */
         public Builder uri(String uri) {
             this.uri = URI.create(Objects.requireNonNull(uri, "uri"));
             return this;
         }
 
-        /** The Redis server. Required. */
+        /**
+         * The Redis server. Required.
+         *
+         * @param uri the Redis server
+         * @return this builder
+         */
         public Builder uri(URI uri) {
             this.uri = Objects.requireNonNull(uri, "uri");
             return this;
         }
 
-        /** The prefix of every key and channel. Default {@value #DEFAULT_KEY_PREFIX}. */
+        /**
+         * The prefix of every key and channel. Default {@value #DEFAULT_KEY_PREFIX}.
+         *
+         * @param keyPrefix the prefix
+         * @return this builder
+         */
         public Builder keyPrefix(String keyPrefix) {
             this.keyPrefix = keyPrefix;
             return this;
@@ -186,49 +212,87 @@ public final class RedisBrokerConfig {
          * Entries kept per topic, and per session of the direct messages it has not yet been
          * checkpointed past (a resume that needs trimmed entries gets an explicit gap). Default
          * {@value #DEFAULT_TOPIC_MAX_LENGTH}.
+         *
+         * @param topicMaxLength entries, at least 1
+         * @return this builder
          */
         public Builder topicMaxLength(long topicMaxLength) {
             this.topicMaxLength = topicMaxLength;
             return this;
         }
 
-        /** How long a topic's history outlives its last publish. Default 10 minutes. */
+        /**
+         * How long a topic's history outlives its last publish. Default 10 minutes.
+         *
+         * @param historyTtl a positive duration
+         * @return this builder
+         */
         public Builder historyTtl(Duration historyTtl) {
             this.historyTtl = historyTtl;
             return this;
         }
 
-        /** Timeout of every Redis command (and of the connect). Default 2 seconds. */
+        /**
+         * Timeout of every Redis command (and of the connect). Default 2 seconds.
+         *
+         * @param commandTimeout a positive duration
+         * @return this builder
+         */
         public Builder commandTimeout(Duration commandTimeout) {
             this.commandTimeout = commandTimeout;
             return this;
         }
 
-        /** Commands waiting for Redis before operations are refused. Default {@value #DEFAULT_MAX_PENDING_COMMANDS}. */
+        /**
+         * Commands waiting for Redis before operations are refused. Default {@value #DEFAULT_MAX_PENDING_COMMANDS}.
+         *
+         * @param maxPendingCommands at least 1
+         * @return this builder
+         */
         public Builder maxPendingCommands(int maxPendingCommands) {
             this.maxPendingCommands = maxPendingCommands;
             return this;
         }
 
-        /** How often a node heartbeats. Default 1 second. */
+        /**
+         * How often a node heartbeats. Default 1 second.
+         *
+         * @param heartbeatInterval a positive duration
+         * @return this builder
+         */
         public Builder heartbeatInterval(Duration heartbeatInterval) {
             this.heartbeatInterval = heartbeatInterval;
             return this;
         }
 
-        /** How long after its last heartbeat a node counts as dead. Default 5 seconds. */
+        /**
+         * How long after its last heartbeat a node counts as dead. Default 5 seconds.
+         *
+         * @param nodeTimeout a positive duration, longer than the heartbeat interval
+         * @return this builder
+         */
         public Builder nodeTimeout(Duration nodeTimeout) {
             this.nodeTimeout = nodeTimeout;
             return this;
         }
 
-        /** Live messages waiting for the listener. Default {@value #DEFAULT_DELIVERY_QUEUE_CAPACITY}. */
+        /**
+         * Live messages waiting for the listener. Default {@value #DEFAULT_DELIVERY_QUEUE_CAPACITY}.
+         *
+         * @param deliveryQueueCapacity at least 1
+         * @return this builder
+         */
         public Builder deliveryQueueCapacity(int deliveryQueueCapacity) {
             this.deliveryQueueCapacity = deliveryQueueCapacity;
             return this;
         }
 
-        /** Publishes per script call. Default {@value #DEFAULT_PUBLISH_BATCH_SIZE}. */
+        /**
+         * Publishes per script call. Default {@value #DEFAULT_PUBLISH_BATCH_SIZE}.
+         *
+         * @param publishBatchSize at least 1
+         * @return this builder
+         */
         public Builder publishBatchSize(int publishBatchSize) {
             this.publishBatchSize = publishBatchSize;
             return this;
@@ -237,6 +301,7 @@ public final class RedisBrokerConfig {
         /**
          * Validates and builds.
          *
+         * @return the configuration
          * @throws IllegalArgumentException naming the first invalid field
          * @throws NullPointerException     naming a missing field
          */

@@ -29,13 +29,17 @@ import java.util.Objects;
  *
  * <p>Threading: runs on the I/O thread that received the request and never blocks.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public final class HealthHandler implements HttpHandler {
 
     private final Tether tether;
 
-    /** A handler that reports the health of {@code tether}. */
+    /**
+     * A handler that reports the health of {@code tether}.
+     *
+     * @param tether the hub
+     */
     public HealthHandler(Tether tether) {
         this.tether = Objects.requireNonNull(tether, "tether");
     }

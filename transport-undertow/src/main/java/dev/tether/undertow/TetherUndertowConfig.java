@@ -337,7 +337,8 @@ public final class TetherUndertowConfig {
      * clients are connected; a host that puts the server behind a load balancer turns it on with
      * {@code healthPath("/health")}.
      *
-     * @since 0.2.0
+     * @return the path, or {@code null}
+     * @since 0.1.0
      */
     public String healthPath() {
         return healthPath;
@@ -348,7 +349,8 @@ public final class TetherUndertowConfig {
      * added; empty by default. Requests to a path that is neither the Tether path,
      * {@link #healthPath()} nor one of these are answered 404. Unmodifiable.
      *
-     * @since 0.2.0
+     * @return exact path to handler
+     * @since 0.1.0
      */
     public Map<String, HttpHandler> routes() {
         return routes;
@@ -569,7 +571,9 @@ public final class TetherUndertowConfig {
          * An exact path that starts with {@code /}, is neither {@link #path(String)} nor
          * {@link #socketIoPath(String)} nor a {@linkplain #route route}; checked by {@link #build()}.
          *
-         * @since 0.2.0
+         * @param v the path, or {@code null} for none
+         * @return this builder
+         * @since 0.1.0
          */
         public Builder healthPath(String v) {
             this.healthPath = v;
@@ -586,7 +590,10 @@ public final class TetherUndertowConfig {
          * not start with {@code /}, that is {@link #path(String)}, {@link #socketIoPath(String)} or
          * {@link #healthPath(String)}, or that was added before, and a {@code null} handler.
          *
-         * @since 0.2.0
+         * @param path    the exact path
+         * @param handler what answers it
+         * @return this builder
+         * @since 0.1.0
          */
         public Builder route(String path, HttpHandler handler) {
             routes.add(new AbstractMap.SimpleEntry<>(path, handler));

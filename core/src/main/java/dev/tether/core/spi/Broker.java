@@ -10,7 +10,7 @@ import java.util.concurrent.CompletableFuture;
  * client whose node dies resumes on another with nothing lost, or with an explicit gap.
  *
  * <p>Without a broker ({@code TetherConfig.broker()} unset, the default) a hub keeps everything
- * in its own memory and nothing here is used. {@code InMemoryBroker} implements this contract
+ * in its own memory and nothing here is used. {@code InMemoryCluster} implements this contract
  * inside one JVM (several hubs sharing it form an in-process cluster); {@code tether-redis}
  * implements it on Redis.
  *
@@ -47,13 +47,15 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Implementations are thread-safe. Compatibility kit: {@code BrokerContract} in core's tests.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 public interface Broker extends AutoCloseable {
 
     /**
      * Connects and starts live delivery to the node's listener. Called once, by the hub that
      * owns this broker instance, before any other method.
+     *
+     * @param node the hub's listener and settings
      */
     void start(Node node);
 
@@ -65,6 +67,14 @@ public interface Broker extends AutoCloseable {
      * @param connections        this node's open connections now, for the cluster count
      */
     record Node(BrokerListener listener, long sessionRetentionMs, java.util.function.IntSupplier connections) {
+        /**
+         * The hub's listener and settings.
+         *
+         * @param connections this node's open connections now, for the cluster count
+         * @param listener where live entries and markers go
+         * @param sessionRetentionMs how long a record outlives its last connection (or its node)
+         * @throws IllegalArgumentException if {@code sessionRetentionMs} is not positive
+         */
         public Node {
             Objects.requireNonNull(listener, "listener");
             Objects.requireNonNull(connections, "connections");
@@ -74,13 +84,21 @@ public interface Broker extends AutoCloseable {
         }
     }
 
-    /** This node's id in the cluster: unique among live nodes, new with every start. */
+    /**
+     * This node's id in the cluster: unique among live nodes, new with every start.
+     *
+     * @return the id
+     */
     String nodeId();
 
     /**
      * Publishes on {@code topic}. A reliable message is appended to the topic's history with a
      * new position and delivered to every node with a subscriber; a volatile one is delivered
      * live only (position 0), never stored.
+     *
+     * @param topic   the topic
+     * @param message the message
+     * @return completes when the broker has it
      */
     CompletableFuture<Void> publish(String topic, BrokerMessage message);
 
@@ -88,6 +106,10 @@ public interface Broker extends AutoCloseable {
      * Sends a message to one session, wherever it is owned: a reliable one is appended to the
      * session's feed. Completes exceptionally with {@link BrokerException#NO_SESSION} when the
      * session is unknown or ended.
+     *
+     * @param sessionId the session
+     * @param message   the message
+     * @return completes when the broker has it
      */
     CompletableFuture<Void> send(String sessionId, BrokerMessage message);
 
@@ -95,6 +117,9 @@ public interface Broker extends AutoCloseable {
      * Creates a session record owned by this node. Completes with the position at which the
      * session's feed starts; the listener sees {@link BrokerListener#onClaimed} at that
      * position, with no topics.
+     *
+     * @param record the new session's record
+     * @return the position at which its feed starts
      */
     CompletableFuture<Long> create(SessionRecord record);
 
@@ -105,11 +130,13 @@ public interface Broker extends AutoCloseable {
      * at that position, after which the session's entries come live to this node. Completes
      * with {@link Claim#missing} when there is no such session.
      *
+     * @param sessionId the session
      * @param tokenHash the SHA-256 of the resume token the client presented; a mismatch completes
      *     with {@link Claim#forbidden()} and changes nothing
      * @param attempt   the client's resume attempt number (PROTOCOL.md §3), or 0 for none: one not
      *     above the highest this session's claims carried completes with {@link Claim#stale()}
      *     and changes nothing; a higher one is recorded
+     * @return the claim's answer
      */
     CompletableFuture<Claim> claim(String sessionId, byte[] tokenHash, long attempt);
 
@@ -118,6 +145,11 @@ public interface Broker extends AutoCloseable {
      * session's record describes it, in position order. {@link Feed#complete()} is false when
      * part of it is no longer held (history trimmed or expired, or lost with the broker's
      * data); the entries are then of no use and the engine reports a gap.
+     *
+     * @param record the session's record, as a claim returned it
+     * @param after  the position after which to read
+     * @param upTo   the last position to read
+     * @return the entries, or an incomplete feed with its reason
      */
     CompletableFuture<Feed> read(SessionRecord record, long after, long upTo);
 
@@ -125,10 +157,20 @@ public interface Broker extends AutoCloseable {
      * Subscribes a session owned by this node. Completes with the position from which the
      * topic's entries are in the session's feed; the listener sees
      * {@link BrokerListener#onSubscribed} at that position.
+     *
+     * @param sessionId the session
+     * @param topic     the topic
+     * @return the subscription's position
      */
     CompletableFuture<Long> subscribe(String sessionId, String topic);
 
-    /** Unsubscribes; the listener sees {@link BrokerListener#onUnsubscribed} at the position returned. */
+    /**
+     * Unsubscribes; the listener sees {@link BrokerListener#onUnsubscribed} at the position returned.
+     *
+     * @param sessionId the session
+     * @param topic     the topic
+     * @return the position at which it ended
+     */
     CompletableFuture<Long> unsubscribe(String sessionId, String topic);
 
     /**
@@ -154,7 +196,10 @@ public interface Broker extends AutoCloseable {
      * resends the messages where it resumed, so a late commit of the former node must not run
      * them a second time.
      *
-     * @param effects in the order the handlers made them; may be empty
+     * @param sessionId the session whose client messages were processed
+     * @param clientSeq the highest client sequence number processed, or 0 for none
+     * @param effects   in the order the handlers made them; may be empty
+     * @return completes when the broker recorded it
      */
     CompletableFuture<Void> commit(String sessionId, long clientSeq, List<Effect> effects);
 
@@ -181,6 +226,16 @@ public interface Broker extends AutoCloseable {
             UNSUBSCRIBE
         }
 
+        /**
+         * An effect; each kind has exactly its fields.
+         *
+         * @param kind what the effect does
+         * @param message the reliable message of a publish or a direct message, else null
+         * @param sessionId the session of a direct message or a subscription change, else null
+         * @param topic the topic of a publish or a subscription change, else null
+         * @throws IllegalArgumentException if a field the kind needs is missing, one it has not is
+         *     present, or the message is volatile
+         */
         public Effect {
             Objects.requireNonNull(kind, "kind");
             boolean hasTopic = kind != Kind.SEND;
@@ -196,25 +251,49 @@ public interface Broker extends AutoCloseable {
             }
         }
 
-        /** A publish on {@code topic}. */
+        /**
+         * A publish on {@code topic}.
+         *
+         * @param topic   the topic
+         * @param message a reliable message
+         * @return the effect
+         */
         public static Effect publish(String topic, BrokerMessage message) {
             return new Effect(Kind.PUBLISH, Objects.requireNonNull(topic, "topic"), null,
                     Objects.requireNonNull(message, "message"));
         }
 
-        /** A direct message to session {@code sessionId}. */
+        /**
+         * A direct message to session {@code sessionId}.
+         *
+         * @param sessionId the session
+         * @param message   a reliable message
+         * @return the effect
+         */
         public static Effect send(String sessionId, BrokerMessage message) {
             return new Effect(Kind.SEND, null, Objects.requireNonNull(sessionId, "sessionId"),
                     Objects.requireNonNull(message, "message"));
         }
 
-        /** Subscribes session {@code sessionId} to {@code topic}. */
+        /**
+         * Subscribes session {@code sessionId} to {@code topic}.
+         *
+         * @param sessionId the session
+         * @param topic     the topic
+         * @return the effect
+         */
         public static Effect subscribe(String sessionId, String topic) {
             return new Effect(Kind.SUBSCRIBE, Objects.requireNonNull(topic, "topic"),
                     Objects.requireNonNull(sessionId, "sessionId"), null);
         }
 
-        /** Unsubscribes session {@code sessionId} from {@code topic}. */
+        /**
+         * Unsubscribes session {@code sessionId} from {@code topic}.
+         *
+         * @param sessionId the session
+         * @param topic     the topic
+         * @return the effect
+         */
         public static Effect unsubscribe(String sessionId, String topic) {
             return new Effect(Kind.UNSUBSCRIBE, Objects.requireNonNull(topic, "topic"),
                     Objects.requireNonNull(sessionId, "sessionId"), null);
@@ -229,6 +308,12 @@ public interface Broker extends AutoCloseable {
      * up to a durable {@code clientSeq}. A checkpoint of a session that another node owns now
      * (a late one of its former node) changes nothing: it must not trim history under the new
      * owner's read of the feed.
+     *
+     * @param sessionId the session
+     * @param seq       the highest sequence number the client acknowledged
+     * @param position  that message's position
+     * @param clientSeq the highest client sequence number processed
+     * @return completes when it is durable
      */
     CompletableFuture<Void> checkpoint(String sessionId, long seq, long position, long clientSeq);
 
@@ -239,6 +324,9 @@ public interface Broker extends AutoCloseable {
      * false if its session is unknown (where {@link #checkpoint} fails with
      * {@link BrokerException#NO_SESSION}). Fails as a whole if the broker cannot be reached.
      * The default calls {@link #checkpoint} for each.
+     *
+     * @param batch the checkpoints
+     * @return one flag per checkpoint: false if its session is unknown
      */
     default CompletableFuture<List<Boolean>> checkpoints(List<Checkpoint> batch) {
         List<CompletableFuture<Boolean>> each = new java.util.ArrayList<>(batch.size());
@@ -259,8 +347,23 @@ public interface Broker extends AutoCloseable {
                 .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
     }
 
-    /** One session's checkpoint in a {@link #checkpoints} batch; the fields as in {@link #checkpoint}. */
+    /**
+     * One session's checkpoint in a {@link #checkpoints} batch, as {@link #checkpoint} takes it.
+     *
+     * @param sessionId the session
+     * @param seq       the highest sequence number the client acknowledged
+     * @param position  that message's position
+     * @param clientSeq the highest client sequence number processed
+     */
     record Checkpoint(String sessionId, long seq, long position, long clientSeq) {
+        /**
+         * A checkpoint.
+         *
+         * @param clientSeq the highest client sequence number processed
+         * @param position that message's position
+         * @param seq the highest sequence number the client acknowledged
+         * @param sessionId the session
+         */
         public Checkpoint {
             Objects.requireNonNull(sessionId, "sessionId");
         }
@@ -271,6 +374,9 @@ public interface Broker extends AutoCloseable {
      * calls {@link #expire} when the session retention passes, and if this node dies first the
      * record expires on its own about one retention later. The records of sessions this node owns and that
      * stay attached are kept alive while the node lives, and expire one retention after it dies.
+     *
+     * @param sessionId the session
+     * @return completes when recorded
      */
     CompletableFuture<Void> detach(String sessionId);
 
@@ -279,12 +385,18 @@ public interface Broker extends AutoCloseable {
      * gone. It leaves the presence of its topics (with leave events) and a later {@link #claim}
      * completes with {@link Claim#missing}. Does nothing if another node owns the session now or
      * it ended.
+     *
+     * @param sessionId the session
+     * @return completes when recorded
      */
     CompletableFuture<Void> expire(String sessionId);
 
     /**
      * The sessions subscribed to {@code topic} on every live node: session id to principal name.
      * Entries of a node that died are gone within {@link #nodeTimeoutMs()}.
+     *
+     * @param topic the topic
+     * @return session id to principal name
      */
     CompletableFuture<java.util.Map<String, String>> presence(String topic);
 
@@ -293,19 +405,40 @@ public interface Broker extends AutoCloseable {
      * ({@link BrokerListener#onPresence}) even while no session of this node subscribes to it.
      * A node watches a topic or not: watching twice is watching once. A watch ends with
      * {@link #unwatchPresence}, or with the node (it leaves, or is taken for dead).
+     *
+     * @param topic the topic
+     * @return completes when the watch is registered
      */
     CompletableFuture<Void> watchPresence(String topic);
 
-    /** Ends {@link #watchPresence}: joins and leaves of {@code topic} come only while a session of this node subscribes. */
+    /**
+     * Ends {@link #watchPresence}: joins and leaves of {@code topic} come only while a session of this node subscribes.
+     *
+     * @param topic the topic
+     * @return completes when the watch is gone
+     */
     CompletableFuture<Void> unwatchPresence(String topic);
 
-    /** Open connections over every live node, as each last reported it. */
+    /**
+     * Open connections over every live node, as each last reported it.
+     *
+     * @return the count
+     */
     CompletableFuture<Long> clusterConnections();
 
-    /** How long after its last heartbeat a node counts as dead. */
+    /**
+     * How long after its last heartbeat a node counts as dead.
+     *
+     * @return milliseconds
+     */
     long nodeTimeoutMs();
 
-    /** Ends a session for good: a later {@link #claim} completes with {@link Claim#ended()}. */
+    /**
+     * Ends a session for good: a later {@link #claim} completes with {@link Claim#ended()}.
+     *
+     * @param sessionId the session
+     * @return completes when recorded
+     */
     CompletableFuture<Void> end(String sessionId);
 
     /** Stops live delivery and closes the connections. Sessions this node owned stay claimable. */

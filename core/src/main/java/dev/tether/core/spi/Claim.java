@@ -8,7 +8,7 @@ import java.util.Objects;
  * @param status   {@link #CLAIMED}, {@link #MISSING}, {@link #ENDED}, {@link #FORBIDDEN} or {@link #STALE}
  * @param record   the session's record when claimed, else null
  * @param position the claim position when claimed, else 0
- * @since 0.2.0
+ * @since 0.1.0
  */
 public record Claim(int status, SessionRecord record, long position) {
 
@@ -26,28 +26,46 @@ public record Claim(int status, SessionRecord record, long position) {
      */
     public static final int STALE = 4;
 
+    /**
+     * A claim's answer.
+     *
+     * @param position the claim position when claimed, else 0
+     * @param record the session's record when claimed, else null
+     * @param status {@link #CLAIMED}, {@link #MISSING}, {@link #ENDED}, {@link #FORBIDDEN} or {@link #STALE}
+     * @throws NullPointerException if {@code status} is {@link #CLAIMED} and {@code record} is null
+     */
     public Claim {
         if (status == CLAIMED) {
             Objects.requireNonNull(record, "record");
         }
     }
 
+    /**
+     * {@return the answer of a claim that took the session} at {@code position}
+     *
+     * @param record   the session's record
+     * @param position the claim's position
+     */
     public static Claim claimed(SessionRecord record, long position) {
         return new Claim(CLAIMED, record, position);
     }
 
+    /** {@return the answer for a session the broker does not hold} */
     public static Claim missing() {
         return new Claim(MISSING, null, 0);
     }
 
+    /** {@return the answer for a session that ended for good} */
     public static Claim ended() {
         return new Claim(ENDED, null, 0);
     }
 
+    /** {@return the answer for a token that does not match} */
     public static Claim forbidden() {
         return new Claim(FORBIDDEN, null, 0);
     }
 
+    /** {@return the answer for a resume attempt not above one already seen} */
     public static Claim stale() {
         return new Claim(STALE, null, 0);
     }

@@ -29,13 +29,15 @@ public sealed interface InboundFrame {
             implements InboundFrame {
 
         /**
-         * Checks the version.
+         * Checks the version and the position.
          *
          * @param sessionId the session to resume, or {@code null} for a new session
          * @param resumeToken the resume token issued with that session, or {@code null}
          * @param lastSeq the last server sequence number the client received (0 if none)
          * @param attempt the number of this resume attempt, or 0 when absent
          * @param version the highest protocol version the client speaks, at least 1
+         * @param position the cluster position of message {@code lastSeq}, or 0 when absent
+         * @throws IllegalArgumentException if {@code version} is below 1 or {@code position} negative
          */
         public Hello {
             if (version < 1) {
@@ -46,7 +48,15 @@ public sealed interface InboundFrame {
             }
         }
 
-        /** A hello without a position. */
+        /**
+         * A hello without a position.
+         *
+         * @param attempt the number of this resume attempt, or 0 when absent
+         * @param lastSeq the last server sequence number the client received (0 if none)
+         * @param resumeToken the resume token issued with that session, or {@code null}
+         * @param sessionId the session to resume, or {@code null} for a new session
+         * @param version the highest protocol version the client speaks, at least 1
+         */
         public Hello(String sessionId, String resumeToken, long lastSeq, long attempt, int version) {
             this(sessionId, resumeToken, lastSeq, attempt, version, 0);
         }

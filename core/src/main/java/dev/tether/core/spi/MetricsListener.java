@@ -27,6 +27,8 @@ public interface MetricsListener {
      * gauges (connections, sessions, topics, queued, pending acks, oldest unacknowledged age).
      * Called once per hub, on the thread creating it, before the hub is returned; a listener
      * given to several hubs is told of each.
+     *
+     * @param stats reads the hub's statistics
      */
     default void hubStarted(Supplier<Stats> stats) { }
 
