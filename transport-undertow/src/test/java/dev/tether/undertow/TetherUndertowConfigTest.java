@@ -142,22 +142,4 @@ class TetherUndertowConfigTest {
     private static void assertRefused(TetherUndertowConfig.Builder builder, String field) {
         assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(field);
     }
-
-    @Test
-    void routesAreExactPathsKeptInOrderAndValidatedWhenBuilt() {
-        HttpHandler ok = exchange -> exchange.getResponseSender().send("ok");
-        TetherUndertowConfig c = TetherUndertowConfig.builder().route("/metrics", ok).route("/health", ok).build();
-        assertThat(c.routes()).containsOnlyKeys("/metrics", "/health");
-        assertThat(c.routes().keySet()).containsExactly("/metrics", "/health");
-        assertThat(TetherUndertowConfig.defaults().routes()).isEmpty();
-        assertThatThrownBy(() -> c.routes().put("/x", ok)).isInstanceOf(UnsupportedOperationException.class);
-        assertThatThrownBy(() -> TetherUndertowConfig.builder().route("metrics", ok).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must start with '/'");
-        assertThatThrownBy(() -> TetherUndertowConfig.builder().route("/m", ok).route("/m", ok).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("added twice");
-        assertThatThrownBy(() -> TetherUndertowConfig.builder().route("/tether", ok).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Tether's own path");
-        assertThatThrownBy(() -> TetherUndertowConfig.builder().route("/m", null).build())
-                .isInstanceOf(NullPointerException.class).hasMessageContaining("route handler");
-    }
 }
