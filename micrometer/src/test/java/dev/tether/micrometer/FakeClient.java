@@ -10,7 +10,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -82,25 +81,6 @@ final class FakeClient extends InMemoryTransport {
         onIo(() -> { });
     }
 
-    /** Blocks the I/O thread until the returned latch is counted down. */
-    CountDownLatch blockIo() {
-        CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch blocked = new CountDownLatch(1);
-        execute(() -> {
-            blocked.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        try {
-            blocked.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return release;
-    }
 
     @Override
     protected void delivered(byte[] bytes, boolean binary) {

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -90,25 +89,6 @@ final class InMemoryConnection extends InMemoryTransport {
         }
     }
 
-    /** Blocks the I/O thread until the returned latch is counted down. */
-    CountDownLatch blockIo() {
-        CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch blocked = new CountDownLatch(1);
-        execute(() -> {
-            blocked.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        try {
-            blocked.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return release;
-    }
 
     @Override
     protected void delivered(byte[] bytes, boolean binary) {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -125,6 +126,26 @@ public abstract class InMemoryTransport implements TransportConnection {
     @Override
     public void resumeReads() {
         readsSuspended = false;
+    }
+
+    /** Blocks the I/O thread until the returned latch is counted down. */
+    public CountDownLatch blockIo() {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch blocked = new CountDownLatch(1);
+        execute(() -> {
+            blocked.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try {
+            blocked.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return release;
     }
 
     @Override
