@@ -155,7 +155,13 @@ public interface Tether extends AutoCloseable {
      */
     Registration onPresence(String topic, PresenceListener listener);
 
-    /** {@return a snapshot of counters and gauges} */
+    /**
+     * A snapshot of this node's counters and gauges. Constant time whatever the number of
+     * connections and sessions (every field is kept as its events happen), so a metrics library
+     * may read it on every scrape; any thread.
+     *
+     * @return the snapshot
+     */
     Stats stats();
 
     /**
