@@ -260,6 +260,12 @@ final class Cluster implements BrokerListener {
         return changeSubscription(session, Broker.Effect.unsubscribe(session.id(), topic));
     }
 
+    /*
+     * A change made outside a handler is applied wherever the session is by then: if a retry lands
+     * after the session moved, its marker reaches the new owner's topic table but not that
+     * session's local topics() set (made from the record at its claim), so the table entry is not
+     * removed with the session. It needs an outage, a move and a late retry at once; not handled.
+     */
     private CompletableFuture<Void> changeSubscription(ServerSession session, Broker.Effect change) {
         CompletableFuture<Void> recorded = new CompletableFuture<>();
         CommitQueue.Collected collecting = collected.get();
