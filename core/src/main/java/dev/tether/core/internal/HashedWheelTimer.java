@@ -108,6 +108,21 @@ public final class HashedWheelTimer implements AutoCloseable {
     }
 
     /**
+     * As {@link #schedule}, for a task that has no point once the timer's owner stops: null
+     * instead of an exception when the timer has been closed, even concurrently.
+     */
+    public Timeout scheduleIfOpen(Runnable task, long delay, TimeUnit unit) {
+        if (closed.get()) {
+            return null;
+        }
+        try {
+            return schedule(task, delay, unit);
+        } catch (IllegalStateException closedMeanwhile) {
+            return null; // the only reason schedule() throws
+        }
+    }
+
+    /**
      * Schedules {@code task} to run once on the timer thread, on the first tick at or after
      * {@code delay} from now. Safe to call from any thread, including the timer thread; never
      * blocks.

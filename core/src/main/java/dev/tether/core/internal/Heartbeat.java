@@ -89,13 +89,14 @@ public final class Heartbeat {
 
     private void schedulePing(long delayNanos) {
         long delay = gridNanos <= 0 ? delayNanos : alignUp(System.nanoTime() - GRID_ORIGIN, delayNanos, gridNanos);
-        pending = timer.schedule(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
+        // A hub that closed has closed its timer: its connections are going away, no more pings.
+        pending = timer.scheduleIfOpen(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
     }
 
     private void ping() {
         if (owner.sendPing()) {
             pingSentNanos = System.nanoTime();
-            pending = timer.schedule(this::pongDeadline, timeoutNanos, TimeUnit.NANOSECONDS);
+            pending = timer.scheduleIfOpen(this::pongDeadline, timeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
 

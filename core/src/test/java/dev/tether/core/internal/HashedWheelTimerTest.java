@@ -209,6 +209,8 @@ class HashedWheelTimerTest {
 
         assertThatThrownBy(() -> timer.schedule(ran::incrementAndGet, 1, TimeUnit.MILLISECONDS))
                 .isInstanceOf(IllegalStateException.class);
+        assertThat(timer.scheduleIfOpen(ran::incrementAndGet, 1, TimeUnit.MILLISECONDS))
+                .as("a task that has no point once the owner stops").isNull();
         assertThat(timer.pending()).isZero();
         assertThat(far.isCancelled()).isTrue();
         assertThat(far.cancel()).isFalse();
