@@ -195,53 +195,6 @@ public interface Tether extends AutoCloseable {
         CLOSED
     }
 
-    /** {@link #admit()}: a connection slot is reserved. */
-    int ADMITTED = 0;
-
-    /**
-     * For transports, before the upgrade: reserves a slot for one more connection if the hub is
-     * under {@link TetherConfig#maxConnections()} and {@link TetherConfig#maxHandshakesPerSecond()}
-     * (with its {@link TetherConfig#handshakeBurst()}) and not closing. Cheap: nothing is created. The slot is taken by the {@link #connect} of
-     * the same handshake, or given back with {@link #cancelAdmission()} if the upgrade does not
-     * happen. A refusal is counted in {@link Stats#refused()}.
-     *
-     * @return {@link #ADMITTED}, or the whole seconds the client should wait before retrying
-     *     (the transport answers HTTP 503 with that {@code Retry-After})
-     */
-    int admit();
-
-    /** For transports: gives back a slot {@link #admit()} reserved when the upgrade failed. */
-    void cancelAdmission();
-
-    /**
-     * For transports: attaches a newly upgraded connection, authenticated as {@code principal}
-     * with credentials that do not expire. As {@link #connect(TransportConnection, AuthResult.Accepted)}.
-     *
-     * @param connection the upgraded connection
-     * @param principal who the authenticator said the client is
-     * @return the listener the transport feeds every event of the connection
-     */
-    default ConnectionListener connect(TransportConnection connection, Principal principal) {
-        return connect(connection, new AuthResult.Accepted(principal, null));
-    }
-
-    /**
-     * For transports: attaches a newly upgraded connection, authenticated as the authenticator
-     * said, into the slot {@link #admit()} reserved for it. The engine expects a hello frame next
-     * (see PROTOCOL.md). Call on the connection's I/O thread; the returned listener must be fed
-     * every event of the connection.
-     *
-     * <p>If the credentials expire ({@link AuthResult.Accepted#expiresAt()}), the engine asks a
-     * client that speaks protocol version 2 for a fresh token before then, and closes the
-     * connection with {@link CloseCodes#CREDENTIALS_EXPIRED} when none was accepted in time; the
-     * session stays resumable.
-     *
-     * @param connection the upgraded connection
-     * @param credentials the authenticator's answer: the principal and when its credentials expire
-     * @return the listener the transport feeds every event of the connection
-     */
-    ConnectionListener connect(TransportConnection connection, AuthResult.Accepted credentials);
-
     /**
      * Drains and stops the hub, blocking up to {@link TetherConfig#drainTimeout()}: refuses new
      * connections, gives every client a random delay within

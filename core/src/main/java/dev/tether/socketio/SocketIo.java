@@ -188,7 +188,7 @@ public final class SocketIo {
     }
 
     /**
-     * For transports: opens an Engine.IO connection on a transport whose slot {@link Tether#admit()}
+     * For transports: opens an Engine.IO connection on a transport whose slot {@link dev.tether.core.spi.TransportHub#admit()}
      * reserved, authenticated as {@code principal}: writes the open packet and starts the
      * heartbeat. Call on the connection's I/O thread; feed the returned listener every event of
      * the connection.

@@ -1,5 +1,6 @@
 package dev.tether.socketio;
 
+import dev.tether.core.spi.TransportHub;
 import dev.tether.core.Tether;
 import dev.tether.core.testing.InMemoryTransport;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ final class SioConnection extends InMemoryTransport {
 
     static SioConnection open(SocketIo io, Principal principal) {
         SioConnection c = new SioConnection();
-        if (io.tether().admit() != Tether.ADMITTED) {
+        if (TransportHub.of(io.tether()).admit() != TransportHub.ADMITTED) {
             throw new AssertionError("not admitted");
         }
         c.connect(() -> io.connect(c, principal, io.newEngineId(), List.of()));

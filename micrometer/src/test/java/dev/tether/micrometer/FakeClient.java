@@ -1,5 +1,6 @@
 package dev.tether.micrometer;
 
+import dev.tether.core.spi.TransportHub;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tether.core.Tether;
@@ -30,10 +31,10 @@ final class FakeClient extends InMemoryTransport {
     /** Admitted and attached to {@code tether} as {@code principal}, as a transport does after the upgrade. */
     static FakeClient open(Tether tether, Principal principal) {
         FakeClient c = new FakeClient();
-        if (tether.admit() != Tether.ADMITTED) {
+        if (TransportHub.of(tether).admit() != TransportHub.ADMITTED) {
             throw new AssertionError("not admitted");
         }
-        c.connect(() -> tether.connect(c, new AuthResult.Accepted(principal, null)));
+        c.connect(() -> TransportHub.of(tether).connect(c, new AuthResult.Accepted(principal, null)));
         return c;
     }
 

@@ -1,5 +1,6 @@
 package dev.tether.redis;
 
+import dev.tether.core.spi.TransportHub;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -93,8 +94,8 @@ class TetherPresenceTest {
 
         Client(Tether tether, Principal principal) {
             super("client-io", 40000);
-            assertThat(tether.admit()).isEqualTo(Tether.ADMITTED);
-            connect(() -> tether.connect(this, principal));
+            assertThat(TransportHub.of(tether).admit()).isEqualTo(TransportHub.ADMITTED);
+            connect(() -> TransportHub.of(tether).connect(this, principal));
         }
 
         JsonNode hello(String json) {

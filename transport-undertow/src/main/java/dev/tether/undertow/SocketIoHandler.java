@@ -1,5 +1,6 @@
 package dev.tether.undertow;
 
+import dev.tether.core.spi.TransportHub;
 import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
@@ -46,7 +47,7 @@ import java.util.function.BiConsumer;
  *       requests without {@code Origin} need no CORS headers and get none;</li>
  *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};</li>
  *   <li>a new session ({@code transport=websocket} or {@code polling} without {@code sid}):
- *       admission control ({@link Tether#admit()}: 503 with {@code Retry-After}) and the hub's
+ *       admission control ({@link dev.tether.core.spi.TransportHub#admit()}: 503 with {@code Retry-After}) and the hub's
  *       authenticator (its 401, 403 or 503; 503 if it has not answered within
  *       {@link dev.tether.core.TetherConfig#authenticationTimeout()}), exactly as a native
  *       {@link TetherHandler} upgrade, including the wait for an asynchronous answer, which
@@ -219,8 +220,8 @@ public final class SocketIoHandler implements HttpHandler {
             SocketIoErrors.badRequest(exchange, 2, "Bad handshake method");
             return;
         }
-        int retryAfter = tether.admit();
-        if (retryAfter != Tether.ADMITTED) {
+        int retryAfter = TransportHub.of(tether).admit();
+        if (retryAfter != TransportHub.ADMITTED) {
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
             exchange.setStatusCode(503);
             exchange.getResponseSender().send("Over capacity; retry later.");
@@ -314,7 +315,7 @@ public final class SocketIoHandler implements HttpHandler {
     }
 
     private ConnectionListener attachUpgrade(TransportConnection connection, AuthResult.Accepted credentials) {
-        tether.cancelAdmission(); // the upgrade took a slot; the session already holds one
+        TransportHub.of(tether).cancelAdmission(); // the upgrade took a slot; the session already holds one
         PollingTransport transport = ((Upgrading) credentials.principal()).transport();
         return new UpgradeProbe(io, transport, (UndertowConnection) connection, config.writeWaterMark().highBytes());
     }

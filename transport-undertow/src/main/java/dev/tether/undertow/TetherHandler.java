@@ -1,5 +1,6 @@
 package dev.tether.undertow;
 
+import dev.tether.core.spi.TransportHub;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.internal.AuthAnswers;
@@ -37,7 +38,7 @@ import java.util.function.BiFunction;
  *   <li>an {@code Origin} header that is not allowed (by default anything but the request's own
  *       origin; see {@link TetherUndertowConfig#allowedOrigins()}): 403 with a short plain-text
  *       body, and the reason logged at {@code DEBUG};</li>
- *   <li>the hub refuses admission ({@link Tether#admit()}: too many connections or handshakes
+ *   <li>the hub refuses admission ({@link dev.tether.core.spi.TransportHub#admit()}: too many connections or handshakes
  *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
  *       {@code stats().refused()};</li>
  *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
@@ -140,7 +141,7 @@ public final class TetherHandler implements HttpHandler {
         this.next = next;
         this.origins = OriginPolicy.of(config.allowedOrigins(), config.allowAnyOrigin());
         ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
-        this.upgrade = new WebSocketUpgrade(tether, connector == null ? tether::connect : connector, settings);
+        this.upgrade = new WebSocketUpgrade(tether, connector == null ? TransportHub.of(tether)::connect : connector, settings);
         this.upgradeAccepted = upgrade::upgrade;
     }
 
@@ -178,8 +179,8 @@ public final class TetherHandler implements HttpHandler {
         if (!checkOrigin(exchange).allowed()) {
             return;
         }
-        int retryAfter = tether.admit();
-        if (retryAfter != Tether.ADMITTED) {
+        int retryAfter = TransportHub.of(tether).admit();
+        if (retryAfter != TransportHub.ADMITTED) {
             // Cheap, before any work: under a storm this is most of what we do.
             exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
             respond(exchange, 503, "Over capacity; retry later.", false);

@@ -10,6 +10,7 @@ import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
+import dev.tether.core.spi.TransportHub;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
@@ -29,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * transport attaches and every event the transport feeds it, and does nothing else. Tests that
  * need the engine's behaviour use the real hub ({@link Tether#create}).
  */
-final class RecordingTether implements Tether {
+final class RecordingTether implements Tether, TransportHub {
 
     private final TetherConfig config;
     private final BlockingQueue<Attached> attached = new LinkedBlockingQueue<>();

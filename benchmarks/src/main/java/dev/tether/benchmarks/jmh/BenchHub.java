@@ -1,5 +1,6 @@
 package dev.tether.benchmarks.jmh;
 
+import dev.tether.core.spi.TransportHub;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -25,7 +26,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * A real hub for benchmarks, made with {@link Tether#create}, and the steps a transport takes to
- * attach a connection: {@link Tether#connect}, then a hello fed through the listener on the
+ * attach a connection: {@link dev.tether.core.spi.TransportHub#connect(dev.tether.core.spi.TransportConnection, dev.tether.core.spi.AuthResult.Accepted)}, then a hello fed through the listener on the
  * connection's I/O thread.
  *
  * <p>Configuration: defaults (queue 1024, replay buffer 1024 messages / 1 MiB, drain batch 256)
@@ -72,10 +73,10 @@ final class BenchHub implements AutoCloseable {
      */
     Session open(BenchConnection connection, Runnable runIo) {
         connection.startCapture();
-        if (tether.admit() != Tether.ADMITTED) {
+        if (TransportHub.of(tether).admit() != TransportHub.ADMITTED) {
             throw new IllegalStateException("not admitted: " + tether.stats());
         }
-        ConnectionListener listener = tether.connect(connection, PRINCIPAL);
+        ConnectionListener listener = TransportHub.of(tether).connect(connection, PRINCIPAL);
         connection.listener(listener);
         connection.feed(BenchConnection.helloFrame());
         runIo.run();

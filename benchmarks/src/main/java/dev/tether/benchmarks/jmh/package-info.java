@@ -1,6 +1,6 @@
 /**
  * JMH micro-benchmarks of the session engine, driven through the public API and the transport
- * SPI only: a hub made by {@code Tether.create}, connections attached with {@code Tether.connect}
+ * SPI only: a hub made by {@code Tether.create}, connections attached with {@code TransportHub.connect}
  * and fed frames through the returned {@code ConnectionListener}, as a transport would.
  *
  * <p>The connections here have no socket: {@link dev.tether.benchmarks.jmh.BenchConnection}

@@ -48,7 +48,7 @@ import java.util.function.LongSupplier;
  * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
  * handler pool. Sessions and links do the per-connection work.
  */
-public final class Hub implements Tether {
+public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
 
     private static final System.Logger LOG = System.getLogger(ServerLog.CORE);
     private static final Base64.Encoder TOKEN_ENCODER = Base64.getUrlEncoder().withoutPadding();

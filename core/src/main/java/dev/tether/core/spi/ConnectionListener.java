@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 
 /**
  * The engine's side of one connection, obtained from
- * {@link dev.tether.core.Tether#connect(TransportConnection, java.security.Principal)} and fed by
+ * {@link TransportHub#connect(TransportConnection, java.security.Principal)} and fed by
  * the transport.
  *
  * <p>Threading: every method is called on the connection's I/O thread, one at a time, in the

@@ -106,7 +106,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
     }
 
     /**
-     * Opens an Engine.IO connection on a transport whose slot {@code Tether.admit()} reserved:
+     * Opens an Engine.IO connection on a transport whose slot {@code TransportHub.admit()} reserved:
      * writes the open packet and starts the heartbeat and the connect deadline. On the
      * transport's I/O thread.
      *

@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.TransportHub;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -84,7 +85,7 @@ class HubStateTest {
         tether = hub;
         CompletableFuture<Tether.State> seenWhenToldToGo = new CompletableFuture<>();
         InMemoryConnection transport = new InMemoryConnection();
-        assertThat(hub.admit()).isEqualTo(Tether.ADMITTED);
+        assertThat(hub.admit()).isEqualTo(TransportHub.ADMITTED);
         HubConnection connection = new HubConnection() {
             @Override
             public TransportConnection connection() {
@@ -117,7 +118,7 @@ class HubStateTest {
         CompletableFuture<Void> closing = CompletableFuture.runAsync(tether::close);
         client.next("reconnect");
         assertThat(tether.state()).as("while the message is unacknowledged").isEqualTo(Tether.State.DRAINING);
-        assertThat(tether.admit()).as("refused while draining: seconds to wait").isPositive();
+        assertThat(TransportHub.of(tether).admit()).as("refused while draining: seconds to wait").isPositive();
         assertThat(closing).isNotDone();
 
         client.send("{\"t\":\"ack\",\"seq\":" + last.path("seq").asLong() + "}");

@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.TransportHub;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tether.core.Tether;
@@ -40,10 +41,10 @@ final class InMemoryConnection extends InMemoryTransport {
     /** Connects with credentials that may expire. */
     static InMemoryConnection open(Tether tether, AuthResult.Accepted credentials) {
         InMemoryConnection c = new InMemoryConnection();
-        if (tether.admit() != Tether.ADMITTED) {
+        if (TransportHub.of(tether).admit() != TransportHub.ADMITTED) {
             throw new AssertionError("not admitted");
         }
-        c.connect(() -> tether.connect(c, credentials));
+        c.connect(() -> TransportHub.of(tether).connect(c, credentials));
         return c;
     }
 

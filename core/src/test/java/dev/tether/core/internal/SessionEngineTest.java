@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.TransportHub;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -999,13 +1000,13 @@ class SessionEngineTest {
         for (int i = 0; i < 3; i++) {
             open.add(InMemoryConnection.open(tether, ALICE));
         }
-        assertThat(tether.admit()).isEqualTo(7);
+        assertThat(TransportHub.of(tether).admit()).isEqualTo(7);
         assertThat(tether.stats().refused()).isEqualTo(1);
         open.get(0).drop();
         open.get(0).awaitClose();
         open.get(0).onIo(() -> { });
-        assertThat(tether.admit()).isEqualTo(Tether.ADMITTED);
-        tether.cancelAdmission();
+        assertThat(TransportHub.of(tether).admit()).isEqualTo(TransportHub.ADMITTED);
+        TransportHub.of(tether).cancelAdmission();
         assertThat(tether.stats().connections()).isEqualTo(2);
     }
 
@@ -1038,10 +1039,10 @@ class SessionEngineTest {
     private int admitted(int attempts) {
         int admitted = 0;
         for (int i = 0; i < attempts; i++) {
-            int answer = tether.admit();
-            if (answer == Tether.ADMITTED) {
+            int answer = TransportHub.of(tether).admit();
+            if (answer == TransportHub.ADMITTED) {
                 admitted++;
-                tether.cancelAdmission();
+                TransportHub.of(tether).cancelAdmission();
             } else {
                 assertThat(answer).as("Retry-After of a refused handshake, seconds").isEqualTo(1);
             }
@@ -1102,7 +1103,7 @@ class SessionEngineTest {
         }
         assertThat(delays).as("spread, not lock-step").hasSizeGreaterThan(10);
         assertThat(delivered).as("the message queued before close").isEqualTo(1);
-        assertThat(tether.admit()).isPositive();
+        assertThat(TransportHub.of(tether).admit()).isPositive();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.tether.undertow.internal;
 
+import dev.tether.core.spi.TransportHub;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
@@ -229,7 +230,7 @@ public final class UndertowConnection implements TransportConnection {
      */
     public static UndertowConnection open(WebSocketChannel channel, Tether tether, AuthResult.Accepted credentials,
                                           ConnectionSettings settings, OpenConnections openConnections) {
-        return open(channel, tether, tether::connect, credentials, settings, openConnections);
+        return open(channel, tether, TransportHub.of(tether)::connect, credentials, settings, openConnections);
     }
 
     /**

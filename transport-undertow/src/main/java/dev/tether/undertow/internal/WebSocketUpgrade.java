@@ -1,5 +1,6 @@
 package dev.tether.undertow.internal;
 
+import dev.tether.core.spi.TransportHub;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
@@ -39,7 +40,7 @@ import org.xnio.StreamConnection;
  * <p>The connections it attached and whose sockets are still open are listed in
  * {@link #openConnections()}.
  *
- * <p>Admission: a handshake holds the slot {@link Tether#admit()} reserved from
+ * <p>Admission: a handshake holds the slot {@link dev.tether.core.spi.TransportHub#admit()} reserved from
  * {@link #holdAdmission} until the connection is attached or the slot is taken by another kind
  * of session ({@link #takeAdmission}); every other outcome gives it back exactly once.
  *
@@ -52,7 +53,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     /** What the authenticator accepted: the principal and when its credentials expire. */
     private static final AttachmentKey<AuthResult.Accepted> CREDENTIALS = AttachmentKey.create(AuthResult.Accepted.class);
-    /** The slot {@link Tether#admit()} reserved: true while held and not yet attached. */
+    /** The slot {@link dev.tether.core.spi.TransportHub#admit()} reserved: true while held and not yet attached. */
     private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
     /** A {@code Sec-WebSocket-Key} is 16 bytes, 24 characters of base64 with padding. */
@@ -66,7 +67,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     /** Upgrades into {@code tether} with the given per-connection limits. */
     public WebSocketUpgrade(Tether tether, ConnectionSettings settings) {
-        this(tether, tether::connect, settings);
+        this(tether, TransportHub.of(tether)::connect, settings);
     }
 
     /**
@@ -157,7 +158,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
 
     private void release(AtomicBoolean held) {
         if (held.compareAndSet(true, false)) {
-            tether.cancelAdmission();
+            TransportHub.of(tether).cancelAdmission();
         }
     }
 
@@ -195,7 +196,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         AuthResult.Accepted credentials = exchange.removeAttachment(CREDENTIALS);
         if (!takeAdmission(exchange)) {
             // Nothing reserved a slot (a host that bypassed the handler), or it was given back.
-            if (tether.admit() != Tether.ADMITTED) {
+            if (TransportHub.of(tether).admit() != TransportHub.ADMITTED) {
                 forget(exchange);
                 IoUtils.safeClose(streamConnection);
                 return;
@@ -207,7 +208,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
                     exchange.getConnection().getByteBufferPool());
         } catch (RuntimeException e) {
             tether.config().errorHandler().onError("transport.upgrade", e);
-            tether.cancelAdmission();
+            TransportHub.of(tether).cancelAdmission();
             IoUtils.safeClose(streamConnection);
             return;
         } finally {
@@ -215,7 +216,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         }
         if (credentials == null) {
             // Only reachable if something else upgraded this exchange with our listener.
-            tether.cancelAdmission();
+            TransportHub.of(tether).cancelAdmission();
             UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
