@@ -170,6 +170,15 @@ class ClusterSessionTest {
         return (Hub) t;
     }
 
+    /** Waits until the error handler reports a commit that failed and is being retried. */
+    private static void awaitRetriedCommit(BlockingQueue<String> errors, String what) throws InterruptedException {
+        String reported;
+        do {
+            reported = errors.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(reported).as(what).isNotNull();
+        } while (!reported.contains("(retrying)"));
+    }
+
     @Test
     void aSubscriptionMadeWhileTheBrokerIsUnreachableIsCommittedWithItsMessageAndKeptWhereTheSessionResumes()
             throws Exception {
@@ -182,11 +191,7 @@ class ClusterSessionTest {
 
         cluster.setReachable(cutOff, false);
         c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"join\",\"d\":\"news\"}");
-        String reported;
-        do {
-            reported = errors.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(reported).as("the failed commit is reported").isNotNull();
-        } while (!reported.contains("(retrying)"));
+        awaitRetriedCommit(errors, "the failed commit is reported");
         assertThat(c.received).as("not acknowledged while the broker cannot record it")
                 .noneMatch(f -> f.path("t").asText().equals("ack"));
         cluster.setReachable(cutOff, true);
@@ -337,11 +342,7 @@ class ClusterSessionTest {
 
         cluster.setReachable(cutOff, false);
         c.send("{\"t\":\"msg\",\"seq\":1,\"rid\":1,\"e\":\"join\",\"d\":\"news\"}");
-        String reported;
-        do {
-            reported = errors.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
-            assertThat(reported).as("the handler ran and its commit failed").isNotNull();
-        } while (!reported.contains("(retrying)"));
+        awaitRetriedCommit(errors, "the handler ran and its commit failed");
         assertThat(c.received).as("no reply while the subscription cannot be recorded")
                 .noneMatch(f -> f.path("t").asText().equals("reply"));
         cluster.setReachable(cutOff, true);

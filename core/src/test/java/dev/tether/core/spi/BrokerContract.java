@@ -41,6 +41,10 @@ public abstract class BrokerContract {
     protected static final class Recorder implements BrokerListener {
         public final BlockingQueue<String> events = new LinkedBlockingQueue<>();
 
+        /** A recorder of nothing yet; subclasses in other packages build one too. */
+        public Recorder() {
+        }
+
         @Override
         public void onPublished(long position, String topic, BrokerMessage message) {
             events.add("pub " + topic + " " + message.payload().asText() + (position == 0 ? " volatile" : "")
@@ -128,7 +132,7 @@ public abstract class BrokerContract {
         return BrokerMessage.reliable("e", Payload.text(s));
     }
 
-    private static SessionRecord record(String id, String token) throws Exception {
+    protected static SessionRecord record(String id, String token) throws Exception {
         return SessionRecord.fresh(id, "user-" + id, hash(token), "tether-json/1");
     }
 

@@ -1,6 +1,9 @@
 package dev.tether.core.spi;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import dev.tether.core.InMemoryCluster;
+import org.junit.jupiter.api.Test;
 
 /** {@link InMemoryCluster} keeps the broker contract. */
 class InMemoryClusterContractTest extends BrokerContract {
@@ -13,5 +16,13 @@ class InMemoryClusterContractTest extends BrokerContract {
             cluster = new InMemoryCluster(historyLength);
         }
         return cluster.node();
+    }
+
+    @Test
+    void onlyItsOwnNodesCanBeCutOff() {
+        Broker other = new InMemoryCluster().node();
+        newNode(100);
+        assertThatThrownBy(() -> cluster.setReachable(other, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a node of this cluster");
     }
 }
