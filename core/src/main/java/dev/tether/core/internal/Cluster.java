@@ -98,9 +98,7 @@ final class Cluster implements BrokerListener {
         CommitQueue.Collected collecting = collected.get();
         if (collecting != null) {
             collecting.effects.add(Broker.Effect.publish(topic, message));
-            CompletableFuture<Void> committed = new CompletableFuture<>();
-            collecting.awaited.add(committed);
-            return committed;
+            return collecting.committed();
         }
         return broker.publish(topic, message).whenComplete((v, error) -> {
             if (error != null) {
@@ -239,9 +237,7 @@ final class Cluster implements BrokerListener {
         if (collecting == null) {
             return false;
         }
-        CompletableFuture<Void> committed = new CompletableFuture<>();
-        collecting.awaited.add(committed);
-        committed.thenRun(action);
+        collecting.committed().thenRun(action);
         return true;
     }
 
@@ -267,18 +263,12 @@ final class Cluster implements BrokerListener {
      * removed with the session. It needs an outage, a move and a late retry at once; not handled.
      */
     private CompletableFuture<Void> changeSubscription(ServerSession session, Broker.Effect change) {
-        CompletableFuture<Void> recorded = new CompletableFuture<>();
         CommitQueue.Collected collecting = collected.get();
-        if (collecting != null) {
-            collecting.effects.add(change);
-            collecting.awaited.add(recorded);
-            return recorded;
-        }
-        CommitQueue.Collected alone = new CommitQueue.Collected();
-        alone.effects.add(change);
-        alone.awaited.add(recorded);
-        if (enqueue(session, 0, alone)) {
-            commitNext(session);
+        CommitQueue.Collected into = collecting != null ? collecting : new CommitQueue.Collected();
+        into.effects.add(change);
+        CompletableFuture<Void> recorded = into.committed();
+        if (collecting == null && enqueue(session, 0, into)) {
+            commitNext(session); // outside a handler: the session's next commit, on its own
         }
         return recorded;
     }

@@ -31,6 +31,13 @@ final class CommitQueue {
     static final class Collected {
         final List<Broker.Effect> effects = new ArrayList<>(2);
         final List<CompletableFuture<Void>> awaited = new ArrayList<>(0);
+
+        /** A future completed when these effects are recorded, failed if they are given up. */
+        CompletableFuture<Void> committed() {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            awaited.add(f);
+            return f;
+        }
     }
 
     /**
