@@ -39,9 +39,9 @@ public final class JsonProtocol implements Protocol {
     }
 
     /**
-     * Still {@code tether-json/1} although version 2 is spoken: the name is recorded with every
-     * clustered session and compared on resume, and version 2 only adds frames, so a session
-     * recorded by a node of an earlier release must stay resumable.
+     * Still {@code tether-json/1} although versions 2 and 3 are spoken: the name is recorded with
+     * every clustered session and compared on resume, and versions 2 and 3 only add frames and
+     * fields, so a session recorded by a node of an earlier release must stay resumable.
      */
     @Override
     public String name() {
