@@ -723,8 +723,11 @@ public final class ServerSession implements Session {
         synchronized (this) {
             holder = l;
         }
-        l.writeControl(welcome(l, false, 0, 0, whyLost));
+        // Attached before the welcome is written: an application may send as soon as the client
+        // has its welcome, and a send that overflows must find the link to close it as a slow
+        // consumer. Nothing is written before the welcome: drains run as later tasks of this thread.
         land(l);
+        l.writeControl(welcome(l, false, 0, 0, whyLost));
         if (previousId != null) {
             callbacks.execute(() -> hub.guard("handler.onResumeFailed",
                     () -> handler.onResumeFailed(this, previousId, whyLost)));
