@@ -1,7 +1,7 @@
 package dev.tether.socketio;
 
 import dev.tether.core.Session;
-import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.engine.Engine;
 import java.util.Objects;
 
 /**
@@ -13,11 +13,11 @@ import java.util.Objects;
  */
 public final class BroadcastOperator {
 
-    private final Hub hub;
+    private final Engine hub;
     private final String topic;
     private final Session except;
 
-    BroadcastOperator(Hub hub, String topic, Session except) {
+    BroadcastOperator(Engine hub, String topic, Session except) {
         this.hub = hub;
         this.topic = topic;
         this.except = except;

@@ -1,7 +1,7 @@
 package dev.tether.socketio;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.engine.Engine;
 import dev.tether.core.spi.Authenticator;
 import dev.tether.socketio.internal.NamespaceEndpoint;
 import dev.tether.socketio.internal.SocketEndpoint;
@@ -31,7 +31,7 @@ import java.util.function.Consumer;
  */
 public final class Namespace {
 
-    private final Hub hub;
+    private final Engine hub;
     private final String name;
     private final boolean recovery;
     private final SocketIoProtocol protocol;
@@ -41,7 +41,7 @@ public final class Namespace {
     private final Map<String, Socket> sockets = new ConcurrentHashMap<>();
     private final Endpoint endpoint = new Endpoint();
 
-    Namespace(Hub hub, String name, boolean recovery) {
+    Namespace(Engine hub, String name, boolean recovery) {
         this.hub = hub;
         this.name = name;
         this.recovery = recovery;
@@ -136,7 +136,7 @@ public final class Namespace {
         return "Namespace[" + name + "]";
     }
 
-    Hub hub() {
+    Engine hub() {
         return hub;
     }
 

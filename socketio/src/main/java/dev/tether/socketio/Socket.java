@@ -8,8 +8,8 @@ import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
-import dev.tether.core.internal.MigrationListener;
-import dev.tether.core.internal.ServerSession;
+import dev.tether.core.spi.engine.MigrationListener;
+import dev.tether.core.spi.engine.EngineSession;
 import dev.tether.socketio.internal.SocketEndpoint;
 import dev.tether.socketio.internal.SocketLink;
 import java.security.Principal;
@@ -41,7 +41,7 @@ public final class Socket {
     private final Map<String, EventHandler> handlers = new ConcurrentHashMap<>();
     private final List<Consumer<String>> disconnectListeners = new CopyOnWriteArrayList<>();
     private final Endpoint endpoint = new Endpoint();
-    private volatile ServerSession session;
+    private volatile EngineSession session;
     private volatile SocketLink link;
     private volatile boolean recovered;
     /** Whether the application was told of a connection it has not been told the end of; callbacks only. */
@@ -255,7 +255,7 @@ public final class Socket {
         }
 
         @Override
-        public void bind(ServerSession s) {
+        public void bind(EngineSession s) {
             session = s;
             namespace.added(Socket.this);
         }
@@ -304,7 +304,7 @@ public final class Socket {
         }
 
         @Override
-        public void onMigrated(ServerSession s) {
+        public void onMigrated(EngineSession s) {
             // Another node serves the socket now (cluster): this one forgets it, without a close.
             // Unbound if it was being recovered here when another recovery took it.
             if (session != null) {

@@ -1,7 +1,7 @@
 package dev.tether.socketio;
 
 import dev.tether.core.Tether;
-import dev.tether.core.internal.Hub;
+import dev.tether.core.spi.engine.Engine;
 import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
@@ -42,14 +42,16 @@ public final class SocketIo {
 
     private static final Base64.Encoder IDS = Base64.getUrlEncoder().withoutPadding();
 
-    private final Hub hub;
+    private final Tether tether;
+    private final Engine hub;
     private final SocketIoConfig config;
     private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
     private final EngineIoSettings settings;
     private final SecureRandom random = new SecureRandom();
 
-    private SocketIo(Hub hub, SocketIoConfig config) {
-        this.hub = hub;
+    private SocketIo(Tether tether, SocketIoConfig config) {
+        this.tether = tether;
+        this.hub = Engine.of(tether);
         this.config = config;
         this.settings = new EngineIoSettings(this::endpoint, config.maxAttachments(), config.connectTimeout());
         of("/");
@@ -76,15 +78,12 @@ public final class SocketIo {
     public static SocketIo create(Tether tether, SocketIoConfig config) {
         Objects.requireNonNull(tether, "tether");
         Objects.requireNonNull(config, "config");
-        if (!(tether instanceof Hub hub)) {
-            throw new IllegalArgumentException("tether must come from Tether.create");
-        }
-        return new SocketIo(hub, config);
+        return new SocketIo(tether, config);
     }
 
     /** {@return the hub the sockets live in} */
     public Tether tether() {
-        return hub;
+        return tether;
     }
 
     /** {@return this server's configuration} */

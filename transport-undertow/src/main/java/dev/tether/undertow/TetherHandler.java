@@ -3,7 +3,7 @@ package dev.tether.undertow;
 import dev.tether.core.spi.TransportHub;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
-import dev.tether.core.internal.AuthAnswers;
+import dev.tether.core.spi.engine.AuthAnswers;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;

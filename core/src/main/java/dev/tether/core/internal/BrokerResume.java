@@ -1,5 +1,7 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.ResumeOutcome;
+import dev.tether.core.spi.engine.SessionLink;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.spi.Claim;
 import dev.tether.core.spi.Feed;
@@ -32,17 +34,17 @@ import java.util.Objects;
 public final class BrokerResume {
 
     /** The session ended for good. */
-    public static final int ENDED = 1;
+    public static final int ENDED = ResumeOutcome.ENDED;
     /** The token, principal or protocol do not match. */
-    public static final int FORBIDDEN = 2;
+    public static final int FORBIDDEN = ResumeOutcome.FORBIDDEN;
     /** The session or part of what the client missed is gone; the reason says which. */
-    public static final int LOST = 3;
+    public static final int LOST = ResumeOutcome.LOST;
     /** {@code last} lies before the checkpoint or beyond anything sent; the reason says which. */
-    public static final int OUT_OF_RANGE = 4;
+    public static final int OUT_OF_RANGE = ResumeOutcome.OUT_OF_RANGE;
     /** The broker could not be reached; the client should retry later. */
-    public static final int UNAVAILABLE = 5;
+    public static final int UNAVAILABLE = ResumeOutcome.UNAVAILABLE;
     /** A later resume attempt of the client came first: this one is a late hello, refused. */
-    public static final int STALE = 6;
+    public static final int STALE = ResumeOutcome.STALE;
 
     /**
      * What the resuming connection presents.

@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.SessionLink;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.SendResult;

@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.Scheduler;
 import dev.tether.core.spi.ErrorHandler;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,7 @@ import org.jctools.queues.MpscUnboundedXaddArrayQueue;
  * {@link Timeout} methods may be called from any thread. Tasks run on the timer thread, one at a
  * time, and must be short; anything slow belongs on another executor.
  */
-public final class HashedWheelTimer implements AutoCloseable {
+public final class HashedWheelTimer implements Scheduler, AutoCloseable {
 
     /** Bounded so that a stuck task cannot hang whoever shuts the server down. */
     private static final long CLOSE_JOIN_MS = 5_000;
@@ -111,6 +112,7 @@ public final class HashedWheelTimer implements AutoCloseable {
      * As {@link #schedule}, for a task that has no point once the timer's owner stops: null
      * instead of an exception when the timer has been closed, even concurrently.
      */
+    @Override
     public Timeout scheduleIfOpen(Runnable task, long delay, TimeUnit unit) {
         if (closed.get()) {
             return null;
@@ -133,6 +135,7 @@ public final class HashedWheelTimer implements AutoCloseable {
      * @return a handle to cancel the task
      * @throws IllegalStateException if the timer has been closed
      */
+    @Override
     public Timeout schedule(Runnable task, long delay, TimeUnit unit) {
         Objects.requireNonNull(task, "task");
         Objects.requireNonNull(unit, "unit");
@@ -374,7 +377,7 @@ public final class HashedWheelTimer implements AutoCloseable {
     /**
      * Handle to a scheduled task. All methods are safe to call from any thread.
      */
-    public interface Timeout {
+    public interface Timeout extends Scheduler.Timeout {
 
         /**
          * Prevents the task from running if it has not started yet. Safe to call from any
@@ -383,6 +386,7 @@ public final class HashedWheelTimer implements AutoCloseable {
          * @return {@code true} if this call cancelled the task, {@code false} if it had already
          *         fired, been cancelled, or been discarded by {@link HashedWheelTimer#close()}
          */
+        @Override
         boolean cancel();
 
         /**

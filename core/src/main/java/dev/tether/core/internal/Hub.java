@@ -1,5 +1,11 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.ResumeRequest;
+import dev.tether.core.spi.engine.ResumeOutcome;
+import dev.tether.core.spi.engine.Engine;
+import dev.tether.core.spi.engine.EngineConnection;
+import dev.tether.core.spi.engine.SessionLink;
+import dev.tether.core.spi.engine.TokenBucket;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.PresenceListener;
@@ -48,7 +54,7 @@ import java.util.function.LongSupplier;
  * The engine behind {@link Tether}: the session table, the topic table, the timer wheel and the
  * handler pool. Sessions and links do the per-connection work.
  */
-public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
+public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engine {
 
     private static final System.Logger LOG = System.getLogger(ServerLog.CORE);
     private static final Base64.Encoder TOKEN_ENCODER = Base64.getUrlEncoder().withoutPadding();
@@ -66,7 +72,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
             new ConcurrentHashMap<>();
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     /** Connections served by another wire protocol's state machine (Socket.IO), for counting and shutdown. */
-    private final Set<HubConnection> otherConnections = ConcurrentHashMap.newKeySet();
+    private final Set<EngineConnection> otherConnections = ConcurrentHashMap.newKeySet();
     /** Sessions the application or client closed, kept for one retention window so a resume is refused, not renewed. */
     private final ConcurrentHashMap<String, Boolean> ended = new ConcurrentHashMap<>();
     /** Issues session ids and tells an expired session's id from one this hub never issued. */
@@ -210,20 +216,22 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     /**
      * For another wire protocol's state machine (Socket.IO): takes the slot {@link #admit()}
      * reserved for {@code connection}, so that it counts as a connection and is drained when the
-     * hub closes: told {@link HubConnection#goingAway}, then, if still open at the end of the
+     * hub closes: told {@link EngineConnection#goingAway}, then, if still open at the end of the
      * drain, closed with {@link CloseCodes#SERVER_RESTART}. The hub waits for its
      * {@link #unregister} within the drain timeout.
      *
      * @return false if the hub is closing: the caller closes the connection
      */
-    public boolean register(HubConnection connection) {
+    @Override
+    public boolean register(EngineConnection connection) {
         otherConnections.add(connection);
         config.metrics().connectionOpened();
         return !closed;
     }
 
     /** The end of a connection {@link #register registered}; gives its slot back. Idempotent. */
-    public void unregister(HubConnection connection, int code) {
+    @Override
+    public void unregister(EngineConnection connection, int code) {
         if (otherConnections.remove(connection)) {
             connections.decrementAndGet();
             config.metrics().connectionClosed(code);
@@ -231,6 +239,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     }
 
     /** The timer wheel every heartbeat and timeout of this hub runs on. */
+    @Override
     public HashedWheelTimer timer() {
         return timer;
     }
@@ -254,6 +263,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
      *
      * @param ackless whether the client never acknowledges (see {@link ServerSession})
      */
+    @Override
     public ServerSession openSession(Principal principal, Protocol protocol,
                                      SessionHandler sessionHandler, boolean ackless) {
         String id;
@@ -315,21 +325,29 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     }
 
     /** Whether this hub is a node of a cluster (it has a broker). */
+    @Override
     public boolean clustered() {
         return cluster != null;
     }
 
-    /**
-     * Cluster: resumes a session through the broker for {@code link}, on its I/O thread; see
-     * {@link BrokerResume}. For another wire protocol's state machine (Socket.IO).
-     *
-     * @throws IllegalStateException if the hub has no broker
-     */
-    public void resumeFromBroker(SessionLink link, BrokerResume.Request request, BrokerResume.Outcome outcome) {
+    @Override
+    public void resumeFromBroker(SessionLink link, ResumeRequest request, ResumeOutcome outcome) {
         if (cluster == null) {
             throw new IllegalStateException("not a clustered hub");
         }
-        BrokerResume.start(this, link, request, outcome);
+        BrokerResume.Request r = new BrokerResume.Request(request.sessionId(), request.token(), request.principal(),
+                request.last(), request.attempt(), 0, request.protocol(), request.handler(), request.ackless());
+        BrokerResume.start(this, link, r, new BrokerResume.Outcome() {
+            @Override
+            public void claimed(ServerSession session) {
+                outcome.claimed(session);
+            }
+
+            @Override
+            public void failed(int why, String reason) {
+                outcome.failed(why, reason);
+            }
+        });
     }
 
     /** A snapshot of this node's sessions. */
@@ -342,6 +360,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     }
 
     /** The live session with this id, or null. */
+    @Override
     public ServerSession findSession(String id) {
         return sessions.get(id);
     }
@@ -640,6 +659,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
      * clustered hub the broker delivers it on every node, {@code except} wherever it is, and 0 is
      * returned.
      */
+    @Override
     public int publish(String topic, String event, Payload payload, boolean isVolatile, Session except) {
         Objects.requireNonNull(topic, "topic");
         Objects.requireNonNull(event, "event");
@@ -730,7 +750,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     }
 
     /**
-     * Drains, then stops. Every connection is told {@link HubConnection#goingAway} with its own
+     * Drains, then stops. Every connection is told {@link EngineConnection#goingAway} with its own
      * random delay from the drain reconnect window: a native client gets a {@code reconnect} frame
      * and is closed with 4012 once every connected session's queue is written and acknowledged; a
      * Socket.IO connection writes what is queued and closes its transport at that delay, so that
@@ -762,7 +782,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
         if (!config.drainTimeout().isZero()) {
             long min = config.drainReconnectMin().toMillis();
             long max = config.drainReconnectMax().toMillis();
-            for (HubConnection connection : allConnections()) {
+            for (EngineConnection connection : allConnections()) {
                 connection.goingAway(min + ThreadLocalRandom.current().nextLong(max - min + 1));
                 told++;
             }
@@ -786,7 +806,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
         if (!linksClosed) {
             closeLinks();
         }
-        for (HubConnection other : otherConnections) {
+        for (EngineConnection other : otherConnections) {
             other.connection().close(CloseCodes.SERVER_RESTART, "server restart");
         }
         // Their closes are reported from their I/O threads; within the drain timeout, wait for
@@ -824,15 +844,15 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
         return n;
     }
 
-    private List<HubConnection> allConnections() {
-        List<HubConnection> all = new ArrayList<>(links.size() + otherConnections.size());
+    private List<EngineConnection> allConnections() {
+        List<EngineConnection> all = new ArrayList<>(links.size() + otherConnections.size());
         all.addAll(links);
         all.addAll(otherConnections);
         return all;
     }
 
     private boolean onIoThread() {
-        for (HubConnection connection : allConnections()) {
+        for (EngineConnection connection : allConnections()) {
             if (connection.connection().inIoThread()) {
                 return true;
             }
@@ -857,6 +877,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub {
     }
 
     /** Runs a user callback, reporting and counting a throw instead of letting it escape. */
+    @Override
     public void guard(String context, Runnable callback) {
         try {
             callback.run();

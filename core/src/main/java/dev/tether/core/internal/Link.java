@@ -1,5 +1,10 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.AuthAnswers;
+import dev.tether.core.spi.engine.EngineConnection;
+import dev.tether.core.spi.engine.Heartbeat;
+import dev.tether.core.spi.engine.SessionLink;
+import dev.tether.core.spi.engine.TokenBucket;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
@@ -26,7 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * connection's I/O thread; timers hop onto it through {@link TransportConnection#execute(Runnable)}
  * (the heartbeat's own threading is described in {@link Heartbeat}).
  */
-final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, HubConnection {
+final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, EngineConnection {
 
     /** The highest native protocol version this server speaks. */
     static final int PROTOCOL_VERSION = 3;

@@ -1,5 +1,8 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.EngineSession;
+import dev.tether.core.spi.engine.MigrationListener;
+import dev.tether.core.spi.engine.SessionLink;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Message;
 import dev.tether.core.Payload;
@@ -58,7 +61,7 @@ import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
  * otherwise {@link SessionLink#resumeImpossible} decides what the client gets. Public only for
  * the Socket.IO layer; not an API.
  */
-public final class ServerSession implements Session {
+public final class ServerSession implements EngineSession {
 
     /** Outbound queue chunk: small, since most sessions are idle most of the time. */
     private static final int QUEUE_CHUNK = 16;
@@ -392,6 +395,7 @@ public final class ServerSession implements Session {
         }
     }
 
+    @Override
     public void scheduleDrain() {
         SessionLink l = link;
         if (l != null && DRAIN_SCHEDULED.compareAndSet(this, 0, 1)) {
@@ -529,6 +533,7 @@ public final class ServerSession implements Session {
 
     // ================================================================ inbound (holder's I/O thread)
 
+    @Override
     public void onFrame(SessionLink l, InboundFrame frame) {
         if (frame instanceof InboundFrame.Msg m) {
             onMessage(l, m);
@@ -719,6 +724,7 @@ public final class ServerSession implements Session {
      * @param previousId the session the client asked to resume, or {@code null}
      * @param whyLost    why that session could not be resumed, or {@code null}
      */
+    @Override
     public void attachNew(SessionLink l, String previousId, String whyLost) {
         synchronized (this) {
             holder = l;
@@ -748,19 +754,13 @@ public final class ServerSession implements Session {
     /** The native protocol version from which reliable messages carry their cluster position. */
     static final int POSITIONS_VERSION = 3;
 
-    /** {@link #beginResume}: the resume is under way. */
-    public static final int RESUMING = 0;
-    /** {@link #beginResume}: the session has ended; the caller starts a new one. */
-    public static final int ENDED = 1;
-    /** {@link #beginResume}: an older attempt than one already seen; refuse it. */
-    public static final int STALE = 2;
-
     /**
      * Starts a resume by {@code l} (on its I/O thread).
      *
      * @param attempt the client's resume attempt number, or 0 if it sent none
      * @return {@link #RESUMING}, {@link #ENDED} or {@link #STALE}
      */
+    @Override
     public int beginResume(SessionLink l, long clientLastSeq, long attempt) {
         SessionLink previous;
         SessionLink from;
@@ -887,6 +887,7 @@ public final class ServerSession implements Session {
     }
 
     /** {@code l} closed (on its I/O thread). */
+    @Override
     public void detach(SessionLink l) {
         synchronized (this) {
             if (link != l) {
@@ -922,6 +923,7 @@ public final class ServerSession implements Session {
     }
 
     /** Ends the session; idempotent. {@code expired}: by the retention window or a hub shutdown. */
+    @Override
     public void end(int code, String reason, boolean closeConnection, boolean expired) {
         SessionLink l;
         synchronized (this) {
@@ -1154,32 +1156,38 @@ public final class ServerSession implements Session {
     }
 
     /** Runs an application callback on this session's handler executor, in order with its other callbacks. */
+    @Override
     public void runCallback(String context, Runnable callback) {
         callbacks.execute(() -> hub.guard(context, callback));
     }
 
     /** Whether {@code l} is the link this session reads from and writes to now. */
+    @Override
     public boolean isAttachedTo(SessionLink l) {
         return link == l;
     }
 
     /** Whether this session runs without client acknowledgements (see the class comment). */
+    @Override
     public boolean isAckless() {
         return ackless;
     }
 
     /** The protocol this session's messages are encoded with. */
+    @Override
     public Protocol protocol() {
         return protocol;
     }
 
     /** Constant-time comparison of a presented resume token. */
+    @Override
     public boolean tokenMatches(String presented) {
         return MessageDigest.isEqual(token.getBytes(StandardCharsets.US_ASCII),
                 presented.getBytes(StandardCharsets.US_ASCII));
     }
 
     /** Messages waiting in the outbound queue, not yet written. Any thread. */
+    @Override
     public int queued() {
         return queue.size();
     }

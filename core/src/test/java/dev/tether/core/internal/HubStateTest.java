@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.engine.EngineConnection;
 import dev.tether.core.spi.TransportHub;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -86,7 +87,7 @@ class HubStateTest {
         CompletableFuture<Tether.State> seenWhenToldToGo = new CompletableFuture<>();
         InMemoryConnection transport = new InMemoryConnection();
         assertThat(hub.admit()).isEqualTo(TransportHub.ADMITTED);
-        HubConnection connection = new HubConnection() {
+        EngineConnection connection = new EngineConnection() {
             @Override
             public TransportConnection connection() {
                 return transport;

@@ -8,14 +8,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
 import dev.tether.core.TetherConfig;
-import dev.tether.core.internal.AuthAnswers;
-import dev.tether.core.internal.BrokerResume;
-import dev.tether.core.internal.HashedWheelTimer;
-import dev.tether.core.internal.Heartbeat;
-import dev.tether.core.internal.Hub;
-import dev.tether.core.internal.HubConnection;
-import dev.tether.core.internal.ServerSession;
-import dev.tether.core.internal.TokenBucket;
+import dev.tether.core.spi.engine.AuthAnswers;
+import dev.tether.core.spi.engine.ResumeOutcome;
+import dev.tether.core.spi.engine.ResumeRequest;
+import dev.tether.core.spi.engine.Scheduler;
+import dev.tether.core.spi.engine.Heartbeat;
+import dev.tether.core.spi.engine.Engine;
+import dev.tether.core.spi.engine.EngineConnection;
+import dev.tether.core.spi.engine.EngineSession;
+import dev.tether.core.spi.engine.TokenBucket;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.ConnectionListener;
@@ -56,7 +57,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
  * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
-public final class EngineIoConnection implements ConnectionListener, HubConnection {
+public final class EngineIoConnection implements ConnectionListener, EngineConnection {
 
     /** How soon a drain close looks again at sockets that still had something to write. */
     private static final long DRAIN_RECHECK_MS = 10;
@@ -69,7 +70,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
     private static final AuthResult.Refused UNAUTHORIZED = new AuthResult.Refused(401, "Unauthorized");
     private static final AuthResult.Refused TIMED_OUT = new AuthResult.Refused(503, "Authentication timed out");
 
-    private final Hub hub;
+    private final Engine hub;
     private final TetherConfig config;
     private final EngineIoSettings settings;
     final EngineTransport out;
@@ -88,11 +89,11 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
     private int readSuspensions;
     /** Only pongs count as an answer (the Engine.IO v4 rule). */
     private Heartbeat heartbeat;
-    private HashedWheelTimer.Timeout connectTimer;
+    private Scheduler.Timeout connectTimer;
     /** The connect deadline passed while a CONNECT waited: decided when the waiting ends. */
     private boolean connectDeadlinePassed;
 
-    private EngineIoConnection(Hub hub, EngineIoSettings settings, TransportConnection transport,
+    private EngineIoConnection(Engine hub, EngineIoSettings settings, TransportConnection transport,
                                Principal principal, String engineId, List<String> upgrades) {
         this.hub = hub;
         this.config = hub.config();
@@ -113,7 +114,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
      * @param engineId the Engine.IO session id ({@code sid}), unguessable
      * @param upgrades the transports the client may upgrade to ({@code ["websocket"]} on polling)
      */
-    public static EngineIoConnection open(Hub hub, EngineIoSettings settings, TransportConnection transport,
+    public static EngineIoConnection open(Engine hub, EngineIoSettings settings, TransportConnection transport,
                                           Principal principal, String engineId, List<String> upgrades) {
         EngineIoConnection c = new EngineIoConnection(hub, settings, transport, principal, engineId, upgrades);
         c.start();
@@ -366,7 +367,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
         Iterator<Authenticator> middleware;
         /** The principal the middleware so far accepted the socket as. */
         Principal principal;
-        HashedWheelTimer.Timeout deadline;
+        Scheduler.Timeout deadline;
         List<SioPacket> held;
 
         PendingConnect(String namespace, NamespaceEndpoint endpoint, ObjectNode auth, HandshakeRequest request,
@@ -527,18 +528,18 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
      */
     private void recoverFromBroker(SocketLink link, String[] pid, long offset) {
         SocketEndpoint socket = link.endpoint.newSocket(link, link.auth);
-        BrokerResume.Request request = new BrokerResume.Request(pid[0], pid[1], link.principal, offset, 0, 0,
+        ResumeRequest request = new ResumeRequest(pid[0], pid[1], link.principal, offset, 0,
                 link.endpoint.protocol(), socket.handler(), true);
-        hub.resumeFromBroker(link, request, new BrokerResume.Outcome() {
+        hub.resumeFromBroker(link, request, new ResumeOutcome() {
             @Override
-            public void claimed(ServerSession session) {
+            public void claimed(EngineSession session) {
                 socket.bind(session);
                 link.bind(session, socket, true);
             }
 
             @Override
             public void failed(int why, String reason) {
-                if (why == BrokerResume.UNAVAILABLE) {
+                if (why == ResumeOutcome.UNAVAILABLE) {
                     fail(CloseCodes.TRY_AGAIN_LATER, reason);
                 } else if (!closing) {
                     // Every refusal looks the same to the client (a new session): no oracle for guessed pids.
@@ -550,7 +551,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
 
     /** Starts recovering the session the client names from this node's memory; false if it cannot be (then a new one). */
     private boolean recover(SocketLink link, String[] parts, long offset) {
-        ServerSession old = hub.findSession(parts[0]);
+        EngineSession old = hub.findSession(parts[0]);
         // Every refusal looks the same to the client (a new session): no oracle for guessed pids.
         if (old == null || !old.isAckless() || old.protocol() != link.endpoint.protocol()
                 || !old.tokenMatches(parts[1]) || !old.principal().getName().equals(link.principal.getName())) {
@@ -561,7 +562,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
             return false;
         }
         link.bind(old, socket, true);
-        return old.beginResume(link, offset, 0) == ServerSession.RESUMING;
+        return old.beginResume(link, offset, 0) == EngineSession.RESUMING;
     }
 
     private static long parseOffset(String text) {
@@ -580,7 +581,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
     void openSocket(SocketLink link) {
         NamespaceEndpoint endpoint = link.endpoint;
         SocketEndpoint socket = endpoint.newSocket(link, link.auth);
-        ServerSession session = hub.openSession(link.principal, endpoint.protocol(), socket.handler(), true);
+        EngineSession session = hub.openSession(link.principal, endpoint.protocol(), socket.handler(), true);
         socket.bind(session);
         link.bind(session, socket, false);
         session.subscribe(endpoint.allTopic());
@@ -628,7 +629,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
         }
         boolean queued = false;
         for (SocketLink link : sockets.values()) {
-            ServerSession session = link.session();
+            EngineSession session = link.session();
             if (session != null && session.isAttachedTo(link) && session.queued() > 0) {
                 session.scheduleDrain();
                 queued = true;
@@ -715,7 +716,7 @@ public final class EngineIoConnection implements ConnectionListener, HubConnecti
         sockets.clear();
     }
 
-    private static void cancel(HashedWheelTimer.Timeout t) {
+    private static void cancel(Scheduler.Timeout t) {
         if (t != null) {
             t.cancel();
         }

@@ -1,7 +1,7 @@
 package dev.tether.socketio.internal;
 
 import dev.tether.core.SessionHandler;
-import dev.tether.core.internal.ServerSession;
+import dev.tether.core.spi.engine.EngineSession;
 
 /** The API layer's side of one socket. Implemented by {@code dev.tether.socketio.Socket}. */
 public interface SocketEndpoint {
@@ -10,7 +10,7 @@ public interface SocketEndpoint {
     SessionHandler handler();
 
     /** The session was created for this socket. I/O thread, before it is attached. */
-    void bind(ServerSession session);
+    void bind(EngineSession session);
 
     /**
      * A reconnecting client recovered the socket's session through {@code link}. I/O thread; the

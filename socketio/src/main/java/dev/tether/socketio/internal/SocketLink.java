@@ -2,8 +2,8 @@ package dev.tether.socketio.internal;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.CloseCodes;
-import dev.tether.core.internal.ServerSession;
-import dev.tether.core.internal.SessionLink;
+import dev.tether.core.spi.engine.EngineSession;
+import dev.tether.core.spi.engine.SessionLink;
 import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
 import dev.tether.core.spi.TransportConnection;
@@ -23,7 +23,7 @@ public final class SocketLink implements SessionLink {
     final NamespaceEndpoint endpoint;
     final Principal principal;
     final ObjectNode auth;
-    private ServerSession session;
+    private EngineSession session;
     private SocketEndpoint socket;
     /** A recovery is under way: the next {@link #attached()} completes it. */
     private boolean recovering;
@@ -38,14 +38,14 @@ public final class SocketLink implements SessionLink {
         this.auth = auth;
     }
 
-    void bind(ServerSession s, SocketEndpoint endpointSocket, boolean recovery) {
+    void bind(EngineSession s, SocketEndpoint endpointSocket, boolean recovery) {
         this.session = s;
         this.socket = endpointSocket;
         this.recovering = recovery;
     }
 
     /** The session this socket is attached to now. */
-    public ServerSession session() {
+    public EngineSession session() {
         return session;
     }
 
@@ -66,7 +66,7 @@ public final class SocketLink implements SessionLink {
     }
 
     @Override
-    public void resumeImpossible(ServerSession old) {
+    public void resumeImpossible(EngineSession old) {
         // What the client missed is gone (evicted, overflowed, or the offset is not ours): the
         // old session ends, and the client gets a new one and sees recovered === false.
         recovering = false;
@@ -138,7 +138,7 @@ public final class SocketLink implements SessionLink {
     // ------------------------------------------------------------ from the Engine.IO connection
 
     void deliver(InboundFrame frame) {
-        ServerSession s = session;
+        EngineSession s = session;
         if (s != null && s.isAttachedTo(this)) {
             s.onFrame(this, frame);
         }
@@ -146,7 +146,7 @@ public final class SocketLink implements SessionLink {
     }
 
     void writable() {
-        ServerSession s = session;
+        EngineSession s = session;
         if (s != null && s.isAttachedTo(this)) {
             s.scheduleDrain();
         }

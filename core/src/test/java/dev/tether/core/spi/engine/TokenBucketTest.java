@@ -1,4 +1,4 @@
-package dev.tether.core.internal;
+package dev.tether.core.spi.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

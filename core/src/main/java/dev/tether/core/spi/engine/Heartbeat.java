@@ -1,4 +1,4 @@
-package dev.tether.core.internal;
+package dev.tether.core.spi.engine;
 
 import dev.tether.core.spi.TransportConnection;
 import java.lang.invoke.MethodHandles;
@@ -20,12 +20,22 @@ import java.util.concurrent.TimeUnit;
  * timer thread); {@link Owner} callbacks on the I/O thread; {@link #cancel} from any thread. A
  * cancel racing with the timer thread scheduling the next ping may miss it: that ping then
  * finds its owner closing and does nothing.
+ *
+ * @since 0.1.0
  */
 public final class Heartbeat {
 
-    /** What the heartbeat needs from its connection. I/O thread. */
+    /**
+     * What the heartbeat needs from its connection. I/O thread.
+     *
+     * @since 0.1.0
+     */
     public interface Owner {
-        /** Writes and flushes a ping; false when closing (no ping, the heartbeat stops). */
+        /**
+         * Writes and flushes a ping.
+         *
+         * @return false when closing: no ping, the heartbeat stops
+         */
         boolean sendPing();
 
         /** Nothing was heard within the timeout after a ping. */
@@ -45,7 +55,7 @@ public final class Heartbeat {
         }
     }
 
-    private final HashedWheelTimer timer;
+    private final Scheduler timer;
     private final TransportConnection connection;
     private final Owner owner;
     private final long timeoutNanos;
@@ -56,9 +66,18 @@ public final class Heartbeat {
     private long lastHeardNanos;
     /** Written on the I/O thread before the pong deadline is scheduled; the timer's hand-off publishes it. */
     private long pingSentNanos;
-    private volatile HashedWheelTimer.Timeout pending;
+    private volatile Scheduler.Timeout pending;
 
-    public Heartbeat(HashedWheelTimer timer, TransportConnection connection, Duration interval, Duration timeout,
+    /**
+     * A heartbeat, not started yet.
+     *
+     * @param timer      the hub's timer ({@link Engine#timer()})
+     * @param connection the connection, whose I/O thread runs the owner's callbacks
+     * @param interval   from one ping to the next
+     * @param timeout    how long after a ping an answer must arrive
+     * @param owner      the connection's side
+     */
+    public Heartbeat(Scheduler timer, TransportConnection connection, Duration interval, Duration timeout,
                      Owner owner) {
         this.timer = timer;
         this.connection = connection;
@@ -69,19 +88,27 @@ public final class Heartbeat {
         this.lastHeardNanos = System.nanoTime();
     }
 
-    /** Schedules the first ping about {@code delayNanos} from now. */
+    /**
+     * Schedules the first ping about {@code delayNanos} from now.
+     *
+     * @param delayNanos the delay before the first ping
+     */
     public void start(long delayNanos) {
         schedulePing(delayNanos);
     }
 
-    /** Something that counts as an answer arrived at {@code nanos} (System.nanoTime()). I/O thread. */
+    /**
+     * Something that counts as an answer arrived. I/O thread.
+     *
+     * @param nanos when, by {@link System#nanoTime()}
+     */
     public void heard(long nanos) {
         LAST_HEARD.setRelease(this, nanos);
     }
 
     /** Stops the heartbeat. */
     public void cancel() {
-        HashedWheelTimer.Timeout t = pending;
+        Scheduler.Timeout t = pending;
         if (t != null) {
             t.cancel();
         }
