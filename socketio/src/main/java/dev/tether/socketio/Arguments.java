@@ -9,19 +9,20 @@ import dev.tether.core.Payload;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Converts event arguments between Java values and the engine's payloads. */
+/** Converts event arguments between Java values and the engine's payloads, with the server's mapper. */
 final class Arguments {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private final ObjectMapper mapper;
 
-    private Arguments() {
+    Arguments(ObjectMapper mapper) {
+        this.mapper = mapper;
     }
 
     /**
      * The arguments as one JSON array payload: a {@link JsonNode} as is, {@code byte[]} as a
      * binary attachment, anything else through Jackson's tree conversion.
      */
-    static Payload payload(Object... args) {
+    Payload payload(Object... args) {
         ArrayNode array = JsonNodeFactory.instance.arrayNode(args.length);
         for (Object arg : args) {
             array.add(node(arg));
@@ -29,7 +30,7 @@ final class Arguments {
         return Payload.json(array);
     }
 
-    private static JsonNode node(Object arg) {
+    private JsonNode node(Object arg) {
         if (arg == null) {
             return JsonNodeFactory.instance.nullNode();
         }
@@ -42,7 +43,7 @@ final class Arguments {
         if (arg instanceof String s) {
             return JsonNodeFactory.instance.textNode(s);
         }
-        return MAPPER.valueToTree(arg);
+        return mapper.valueToTree(arg);
     }
 
     /** The argument list a payload stands for (see {@code SocketIoProtocol}). */

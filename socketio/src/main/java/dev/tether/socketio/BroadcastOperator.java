@@ -1,7 +1,6 @@
 package dev.tether.socketio;
 
 import dev.tether.core.Session;
-import dev.tether.core.spi.engine.Engine;
 import java.util.Objects;
 
 /**
@@ -13,12 +12,12 @@ import java.util.Objects;
  */
 public final class BroadcastOperator {
 
-    private final Engine hub;
+    private final Namespace namespace;
     private final String topic;
     private final Session except;
 
-    BroadcastOperator(Engine hub, String topic, Session except) {
-        this.hub = hub;
+    BroadcastOperator(Namespace namespace, String topic, Session except) {
+        this.namespace = namespace;
         this.topic = topic;
         this.except = except;
     }
@@ -34,7 +33,7 @@ public final class BroadcastOperator {
      *     it for its own sockets later
      */
     public int emit(String event, Object... args) {
-        return hub.publish(topic, checkEvent(event), Arguments.payload(args), false, except);
+        return namespace.hub().publish(topic, checkEvent(event), namespace.arguments().payload(args), false, except);
     }
 
     /**
@@ -45,7 +44,7 @@ public final class BroadcastOperator {
      * @return how many sockets it was queued for; 0 on a clustered hub
      */
     public int emitVolatile(String event, Object... args) {
-        return hub.publish(topic, checkEvent(event), Arguments.payload(args), true, except);
+        return namespace.hub().publish(topic, checkEvent(event), namespace.arguments().payload(args), true, except);
     }
 
     static String checkEvent(String event) {

@@ -34,6 +34,7 @@ public final class Namespace {
     private final Engine hub;
     private final String name;
     private final boolean recovery;
+    private final Arguments arguments;
     private final SocketIoProtocol protocol;
     private final List<Authenticator> middleware = new CopyOnWriteArrayList<>();
     private final List<Authenticator> middlewareView = Collections.unmodifiableList(middleware);
@@ -41,10 +42,11 @@ public final class Namespace {
     private final Map<String, Socket> sockets = new ConcurrentHashMap<>();
     private final Endpoint endpoint = new Endpoint();
 
-    Namespace(Engine hub, String name, boolean recovery) {
+    Namespace(Engine hub, String name, boolean recovery, Arguments arguments) {
         this.hub = hub;
         this.name = name;
         this.recovery = recovery;
+        this.arguments = arguments;
         this.protocol = new SocketIoProtocol(name, recovery);
     }
 
@@ -102,7 +104,7 @@ public final class Namespace {
      * @return a broadcast to the sockets of {@code room}
      */
     public BroadcastOperator to(String room) {
-        return new BroadcastOperator(hub, roomTopic(Objects.requireNonNull(room, "room")), null);
+        return new BroadcastOperator(this, roomTopic(Objects.requireNonNull(room, "room")), null);
     }
 
     /**
@@ -113,7 +115,7 @@ public final class Namespace {
      * @return how many sockets it was queued for; 0 on a clustered hub
      */
     public int emit(String event, Object... args) {
-        return new BroadcastOperator(hub, allTopic(), null).emit(event, args);
+        return new BroadcastOperator(this, allTopic(), null).emit(event, args);
     }
 
     /** {@return the live sockets of this namespace (a snapshot), connected or awaiting recovery} */
@@ -138,6 +140,10 @@ public final class Namespace {
 
     Engine hub() {
         return hub;
+    }
+
+    Arguments arguments() {
+        return arguments;
     }
 
     NamespaceEndpoint endpoint() {

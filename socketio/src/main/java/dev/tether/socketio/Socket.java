@@ -137,7 +137,7 @@ public final class Socket {
      * @return {@link SendResult#ENQUEUED}, {@link SendResult#OVERFLOW} or {@link SendResult#CLOSED}
      */
     public SendResult emit(String event, Object... args) {
-        return session.send(BroadcastOperator.checkEvent(event), Arguments.payload(args));
+        return session.send(BroadcastOperator.checkEvent(event), namespace.arguments().payload(args));
     }
 
     /**
@@ -148,7 +148,7 @@ public final class Socket {
      * @return {@link SendResult#ENQUEUED}, {@link SendResult#DROPPED} or {@link SendResult#CLOSED}
      */
     public SendResult emitVolatile(String event, Object... args) {
-        return session.sendVolatile(BroadcastOperator.checkEvent(event), Arguments.payload(args));
+        return session.sendVolatile(BroadcastOperator.checkEvent(event), namespace.arguments().payload(args));
     }
 
     /**
@@ -162,7 +162,7 @@ public final class Socket {
      *     (code {@code timeout} when it did not answer in time)
      */
     public CompletableFuture<List<JsonNode>> emitWithAck(String event, Duration timeout, Object... args) {
-        return session.request(BroadcastOperator.checkEvent(event), Arguments.payload(args), timeout)
+        return session.request(BroadcastOperator.checkEvent(event), namespace.arguments().payload(args), timeout)
                 .thenApply(Arguments::list);
     }
 
@@ -200,12 +200,12 @@ public final class Socket {
      * @return a broadcast to every socket in {@code room} but this one
      */
     public BroadcastOperator to(String room) {
-        return new BroadcastOperator(namespace.hub(), namespace.roomTopic(Objects.requireNonNull(room, "room")), session);
+        return new BroadcastOperator(namespace, namespace.roomTopic(Objects.requireNonNull(room, "room")), session);
     }
 
     /** {@return a broadcast to every socket of the namespace but this one} */
     public BroadcastOperator broadcast() {
-        return new BroadcastOperator(namespace.hub(), namespace.allTopic(), session);
+        return new BroadcastOperator(namespace, namespace.allTopic(), session);
     }
 
     /** Disconnects the socket: the client gets a DISCONNECT ({@code "io server disconnect"}) and the socket ends. */
@@ -287,7 +287,7 @@ public final class Socket {
             dispatch(message, new Ack() {
                 @Override
                 public void send(Object... args) {
-                    responder.reply(Arguments.payload(args));
+                    responder.reply(namespace.arguments().payload(args));
                 }
 
                 @Override

@@ -44,6 +44,7 @@ public final class SocketIo {
 
     private final Tether tether;
     private final Engine hub;
+    private final Arguments arguments;
     private final SocketIoConfig config;
     private final Map<String, Namespace> namespaces = new ConcurrentHashMap<>();
     private final EngineIoSettings settings;
@@ -52,6 +53,7 @@ public final class SocketIo {
     private SocketIo(Tether tether, SocketIoConfig config) {
         this.tether = tether;
         this.hub = Engine.of(tether);
+        this.arguments = new Arguments(config.objectMapper());
         this.config = config;
         this.settings = new EngineIoSettings(this::endpoint, config.maxAttachments(), config.connectTimeout());
         of("/");
@@ -104,7 +106,7 @@ public final class SocketIo {
         if (!name.startsWith("/") || name.indexOf(',') >= 0 || name.length() > 200) {
             throw new IllegalArgumentException("a namespace starts with '/', has no ',' and at most 200 chars: " + name);
         }
-        return namespaces.computeIfAbsent(name, n -> new Namespace(hub, n, config.connectionStateRecovery()));
+        return namespaces.computeIfAbsent(name, n -> new Namespace(hub, n, config.connectionStateRecovery(), arguments));
     }
 
     /** {@return the main namespace {@code "/"}} */

@@ -1,5 +1,6 @@
 package dev.tether.socketio;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -21,16 +22,20 @@ public final class SocketIoConfig {
     /** Default {@link #connectTimeout()}: 45 s, as Socket.IO. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(45);
 
+    /** Tether's own mapper, for a configuration that names none; never handed out to be changed. */
+    private static final ObjectMapper DEFAULT_MAPPER = new ObjectMapper();
     private static final SocketIoConfig DEFAULTS = builder().build();
 
     private final boolean connectionStateRecovery;
     private final int maxAttachments;
     private final Duration connectTimeout;
+    private final ObjectMapper objectMapper;
 
     private SocketIoConfig(Builder b) {
         this.connectionStateRecovery = b.connectionStateRecovery;
         this.maxAttachments = b.maxAttachments;
         this.connectTimeout = b.connectTimeout;
+        this.objectMapper = b.objectMapper;
     }
 
     /** {@return a builder with every default} */
@@ -62,6 +67,16 @@ public final class SocketIoConfig {
         return connectTimeout;
     }
 
+    /**
+     * {@return the mapper that turns emitted arguments other than strings, byte arrays and
+     * {@code JsonNode}s into JSON} The application's own (its modules, naming strategy, date
+     * format) when it gave one, else a plain {@code ObjectMapper}. Jackson 2
+     * ({@code com.fasterxml.jackson}).
+     */
+    public ObjectMapper objectMapper() {
+        return objectMapper;
+    }
+
     @Override
     public String toString() {
         return "SocketIoConfig[connectionStateRecovery=" + connectionStateRecovery
@@ -73,6 +88,7 @@ public final class SocketIoConfig {
         private boolean connectionStateRecovery = DEFAULT_CONNECTION_STATE_RECOVERY;
         private int maxAttachments = DEFAULT_MAX_ATTACHMENTS;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private ObjectMapper objectMapper = DEFAULT_MAPPER;
 
         private Builder() {
         }
@@ -85,6 +101,18 @@ public final class SocketIoConfig {
          */
         public Builder connectionStateRecovery(boolean v) {
             this.connectionStateRecovery = v;
+            return this;
+        }
+
+        /**
+         * See {@link SocketIoConfig#objectMapper()}. The mapper is used from many threads, as
+         * Jackson allows once it is configured: do not change it afterwards.
+         *
+         * @param v the application's mapper
+         * @return this builder
+         */
+        public Builder objectMapper(ObjectMapper v) {
+            this.objectMapper = Objects.requireNonNull(v, "objectMapper");
             return this;
         }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.RequestException;
 import dev.tether.core.SessionHandler;
@@ -118,6 +119,30 @@ class SocketIoEngineTest {
         assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo(socket.id() + ":[\"bob\"]");
         c.send("42[\"hello\",\"carol\"]");
         assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo(socket.id() + ":[\"carol\"]");
+    }
+
+    /** A value the application emits; its mapper decides the field names. */
+    public record Temperature(String roomName, double degreesCelsius) {
+    }
+
+    @Test
+    void emittedObjectsAreMappedWithTheConfiguredObjectMapperToOneSocketAndToARoom() throws Exception {
+        ObjectMapper snake = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        start(TetherConfig.builder(), SocketIoConfig.builder().objectMapper(snake).build());
+        SioConnection c = connectedToMain();
+        Socket socket = nextSocket();
+        socket.emit("reading", new Temperature("lab", 21.5));
+        assertThat(c.next()).isEqualTo("42[\"reading\",{\"room_name\":\"lab\",\"degrees_celsius\":21.5}]");
+        io.of("/").to(socket.id()).emit("reading", new Temperature("hall", 19.0));
+        assertThat(c.next()).isEqualTo("42[\"reading\",{\"room_name\":\"hall\",\"degrees_celsius\":19.0}]");
+    }
+
+    @Test
+    void withoutAnObjectMapperEmittedObjectsUseJacksonsDefaults() throws Exception {
+        start();
+        SioConnection c = connectedToMain();
+        nextSocket().emit("reading", new Temperature("lab", 21.5));
+        assertThat(c.next()).isEqualTo("42[\"reading\",{\"roomName\":\"lab\",\"degreesCelsius\":21.5}]");
     }
 
     @Test

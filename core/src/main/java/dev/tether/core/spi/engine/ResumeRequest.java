@@ -26,6 +26,14 @@ public record ResumeRequest(String sessionId, String token, Principal principal,
     /**
      * Checks that nothing but the numbers is missing.
      *
+     * @param sessionId the session's public id
+     * @param token     the resume token the client presented
+     * @param principal whom the connection authenticated as
+     * @param last      the client's last received sequence number
+     * @param attempt   the client's resume attempt number, 0 if it sent none
+     * @param protocol  the connection's wire protocol
+     * @param handler   the callbacks of the session once resumed here
+     * @param ackless   whether the client never acknowledges
      * @throws NullPointerException if an id, token, principal, protocol or handler is null
      */
     public ResumeRequest {
