@@ -189,6 +189,24 @@ public final class SocketIo {
     }
 
     /**
+     * For transports: a request of the client that carries no packet arrived (a long-polling
+     * GET). Fails the connection with a ping timeout if its pong is overdue, even before the
+     * shared timer's tick gets to it, so that the deadline is exact as the client sees it. On the
+     * connection's I/O thread.
+     *
+     * @param connection the listener {@link #connect} returned
+     * @return whether this call failed the connection: the request is then answered as for an
+     *         unknown session, as the reference server does once a session timed out
+     * @throws IllegalArgumentException if {@code connection} did not come from {@link #connect}
+     */
+    public boolean expireIfOverdue(ConnectionListener connection) {
+        if (!(connection instanceof EngineIoConnection engine)) {
+            throw new IllegalArgumentException("not an Engine.IO connection of this server");
+        }
+        return engine.expireIfOverdue();
+    }
+
+    /**
      * For transports: opens an Engine.IO connection on a transport whose slot {@link dev.tether.core.spi.TransportHub#admit()}
      * reserved, authenticated as {@code principal}: writes the open packet and starts the
      * heartbeat. Call on the connection's I/O thread; feed the returned listener every event of

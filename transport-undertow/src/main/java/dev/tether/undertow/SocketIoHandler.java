@@ -1,5 +1,6 @@
 package dev.tether.undertow;
 
+import dev.tether.core.CloseCodes;
 import dev.tether.core.spi.TransportHub;
 import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
@@ -21,6 +22,7 @@ import io.undertow.util.HttpString;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
 import io.undertow.util.SameThreadExecutor;
+import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.util.Deque;
 import java.util.List;
@@ -254,8 +256,19 @@ public final class SocketIoHandler implements HttpHandler {
             SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
             return;
         }
+        if (transport.upgraded()) {
+            SocketIoErrors.badRequest(exchange, 3, "Bad request"); // the session went on over its WebSocket
+            return;
+        }
         if (Methods.GET.equals(exchange.getRequestMethod())) {
-            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.execute(() -> transport.onGet(exchange)));
+            exchange.dispatch(SameThreadExecutor.INSTANCE, () -> transport.execute(() -> {
+                // A client that polls after its pong deadline finds the session gone, whatever the timer's tick.
+                if (transport.isOpen() && io.expireIfOverdue(transport.listener())) {
+                    SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
+                    return;
+                }
+                transport.onGet(exchange);
+            }));
         } else if (Methods.POST.equals(exchange.getRequestMethod())) {
             int maxPayload = tether.config().maxMessageBytes();
             if (exchange.getRequestContentLength() > maxPayload) {
@@ -289,8 +302,26 @@ public final class SocketIoHandler implements HttpHandler {
 
     // ------------------------------------------------------------ upgrade
 
-    /** Carries the polling session a WebSocket upgrades through the upgrade listener. */
-    private record Upgrading(PollingTransport transport) implements Principal {
+    /** The listener of a WebSocket closed as soon as it opened: it has nothing to hear. */
+    private static final ConnectionListener ALREADY_UPGRADED = new ConnectionListener() {
+        @Override
+        public void onFrame(ByteBuffer data, boolean binary) {
+        }
+
+        @Override
+        public void onWritable() {
+        }
+
+        @Override
+        public void onClosed(int code, String reason) {
+        }
+    };
+
+    /**
+     * Carries the polling session a WebSocket upgrades through the upgrade listener; {@code
+     * duplicate} when another WebSocket is probing or has upgraded it.
+     */
+    private record Upgrading(PollingTransport transport, boolean duplicate) implements Principal {
         @Override
         public String getName() {
             return "upgrade";
@@ -310,13 +341,18 @@ public final class SocketIoHandler implements HttpHandler {
             }
             return;
         }
-        // The session holds its admission slot and was authenticated when it opened.
-        upgrades.upgrade(exchange, new AuthResult.Accepted(new Upgrading(transport), null));
+        // The session holds its admission slot and was authenticated when it opened. A second
+        // WebSocket for it is accepted and closed at once, as the reference server does.
+        upgrades.upgrade(exchange, new AuthResult.Accepted(new Upgrading(transport, !transport.claimUpgrade()), null));
     }
 
     private ConnectionListener attachUpgrade(TransportConnection connection, AuthResult.Accepted credentials) {
         TransportHub.of(tether).cancelAdmission(); // the upgrade took a slot; the session already holds one
-        PollingTransport transport = ((Upgrading) credentials.principal()).transport();
-        return new UpgradeProbe(io, transport, (UndertowConnection) connection, config.writeWaterMark().highBytes());
+        Upgrading upgrading = (Upgrading) credentials.principal();
+        if (upgrading.duplicate()) {
+            connection.execute(() -> connection.close(CloseCodes.NORMAL, "session already upgraded"));
+            return ALREADY_UPGRADED;
+        }
+        return new UpgradeProbe(io, upgrading.transport(), (UndertowConnection) connection, config.writeWaterMark().highBytes());
     }
 }

@@ -157,6 +157,21 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
                 settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * The client looked without sending anything (a long-polling GET): if its pong is overdue,
+     * the connection fails now with a ping timeout, as it would at the timer's next tick, so that
+     * no request after the deadline finds the session alive. On the I/O thread.
+     *
+     * @return whether this call failed the connection
+     */
+    public boolean expireIfOverdue() {
+        if (!closing && heartbeat != null && heartbeat.overdue(System.nanoTime())) {
+            fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
+            return true;
+        }
+        return false;
+    }
+
     /** The Engine.IO session id. */
     public String engineId() {
         return engineId;

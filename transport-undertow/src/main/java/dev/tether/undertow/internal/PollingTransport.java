@@ -13,6 +13,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
@@ -42,11 +43,26 @@ import org.xnio.XnioIoThread;
  * connection state recovery had asked for them again by an older offset. Until the close packet
  * is handed over the session is listed in the handler's {@link OpenConnections}, which a server
  * that stops waits for: a client whose session is closed gets the close packet, never a dropped
- * request or an unknown {@code sid}.
+ * request or an unknown {@code sid}. Two closes are final at once, as in the reference server: a
+ * ping timeout (the client is presumed gone; a GET then gets 400, a pending one the close
+ * packet) and the client's own close packet (its pending GET gets a noop, the next one 400).
+ *
+ * <p>Upgrade: one WebSocket at a time may probe ({@link #claimUpgrade}); once the client sent
+ * {@code 5} on it ({@link #upgradeRequested}, from the WebSocket's thread, so that a poll that
+ * arrives after it is refused whatever the order the two threads reach the session's), polling
+ * requests get 400 and the session's id stays known until the upgraded WebSocket closes
+ * ({@link #forget}), so that another WebSocket naming it is accepted and closed, not refused.
  */
 public final class PollingTransport implements TransportConnection {
 
     static final char SEPARATOR = '\u001e';
+    /**
+     * While a WebSocket upgrade is under way, how often a pending poll is answered with a noop so
+     * that the client can pause polling and send {@code 5}: as the reference server, not at once,
+     * so that a poll the client sends after {@code 5} (which may reach us first, on another
+     * connection) is still pending when the {@code 5} arrives, and refused.
+     */
+    static final long NOOP_CHECK_MS = 100;
 
     private final XnioIoThread thread;
     private final InetSocketAddress remoteAddress;
@@ -68,8 +84,15 @@ public final class PollingTransport implements TransportConnection {
     private XnioExecutor.Key closeTimer;
     /** Upgraded to WebSocket: the engine no longer hears from us. */
     private boolean retired;
-    /** A WebSocket probe succeeded: polls are answered at once, so that the client can pause polling. */
+    /** A WebSocket probe succeeded: a pending poll gets a noop within {@value #NOOP_CHECK_MS} ms. */
     private boolean upgrading;
+    private XnioExecutor.Key noopCheck;
+    /** The client posted the close packet. */
+    private boolean clientClosed;
+    /** A WebSocket is probing or has upgraded this session. */
+    private final AtomicBoolean upgradeClaimed = new AtomicBoolean();
+    /** The client sent {@code 5} on the WebSocket: polling is over. Written by the WebSocket's thread. */
+    private volatile boolean upgradeRequested;
 
     /**
      * @param thread         the XNIO I/O thread everything of this session runs on
@@ -114,7 +137,11 @@ public final class PollingTransport implements TransportConnection {
 
     /** A GET: answered now if packets are waiting, otherwise parked until some are. */
     public void onGet(HttpServerExchange exchange) {
-        if (retired || (closed && !closePending)) {
+        if (retired || upgradeRequested) {
+            SocketIoErrors.badRequest(exchange, 3, "Bad request"); // polling on an upgraded session
+            return;
+        }
+        if (closed && !closePending) {
             SocketIoErrors.badRequest(exchange, 1, "Session ID unknown");
             return;
         }
@@ -129,10 +156,6 @@ public final class PollingTransport implements TransportConnection {
         }
         if (closePending) {
             answerClose(exchange);
-            return;
-        }
-        if (upgrading) {
-            send(exchange, "6");
             return;
         }
         parkedGet = exchange;
@@ -153,6 +176,9 @@ public final class PollingTransport implements TransportConnection {
                 end = payload.length();
             }
             String packet = payload.substring(from, end);
+            if (packet.equals("1")) {
+                clientClosed = true; // the engine closes the transport for it
+            }
             if (!packet.isEmpty() && packet.charAt(0) == 'b') {
                 byte[] bytes;
                 try {
@@ -170,21 +196,85 @@ public final class PollingTransport implements TransportConnection {
     }
 
     /**
-     * A WebSocket probe succeeded: answers the pending GET with a noop ({@code 6}), and any GET
-     * from now on at once, so that the client can pause polling and finish the upgrade.
+     * A WebSocket probe succeeded: from now on a pending GET is answered with a noop ({@code 6})
+     * every {@value #NOOP_CHECK_MS} ms, so that the client can pause polling and finish the upgrade.
      */
-    public void releaseGet() {
+    public void probed() {
+        if (upgrading || closed || retired) {
+            return;
+        }
         upgrading = true;
-        if (parkedGet != null) {
+        scheduleNoopCheck();
+    }
+
+    private void scheduleNoopCheck() {
+        try {
+            noopCheck = thread.executeAfter(this::checkNoop, NOOP_CHECK_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // the server is stopping
+        }
+    }
+
+    private void checkNoop() {
+        noopCheck = null;
+        if (!upgrading || closed || retired) {
+            return;
+        }
+        if (parkedGet != null && outbox.isEmpty()) {
             HttpServerExchange get = parkedGet;
             parkedGet = null;
             send(get, "6");
         }
+        scheduleNoopCheck();
+    }
+
+    private void stopUpgrading() {
+        upgrading = false;
+        if (noopCheck != null) {
+            noopCheck.remove();
+            noopCheck = null;
+        }
     }
 
     /**
-     * The upgrade completed: the packets still buffered go to {@code next} first, the pending GET
-     * gets a noop, and this transport is done.
+     * A WebSocket wants to upgrade this session. Any thread.
+     *
+     * @return false if another WebSocket is probing or has upgraded it
+     */
+    public boolean claimUpgrade() {
+        return upgradeClaimed.compareAndSet(false, true);
+    }
+
+    /** The probing WebSocket went away before the upgrade: the session polls on, another may try. Any thread. */
+    public void releaseUpgrade() {
+        execute(() -> {
+            stopUpgrading();
+            upgradeClaimed.set(false);
+        });
+    }
+
+    /** The client sent {@code 5} on the probing WebSocket. Its thread, before the hop to the session's. */
+    public void upgradeRequested() {
+        upgradeRequested = true;
+    }
+
+    /** Whether polling requests are over: the session upgraded, or the client asked it to. Any thread. */
+    public boolean upgraded() {
+        return upgradeRequested || retired;
+    }
+
+    /**
+     * The upgraded WebSocket closed: the handler forgets the session id. Any thread; idempotent.
+     */
+    public void forget() {
+        execute(() -> onGone.accept(this));
+    }
+
+    /**
+     * The upgrade completed: the packets still buffered go to {@code next} first, and this
+     * transport is done; its id stays known until {@link #forget}. A GET still pending came after
+     * the client's {@code 5} (a stock client pauses polling before it sends it): it gets 400, as
+     * every poll from now on.
      */
     public void retireInto(TransportConnection next) {
         retired = true;
@@ -197,8 +287,15 @@ public final class PollingTransport implements TransportConnection {
         }
         outbox.clear();
         outboxBytes = 0;
-        releaseGet();
-        gone();
+        stopUpgrading();
+        if (parkedGet != null) {
+            HttpServerExchange get = parkedGet;
+            parkedGet = null;
+            SocketIoErrors.badRequest(get, 3, "Bad request");
+        }
+        gone = true;
+        cancelCloseTimer();
+        open.remove(this);
     }
 
     /** Whether the transport can still be upgraded. */
@@ -306,6 +403,17 @@ public final class PollingTransport implements TransportConnection {
                 return;
             }
             closed = true;
+            if (clientClosed || code == dev.tether.core.CloseCodes.HEARTBEAT_TIMEOUT) {
+                // Final at once (see the class comment): the id is forgotten, a poll gets 400.
+                if (parkedGet != null) {
+                    HttpServerExchange get = parkedGet;
+                    parkedGet = null;
+                    send(get, clientClosed ? "6" : "1");
+                }
+                listener.onClosed(code, reason);
+                gone();
+                return;
+            }
             closePending = true;
             try {
                 closeTimer = thread.executeAfter(this::gone, closeTimeoutMs, TimeUnit.MILLISECONDS);
@@ -331,12 +439,16 @@ public final class PollingTransport implements TransportConnection {
             return;
         }
         gone = true;
+        cancelCloseTimer();
+        open.remove(this);
+        onGone.accept(this);
+    }
+
+    private void cancelCloseTimer() {
         if (closeTimer != null) {
             closeTimer.remove();
             closeTimer = null;
         }
-        open.remove(this);
-        onGone.accept(this);
     }
 
     @Override

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The listener of a WebSocket that upgrades a long-polling Engine.IO session: answers the probe
- * ({@code 2probe} with {@code 3probe}, and releases the pending GET with a noop), and on the
+ * ({@code 2probe} with {@code 3probe}; the pending GET then gets a noop), and on the
  * client's {@code 5} moves the session onto this WebSocket through a {@link HopConnection}. From
  * then on it forwards every event to the session's thread. Anything else before the upgrade
  * closes this WebSocket (the session carries on over polling).
@@ -50,9 +50,10 @@ public final class UpgradeProbe implements ConnectionListener {
         if (text.equals("2probe")) {
             webSocket.write(Frame.text(ByteBuffer.wrap("3probe".getBytes(StandardCharsets.US_ASCII))));
             webSocket.flush();
-            polling.execute(polling::releaseGet);
+            polling.execute(polling::probed);
         } else if (text.equals("5")) {
             state = UPGRADED;
+            polling.upgradeRequested(); // before the hop: a poll that comes after this one is refused
             polling.execute(this::switchOver);
         } else {
             state = REFUSED;
@@ -82,6 +83,9 @@ public final class UpgradeProbe implements ConnectionListener {
     public void onClosed(int code, String reason) {
         if (state == UPGRADED) {
             hop.onClosed(code, reason);
+            polling.forget();
+        } else {
+            polling.releaseUpgrade(); // another WebSocket may try
         }
     }
 }

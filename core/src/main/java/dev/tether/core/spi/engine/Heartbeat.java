@@ -10,11 +10,18 @@ import java.util.concurrent.TimeUnit;
  * The server-driven heartbeat of one connection, for every wire protocol: a ping every interval,
  * and the owner is told when nothing was heard within the timeout after one.
  *
- * <p>Cheap when idle, because idle wake-ups are most of an idle server's CPU: pings are aligned
- * on a grid shared by all connections (see {@link #alignUp}), so the pings due in one grid step
- * reach each I/O thread in one wake-up; and the pong deadline is checked on the timer thread, so
- * a connection that answered schedules its next ping without waking its I/O thread. Only a
- * silent connection hops to its I/O thread to be failed there.
+ * <p>Cheap when idle, because idle wake-ups are most of an idle server's CPU: with an interval of
+ * {@value #GRID_MIN_INTERVAL_MS} ms or more, pings are aligned on a grid shared by all connections
+ * (see {@link #alignUp}), so the pings due in one grid step reach each I/O thread in one wake-up;
+ * and the pong deadline is checked on the timer thread, so a connection that answered schedules
+ * its next ping without waking its I/O thread. Only a silent connection hops to its I/O thread to
+ * be failed there.
+ *
+ * <p>Precise at small intervals: below {@value #GRID_MIN_INTERVAL_MS} ms there is no grid, and the
+ * pong deadline counts from when the ping was due, not from when the timer's tick got to it, so
+ * a client that stays silent is failed within one timer tick of interval + timeout; and
+ * {@link #overdue} lets a protocol whose client can look without sending anything (a long-polling
+ * request) fail it at the exact deadline.
  *
  * <p>Threading: {@link #heard} on the connection's I/O thread (release; read with acquire by the
  * timer thread); {@link Owner} callbacks on the I/O thread; {@link #cancel} from any thread. A
@@ -44,6 +51,13 @@ public final class Heartbeat {
 
     /** The coarsest grid that pings are aligned on. */
     private static final long MAX_GRID_MS = 250;
+    /** The shortest interval whose pings are aligned on a grid. */
+    private static final long GRID_MIN_INTERVAL_MS = 5_000;
+    /**
+     * How late a ping may be sent (timer tick, a busy I/O thread) and still have its deadline count
+     * from when it was due; a later ping's client gets the whole timeout minus this.
+     */
+    private static final long LATENESS_ALLOWANCE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final long GRID_ORIGIN = System.nanoTime();
     private static final VarHandle LAST_HEARD;
 
@@ -61,11 +75,17 @@ public final class Heartbeat {
     private final long timeoutNanos;
     /** From a pong deadline to the next ping. */
     private final long restNanos;
-    /** A twentieth of the interval, at most {@value #MAX_GRID_MS} ms. */
+    /** A twentieth of the interval, at most {@value #MAX_GRID_MS} ms; 0 (none) for short intervals. */
     private final long gridNanos;
     private long lastHeardNanos;
+    /** When the next ping is due; written before its task is handed to the timer, which publishes it. */
+    private long pingDueNanos;
     /** Written on the I/O thread before the pong deadline is scheduled; the timer's hand-off publishes it. */
     private long pingSentNanos;
+    /** When the last ping must have been answered. I/O thread. */
+    private long pongDeadlineNanos;
+    /** A ping was sent. I/O thread. */
+    private boolean pinged;
     private volatile Scheduler.Timeout pending;
 
     /**
@@ -84,7 +104,8 @@ public final class Heartbeat {
         this.owner = owner;
         this.timeoutNanos = timeout.toNanos();
         this.restNanos = Math.max(interval.minus(timeout).toNanos(), 1);
-        this.gridNanos = Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_GRID_MS), interval.toNanos() / 20);
+        this.gridNanos = interval.toMillis() < GRID_MIN_INTERVAL_MS ? 0
+                : Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_GRID_MS), interval.toNanos() / 20);
         this.lastHeardNanos = System.nanoTime();
     }
 
@@ -106,6 +127,17 @@ public final class Heartbeat {
         LAST_HEARD.setRelease(this, nanos);
     }
 
+    /**
+     * Whether the last ping went unanswered past its deadline, even if the timer has not got to
+     * it yet: the caller fails the connection then, as {@link Owner#timedOut} would. I/O thread.
+     *
+     * @param nowNanos now, by {@link System#nanoTime()}
+     * @return true if a ping is unanswered and its deadline has passed
+     */
+    public boolean overdue(long nowNanos) {
+        return pinged && !heardSincePing() && nowNanos - pongDeadlineNanos >= 0;
+    }
+
     /** Stops the heartbeat. */
     public void cancel() {
         Scheduler.Timeout t = pending;
@@ -115,15 +147,20 @@ public final class Heartbeat {
     }
 
     private void schedulePing(long delayNanos) {
-        long delay = gridNanos <= 0 ? delayNanos : alignUp(System.nanoTime() - GRID_ORIGIN, delayNanos, gridNanos);
+        long now = System.nanoTime();
+        long delay = gridNanos <= 0 ? delayNanos : alignUp(now - GRID_ORIGIN, delayNanos, gridNanos);
+        pingDueNanos = now + delay;
         // A hub that closed has closed its timer: its connections are going away, no more pings.
         pending = timer.scheduleIfOpen(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
     }
 
     private void ping() {
         if (owner.sendPing()) {
-            pingSentNanos = System.nanoTime();
-            pending = timer.scheduleIfOpen(this::pongDeadline, timeoutNanos, TimeUnit.NANOSECONDS);
+            long sent = System.nanoTime();
+            pingSentNanos = sent;
+            pongDeadlineNanos = sent + timeoutNanos - Math.min(Math.max(sent - pingDueNanos, 0), LATENESS_ALLOWANCE_NANOS);
+            pinged = true;
+            pending = timer.scheduleIfOpen(this::pongDeadline, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
         }
     }
 

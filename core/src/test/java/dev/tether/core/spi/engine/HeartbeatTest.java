@@ -2,7 +2,14 @@ package dev.tether.core.spi.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tether.core.spi.Frame;
+import dev.tether.core.spi.TransportConnection;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class HeartbeatTest {
@@ -26,5 +33,125 @@ class HeartbeatTest {
         long now = 10 * grid + 7;
         // Due 100 ms and 240 ms from now: the same grid step, so the same instant.
         assertThat(now + Heartbeat.alignUp(now, 100_000_000L, grid)).isEqualTo(now + Heartbeat.alignUp(now, 240_000_000L, grid));
+    }
+
+    @Test
+    void aShortIntervalIsNotAlignedAndAnUnansweredPingIsOverdueAtItsDeadlineBeforeTheTimerGetsThere() {
+        ManualScheduler timer = new ManualScheduler();
+        List<String> events = new ArrayList<>();
+        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofMillis(300), Duration.ofMillis(200),
+                new Heartbeat.Owner() {
+                    @Override
+                    public boolean sendPing() {
+                        events.add("ping");
+                        return true;
+                    }
+
+                    @Override
+                    public void timedOut() {
+                        events.add("timeout");
+                    }
+                });
+        heartbeat.start(TimeUnit.MILLISECONDS.toNanos(300));
+        assertThat(timer.delays).as("no grid below 5 s: the ping is due exactly one interval on")
+                .containsExactly(TimeUnit.MILLISECONDS.toNanos(300));
+        assertThat(heartbeat.overdue(System.nanoTime() + TimeUnit.DAYS.toNanos(1))).as("no ping yet").isFalse();
+
+        long before = System.nanoTime();
+        timer.runNext(); // the ping, early: its deadline counts from when it was sent
+        long after = System.nanoTime();
+        assertThat(events).containsExactly("ping");
+        assertThat(timer.delays.get(1)).isBetween(TimeUnit.MILLISECONDS.toNanos(200) - (after - before),
+                TimeUnit.MILLISECONDS.toNanos(200));
+        assertThat(heartbeat.overdue(before + TimeUnit.MILLISECONDS.toNanos(200) - 1)).isFalse();
+        assertThat(heartbeat.overdue(after + TimeUnit.MILLISECONDS.toNanos(200))).isTrue();
+
+        heartbeat.heard(System.nanoTime());
+        assertThat(heartbeat.overdue(after + TimeUnit.MILLISECONDS.toNanos(200))).as("answered").isFalse();
+    }
+
+    @Test
+    void theDefaultIntervalIsAlignedOnTheGrid() {
+        ManualScheduler timer = new ManualScheduler();
+        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofSeconds(25), Duration.ofSeconds(20),
+                new Heartbeat.Owner() {
+                    @Override
+                    public boolean sendPing() {
+                        return true;
+                    }
+
+                    @Override
+                    public void timedOut() {
+                    }
+                });
+        heartbeat.start(TimeUnit.SECONDS.toNanos(25));
+        assertThat(timer.delays.get(0)).isBetween(TimeUnit.SECONDS.toNanos(25), TimeUnit.SECONDS.toNanos(25)
+                + TimeUnit.MILLISECONDS.toNanos(250));
+    }
+
+    /** Runs nothing by itself: the test runs each task when it likes. */
+    private static final class ManualScheduler implements Scheduler {
+        final List<Long> delays = new ArrayList<>();
+        final List<Runnable> tasks = new ArrayList<>();
+
+        @Override
+        public Timeout schedule(Runnable task, long delay, TimeUnit unit) {
+            delays.add(unit.toNanos(delay));
+            tasks.add(task);
+            return () -> tasks.remove(task);
+        }
+
+        @Override
+        public Timeout scheduleIfOpen(Runnable task, long delay, TimeUnit unit) {
+            return schedule(task, delay, unit);
+        }
+
+        void runNext() {
+            tasks.remove(0).run();
+        }
+    }
+
+    /** A connection whose I/O thread is the caller's. */
+    private static final class InlineConnection implements TransportConnection {
+        @Override
+        public boolean write(Frame frame) {
+            return true;
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public boolean isWritable() {
+            return true;
+        }
+
+        @Override
+        public void suspendReads() {
+        }
+
+        @Override
+        public void resumeReads() {
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            task.run();
+        }
+
+        @Override
+        public boolean inIoThread() {
+            return true;
+        }
+
+        @Override
+        public void close(int code, String reason) {
+        }
+
+        @Override
+        public InetSocketAddress remoteAddress() {
+            return new InetSocketAddress("127.0.0.1", 1);
+        }
     }
 }
