@@ -276,11 +276,21 @@ public final class SocketIoHandler implements HttpHandler {
                 return;
             }
             exchange.setMaxEntitySize(maxPayload);
-            exchange.getRequestReceiver().receiveFullBytes((done, body) -> {
-                done.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/html");
-                done.getResponseSender().send("ok");
-                transport.execute(() -> transport.onPost(body));
-            }, (failed, error) -> {
+            // Answered from the session's thread once its packets were taken: the exchange stays open.
+            exchange.getRequestReceiver().receiveFullBytes((done, body) -> done.dispatch(SameThreadExecutor.INSTANCE,
+                    () -> transport.execute(() -> {
+                transport.onPost(body);
+                // After the close a malformed packet caused, if it did: that POST gets 400, as in the
+                // reference server, and the session is gone.
+                transport.execute(() -> {
+                    if (transport.refusedPackets()) {
+                        SocketIoErrors.badRequest(done, 3, "Bad request");
+                    } else {
+                        done.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/html");
+                        done.getResponseSender().send("ok");
+                    }
+                });
+            })), (failed, error) -> {
                 if (error instanceof RequestTooBigException) {
                     tooBig(failed, transport);
                 } else {

@@ -153,7 +153,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
                     }
                 });
         heartbeat.start(config.heartbeatInterval().toNanos());
-        connectTimer = hub.timer().schedule(() -> out.execute(this::connectDeadline),
+        connectTimer = hub.timer().scheduleIfOpen(() -> out.execute(this::connectDeadline),
                 settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 

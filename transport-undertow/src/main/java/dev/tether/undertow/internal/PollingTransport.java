@@ -43,9 +43,10 @@ import org.xnio.XnioIoThread;
  * connection state recovery had asked for them again by an older offset. Until the close packet
  * is handed over the session is listed in the handler's {@link OpenConnections}, which a server
  * that stops waits for: a client whose session is closed gets the close packet, never a dropped
- * request or an unknown {@code sid}. Two closes are final at once, as in the reference server: a
- * ping timeout (the client is presumed gone; a GET then gets 400, a pending one the close
- * packet) and the client's own close packet (its pending GET gets a noop, the next one 400).
+ * request or an unknown {@code sid}. The closes the client caused are final at once, as in the
+ * reference server: a ping timeout (the client is presumed gone), a malformed packet or request
+ * (the POST that carried it gets 400), and the client's own close packet; a GET then gets 400,
+ * a pending one the close packet, or a noop after the client's close.
  *
  * <p>Upgrade: one WebSocket at a time may probe ({@link #claimUpgrade}); once the client sent
  * {@code 5} on it ({@link #upgradeRequested}, from the WebSocket's thread, so that a poll that
@@ -89,6 +90,8 @@ public final class PollingTransport implements TransportConnection {
     private XnioExecutor.Key noopCheck;
     /** The client posted the close packet. */
     private boolean clientClosed;
+    /** Closed for what the client sent (a malformed packet, an overlapping poll). */
+    private boolean badRequest;
     /** A WebSocket is probing or has upgraded this session. */
     private final AtomicBoolean upgradeClaimed = new AtomicBoolean();
     /** The client sent {@code 5} on the WebSocket: polling is over. Written by the WebSocket's thread. */
@@ -298,6 +301,11 @@ public final class PollingTransport implements TransportConnection {
         open.remove(this);
     }
 
+    /** Whether the transport closed for a malformed packet or request of the client. I/O thread. */
+    public boolean refusedPackets() {
+        return badRequest;
+    }
+
     /** Whether the transport can still be upgraded. */
     public boolean isOpen() {
         return !closed && !retired;
@@ -403,7 +411,8 @@ public final class PollingTransport implements TransportConnection {
                 return;
             }
             closed = true;
-            if (clientClosed || code == dev.tether.core.CloseCodes.HEARTBEAT_TIMEOUT) {
+            badRequest = code == dev.tether.core.CloseCodes.BAD_REQUEST;
+            if (clientClosed || badRequest || code == dev.tether.core.CloseCodes.HEARTBEAT_TIMEOUT) {
                 // Final at once (see the class comment): the id is forgotten, a poll gets 400.
                 if (parkedGet != null) {
                     HttpServerExchange get = parkedGet;
