@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,15 +22,18 @@ import java.util.function.Predicate;
 /**
  * Stock {@code socket.io-client} (pinned in {@code src/test/node/package-lock.json}) under Node,
  * driven by {@code src/test/node/driver.js}: one process holding {@code count} sockets. Events
- * arrive as JSON lines; commands go to its stdin. Installs the pinned client with {@code npm ci}
- * when {@code node_modules} is missing, so that a fresh clone's {@code mvn verify} works.
+ * arrive as JSON lines; commands go to its stdin. The driver and the pinned package files are
+ * copied to {@code target/node-socketio-client} and installed there with {@code npm ci} when its
+ * {@code node_modules} is missing, so that a fresh clone's {@code mvn verify} works and
+ * {@code mvn clean} removes them.
  *
  * <p>Every wait is bounded; {@link #close()} kills the process by its handle.
  */
 public final class NodeSocketIoClient implements AutoCloseable {
 
     /** The driver's directory: this module's, also when run from a sibling module (through the test-jar). */
-    public static final Path NODE_DIR = nodeDir();
+    /** Where the driver runs and its {@code node_modules} live: this module's {@code target/}. */
+    public static final Path NODE_DIR = Path.of("target", "node-socketio-client").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Object INSTALL_LOCK = new Object();
 
@@ -51,7 +55,7 @@ public final class NodeSocketIoClient implements AutoCloseable {
         err.start();
     }
 
-    private static Path nodeDir() {
+    private static Path nodeSources() {
         Path here = Path.of("src", "test", "node").toAbsolutePath();
         Path sibling = Path.of("..", "transport-undertow", "src", "test", "node").toAbsolutePath().normalize();
         return Files.isRegularFile(here.resolve("driver.js")) ? here : sibling;
@@ -60,6 +64,10 @@ public final class NodeSocketIoClient implements AutoCloseable {
     /** Runs {@code npm ci} once if the pinned client is not installed. */
     public static void ensureInstalled() throws IOException, InterruptedException {
         synchronized (INSTALL_LOCK) {
+            Files.createDirectories(NODE_DIR);
+            for (String file : new String[] {"driver.js", "package.json", "package-lock.json"}) {
+                Files.copy(nodeSources().resolve(file), NODE_DIR.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
             if (Files.isDirectory(NODE_DIR.resolve("node_modules").resolve("socket.io-client"))) {
                 return;
             }

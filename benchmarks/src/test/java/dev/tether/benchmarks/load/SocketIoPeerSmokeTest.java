@@ -45,10 +45,10 @@ class SocketIoPeerSmokeTest {
 
     @BeforeEach
     void startPeer() throws Exception {
-        Path dir = peerDirectory();
-        assumeTrue(dir != null, "socketio-peer/server.js not found from " + Path.of("").toAbsolutePath());
+        Path sources = peerDirectory();
+        assumeTrue(sources != null, "socketio-peer/server.js not found from " + Path.of("").toAbsolutePath());
         assumeTrue(nodeRuns(), "node is not on the PATH");
-        installPeer(dir);
+        Path dir = installPeer(sources);
         ProcessBuilder builder = new ProcessBuilder("node", "server.js", "--broadcast").directory(dir.toFile())
                 .redirectErrorStream(true);
         builder.environment().put("PORT", "0");
@@ -76,9 +76,20 @@ class SocketIoPeerSmokeTest {
     }
 
     /** Installs the pinned peer from its lock file ({@code npm ci}) on a fresh clone, as run.sh does. */
-    private static synchronized void installPeer(Path dir) throws IOException, InterruptedException {
+    /**
+     * Copies the peer's server and pinned package files to {@code target/socketio-peer} and installs
+     * them there ({@code mvn clean} removes them; {@code benchmarks/run} keeps its own install).
+     *
+     * @return the directory to run the peer from
+     */
+    private static synchronized Path installPeer(Path sources) throws IOException, InterruptedException {
+        Path dir = Path.of("target", "socketio-peer").toAbsolutePath();
+        Files.createDirectories(dir);
+        for (String file : new String[] {"server.js", "package.json", "package-lock.json"}) {
+            Files.copy(sources.resolve(file), dir.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
         if (Files.isDirectory(dir.resolve("node_modules/socket.io"))) {
-            return;
+            return dir;
         }
         Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(dir.toFile())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("npm-ci.log").toFile()).start();
@@ -89,6 +100,7 @@ class SocketIoPeerSmokeTest {
         } finally {
             npm.destroyForcibly();
         }
+        return dir;
     }
 
     @AfterEach

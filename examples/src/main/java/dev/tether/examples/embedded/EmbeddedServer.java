@@ -2,6 +2,7 @@ package dev.tether.examples.embedded;
 
 import dev.tether.core.Message;
 import dev.tether.core.Payload;
+import dev.tether.core.Responder;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
@@ -31,6 +32,9 @@ public final class EmbeddedServer {
             @Override public void onMessage(Session session, Message message) {
                 session.send("response", Payload.text("Message received!"));      // reliable, to this client
                 hub.get().publish("chat", "message", message.payload());          // to every subscriber
+            }
+            @Override public void onRequest(Session session, Message message, Responder responder) {
+                responder.reply(message.payload());                                // answers request("echo", ...)
             }
         });
         hub.set(tether);

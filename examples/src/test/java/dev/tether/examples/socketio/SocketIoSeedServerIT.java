@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  */
 class SocketIoSeedServerIT {
 
-    private static final Path NODE_DIR = Path.of("..", "transport-undertow", "src", "test", "node").toAbsolutePath().normalize();
+    private static final Path NODE_SOURCES = Path.of("..", "transport-undertow", "src", "test", "node").toAbsolutePath().normalize();
+    /** The driver runs from this module's {@code target/}, so {@code mvn clean} removes its {@code node_modules}. */
+    private static final Path NODE_DIR = Path.of("target", "node-socketio-client").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
@@ -65,6 +67,10 @@ class SocketIoSeedServerIT {
     }
 
     private static void installClient() throws Exception {
+        Files.createDirectories(NODE_DIR);
+        for (String file : new String[] {"driver.js", "package.json", "package-lock.json"}) {
+            Files.copy(NODE_SOURCES.resolve(file), NODE_DIR.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
         if (Files.isDirectory(NODE_DIR.resolve("node_modules").resolve("socket.io-client"))) {
             return;
         }
