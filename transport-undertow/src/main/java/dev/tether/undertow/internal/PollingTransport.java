@@ -224,8 +224,7 @@ public final class PollingTransport implements TransportConnection {
             return;
         }
         if (parkedGet != null && outbox.isEmpty()) {
-            HttpServerExchange get = parkedGet;
-            parkedGet = null;
+            HttpServerExchange get = takeParkedGet();
             send(get, "6");
         }
         scheduleNoopCheck();
@@ -292,8 +291,7 @@ public final class PollingTransport implements TransportConnection {
         outboxBytes = 0;
         stopUpgrading();
         if (parkedGet != null) {
-            HttpServerExchange get = parkedGet;
-            parkedGet = null;
+            HttpServerExchange get = takeParkedGet();
             SocketIoErrors.badRequest(get, 3, "Bad request");
         }
         gone = true;
@@ -340,6 +338,13 @@ public final class PollingTransport implements TransportConnection {
         send(exchange, "1");
     }
 
+    /** The pending GET, which is no longer pending. */
+    private HttpServerExchange takeParkedGet() {
+        HttpServerExchange get = parkedGet;
+        parkedGet = null;
+        return get;
+    }
+
     private static void send(HttpServerExchange exchange, String body) {
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=UTF-8");
         exchange.getResponseSender().send(body, StandardCharsets.UTF_8);
@@ -363,8 +368,7 @@ public final class PollingTransport implements TransportConnection {
     @Override
     public void flush() {
         if (parkedGet != null && !outbox.isEmpty()) {
-            HttpServerExchange get = parkedGet;
-            parkedGet = null;
+            HttpServerExchange get = takeParkedGet();
             answer(get);
         }
     }
@@ -415,8 +419,7 @@ public final class PollingTransport implements TransportConnection {
             if (clientClosed || badRequest || code == dev.tether.core.CloseCodes.HEARTBEAT_TIMEOUT) {
                 // Final at once (see the class comment): the id is forgotten, a poll gets 400.
                 if (parkedGet != null) {
-                    HttpServerExchange get = parkedGet;
-                    parkedGet = null;
+                    HttpServerExchange get = takeParkedGet();
                     send(get, clientClosed ? "6" : "1");
                 }
                 listener.onClosed(code, reason);
@@ -430,8 +433,7 @@ public final class PollingTransport implements TransportConnection {
                 gone(); // the server is stopping
             }
             if (parkedGet != null) {
-                HttpServerExchange get = parkedGet;
-                parkedGet = null;
+                HttpServerExchange get = takeParkedGet();
                 if (outbox.isEmpty()) {
                     answerClose(get);
                 } else {
