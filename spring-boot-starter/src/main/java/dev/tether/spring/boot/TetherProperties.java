@@ -1,6 +1,8 @@
 package dev.tether.spring.boot;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tether.core.TetherConfig;
+import dev.tether.socketio.SocketIoConfig;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.time.Duration;
 import java.util.Set;
@@ -48,6 +50,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  *     {@link TetherConfig#maxMessageBytes()}
  * @param drainTimeout how long the drain on shutdown waits for the clients; see
  *     {@link TetherConfig#drainTimeout()}
+ * @param socketio the {@code tether.socketio.*} properties: whether the listener speaks Socket.IO
+ *     instead of Tether's own protocol
  * @since 0.1.0
  */
 @ConfigurationProperties("tether")
@@ -66,7 +70,59 @@ public record TetherProperties(
         Integer replayBufferMessages,
         Long replayBufferBytes,
         Integer maxMessageBytes,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        SocketIoProperties socketio) {
+
+    /**
+     * The {@code tether.socketio.*} properties.
+     *
+     * <pre>
+     * tether.socketio.enabled=true
+     * tether.socketio.connection-state-recovery=true
+     * </pre>
+     *
+     * @param enabled whether the listener serves Socket.IO clients (Engine.IO v4, at
+     *     {@code path}) instead of Tether's own protocol (default {@code false}); the application
+     *     then registers its listeners on the {@link dev.tether.socketio.SocketIo} bean
+     * @param path the Engine.IO path (default
+     *     {@value TetherUndertowConfig#DEFAULT_SOCKET_IO_PATH}); see
+     *     {@link TetherUndertowConfig#socketIoPath()}
+     * @param connectionStateRecovery whether a client that reconnects gets the packets it
+     *     missed (default {@code false}); see {@link SocketIoConfig#connectionStateRecovery()}
+     * @param connectTimeout how long a client may take to connect to a namespace; see
+     *     {@link SocketIoConfig#connectTimeout()}
+     * @since 0.1.0
+     */
+    public record SocketIoProperties(Boolean enabled, String path, Boolean connectionStateRecovery,
+            Duration connectTimeout) {
+    }
+
+    /** {@return whether the listener speaks Socket.IO} */
+    public boolean socketIoEnabled() {
+        return socketio != null && Boolean.TRUE.equals(socketio.enabled());
+    }
+
+    /**
+     * The Socket.IO configuration from these properties, mapping emitted objects with
+     * {@code objectMapper} ({@link SocketIoConfig.Builder#objectMapper}).
+     *
+     * @param objectMapper the application's Jackson 2 mapper, or {@code null} for Tether's default
+     * @return the validated configuration
+     * @throws IllegalArgumentException if a value is invalid (the builder's message)
+     */
+    public SocketIoConfig socketIoConfig(ObjectMapper objectMapper) {
+        SocketIoConfig.Builder b = SocketIoConfig.builder();
+        if (objectMapper != null) {
+            b.objectMapper(objectMapper);
+        }
+        if (socketio != null && socketio.connectionStateRecovery() != null) {
+            b.connectionStateRecovery(socketio.connectionStateRecovery());
+        }
+        if (socketio != null && socketio.connectTimeout() != null) {
+            b.connectTimeout(socketio.connectTimeout());
+        }
+        return b.build();
+    }
 
     /**
      * Starts a hub configuration from these properties: every property set is applied, the rest
@@ -130,6 +186,9 @@ public record TetherProperties(
         }
         if (allowedOrigins != null) {
             b.allowedOrigins(allowedOrigins);
+        }
+        if (socketio != null && socketio.path() != null) {
+            b.socketIoPath(socketio.path());
         }
         return b.build();
     }
