@@ -136,6 +136,11 @@ class SpringBootStarterIT {
             MeterRegistry registry = context.getBean(MeterRegistry.class);
             assertThat(registry.get(TetherMetrics.RECEIVED).functionCounters()).isNotEmpty();
 
+            // ... and java.util.logging through jul-to-slf4j, which Boot installs.
+            java.util.logging.Logger.getLogger("dev.tether.test.jul").info("through jul-to-slf4j");
+            assertThat(tetherLog()).anySatisfy(e -> assertThat(e.getLoggerName() + " " + e.getFormattedMessage())
+                    .isEqualTo("dev.tether.test.jul through jul-to-slf4j"));
+
             context.close();
             assertThat(closeCode.get(10, TimeUnit.SECONDS)).isEqualTo(CloseCodes.SERVER_RESTART);
             assertThat(stateDuringDrain.get(10, TimeUnit.SECONDS)).isEqualTo(Tether.State.DRAINING);
