@@ -68,6 +68,9 @@ public class ReadmeSnippetsIT {
             "import java.security.PublicKey;",
             "import java.time.Duration;",
             "import java.util.concurrent.atomic.AtomicReference;",
+            "import org.springframework.boot.SpringApplication;",
+            "import org.springframework.boot.autoconfigure.SpringBootApplication;",
+            "import org.springframework.context.annotation.Bean;",
             "");
 
     /**
@@ -96,7 +99,7 @@ public class ReadmeSnippetsIT {
     @Test
     void everyJavaBlockCompiles() throws Exception {
         List<Block> blocks = blocks();
-        assertTrue(blocks.size() >= 5, "README java blocks found: " + blocks.size());
+        assertTrue(blocks.size() >= 6, "README java blocks found: " + blocks.size());
         List<String> problems = new ArrayList<>();
         for (Block b : blocks) {
             String prelude = PRELUDE.getOrDefault(b.name(), "");
