@@ -82,6 +82,38 @@ class SocketIoWebSocketIT {
         assertThat(news.path("args").toString()).isEqualTo("[\"flash\",7]");
     }
 
+    /**
+     * A WebSocket-only client sends its CONNECT ("40") as soon as it has the open packet. Each of
+     * these connections must get its CONNECT reply without waiting for the server's next write:
+     * with the default 25 s ping interval a reply held until the first ping would arrive after
+     * socket.io-client's 20 s connect timeout, and {@link RawWebSocket}'s 10 s read timeout fails
+     * the test first. Half of the connections close at once, so that closes (XNIO cancels their
+     * keys with a nested selectNow) interleave with the others' reads on the same I/O threads.
+     */
+    @Test
+    void everyDirectWebSocketConnectIsAnsweredWithoutWaitingForTheServersNextWrite() throws Exception {
+        start(TetherConfig.builder(), io -> io.on("connection", socket -> socket.emit("welcome", socket.id())));
+        List<RawWebSocket> open = new java.util.ArrayList<>();
+        try {
+            for (int k = 0; k < 200; k++) {
+                RawWebSocket ws = RawWebSocket.connect(sio.server().address(), "/socket.io/?EIO=4&transport=websocket");
+                assertThat(ws.readText()).startsWith("0{");
+                ws.sendText("40");
+                assertThat(ws.readText()).as("connection %d", k).startsWith("40{\"sid\":");
+                assertThat(ws.readText()).as("connection %d", k).startsWith("42[\"welcome\",");
+                if (k % 2 == 0) {
+                    ws.close();
+                } else {
+                    open.add(ws);
+                }
+            }
+        } finally {
+            for (RawWebSocket ws : open) {
+                ws.close();
+            }
+        }
+    }
+
     @Test
     void serverEmitWithAckIsAnsweredOrTimesOut() throws Exception {
         start(TetherConfig.builder(), io -> { });
