@@ -87,7 +87,7 @@ export interface TetherClientOptions {
   ackDelayMs?: number;
   /** Reliable messages queued or sent and not yet acknowledged, past which `send` says `full`. Default 1024. */
   maxUnacked?: number;
-  /** Bound on each connection attempt: the token, the upgrade, then the `welcome`. Default 10 000 ms. */
+  /** Bound on each connection attempt, from asking for the token to the `welcome`. Default 10 000 ms. */
   connectTimeoutMs?: number;
   /** Default timeout of {@link TetherClient.request}. Default 30 000 ms. */
   requestTimeoutMs?: number;
@@ -291,7 +291,7 @@ export class TetherClient {
   };
 
   private publicState: ClientState = "idle";
-  private state: Internal = "idle";
+  private phase: Internal = "idle";
   private current: Connection | undefined;
   private connectWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> | undefined;
   private everWelcomed = false;
@@ -362,14 +362,14 @@ export class TetherClient {
 
   // ================================================================== public API
 
-  /** The current state. */
-  get currentState(): ClientState {
+  /** The current state, as last reported by the `"state"` event. */
+  get state(): ClientState {
     return this.publicState;
   }
 
   /** Whether a connection is open and welcomed now. */
   get connected(): boolean {
-    return this.state === "open";
+    return this.phase === "open";
   }
 
   /** The current session id, `undefined` before the first `welcome`. */
@@ -430,7 +430,7 @@ export class TetherClient {
    * @throws Error if the client was closed
    */
   connect(): Promise<void> {
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return Promise.reject(new Error("client is closed"));
     }
     if (this.everWelcomed) {
@@ -439,7 +439,7 @@ export class TetherClient {
     return new Promise<void>((resolve, reject) => {
       const first = this.connectWaiters === undefined;
       (this.connectWaiters ??= []).push({ resolve, reject });
-      if (first && this.state === "idle") {
+      if (first && this.phase === "idle") {
         this.openConnection();
       }
     });
@@ -461,13 +461,13 @@ export class TetherClient {
     if (topic !== undefined) {
       requireName("topic", topic);
     }
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return "closed";
     }
     this.checkSize(event, topic, payload);
     if (options.reliable === false) {
       const conn = this.current;
-      if (this.state !== "open" || conn?.socket === undefined
+      if (this.phase !== "open" || conn?.socket === undefined
           || conn.socket.bufferedAmount > this.volatileBacklogBytes) {
         this.counters.volatileDropped++;
         return "dropped";
@@ -497,7 +497,7 @@ export class TetherClient {
     requireName("event", event);
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     positive("timeoutMs", timeoutMs);
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return Promise.reject(new RequestError(RequestError.CLOSED, "client is closed"));
     }
     this.checkSize(event, undefined, payload);
@@ -535,7 +535,7 @@ export class TetherClient {
    */
   dropConnection(): void {
     const conn = this.current;
-    if (conn?.socket !== undefined && (this.state === "open" || this.state === "handshaking")) {
+    if (conn?.socket !== undefined && (this.phase === "open" || this.phase === "handshaking")) {
       this.connectionEnded(conn, 1006, "dropped by the application", true);
     }
   }
@@ -546,7 +546,7 @@ export class TetherClient {
    * reject with `closed`, then `"closed"` is emitted with no cause. Idempotent.
    */
   close(): void {
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return;
     }
     const conn = this.current;
@@ -579,7 +579,7 @@ export class TetherClient {
     const seq = this.outbound.nextSeq;
     const frame = codec.message(seq, rid, message.event, message.topic, message.payload);
     this.outbound.append(frame, request === undefined ? message : undefined);
-    if (this.state === "open" && this.current !== undefined) {
+    if (this.phase === "open" && this.current !== undefined) {
       this.write(this.current, frame);
       this.highestWrittenSeq = seq;
       this.counters.messagesOut++;
@@ -628,7 +628,7 @@ export class TetherClient {
 
   private topicOperation(subscribe: boolean, topic: string): Promise<void> {
     requireName("topic", topic);
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return Promise.reject(new RequestError(RequestError.CLOSED, "client is closed"));
     }
     return new Promise<void>((resolve, reject) => {
@@ -639,7 +639,7 @@ export class TetherClient {
         this.wantedTopics.delete(topic);
       }
       this.topicOps.push(op);
-      if (this.state === "open" && this.current !== undefined) {
+      if (this.phase === "open" && this.current !== undefined) {
         this.writeTopicOp(this.current, op);
       }
     });
@@ -710,12 +710,12 @@ export class TetherClient {
   private openConnection(): void {
     const conn = new Connection(this.sid !== undefined);
     this.current = conn;
-    this.state = "connecting";
+    this.phase = "connecting";
     this.setState(this.everWelcomed ? "reconnecting" : "connecting");
     this.counters.connectAttempts++;
     this.handshakeTimer = setTimeout(() => {
-      if (conn === this.current && (this.state === "connecting" || this.state === "handshaking")) {
-        const what = this.state === "connecting" ? "no connection" : "no welcome";
+      if (conn === this.current && (this.phase === "connecting" || this.phase === "handshaking")) {
+        const what = this.phase === "connecting" ? "no connection" : "no welcome";
         if (conn.socket === undefined || !conn.opened) {
           if (conn.socket !== undefined) {
             abort(conn.socket);
@@ -731,11 +731,11 @@ export class TetherClient {
       return;
     }
     this.fetchToken().then((token) => {
-      if (conn === this.current && this.state === "connecting") {
+      if (conn === this.current && this.phase === "connecting") {
         this.upgrade(conn, token);
       }
     }, (error: unknown) => {
-      if (conn === this.current && this.state === "connecting") {
+      if (conn === this.current && this.phase === "connecting") {
         const failure = new Error(`no token: ${errorMessage(error)}`, { cause: error });
         if (this.everWelcomed) {
           this.emit("error", failure);
@@ -786,14 +786,14 @@ export class TetherClient {
   }
 
   private opened(conn: Connection): void {
-    if (conn !== this.current || this.state !== "connecting" || conn.socket === undefined) {
+    if (conn !== this.current || this.phase !== "connecting" || conn.socket === undefined) {
       if (conn.socket !== undefined && conn !== this.current) {
         abort(conn.socket);
       }
       return;
     }
     conn.opened = true;
-    this.state = "handshaking";
+    this.phase = "handshaking";
     const resume = conn.resumeAsked && this.sid !== undefined && this.resumeToken !== undefined
       ? { sid: this.sid, token: this.resumeToken, last: this.inbound.last, attempt: ++this.resumeAttempt,
         pos: this.inbound.lastPosition }
@@ -807,11 +807,11 @@ export class TetherClient {
     }
     this.current = undefined;
     this.cancelConnectionTimers();
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return;
     }
     if (!this.everWelcomed) {
-      this.state = "idle";
+      this.phase = "idle";
       this.setState("idle");
       this.failConnect(error);
       return;
@@ -842,13 +842,13 @@ export class TetherClient {
       abort(conn.socket);
     }
     this.current = undefined;
-    const wasOpen = this.state === "open";
+    const wasOpen = this.phase === "open";
     this.cancelConnectionTimers();
-    if (this.state === "closed") {
+    if (this.phase === "closed") {
       return;
     }
     if (!this.everWelcomed) {
-      this.state = "idle";
+      this.phase = "idle";
       this.setState("idle");
       this.failConnect(new ConnectionClosedError(code, reason));
       return;
@@ -869,14 +869,14 @@ export class TetherClient {
   }
 
   private scheduleReconnect(): void {
-    this.state = "waiting";
+    this.phase = "waiting";
     this.setState("reconnecting");
     const delayMs = this.backoff.delayMs(this.attempt, this.minReconnectDelayMs, this.random);
     this.attempt = Math.min(this.attempt + 1, 62);
     this.minReconnectDelayMs = 0;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.state === "waiting") {
+      if (this.phase === "waiting") {
         this.openConnection();
       }
     }, delayMs);
@@ -890,7 +890,7 @@ export class TetherClient {
 
   /** Stops for good: fails what waits, emits `closed` last. */
   private terminate(cause: Error | undefined): void {
-    this.state = "closed";
+    this.phase = "closed";
     this.current = undefined;
     this.cancelConnectionTimers();
     clearTimeout(this.reconnectTimer);
@@ -939,7 +939,7 @@ export class TetherClient {
   private handle(conn: Connection, frame: DecodedFrame): void {
     this.armWatchdog(conn);
     const f = frame.fields;
-    if (this.state === "handshaking") {
+    if (this.phase === "handshaking") {
       if (frame.type === "welcome") {
         this.welcome(conn, f);
       } else if (frame.type === "reconnect") {
@@ -1039,7 +1039,7 @@ export class TetherClient {
     this.resumeToken = newToken;
     this.maxMessageBytes = maxBytes;
     this.heartbeatLimitMs = hbMs + hbTimeoutMs + this.watchdogGraceMs;
-    this.state = "open";
+    this.phase = "open";
     this.everWelcomed = true;
     this.unauthorizedRetried = false;
     this.refreshing = undefined;
@@ -1115,7 +1115,7 @@ export class TetherClient {
     const epoch = this.sessionEpoch;
     const handler = this.requestHandler;
     const send = (frame: WireFrame) => {
-      if (this.state === "open" && this.current !== undefined && epoch === this.sessionEpoch) {
+      if (this.phase === "open" && this.current !== undefined && epoch === this.sessionEpoch) {
         this.write(this.current, frame);
       }
     };
@@ -1138,7 +1138,13 @@ export class TetherClient {
       fail(e);
       return;
     }
-    Promise.resolve(result).then((payload) => send(codec.reply(rid, payload)), fail);
+    Promise.resolve(result).then((payload) => {
+      try {
+        send(codec.reply(rid, payload));
+      } catch (e) {
+        fail(e); // a payload that cannot be encoded (a BigInt, a cycle)
+      }
+    }, fail);
   }
 
   private reply(frame: DecodedFrame): void {
@@ -1227,7 +1233,7 @@ export class TetherClient {
     this.refreshing = conn;
     this.authId = 0;
     this.fetchToken().then((token) => {
-      if (conn !== this.current || this.state !== "open" || this.refreshing !== conn) {
+      if (conn !== this.current || this.phase !== "open" || this.refreshing !== conn) {
         return;
       }
       this.authId = this.nextOpId++; // one numbering with sub/unsub, so that answers cannot be confused
@@ -1250,7 +1256,7 @@ export class TetherClient {
       clearTimeout(this.ackTimer);
       this.ackTimer = setTimeout(() => {
         this.ackTimer = undefined;
-        if (conn === this.current && this.state === "open" && this.inbound.hasUnacked()) {
+        if (conn === this.current && this.phase === "open" && this.inbound.hasUnacked()) {
           this.sendAck(conn);
         }
       }, this.ackDelayMs);
@@ -1265,14 +1271,14 @@ export class TetherClient {
 
   /** Every inbound frame re-arms the watchdog: silence past `hb + hbTimeout` drops the connection. */
   private armWatchdog(conn: Connection): void {
-    if (this.state !== "open" || this.watchdogGraceMs < 0 || this.heartbeatLimitMs <= 0) {
+    if (this.phase !== "open" || this.watchdogGraceMs < 0 || this.heartbeatLimitMs <= 0) {
       return;
     }
     clearTimeout(this.watchdog);
     const limitMs = this.heartbeatLimitMs;
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
-      if (conn === this.current && this.state === "open") {
+      if (conn === this.current && this.phase === "open") {
         this.connectionEnded(conn, 4002, `nothing from the server for ${limitMs} ms`, true);
       }
     }, limitMs);

@@ -146,7 +146,7 @@ describe("client-js against a real server", { timeout: TEST_TIMEOUT_MS * 8 }, ()
     await resumed;
     assert.deepEqual(await replay.finished, range(1, 20));
     assert.equal(client.sessionId, sid, "the same session continues");
-    assert.equal(client.currentState, "resumed");
+    assert.equal(client.state, "resumed");
     assert.equal(client.stats().sessionsLost, 0);
   });
 
@@ -208,7 +208,7 @@ describe("client-js against a real server", { timeout: TEST_TIMEOUT_MS * 8 }, ()
     client.on("state", (s) => states.push(s));
     await assert.rejects(client.connect(), (e) => e instanceof HandshakeError && e.status === 401
       && /unauthorized/.test(e.message));
-    assert.equal(client.currentState, "idle");
+    assert.equal(client.state, "idle");
     // A short wait that a retry loop (backoff 50 ms) would fill with attempts.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(client.stats().connectAttempts, 1);
@@ -226,7 +226,7 @@ describe("client-js against a real server", { timeout: TEST_TIMEOUT_MS * 8 }, ()
     assert.equal(cause.status, 401);
     assert.equal(calls, 3, "the first connect, the refused reconnect, one more fresh token");
     assert.equal(client.stats().connectAttempts, 3);
-    assert.equal(client.currentState, "closed");
+    assert.equal(client.state, "closed");
     assert.equal(client.send("count", { n: 1 }), "closed");
   });
 });

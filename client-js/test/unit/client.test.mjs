@@ -125,7 +125,7 @@ test("a hole in the server's numbering drops the connection and resumes", async 
   assert.equal(socket.terminated, true);
   assert.equal(disconnected[0].code, 1002);
   assert.equal(client.stats().protocolErrors, 1);
-  assert.equal(client.currentState, "reconnecting");
+  assert.equal(client.state, "reconnecting");
 });
 
 test("resends unacknowledged messages after a resume with their original seq", async () => {
@@ -202,7 +202,7 @@ test("the watchdog drops a silent connection after hb + hbTimeout; any frame re-
   mock.timers.tick(1);
   assert.equal(socket.terminated, true);
   assert.deepEqual(disconnected.map((d) => d.code), [4002]);
-  assert.equal(client.currentState, "reconnecting");
+  assert.equal(client.state, "reconnecting");
 });
 
 test("a lost session is reported with its unacknowledged messages; numbering restarts", async () => {
@@ -215,7 +215,7 @@ test("a lost session is reported with its unacknowledged messages; numbering res
   next.receive(welcome({ sid: "s-2", token: "tok-2", resumed: false, gap: { from: 0, to: 0, reason: "expired" } }));
   assert.deepEqual(lost, [{ reason: "expired", unacknowledged: [{ event: "keep", payload: 1, topic: undefined }] }]);
   assert.equal(await pending, "closed");
-  assert.equal(client.currentState, "connected");
+  assert.equal(client.state, "connected");
   assert.equal(client.sessionId, "s-2");
   client.send("fresh", 2);
   assert.equal(next.framesOf("msg")[0].seq, 1);
@@ -265,7 +265,7 @@ test("a terminal close code ends the client without reconnecting", async () => {
   assert.equal(FakeSocket.instances.length, 1);
   assert.ok(closed[0] instanceof ConnectionClosedError);
   assert.equal(closed[0].code, 4500);
-  assert.equal(client.currentState, "closed");
+  assert.equal(client.state, "closed");
 });
 
 test("close() sends 1000, fails what waits, and refuses further sends", async () => {
@@ -329,7 +329,7 @@ test("a first connect refused with 401 rejects with the status and is not retrie
   await assert.rejects(done, (e) => e instanceof HandshakeError && e.status === 401);
   mock.timers.tick(60_000);
   assert.equal(FakeSocket.instances.length, 1);
-  assert.equal(client.currentState, "idle");
+  assert.equal(client.state, "idle");
 });
 
 test("volatile messages are dropped while disconnected and never numbered", async () => {
@@ -363,4 +363,30 @@ test("messages larger than the server's maxMessageBytes are refused at the call"
   assert.throws(() => client.send("big", "x".repeat(500)), RangeError);
   assert.throws(() => client.send("", 1), TypeError);
   assert.equal(client.send("small", "x"), "queued");
+});
+
+test("a request handler whose answer cannot be encoded answers 'error' and reports it", async () => {
+  const { client, socket } = await connected();
+  const errors = record(client, "error");
+  client.onRequest(() => ({ big: 10n }));
+  socket.receive({ t: "msg", seq: 1, rid: 3, e: "q" });
+  await flush();
+  assert.deepEqual(socket.framesOf("reply"),
+    [{ t: "reply", rid: 3, err: { code: "error", message: "the client's request handler failed" } }]);
+  assert.equal(errors.length, 1);
+});
+
+test("a listener that throws is counted and reported; the client carries on", async () => {
+  const { client, socket } = await connected();
+  const errors = record(client, "error");
+  const seen = [];
+  client.on("message", () => {
+    throw new Error("boom");
+  });
+  client.on("message", (m) => seen.push(m.payload));
+  socket.receive({ t: "msg", seq: 1, e: "m", d: 1 });
+  socket.receive({ t: "msg", seq: 2, e: "m", d: 2 });
+  assert.deepEqual(seen, [1, 2]);
+  assert.deepEqual(errors.map((e) => e.message), ["boom", "boom"]);
+  assert.equal(client.stats().listenerErrors, 2);
 });
