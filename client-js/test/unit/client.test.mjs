@@ -390,3 +390,58 @@ test("a listener that throws is counted and reported; the client carries on", as
   assert.deepEqual(errors.map((e) => e.message), ["boom", "boom"]);
   assert.equal(client.stats().listenerErrors, 2);
 });
+
+test("a refresh request is answered with a fresh token in an auth frame", async () => {
+  let calls = 0;
+  const { client, socket } = await connected({ token: () => `fresh-${++calls}` });
+  const errors = record(client, "error");
+  socket.receive({ t: "refresh", exp: 1_900_000_000_000, expiresInMs: 60_000 });
+  await flush();
+  const [auth] = socket.framesOf("auth");
+  assert.deepEqual(auth, { t: "auth", id: auth.id, token: "fresh-2" });
+  socket.receive({ t: "ok", id: auth.id, exp: 1_900_000_600_000 });
+  socket.receive({ t: "refresh", exp: 1_900_000_600_000, expiresInMs: 60_000 });
+  await flush();
+  const second = socket.framesOf("auth")[1];
+  assert.equal(second.token, "fresh-3");
+  assert.notEqual(second.id, auth.id);
+  socket.receive({ t: "error", id: second.id, code: "unauthorized", message: "expired" });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].code, "unauthorized");
+  assert.equal(client.connected, true, "a refused refresh leaves the connection open");
+});
+
+test("a gap on a resumed welcome is reported and numbering continues after it", async () => {
+  const { client, socket } = await connected();
+  const gaps = record(client, "gap");
+  const messages = record(client, "message");
+  socket.receive({ t: "msg", seq: 1, e: "m" });
+  const next = await reconnect(socket);
+  next.receive(welcome({ resumed: true, gap: { from: 2, to: 6, reason: "overflow" } }));
+  next.receive({ t: "msg", seq: 7, e: "m" });
+  assert.deepEqual(gaps, [{ from: 2, to: 6, reason: "overflow" }]);
+  assert.equal(messages.length, 2);
+  assert.equal(client.stats().protocolErrors, 0);
+});
+
+test("unknown frame types are ignored once welcomed, and refused before the welcome", async () => {
+  const { client, socket } = await connected();
+  socket.receive({ t: "future-frame", x: 1 });
+  assert.equal(client.connected, true);
+  const next = await reconnect(socket);
+  next.receive({ t: "future-frame" });
+  assert.equal(next.terminated, true);
+  assert.equal(client.stats().protocolErrors, 1);
+  assert.equal(client.state, "reconnecting");
+});
+
+test("no welcome within connectTimeoutMs fails the first connect", async () => {
+  const client = newClient({ connectTimeoutMs: 1000 });
+  const done = client.connect();
+  await flush();
+  FakeSocket.last.open();
+  mock.timers.tick(1000);
+  await assert.rejects(done, (e) => e instanceof ConnectionClosedError && /no welcome/.test(e.reason));
+  assert.equal(FakeSocket.last.terminated, true);
+  assert.equal(client.state, "idle");
+});
