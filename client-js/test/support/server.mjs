@@ -24,20 +24,22 @@ function javaCommand() {
 }
 
 /**
- * Starts JsTestServer on 127.0.0.1 and a free port.
+ * Starts JsTestServer on 127.0.0.1 and a free port; `queue` sets its queue, volatile and replay
+ * bounds (default: JsTestServer's small ones, which overflow on purpose).
  *
  * @returns {Promise<{port: number, url: string, pid: number, output: () => string, stop: () => Promise<void>}>}
  *   `url` is the WebSocket address `ws://127.0.0.1:<port>/tether`; `stop()` closes the server's
  *   stdin (it stops on EOF) and kills it by PID if it has not exited within 10 s.
  */
-export async function startServer() {
+export async function startServer({ queue } = {}) {
   const target = join(MODULE_DIR, "target");
   const classpathFile = join(target, "classpath.txt");
   if (!existsSync(classpathFile) || !existsSync(join(target, "test-classes"))) {
     throw new Error(`${classpathFile} or target/test-classes missing: run mvn -o -pl client-js -am process-test-classes first`);
   }
   const classpath = [join(target, "test-classes"), readFileSync(classpathFile, "utf8").trim()].join(delimiter);
-  const child = spawn(javaCommand(), ["-cp", classpath, "dev.tether.clientjs.JsTestServer"], {
+  const args = ["-cp", classpath, "dev.tether.clientjs.JsTestServer", ...(queue ? ["--queue", String(queue)] : [])];
+  const child = spawn(javaCommand(), args, {
     cwd: MODULE_DIR,
     stdio: ["pipe", "pipe", "pipe"],
   });

@@ -46,7 +46,8 @@ import java.util.logging.Logger;
  *   <li>requests: {@code echo} answers its payload (binary included); {@code ask} sends the
  *       client a request {@code question} with the same payload and answers with the client's
  *       answer; {@code received} answers the JSON array of the {@code n} of every
- *       {@code count} message the session sent, in arrival order;
+ *       {@code count} message, and of every {@code message} with an {@code n}, the session sent,
+ *       in arrival order;
  *   <li>messages: {@code count} (payload {@code {"n": N}}) is recorded; {@code message} (payload
  *       {@code {"room": R, ...}}) is published on topic {@code R} as event {@code message}; {@code cut} (payload
  *       {@code {"count": N, "event": E}}) closes the caller's connection from the server side
@@ -54,7 +55,9 @@ import java.util.logging.Logger;
  *       {@code {"n": 1..N}} while the client is away (a message, not a request: a reply would
  *       race the close). A principal's connection is its latest: give each client its own token.
  * </ul>
- * Small queues ({@value #QUEUE} messages) so that a large {@code cut} count overflows the
+ * Any origin is accepted (browser tests load their pages from another port). With
+ * {@code --queue N} the queue, volatile and replay bounds are {@code N}; by default small queues
+ * ({@value #QUEUE} messages) so that a large {@code cut} count overflows the
  * session's queue and the client is told of a {@code gap}.
  */
 public final class JsTestServer {
@@ -70,6 +73,8 @@ public final class JsTestServer {
 
     public static void main(String[] args) throws IOException {
         Logger.getLogger("").setLevel(Level.WARNING);
+        // "--queue N": the queue, volatile and replay bounds for tests that must not overflow them.
+        int queue = args.length == 2 && args[0].equals("--queue") ? Integer.parseInt(args[1]) : QUEUE;
         JsTestServer app = new JsTestServer();
         Tether hub = Tether.create(TetherConfig.builder()
                 .authenticator(Authenticator.sync(request -> {
@@ -81,13 +86,14 @@ public final class JsTestServer {
                     return AuthResult.accept(principal);
                 }))
                 .authorizer(Authorizer.allowAll())
-                .outboundQueueCapacity(QUEUE)
-                .volatileQueueLimit(QUEUE / 2)
-                .replayBufferMessages(QUEUE)
+                .outboundQueueCapacity(queue)
+                .volatileQueueLimit(queue / 2)
+                .replayBufferMessages(queue)
                 .build(), app.handler());
         app.tether = hub;
         TetherServer server = TetherServer.start(app.cutting(hub),
-                TetherUndertowConfig.builder().host("127.0.0.1").port(0).build());
+                // Any origin: browser tests load their page from another loopback port.
+                TetherUndertowConfig.builder().host("127.0.0.1").port(0).allowAnyOrigin(true).build());
         System.out.println("PORT " + server.port());
         System.out.flush();
         InputStream in = System.in;
@@ -126,10 +132,14 @@ public final class JsTestServer {
             @Override
             public void onMessage(Session session, Message message) {
                 switch (message.event()) {
-                    case "count" -> counts.computeIfAbsent(session.id(), id -> new ArrayList<>())
-                            .add(json(message.payload()).path("n").asLong());
-                    case "message" -> tether.publish(json(message.payload()).path("room").asText("room"),
-                            "message", message.payload());
+                    case "count" -> record(session, json(message.payload()).path("n").asLong());
+                    case "message" -> {
+                        JsonNode body = json(message.payload());
+                        if (body.has("n")) {
+                            record(session, body.path("n").asLong());
+                        }
+                        tether.publish(body.path("room").asText("room"), "message", message.payload());
+                    }
                     case "cut" -> cut(session, json(message.payload()));
                     default -> { }
                 }
@@ -159,6 +169,13 @@ public final class JsTestServer {
                 }
             }
         };
+    }
+
+    private void record(Session session, long n) {
+        List<Long> got = counts.computeIfAbsent(session.id(), id -> new ArrayList<>());
+        synchronized (got) {
+            got.add(n);
+        }
     }
 
     /**

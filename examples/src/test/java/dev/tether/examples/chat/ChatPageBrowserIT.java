@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Acceptance 3 of issue 15: the chat page of {@code examples/run chat}, in headless Chromium. The
  * server runs as {@code examples/run chat} runs it, in its own JVM, and prints the page's URL; the
- * browser side is {@code client-js/test/browser/chat-page.mjs} (puppeteer-core on the machine's
+ * browser side is {@code client-js/test/chat-page/chat-page.mjs} (puppeteer-core on the machine's
  * Chromium): two pages exchange messages, one drops its connection with the page's button while
  * the other keeps sending, and the resumed page shows every message exactly once. The screenshot
  * is saved as {@code examples/target/chat-page.png}. Without Chromium the script fails and says
@@ -30,7 +30,7 @@ class ChatPageBrowserIT {
     @Test
     void twoPagesChatAndTheDroppedOneResumesShowingEveryMessageOnce() throws Exception {
         Path clientJs = Path.of("..", "client-js").toAbsolutePath().normalize();
-        Path script = clientJs.resolve("test/browser/chat-page.mjs");
+        Path script = clientJs.resolve("test/chat-page/chat-page.mjs");
         assertThat(clientJs.resolve("node_modules/puppeteer-core"))
                 .as("client-js's npm packages: the client-js module's build installs them (mvn -B verify)")
                 .isDirectory();

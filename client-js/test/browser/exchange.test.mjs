@@ -95,9 +95,8 @@ test("two pages exchange 1,000 reliable messages each while one is cut 20 times:
   let cuts = 0;
   for (let k = 0; k < CUTS; k++) {
     await new Promise((r) => setTimeout(r, 30 + Math.random() * 220));
-    // Wait for page A to be connected again, so that every cut cuts a live connection.
-    const deadline = Date.now() + 10_000;
-    while (proxy.open === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    // Wait for page A to be welcomed again, so that every cut cuts a live session's connection.
+    await a.waitForFunction(() => window.client.connected, { timeout: 10_000, polling: 5 });
     cuts += proxy.cutAll() > 0 ? 1 : 0;
   }
   await sending;

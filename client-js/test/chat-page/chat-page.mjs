@@ -1,10 +1,10 @@
 // The chat page of `examples/run chat` in headless Chromium, as a person would use it: two pages
 // exchange messages, one drops its connection (the page's own button) while the other keeps
 // sending, and the resumed page must show every message exactly once. Saves a screenshot.
-// Usage: node test/browser/chat-page.mjs <page URL> <screenshot.png>; exit status 0 when it holds.
+// Usage: node test/chat-page/chat-page.mjs <page URL> <screenshot.png>; exit status 0 when it holds.
 // Run by examples' ChatPageBrowserIT against a ChatServer it starts.
 import assert from "node:assert/strict";
-import { launchChromium } from "./support/chromium.mjs";
+import { launchChromium } from "../support/chromium.mjs";
 
 const [pageUrl, screenshot] = process.argv.slice(2);
 if (!pageUrl || !screenshot) {
@@ -54,6 +54,7 @@ try {
   }
 
   // Alice drops her connection; Bob keeps talking while she is away.
+  await alice.bringToFront(); // a click needs the page in front, as a person's would
   await alice.click("#drop");
   for (let k = 1; k <= 5; k++) {
     await say(bob, `while you were away ${k}`);
@@ -74,6 +75,7 @@ try {
   assert.equal(await state(alice), "resumed");
   const notes = await alice.$$eval("#log li.note", (items) => items.map((li) => li.textContent));
   assert.ok(notes.some((n) => n.startsWith("resumed")), `alice's page says it resumed: ${notes}`);
+  await alice.bringToFront();
   await alice.screenshot({ path: screenshot });
   console.log(JSON.stringify({ ok: true, messages: expected.length, screenshot }));
 } finally {
