@@ -28,7 +28,8 @@ import java.util.stream.Collectors;
  * publish on by themselves (unset by default: none, {@link Authorizer#SERVER_ONLY}; the chat needs
  * none, since {@link ChatHandler} subscribes sessions and publishes on the server side; the
  * benchmarks set {@code room}, the topic of the load generator's broadcast scenarios).
- * WebSocket path {@code /tether}; health at {@code /health} ({@link HealthHandler}: 200 while
+ * WebSocket path {@code /tether}; a chat page for browsers at {@code /} (it loads the browser client,
+ * {@code client-js}, from {@code /tether-client.js}); health at {@code /health} ({@link HealthHandler}: 200 while
  * running, 503 once the drain starts); {@code GET /metrics} on the same port answers Tether's
  * meters and a few JVM ones in Prometheus text ({@link PrometheusMetrics}). Stops cleanly on
  * SIGTERM or Ctrl-C: connections are closed with 4012 so clients resume elsewhere, and the drain
@@ -37,6 +38,13 @@ import java.util.stream.Collectors;
  * <p>Run it with {@code examples/run chat}.
  */
 public final class ChatServer implements AutoCloseable {
+
+    /** The chat page, served at {@code /}. */
+    static final String PAGE = "dev/tether/examples/chat/index.html";
+    /** The browser client's file name; the page imports {@code ./tether-client.js}. */
+    static final String CLIENT_FILE = "tether-client.js";
+    /** The browser client (client-js's single-file ESM build, in the tether-client-js jar). */
+    static final String CLIENT = "tether-client-js/" + CLIENT_FILE;
 
     private final Tether tether;
     private final TetherServer server;
@@ -78,6 +86,8 @@ public final class ChatServer implements AutoCloseable {
                     TetherUndertowConfig.builder().host(host).port(port).ioThreads(ioThreads)
                             .route("/health", new HealthHandler(tether))
                             .route("/metrics", metrics)
+                            .route("/", StaticResource.of(ChatServer.class, PAGE, "text/html; charset=utf-8"))
+                            .route("/" + CLIENT_FILE, StaticResource.of(ChatServer.class, CLIENT, "text/javascript; charset=utf-8"))
                             .build()), metrics);
         } catch (RuntimeException e) {
             tether.close();
@@ -112,5 +122,6 @@ public final class ChatServer implements AutoCloseable {
         String redis = env.get("TETHER_REDIS_URL");
         System.out.println("Tether chat server listening on ws://" + env.getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST)
                 + ":" + server.port() + "/tether" + (redis == null || redis.isBlank() ? "" : ", in a cluster on Redis"));
+        System.out.println("Chat page: http://localhost:" + server.port() + "/");
     }
 }
