@@ -802,18 +802,7 @@ export class TetherClient {
   }
 
   private upgradeFailed(conn: Connection, error: Error): void {
-    if (conn !== this.current) {
-      return;
-    }
-    this.current = undefined;
-    this.cancelConnectionTimers();
-    if (this.phase === "closed") {
-      return;
-    }
-    if (!this.everWelcomed) {
-      this.phase = "idle";
-      this.setState("idle");
-      this.failConnect(error);
+    if (conn !== this.current || !this.forgetConnection(() => error)) {
       return;
     }
     const status = error instanceof HandshakeError ? error.status : undefined;
@@ -831,6 +820,26 @@ export class TetherClient {
   }
 
   /**
+   * The current connection is gone: forgets it and its timers. False when there is nothing more
+   * to do: the client is closed, or no connection was ever welcomed, in which case `connect()`
+   * fails with `error()` and the client is idle again (the first connect is never retried).
+   */
+  private forgetConnection(error: () => Error): boolean {
+    this.current = undefined;
+    this.cancelConnectionTimers();
+    if (this.phase === "closed") {
+      return false;
+    }
+    if (!this.everWelcomed) {
+      this.phase = "idle";
+      this.setState("idle");
+      this.failConnect(error());
+      return false;
+    }
+    return true;
+  }
+
+  /**
    * A welcomed (or handshaking) connection ended. `drop`: the client itself gives the
    * connection up (watchdog, protocol violation, fault injection), so it is aborted first.
    */
@@ -841,16 +850,8 @@ export class TetherClient {
     if (drop && conn.socket !== undefined) {
       abort(conn.socket);
     }
-    this.current = undefined;
     const wasOpen = this.phase === "open";
-    this.cancelConnectionTimers();
-    if (this.phase === "closed") {
-      return;
-    }
-    if (!this.everWelcomed) {
-      this.phase = "idle";
-      this.setState("idle");
-      this.failConnect(new ConnectionClosedError(code, reason));
+    if (!this.forgetConnection(() => new ConnectionClosedError(code, reason))) {
       return;
     }
     if (wasOpen) {
