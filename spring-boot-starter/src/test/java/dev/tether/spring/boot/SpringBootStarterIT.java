@@ -53,10 +53,15 @@ class SpringBootStarterIT {
             "management.endpoints.web.exposure.include=health,metrics",
             "management.endpoint.health.show-details=always"};
 
-    /** The application: a handler that answers "echo" requests. */
+    /** The application: a handler that answers "echo" requests, and the probe below. */
     @SpringBootConfiguration
     @EnableAutoConfiguration
     static class EchoApplication {
+        @Bean
+        HealthProbe healthProbe(org.springframework.core.env.Environment environment) {
+            return new HealthProbe(environment);
+        }
+
         @Bean
         SessionHandler echo() {
             return new SessionHandler() {
@@ -65,6 +70,49 @@ class SpringBootStarterIT {
                     responder.reply(Payload.text("echo " + message.payload().asText()));
                 }
             };
+        }
+    }
+
+    /**
+     * Reads Actuator's health when the context stops it: after {@link TetherListener} (a higher
+     * phase stops first) and before the web server's graceful shutdown at
+     * {@code DEFAULT_PHASE - 1024}.
+     */
+    static final class HealthProbe implements org.springframework.context.SmartLifecycle {
+        final CompletableFuture<String> answer = new CompletableFuture<>();
+        private final org.springframework.core.env.Environment environment;
+        private volatile boolean running;
+
+        HealthProbe(org.springframework.core.env.Environment environment) {
+            this.environment = environment;
+        }
+
+        @Override
+        public void start() {
+            running = true;
+        }
+
+        @Override
+        public void stop() {
+            running = false;
+            try {
+                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + environment.getProperty("local.server.port") + "/actuator/health")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                answer.complete(r.statusCode() + " " + r.body());
+            } catch (Exception e) {
+                answer.completeExceptionally(e);
+            }
+        }
+
+        @Override
+        public boolean isRunning() {
+            return running;
+        }
+
+        @Override
+        public int getPhase() {
+            return TetherListener.PHASE - 256;
         }
     }
 
@@ -97,23 +145,11 @@ class SpringBootStarterIT {
             HttpClient http = HttpClient.newHttpClient();
 
             CompletableFuture<Integer> closeCode = new CompletableFuture<>();
-            CompletableFuture<String> healthDuringDrain = new CompletableFuture<>();
-            CompletableFuture<Tether.State> stateDuringDrain = new CompletableFuture<>();
             client = TetherClient.builder(URI.create("ws://127.0.0.1:" + server.port() + "/tether"))
                     .listener(new TetherClient.Listener() {
                         @Override
                         public void onDisconnected(TetherClient c, int code, String reason) {
-                            if (closeCode.complete(code)) {
-                                stateDuringDrain.complete(tether.state());
-                                // The drain runs before the web server stops: Actuator still answers.
-                                http.sendAsync(HttpRequest.newBuilder(URI.create(web + "/actuator/health")).build(),
-                                        HttpResponse.BodyHandlers.ofString())
-                                        .thenAccept(r -> healthDuringDrain.complete(r.statusCode() + " " + r.body()))
-                                        .exceptionally(e -> {
-                                            healthDuringDrain.completeExceptionally(e);
-                                            return null;
-                                        });
-                            }
+                            closeCode.complete(code);
                         }
                     }).build();
             client.connect().get(10, TimeUnit.SECONDS);
@@ -141,15 +177,16 @@ class SpringBootStarterIT {
             assertThat(tetherLog()).anySatisfy(e -> assertThat(e.getLoggerName() + " " + e.getFormattedMessage())
                     .isEqualTo("dev.tether.test.jul through jul-to-slf4j"));
 
+            HealthProbe probe = context.getBean(HealthProbe.class);
             context.close();
             assertThat(closeCode.get(10, TimeUnit.SECONDS)).isEqualTo(CloseCodes.SERVER_RESTART);
-            assertThat(stateDuringDrain.get(10, TimeUnit.SECONDS)).isEqualTo(Tether.State.DRAINING);
-            String during = healthDuringDrain.get(10, TimeUnit.SECONDS);
-            assertThat(during).startsWith("503 ");
-            JsonNode drained = new ObjectMapper().readTree(during.substring(4)).path("components").path("tether");
+            // Asked by a lifecycle that stops after Tether's listener and before the web server:
+            // the drain is over and Actuator still answers, with tether DOWN.
+            String after = probe.answer.get(10, TimeUnit.SECONDS);
+            assertThat(after).startsWith("503 ");
+            JsonNode drained = new ObjectMapper().readTree(after.substring(4)).path("components").path("tether");
             assertThat(drained.path("status").asText()).isEqualTo("DOWN");
-            // Asked once the client was told to go: the drain may have finished by the time it answers.
-            assertThat(drained.path("details").path("state").asText()).isIn("DRAINING", "CLOSED");
+            assertThat(drained.path("details").path("state").asText()).isEqualTo("CLOSED");
             assertThat(tether.state()).isEqualTo(Tether.State.CLOSED);
             assertThat(server.isRunning()).isFalse();
             // docs/LOGGING.md: Tether's System.Logger reaches Logback through slf4j-jdk-platform-logging.
