@@ -10,7 +10,6 @@ import dev.tether.core.Payload;
 import dev.tether.core.RequestException;
 import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
-import dev.tether.core.internal.SerialExecutor;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
@@ -101,8 +100,8 @@ public final class ClientEngine implements TetherClient {
     private final ClientSettings settings;
     private final Listener listener;
     private final HttpClient http;
-    private final SerialExecutor protocol;
-    private final SerialExecutor callbacks;
+    private final OrderedExecutor protocol;
+    private final OrderedExecutor callbacks;
     private final Backoff backoff;
 
     // Any thread.
@@ -170,12 +169,9 @@ public final class ClientEngine implements TetherClient {
         this.outbound = new UnackedBuffer(settings.maxUnacked());
     }
 
-    /**
-     * The engine's ordered executor, shared with the server side. The client applies its own
-     * callback backpressure (MAX_PENDING_CALLBACKS), so the saturation signals are not used.
-     */
-    private static SerialExecutor serial(Executor pool) {
-        return new SerialExecutor(pool, Integer.MAX_VALUE, 0, () -> { }, () -> { },
+    /** An ordered executor on {@code pool}; the client bounds its callbacks itself (MAX_PENDING_CALLBACKS). */
+    private static OrderedExecutor serial(Executor pool) {
+        return new OrderedExecutor(pool,
                 (context, error) -> LOG.log(System.Logger.Level.ERROR, "TC101 " + context + " failed", error));
     }
 
