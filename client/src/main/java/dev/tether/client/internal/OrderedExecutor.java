@@ -4,6 +4,7 @@ import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
@@ -20,6 +21,8 @@ import java.util.function.BiConsumer;
  */
 final class OrderedExecutor implements Executor {
 
+    private static final System.Logger LOG = System.getLogger("dev.tether.client");
+
     /** Tasks one drain runs before it yields the pool thread. */
     static final int BATCH = 64;
 
@@ -33,7 +36,8 @@ final class OrderedExecutor implements Executor {
      * @param pool   where the tasks run
      * @param errors told of a task that threw ({@code "task"}) or a pool that refused the drain
      *               ({@code "executor.rejected"}; the tasks stay queued for the next
-     *               {@link #execute})
+     *               {@link #execute}); a pool that is a shut-down {@link ExecutorService} is
+     *               not reported (DEBUG): the application ended it, and the tasks are dropped
      */
     OrderedExecutor(Executor pool, BiConsumer<String, Throwable> errors) {
         this.pool = Objects.requireNonNull(pool, "pool");
@@ -54,6 +58,11 @@ final class OrderedExecutor implements Executor {
             pool.execute(drainTask);
         } catch (RejectedExecutionException e) {
             scheduled.set(false);
+            if (pool instanceof ExecutorService service && service.isShutdown()) {
+                // The application shut its callback pool down: what comes after has nowhere to run.
+                LOG.log(System.Logger.Level.DEBUG, "a task after its pool shut down was dropped");
+                return;
+            }
             report("executor.rejected", e);
         }
     }

@@ -113,4 +113,21 @@ class OrderedExecutorTest {
             assertThat(errors).containsExactly("executor.rejected: full");
         }
     }
+
+    @Test
+    void aPoolTheApplicationShutDownIsNotReportedAsAnError() throws Exception {
+        ExecutorService ended = Executors.newSingleThreadExecutor();
+        ended.shutdown();
+        OrderedExecutor ordered = new OrderedExecutor(ended, (context, error) -> {
+            synchronized (errors) {
+                errors.add(context + ": " + error.getMessage());
+            }
+        });
+        AtomicInteger ran = new AtomicInteger();
+        ordered.execute(ran::incrementAndGet);
+        assertThat(ran).hasValue(0);
+        synchronized (errors) {
+            assertThat(errors).isEmpty();
+        }
+    }
 }
