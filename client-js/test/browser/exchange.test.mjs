@@ -87,7 +87,7 @@ async function waitForAll(page) {
   }
 }
 
-test("two pages exchange 1,000 reliable messages each while one is cut 20 times: exactly once, in order", async () => {
+test("two pages exchange 1,000 reliable messages each while one is cut 20 times: exactly once, in order", { timeout: 180_000 }, async () => {
   const a = await openPage("page-a", "page-b", `ws://127.0.0.1:${proxy.port}/tether`);
   const b = await openPage("page-b", "page-a", server.url);
 

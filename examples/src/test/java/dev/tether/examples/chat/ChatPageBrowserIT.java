@@ -48,6 +48,8 @@ class ChatPageBrowserIT {
                     .redirectOutput(log)
                     .start();
             if (!node.waitFor(120, TimeUnit.SECONDS)) {
+                // Chromium is the script's child: a killed script cannot close it, so kill it first.
+                node.descendants().forEach(ProcessHandle::destroyForcibly);
                 node.destroyForcibly();
                 fail("chat-page.mjs did not finish within 120 s:\n" + Files.readString(log.toPath()));
             }
