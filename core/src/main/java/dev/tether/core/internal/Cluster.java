@@ -207,6 +207,15 @@ final class Cluster implements BrokerListener {
                 }
                 session.commits.done();
                 session.commits.failWaiting(cause);
+                if (!hub.isClosed() && code.equals(BrokerException.NO_SESSION) && !session.isClosed()) {
+                    // The cluster has no record of a session still attached here (Redis lost it
+                    // in a restart without persistence): nothing it does can be recorded any more.
+                    // End it here too, so that its client learns at its next hello that the
+                    // session is gone, instead of waiting for acknowledgements that never come.
+                    reportFailure("commit the messages of session " + session.id() + ": the cluster no longer has it",
+                            cause);
+                    hub.releaseLocally(session, CloseCodes.TRY_AGAIN_LATER, "session lost by the cluster");
+                }
                 return;
             }
             if (batch.ofClientMessages() && (code.equals(BrokerException.NOT_OWNER) || session.isClosed())) {

@@ -323,6 +323,48 @@ class ClusterSessionTest {
         assertThat(checkpoints.get()).as("the version 3 session's acks wrote no checkpoint").isEqualTo(before);
     }
 
+    /** {@code node}, except that its commits fail with {@code no_session} while {@code lost} is set. */
+    private static dev.tether.core.spi.Broker losingSessions(dev.tether.core.spi.Broker node,
+            java.util.concurrent.atomic.AtomicBoolean lost) {
+        return (dev.tether.core.spi.Broker) java.lang.reflect.Proxy.newProxyInstance(ClusterSessionTest.class.getClassLoader(),
+                new Class<?>[] {dev.tether.core.spi.Broker.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("commit") && lost.get()) {
+                        return java.util.concurrent.CompletableFuture.failedFuture(new dev.tether.core.spi.BrokerException(
+                                dev.tether.core.spi.BrokerException.NO_SESSION, "session " + args[0] + " is unknown"));
+                    }
+                    try {
+                        return method.invoke(node, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    /**
+     * Redis restarted empty under a session attached here: its commits fail with no_session. The
+     * session ends here too and its connection closes with 4013, so its client learns at its next
+     * hello that the session is gone, rather than waiting for an acknowledgement or a reply that
+     * never comes (seen once in ClusterProcessesIT's Redis restart). What its next hello gets is
+     * the broker's answer: with Redis emptied, the session is unknown there (ClusterProcessesIT).
+     */
+    @Test
+    void aSessionTheClusterNoLongerHasIsEndedHereSoItsClientIsToldNotLeftWaiting() throws Exception {
+        BlockingQueue<String> errors = new LinkedBlockingQueue<>();
+        java.util.concurrent.atomic.AtomicBoolean lost = new java.util.concurrent.atomic.AtomicBoolean();
+        Hub a = joiningHub(losingSessions(cluster.node(), lost), errors);
+        InMemoryConnection c = InMemoryConnection.open(a, ALICE);
+        c.hello();
+
+        lost.set(true);
+        c.send("{\"t\":\"msg\",\"seq\":1,\"e\":\"join\",\"d\":\"news\"}");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.TRY_AGAIN_LATER);
+        assertThat(c.closeReason).isEqualTo("session lost by the cluster");
+        assertThat(c.received).as("never acknowledged: it was not recorded")
+                .noneMatch(f -> f.path("t").asText().equals("ack"));
+        assertThat(a.sessionCount()).isZero();
+        assertThat(errors).anyMatch(e -> e.contains("the cluster no longer has it"));
+    }
+
     @Test
     void aReplyGivenInTheHandlerFollowsTheCommitOfWhatTheHandlerDid() throws Exception {
         BlockingQueue<String> errors = new LinkedBlockingQueue<>();
