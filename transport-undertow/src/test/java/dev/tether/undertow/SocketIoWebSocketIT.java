@@ -15,6 +15,7 @@ import dev.tether.testing.Await;
 import dev.tether.testing.NodeSocketIoClient;
 import dev.tether.testing.SocketIoTestServer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -93,7 +94,7 @@ class SocketIoWebSocketIT {
     @Test
     void everyDirectWebSocketConnectIsAnsweredWithoutWaitingForTheServersNextWrite() throws Exception {
         start(TetherConfig.builder(), io -> io.on("connection", socket -> socket.emit("welcome", socket.id())));
-        List<RawWebSocket> open = new java.util.ArrayList<>();
+        List<RawWebSocket> open = new ArrayList<>();
         try {
             for (int k = 0; k < 200; k++) {
                 RawWebSocket ws = RawWebSocket.connect(sio.server().address(), "/socket.io/?EIO=4&transport=websocket");

@@ -12,6 +12,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Authorizer;
+import dev.tether.core.testing.Await;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.io.ByteArrayOutputStream;
@@ -389,7 +390,9 @@ class LoadGeneratorSmokeTest {
         try {
             Path log = dir.resolve("failover.hlog");
             Future<?> stopped = stopper.submit(() -> {
-                Thread.sleep(1_500);
+                // Mid-run: the second server's 10 subscribers connected and 30 publishes delivered to each.
+                Await.until(() -> second.stats().connections() == 10 && second.stats().messagesOut() >= 300,
+                        Duration.ofSeconds(10), "the second server's subscribers receiving");
                 two.close();
                 return null;
             });

@@ -1,7 +1,6 @@
 package dev.tether.benchmarks.load;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -11,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -46,8 +46,9 @@ class SocketIoPeerSmokeTest {
     @BeforeEach
     void startPeer() throws Exception {
         Path sources = peerDirectory();
-        assumeTrue(sources != null, "socketio-peer/server.js not found from " + Path.of("").toAbsolutePath());
-        assumeTrue(nodeRuns(), "node is not on the PATH");
+        // Real components the test needs fail it, saying what is missing; never a silent skip.
+        assertThat(sources).as("socketio-peer/server.js from " + Path.of("").toAbsolutePath()).isNotNull();
+        assertThat(nodeRuns()).as("node (Node.js 20) on the PATH").isTrue();
         Path dir = installPeer(sources);
         ProcessBuilder builder = new ProcessBuilder("node", "server.js", "--broadcast").directory(dir.toFile())
                 .redirectErrorStream(true);
@@ -75,7 +76,6 @@ class SocketIoPeerSmokeTest {
         port = Integer.parseInt(m.group(1));
     }
 
-    /** Installs the pinned peer from its lock file ({@code npm ci}) on a fresh clone, as run.sh does. */
     /**
      * Copies the peer's server and pinned package files to {@code target/socketio-peer} and installs
      * them there ({@code mvn clean} removes them; {@code benchmarks/run} keeps its own install).
@@ -86,7 +86,7 @@ class SocketIoPeerSmokeTest {
         Path dir = Path.of("target", "socketio-peer").toAbsolutePath();
         Files.createDirectories(dir);
         for (String file : new String[] {"server.js", "package.json", "package-lock.json"}) {
-            Files.copy(sources.resolve(file), dir.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(sources.resolve(file), dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
         }
         if (Files.isDirectory(dir.resolve("node_modules/socket.io"))) {
             return dir;

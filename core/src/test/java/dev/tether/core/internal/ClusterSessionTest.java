@@ -261,10 +261,25 @@ class ClusterSessionTest {
 
     /** A node's broker that counts the checkpoints its hub writes. */
     private static dev.tether.core.spi.Broker counting(dev.tether.core.spi.Broker node, java.util.concurrent.atomic.AtomicInteger checkpoints) {
+        return intercepting(node, (method, args) -> {
+            if (method.getName().startsWith("checkpoint")) {
+                checkpoints.incrementAndGet();
+            }
+            return null;
+        });
+    }
+
+    /**
+     * {@code node} with {@code interceptor} asked first on every call: its non-null answer is the
+     * call's, null passes the call on to {@code node}.
+     */
+    private static dev.tether.core.spi.Broker intercepting(dev.tether.core.spi.Broker node,
+            java.util.function.BiFunction<java.lang.reflect.Method, Object[], Object> interceptor) {
         return (dev.tether.core.spi.Broker) java.lang.reflect.Proxy.newProxyInstance(ClusterSessionTest.class.getClassLoader(),
                 new Class<?>[] {dev.tether.core.spi.Broker.class}, (proxy, method, args) -> {
-                    if (method.getName().startsWith("checkpoint")) {
-                        checkpoints.incrementAndGet();
+                    Object answer = interceptor.apply(method, args);
+                    if (answer != null) {
+                        return answer;
                     }
                     try {
                         return method.invoke(node, args);
@@ -326,18 +341,10 @@ class ClusterSessionTest {
     /** {@code node}, except that its commits fail with {@code no_session} while {@code lost} is set. */
     private static dev.tether.core.spi.Broker losingSessions(dev.tether.core.spi.Broker node,
             java.util.concurrent.atomic.AtomicBoolean lost) {
-        return (dev.tether.core.spi.Broker) java.lang.reflect.Proxy.newProxyInstance(ClusterSessionTest.class.getClassLoader(),
-                new Class<?>[] {dev.tether.core.spi.Broker.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("commit") && lost.get()) {
-                        return java.util.concurrent.CompletableFuture.failedFuture(new dev.tether.core.spi.BrokerException(
-                                dev.tether.core.spi.BrokerException.NO_SESSION, "session " + args[0] + " is unknown"));
-                    }
-                    try {
-                        return method.invoke(node, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        return intercepting(node, (method, args) -> method.getName().equals("commit") && lost.get()
+                ? CompletableFuture.failedFuture(new dev.tether.core.spi.BrokerException(
+                        dev.tether.core.spi.BrokerException.NO_SESSION, "session " + args[0] + " is unknown"))
+                : null);
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.tether.socketio.SocketIoConfig;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -112,14 +113,10 @@ public record TetherProperties(
      */
     public SocketIoConfig socketIoConfig(ObjectMapper objectMapper) {
         SocketIoConfig.Builder b = SocketIoConfig.builder();
-        if (objectMapper != null) {
-            b.objectMapper(objectMapper);
-        }
-        if (socketio != null && socketio.connectionStateRecovery() != null) {
-            b.connectionStateRecovery(socketio.connectionStateRecovery());
-        }
-        if (socketio != null && socketio.connectTimeout() != null) {
-            b.connectTimeout(socketio.connectTimeout());
+        ifSet(objectMapper, b::objectMapper);
+        if (socketio != null) {
+            ifSet(socketio.connectionStateRecovery(), b::connectionStateRecovery);
+            ifSet(socketio.connectTimeout(), b::connectTimeout);
         }
         return b.build();
     }
@@ -133,33 +130,15 @@ public record TetherProperties(
      */
     public TetherConfig.Builder hubConfig() {
         TetherConfig.Builder b = TetherConfig.builder();
-        if (heartbeatInterval != null) {
-            b.heartbeatInterval(heartbeatInterval);
-        }
-        if (heartbeatTimeout != null) {
-            b.heartbeatTimeout(heartbeatTimeout);
-        }
-        if (sessionRetention != null) {
-            b.sessionRetention(sessionRetention);
-        }
-        if (maxConnections != null) {
-            b.maxConnections(maxConnections);
-        }
-        if (outboundQueueCapacity != null) {
-            b.outboundQueueCapacity(outboundQueueCapacity);
-        }
-        if (replayBufferMessages != null) {
-            b.replayBufferMessages(replayBufferMessages);
-        }
-        if (replayBufferBytes != null) {
-            b.replayBufferBytes(replayBufferBytes);
-        }
-        if (maxMessageBytes != null) {
-            b.maxMessageBytes(maxMessageBytes);
-        }
-        if (drainTimeout != null) {
-            b.drainTimeout(drainTimeout);
-        }
+        ifSet(heartbeatInterval, b::heartbeatInterval);
+        ifSet(heartbeatTimeout, b::heartbeatTimeout);
+        ifSet(sessionRetention, b::sessionRetention);
+        ifSet(maxConnections, b::maxConnections);
+        ifSet(outboundQueueCapacity, b::outboundQueueCapacity);
+        ifSet(replayBufferMessages, b::replayBufferMessages);
+        ifSet(replayBufferBytes, b::replayBufferBytes);
+        ifSet(maxMessageBytes, b::maxMessageBytes);
+        ifSet(drainTimeout, b::drainTimeout);
         return b;
     }
 
@@ -172,24 +151,21 @@ public record TetherProperties(
      */
     public TetherUndertowConfig serverConfig() {
         TetherUndertowConfig.Builder b = TetherUndertowConfig.builder();
-        if (port != null) {
-            b.port(port);
-        }
-        if (host != null) {
-            b.host(host);
-        }
-        if (path != null) {
-            b.path(path);
-        }
-        if (healthPath != null) {
-            b.healthPath(healthPath);
-        }
-        if (allowedOrigins != null) {
-            b.allowedOrigins(allowedOrigins);
-        }
-        if (socketio != null && socketio.path() != null) {
-            b.socketIoPath(socketio.path());
+        ifSet(port, b::port);
+        ifSet(host, b::host);
+        ifSet(path, b::path);
+        ifSet(healthPath, b::healthPath);
+        ifSet(allowedOrigins, b::allowedOrigins);
+        if (socketio != null) {
+            ifSet(socketio.path(), b::socketIoPath);
         }
         return b.build();
+    }
+
+    /** Applies {@code value} with {@code setter} when the property is set; unset keeps the builder's default. */
+    private static <T> void ifSet(T value, Consumer<T> setter) {
+        if (value != null) {
+            setter.accept(value);
+        }
     }
 }

@@ -34,7 +34,9 @@ import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
 /**
@@ -58,7 +60,7 @@ class SpringBootStarterIT {
     @EnableAutoConfiguration
     static class EchoApplication {
         @Bean
-        HealthProbe healthProbe(org.springframework.core.env.Environment environment) {
+        HealthProbe healthProbe(Environment environment) {
             return new HealthProbe(environment);
         }
 
@@ -78,12 +80,12 @@ class SpringBootStarterIT {
      * phase stops first) and before the web server's graceful shutdown at
      * {@code DEFAULT_PHASE - 1024}.
      */
-    static final class HealthProbe implements org.springframework.context.SmartLifecycle {
+    static final class HealthProbe implements SmartLifecycle {
         final CompletableFuture<String> answer = new CompletableFuture<>();
-        private final org.springframework.core.env.Environment environment;
+        private final Environment environment;
         private volatile boolean running;
 
-        HealthProbe(org.springframework.core.env.Environment environment) {
+        HealthProbe(Environment environment) {
             this.environment = environment;
         }
 
