@@ -264,6 +264,18 @@ abstract class RawFrameConformance {
     }
 
     @Test
+    @DisplayName("§5.2 64-bit length with the most significant bit set, header only (no masking key yet) → 1002 at the header")
+    void aLengthWithTheTopBitSetIsRefusedAsItsHeaderArrives() throws Exception {
+        try (RawWebSocket raw = openWithSession()) {
+            long start = System.nanoTime();
+            // The 10 bytes up to the length: refused before the masking key, not at the read deadline.
+            raw.sendRaw(Arrays.copyOf(RawWebSocket.header64(OP_BINARY, 0xFFFF_FFFF_FFFF_FFFFL), 10));
+            assertClosedWith(raw, CloseCodes.PROTOCOL_ERROR);
+            assertThat(millisSince(start)).isLessThan(READ_DEADLINE.toMillis() / 2);
+        }
+    }
+
+    @Test
     @DisplayName("§5.2 RSV bit set without a negotiated extension → 1002")
     void rsvBitsWithoutAnExtensionAreAProtocolError() throws Exception {
         for (int rsv : new int[] {0b100, 0b010, 0b001}) {
@@ -430,6 +442,16 @@ abstract class RawFrameConformance {
     void aValidCloseCodeIsEchoed(int code) throws Exception {
         try (RawWebSocket raw = openWithSession()) {
             raw.sendClose(code, "bye");
+            assertThat(raw.readCloseCode()).isEqualTo(code);
+            assertThat(raw.awaitEndOfStream()).isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "§7.4.1 close with registered code {0} (IANA: restart, try again later, bad gateway) → echoed {0}")
+    @ValueSource(ints = {1012, 1013, 1014})
+    void aRegisteredCloseCodeIsEchoed(int code) throws Exception {
+        try (RawWebSocket raw = openWithSession()) {
+            raw.sendClose(code, "back soon");
             assertThat(raw.readCloseCode()).isEqualTo(code);
             assertThat(raw.awaitEndOfStream()).isTrue();
         }

@@ -1,6 +1,5 @@
 package dev.tether.undertow.internal;
 
-import dev.tether.core.spi.TransportHub;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
@@ -8,93 +7,79 @@ import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.ErrorHandler;
 import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.TransportConnection;
-import io.undertow.connector.PooledByteBuffer;
-import io.undertow.util.ImmediatePooledByteBuffer;
-import io.undertow.util.ReferenceCountedPooled;
-import io.undertow.websockets.core.AbstractReceiveListener;
-import io.undertow.websockets.core.BufferedBinaryMessage;
-import io.undertow.websockets.core.CloseMessage;
-import io.undertow.websockets.core.StreamSinkFrameChannel;
-import io.undertow.websockets.core.StreamSourceFrameChannel;
-import io.undertow.websockets.core.WebSocketCallback;
-import io.undertow.websockets.core.WebSocketChannel;
-import io.undertow.websockets.core.WebSocketFrameType;
-import io.undertow.websockets.core.WebSockets;
+import dev.tether.core.spi.TransportHub;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
-import org.xnio.Buffers;
 import org.xnio.ChannelListener;
+import org.xnio.ChannelListeners;
 import org.xnio.IoUtils;
+import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.XnioIoThread;
+import org.xnio.conduits.ConduitStreamSinkChannel;
+import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /**
- * One upgraded Undertow {@link WebSocketChannel} as the engine sees it.
+ * One WebSocket on a connection Undertow upgraded, as the engine sees it. Undertow does the HTTP
+ * side (listener, request parsing, the 101 answer); the frames are read and written here, on the
+ * socket's XNIO channels, with {@link FrameReader} for the inbound side (RFC 6455).
  *
- * <p>Threading: every field is owned by the channel's I/O thread, except {@link #closeRequested}.
+ * <p>Threading: every field is owned by the socket's I/O thread, except {@link #closeRequested}.
  * {@link #write}, {@link #flush}, {@link #isWritable}, {@link #suspendReads} and
  * {@link #resumeReads} must be called on that thread (the engine's contract); {@link #execute},
  * {@link #close}, {@link #inIoThread} and {@link #remoteAddress} may be called from any thread.
  * Every listener callback runs on the I/O thread.
  *
- * <p>Writes and flushes: {@link #write} turns a frame into one Undertow frame sink
- * ({@code channel.send(type)}), hands it the frame's bytes as its body and shuts the sink down,
- * which queues it in the channel. The bytes are copied, since the engine's buffers are only lent
- * for the call: small frames into consecutive slices of one pooled (direct) buffer shared by the
- * batch, so that a hundred small frames hold one pooled buffer and not a hundred; frames as large
- * as a pooled buffer into one heap buffer of their own size. While the engine writes a
- * batch the channel is in explicit-flush mode, so queueing writes nothing; {@link #flush} leaves
- * that mode and flushes the channel once, and Undertow writes every queued frame with one
- * gathering write ({@code AbstractFramedChannel.flushSenders}). Outside a batch the channel flushes
- * by itself, so the frames Undertow sends on its own (pong, the close reply, protocol-error
- * closes) are never stuck. A sink never holds part of a frame back: the whole frame is handed over
- * in {@link #write}, and if the socket cannot take everything, Undertow keeps the rest and
- * finishes it from its own write listener. The parts of a {@link Frame} are never referenced
- * after {@link #write} returns.
+ * <p>Writes and flushes: {@link #write} encodes the frame (header and payload) into the I/O
+ * thread's write buffer ({@link IoThreadBuffers}), which holds one connection's batch at a time;
+ * {@link #flush} writes that batch with one system call. What the socket does not take is copied
+ * into a heap backlog of this connection's own, which the socket's write listener finishes and
+ * then drops; while it exists, frames are appended to it, so order is kept. A frame larger than
+ * the write buffer goes through the backlog too. Nothing of a {@link Frame} is referenced after
+ * {@link #write} returns. An idle connection holds no buffer at all.
  *
- * <p>Writability: the bytes handed to Undertow and not yet written to the socket are counted.
- * Each frame's sink and size wait in FIFOs until Undertow is done with the sink; they are
- * released right after each flush (for what the socket took at once) and whenever Undertow
- * reports a frame complete from its write listener (for what it finished later). Above the high
- * water mark {@link #isWritable()} returns false; when the count falls below the low water mark
- * the listener's {@link ConnectionListener#onWritable()} is called once.
+ * <p>Writability: the bytes written and not yet taken by the socket are counted (the batch in the
+ * shared buffer and the backlog). Above the high water mark {@link #isWritable()} returns false;
+ * when the count falls below the low water mark the listener's
+ * {@link ConnectionListener#onWritable()} is called once.
  *
- * <p>Pings: Undertow reads them, and this connection answers them. At most one pong is pending
- * (queued in the channel, not yet written to the socket): a ping that arrives meanwhile is not
- * answered at once, its payload replaces the one kept from an earlier such ping, and when the
- * pending pong has been written the kept one is answered (RFC 6455 section 5.5.3 allows answering
- * only the most recent ping). Undertow's own answer would queue one pong per ping, each pinning
- * the ping's pooled buffer until written, and its queue limit would then stop reading the
- * connection. A pong's payload is a heap copy of at most 125 bytes, so pongs are not counted in
- * the bytes in flight. More pings than {@code maxPingsPerMinute} in a minute close the connection
- * with 1008.
+ * <p>Pings are answered here, at once when nothing of this connection waits for the socket. While
+ * a backlog waits, the payload of the latest ping is kept (replacing any kept before) and
+ * answered when the backlog is written (RFC 6455 section 5.5.3 allows answering only the most
+ * recent ping). More pings than {@code maxPingsPerMinute} in a minute close the connection with
+ * 1008. Pongs are ignored.
  *
- * <p>Reads: a whole message, however fragmented, is assembled before the engine sees it: in one
- * pooled buffer when it fits, otherwise in a heap buffer that grows up to the hub's
- * {@code maxMessageBytes + 1}. A message larger than {@code maxMessageBytes} closes the connection
- * with 1009, as soon as a frame header declares a length that takes the message over the limit
- * (before any of that frame's payload is read), and in any case when one byte too many has been
- * read. A message must arrive whole within the message read timeout, or the connection closes
- * with 1002. Text arrives as its UTF-8 bytes (Undertow validates the UTF-8 and closes with 1007
- * itself).
+ * <p>Reads: each read lands in the I/O thread's read buffer and is parsed there; what the reader
+ * needs to keep between reads it keeps itself (see {@link FrameReader}). A message larger than
+ * {@code maxMessageBytes} closes with 1009 as soon as a frame header declares a length that takes
+ * it over the limit, before any of its payload is read. Every other framing rule is enforced at
+ * the header too (1002), UTF-8 as the text arrives (1007). A message (and any frame) must arrive
+ * whole within the message read timeout from the read in which it began, or the connection
+ * closes with 1002. Reads stop between two messages when the engine suspends them; the unparsed
+ * rest of that read is kept until they resume.
  *
- * <p>Closing: {@link ConnectionListener#onClosed} is called exactly once: with the peer's code when
- * its close frame arrives, with the code Undertow sent for a protocol error, with 1006 when the
- * socket dies without a close frame, or with the code of a local {@link #close}. A local close is
- * reported from a task queued on the I/O thread, never from inside the engine's own call. After a
- * local close the connection waits up to the close timeout for the peer's close frame, then
- * closes the socket. From the moment it is attached to the hub until its socket closes, the
- * connection is listed in its handler's {@link OpenConnections}, through which a server that stops
- * closes it with a close frame.
+ * <p>Idle: a connection on which nothing was read or written for the idle timeout is closed with
+ * 1001, as a local close.
+ *
+ * <p>Closing: {@link ConnectionListener#onClosed} is called exactly once: with the peer's code
+ * when its close frame arrives (the close is echoed and the socket closed once the echo is
+ * written), with the code of a framing violation (the close frame is sent, the socket half-closed
+ * once it is written and closed when the peer closes or the close timeout passes), with 1006 when
+ * the socket dies without a close frame, or with the code of a local {@link #close}. A local close
+ * is reported from a task queued on the I/O thread, never from inside the engine's own call;
+ * after it the connection goes on reading, for the peer's close frame, up to the close timeout,
+ * then closes the socket. From the moment it is attached to the hub until its socket closes, the
+ * connection is listed in its handler's {@link OpenConnections}, through which a server that
+ * stops closes it with a close frame.
  */
 public final class UndertowConnection implements TransportConnection {
 
@@ -103,12 +88,20 @@ public final class UndertowConnection implements TransportConnection {
     /** The longest close reason a close frame can carry, in UTF-8 bytes. */
     static final int MAX_REASON_BYTES = 123;
 
-    private static final System.Logger LOG = System.getLogger("dev.tether.undertow");
-
-    private static final int IN_FLIGHT_INITIAL = 4;
-    /** The largest payload of a control frame (RFC 6455 section 5.5); Undertow refuses more with 1002. */
+    /** Reads per read event before yielding the I/O thread to its other connections. */
+    private static final int MAX_READS_PER_EVENT = 4;
+    private static final int MIN_BACKLOG_BYTES = 1024;
     private static final int MAX_CONTROL_PAYLOAD = 125;
     private static final long PING_WINDOW_NS = TimeUnit.MINUTES.toNanos(1);
+    private static final VarHandle CLOSE_REQUESTED;
+
+    static {
+        try {
+            CLOSE_REQUESTED = MethodHandles.lookup().findVarHandle(UndertowConnection.class, "closeRequested", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private static final ConnectionListener CLOSED_LISTENER = new ConnectionListener() {
         @Override
@@ -124,129 +117,91 @@ public final class UndertowConnection implements TransportConnection {
         }
     };
 
-    private final WebSocketChannel channel;
+    private final StreamConnection socket;
+    private final ConduitStreamSourceChannel source;
+    private final ConduitStreamSinkChannel sink;
     private final XnioIoThread ioThread;
+    private final IoThreadBuffers buffers;
     private final InetSocketAddress remoteAddress;
     private final ErrorHandler errorHandler;
     private final ConnectionSettings settings;
     private final OpenConnections openConnections;
-    /** Frames shorter than this share pooled slabs; longer ones get a heap buffer of their own. */
-    private final int pooledFrameLimit;
-    private final AtomicBoolean closeRequested = new AtomicBoolean();
-
-    private final Receiver receiver = new Receiver();
-    private final ChannelListener<StreamSourceFrameChannel> inboundReader = c -> readInbound();
-    private final ChannelListener<StreamSourceFrameChannel> inboundClosed = this::inboundClosed;
-    private final ChannelListener<StreamSinkFrameChannel> frameWritten = c -> releaseWritten();
-    private final ChannelListener<Channel> socketClosed = c -> socketClosed();
-    private final WebSocketCallback<Void> closeFrameWritten = new WebSocketCallback<>() {
-        @Override
-        public void complete(WebSocketChannel c, Void context) {
-            closeFrameFlushed = true;
-            if (c.isCloseFrameReceived()) {
-                IoUtils.safeClose(c); // both close frames exchanged
-            }
-        }
-
-        @Override
-        public void onError(WebSocketChannel c, Void context, Throwable error) {
-            IoUtils.safeClose(c);
-        }
-    };
-
-    private final WebSocketCallback<Void> pongWritten = new WebSocketCallback<>() {
-        @Override
-        public void complete(WebSocketChannel c, Void context) {
-            pongPending = false;
-            ByteBuffer next = latestPing;
-            if (next != null) {
-                latestPing = null;
-                answer(next);
-            }
-        }
-
-        @Override
-        public void onError(WebSocketChannel c, Void context, Throwable error) {
-            // Undertow closes the channel itself; the socket's close reports the connection.
-            pongPending = false;
-            latestPing = null;
-        }
-    };
+    private final FrameReader reader;
+    private final Events events = new Events();
+    @SuppressWarnings("unused") // through CLOSE_REQUESTED
+    private volatile boolean closeRequested;
 
     private ConnectionListener listener = CLOSED_LISTENER;
-    private boolean batching;
-    /** The pooled buffer the small frames of the current batch are copied into, or null. */
-    private ReferenceCountedPooled slab;
-    /**
-     * Our frames handed to Undertow and not yet written to the socket, oldest first. Both start
-     * small: an idle connection has none, and they grow to a busy connection's working size.
-     */
-    private final ArrayDeque<StreamSinkFrameChannel> inFlight = new ArrayDeque<>(IN_FLIGHT_INITIAL);
-    private final IntFifo inFlightSizes = new IntFifo(IN_FLIGHT_INITIAL);
-    private long pendingBytes;
-    private boolean unwritable;
-    /** A close frame was sent or is queued (by us or by Undertow): no more frames go out. */
-    private boolean closing;
-    /** {@link ConnectionListener#onClosed} has been called or queued. */
-    private boolean reported;
-    private boolean closeFrameFlushed;
-    private boolean closeFrameArrived;
-    private XnioExecutor.Key closeTimer;
 
-    /** A pong is queued in the channel and not yet written to the socket. */
-    private boolean pongPending;
-    /** The payload of the latest ping that arrived while a pong was pending, or null. */
+    /** This connection's bytes the socket has not taken yet, after those in the shared buffer; write mode. */
+    private ByteBuffer backlog;
+    private boolean unwritable;
+    /** The payload of the latest ping that arrived while a backlog waited, or null. */
     private ByteBuffer latestPing;
     private long pingWindowStartNs;
     private int pingsInWindow;
 
-    private StreamSourceFrameChannel inbound;
-    /** Closes the connection if the message being read is not whole by then. */
-    private XnioExecutor.Key inboundDeadline;
-    private boolean inboundBinary;
-    private int inboundBytes;
-    /** Inside {@code inbound.read}, which closes the stream itself once the message is whole. */
-    private boolean readingInbound;
-    private PooledByteBuffer inboundPooled;
-    private ByteBuffer inboundHeap;
+    /** The unparsed rest of a read, kept while reads are suspended, or null. */
+    private ByteBuffer carry;
+    private boolean readsSuspended;
+    /** A read that began a message left it incomplete: the message read deadline runs. */
+    private boolean partial;
+    private long partialSinceNs;
+    private long boundariesSeen;
+    private XnioExecutor.Key readDeadline;
 
-    private UndertowConnection(WebSocketChannel channel, ErrorHandler errorHandler, ConnectionSettings settings,
+    private long lastActivityNs;
+    private XnioExecutor.Key idleTimer;
+
+    /** A close frame was sent or is queued: no more frames go out. */
+    private boolean closing;
+    private boolean closeFrameSent;
+    private boolean closeFrameFlushed;
+    private boolean closeFrameArrived;
+    /** The peer broke the protocol: what it sends from now on is discarded. */
+    private boolean readBroken;
+    /** {@link ConnectionListener#onClosed} has been called or queued. */
+    private boolean reported;
+    private boolean socketGone;
+    private XnioExecutor.Key closeTimer;
+
+    private UndertowConnection(StreamConnection socket, ErrorHandler errorHandler, ConnectionSettings settings,
                                OpenConnections openConnections) {
-        this.channel = channel;
-        this.ioThread = channel.getIoThread();
-        this.remoteAddress = channel.getSourceAddress();
+        this.socket = socket;
+        this.source = socket.getSourceChannel();
+        this.sink = socket.getSinkChannel();
+        this.ioThread = socket.getIoThread();
+        this.buffers = IoThreadBuffers.current();
+        this.remoteAddress = socket.getPeerAddress(InetSocketAddress.class);
         this.errorHandler = errorHandler;
         this.settings = settings;
         this.openConnections = openConnections;
-        this.pooledFrameLimit = channel.getBufferPool().getBufferSize();
+        this.reader = new FrameReader(settings.maxMessageBytes());
     }
 
     /**
-     * Wraps a freshly upgraded channel, attaches it to {@code tether} with the credentials it was
-     * accepted with, adds it to {@code openConnections} until its socket closes and starts
-     * reading. Call on the channel's I/O thread.
+     * Takes over an upgraded socket, attaches it to the hub through {@code connector} with the
+     * credentials it was accepted with (the hub's native protocol, or the Socket.IO server's),
+     * adds it to {@code openConnections} until the socket closes and starts reading. Call on the
+     * socket's I/O thread.
      *
      * @return the connection, already closed if the hub refused it
      */
-    public static UndertowConnection open(WebSocketChannel channel, Tether tether, AuthResult.Accepted credentials,
-                                          ConnectionSettings settings, OpenConnections openConnections) {
-        return open(channel, tether, TransportHub.of(tether)::connect, credentials, settings, openConnections);
-    }
-
-    /**
-     * As {@link #open(WebSocketChannel, Tether, AuthResult.Accepted, ConnectionSettings, OpenConnections)},
-     * attaching the connection through {@code connector} (the Socket.IO server's instead of the
-     * hub's native protocol).
-     */
-    public static UndertowConnection open(WebSocketChannel channel, Tether tether,
+    public static UndertowConnection open(StreamConnection socket, Tether tether,
                                           BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector,
                                           AuthResult.Accepted credentials, ConnectionSettings settings,
                                           OpenConnections openConnections) {
         ErrorHandler errors = tether.config().errorHandler();
-        UndertowConnection connection = new UndertowConnection(channel, errors, settings, openConnections);
-        channel.getReceiveSetter().set(connection.receiver);
-        channel.getCloseSetter().set(connection.socketClosed);
-        channel.setIdleTimeout(settings.idleTimeoutMs());
+        UndertowConnection connection = new UndertowConnection(socket, errors, settings, openConnections);
+        connection.source.getReadSetter().set(connection.events);
+        connection.sink.getWriteSetter().set(connection.events);
+        ChannelListener<? super StreamConnection> previous = socket.getCloseListener();
+        socket.setCloseListener(closed -> {
+            connection.socketClosed();
+            ChannelListeners.invokeChannelListener(closed, previous);
+        });
+        connection.lastActivityNs = System.nanoTime();
+        connection.armIdleTimer(settings.idleTimeoutMs());
         ConnectionListener listener;
         try {
             listener = connector.apply(connection, credentials);
@@ -261,66 +216,41 @@ public final class UndertowConnection implements TransportConnection {
         }
         // Added once the listener is in place, since a server already stopping closes it at once.
         openConnections.add(connection);
-        if (!channel.isOpen()) {
+        if (!socket.isOpen()) {
             // Closed during connect: socketClosed has run (on this thread) before the add.
             openConnections.remove(connection);
         }
-        channel.resumeReceives();
+        connection.source.resumeReads();
         return connection;
     }
 
-    /** Closes a channel that never reaches the hub. I/O thread. */
-    static void refuse(WebSocketChannel channel, int code, String reason) {
-        channel.setRequireExplicitFlush(false);
-        WebSockets.sendClose(code, reason, channel, null);
-        channel.flush();
-        IoUtils.safeClose(channel);
+    /** Closes an upgraded socket that never reaches the hub, with a close frame if it can. I/O thread. */
+    static void refuse(StreamConnection socket, int code, String reason) {
+        try {
+            ByteBuffer frame = closeFrame(sendable(code), truncate(reason));
+            socket.getSinkChannel().write(frame);
+            socket.getSinkChannel().flush();
+        } catch (IOException e) {
+            // closing it anyway
+        }
+        IoUtils.safeClose(socket);
     }
 
     // ------------------------------------------------------------------ TransportConnection
 
     @Override
     public boolean write(Frame frame) {
-        if (closing || reported || channel.isCloseFrameSent() || channel.isCloseFrameReceived()) {
+        if (closing || reported) {
             return false;
         }
-        if (!batching) {
-            batching = true;
-            channel.setRequireExplicitFlush(true);
-        }
-        int length = frame.length();
-        StreamSinkFrameChannel sink;
-        PooledByteBuffer body = null;
-        try {
-            sink = channel.send(frame.binary() ? WebSocketFrameType.BINARY : WebSocketFrameType.TEXT);
-            body = length < pooledFrameLimit ? slice(frame, length) : copy(frame, length);
-            if (!sink.send(body)) {
-                throw new IOException("a new frame sink refused its body");
-            }
-            body = null; // the sink owns it now and closes it once written or broken
-            sink.getCloseSetter().set(frameWritten);
-            sink.shutdownWrites();
-        } catch (IOException | RuntimeException e) {
-            // The channel broke under us (the peer is gone): a transport event, not a caller bug.
-            if (body != null) {
-                body.close();
-            }
-            abort();
-            return false;
-        }
-        inFlight.add(sink);
-        inFlightSizes.add(length);
-        pendingBytes += length;
-        return true;
+        send(frame.binary() ? FrameReader.OP_BINARY : FrameReader.OP_TEXT, frame.parts(), frame.length());
+        return !reported;
     }
 
     @Override
     public void flush() {
-        endBatch();
-        channel.flush();
-        // Undertow wrote what the socket took synchronously; account for it now rather than
-        // when its completion callbacks run, after this task.
-        releaseWritten();
+        flushAll();
+        checkWritable();
     }
 
     @Override
@@ -328,7 +258,7 @@ public final class UndertowConnection implements TransportConnection {
         if (closing || reported) {
             return false;
         }
-        if (pendingBytes > settings.highWaterBytes()) {
+        if (pendingBytes() > settings.highWaterBytes()) {
             unwritable = true;
             return false;
         }
@@ -337,12 +267,21 @@ public final class UndertowConnection implements TransportConnection {
 
     @Override
     public void suspendReads() {
-        channel.suspendReceives();
+        readsSuspended = true;
+        source.suspendReads();
     }
 
     @Override
     public void resumeReads() {
-        channel.resumeReceives();
+        if (!readsSuspended) {
+            return;
+        }
+        readsSuspended = false;
+        source.resumeReads();
+        if (carry != null) {
+            // Bytes already read wait here, and the socket may have nothing new to wake us.
+            execute(this::readReady);
+        }
     }
 
     @Override
@@ -362,7 +301,7 @@ public final class UndertowConnection implements TransportConnection {
 
     @Override
     public void close(int code, String reason) {
-        if (!closeRequested.compareAndSet(false, true)) {
+        if (!CLOSE_REQUESTED.compareAndSet(this, false, true)) {
             return;
         }
         String why = reason == null ? "" : reason;
@@ -373,7 +312,7 @@ public final class UndertowConnection implements TransportConnection {
         try {
             ioThread.execute(() -> closeLocally(code, why));
         } catch (RejectedExecutionException e) {
-            IoUtils.safeClose(channel);
+            IoUtils.safeClose(socket);
         }
     }
 
@@ -401,65 +340,146 @@ public final class UndertowConnection implements TransportConnection {
 
     // ------------------------------------------------------------------ writes
 
-    private void endBatch() {
-        if (batching) {
-            batching = false;
-            channel.setRequireExplicitFlush(false);
+    /** Encodes one frame after everything this connection wrote before it. */
+    private void send(int opcode, ByteBuffer[] parts, int length) {
+        int frameBytes = headerBytes(length) + length;
+        ByteBuffer out;
+        if (backlog != null) {
+            out = backlogWith(frameBytes);
+        } else {
+            out = claimShared();
+            if (out.remaining() < frameBytes) {
+                flushShared();
+                if (socketGone) {
+                    return;
+                }
+                // Still no backlog: the shared buffer is empty now; a frame larger than it goes
+                // through the backlog.
+                out = backlog == null && frameBytes <= IoThreadBuffers.WRITE_BYTES ? claimShared() : backlogWith(frameBytes);
+            }
         }
-        retireSlab();
-    }
-
-    /**
-     * The frame's bytes copied into the next {@code length} bytes of the current slab, a pooled
-     * buffer shared by the small frames of one batch; each frame's body is a reference-counted
-     * view, and the slab returns to the pool when Undertow has written (and closed) every view.
-     * Pooled memory in flight therefore follows the payload bytes, not the frame count.
-     */
-    private PooledByteBuffer slice(Frame frame, int length) {
-        ReferenceCountedPooled current = slab;
-        if (current == null || current.getBuffer().remaining() < length) {
-            retireSlab();
-            PooledByteBuffer pooled = channel.getBufferPool().allocate();
-            pooled.getBuffer().clear();
-            current = new ReferenceCountedPooled(pooled, 1);
-            slab = current;
-        }
-        ByteBuffer target = current.getBuffer().duplicate();
-        for (ByteBuffer part : frame.parts()) {
-            target.put(part);
-        }
-        return current.createView(length);
-    }
-
-    /** Drops this connection's own reference to the slab; the views in flight keep it alive. */
-    private void retireSlab() {
-        if (slab != null) {
-            slab.close();
-            slab = null;
+        putHeader(out, opcode, length);
+        for (ByteBuffer part : parts) {
+            out.put(part);
         }
     }
 
-    /** A frame as large as a pooled buffer or larger: copied into one heap buffer of its size. */
-    private static PooledByteBuffer copy(Frame frame, int length) {
-        ByteBuffer copy = ByteBuffer.allocate(length);
-        for (ByteBuffer part : frame.parts()) {
-            copy.put(part);
-        }
-        return new ImmediatePooledByteBuffer(copy.flip());
+    private static int headerBytes(int length) {
+        return length < 126 ? 2 : length <= 0xFFFF ? 4 : 10;
     }
 
-    /**
-     * Releases the frames at the head of {@link #inFlight} that Undertow has written out (or
-     * dropped with a broken channel), and signals writability below the low water mark. Runs
-     * after each flush and whenever Undertow reports one of our frames complete.
-     */
-    private void releaseWritten() {
-        StreamSinkFrameChannel head;
-        while ((head = inFlight.peek()) != null && isWritten(head)) {
-            inFlight.poll();
-            pendingBytes -= inFlightSizes.poll();
+    /** A server frame's header: final, unmasked. */
+    private static void putHeader(ByteBuffer out, int opcode, int length) {
+        out.put((byte) (0x80 | opcode));
+        if (length < 126) {
+            out.put((byte) length);
+        } else if (length <= 0xFFFF) {
+            out.put((byte) 126).putShort((short) length);
+        } else {
+            out.put((byte) 127).putLong(length);
         }
-        if (unwritable && pendingBytes < settings.lowWaterBytes()) {
+    }
+
+    /** The thread's write buffer, for this connection's frames; another connection's are written out first. */
+    private ByteBuffer claimShared() {
+        UndertowConnection owner = buffers.writer;
+        if (owner != this) {
+            if (owner != null) {
+                owner.flushShared();
+            }
+            buffers.writer = this;
+        }
+        return buffers.write;
+    }
+
+    /** The backlog with room for {@code bytes} more. */
+    private ByteBuffer backlogWith(int bytes) {
+        ByteBuffer b = backlog;
+        if (b == null) {
+            b = ByteBuffer.allocate(Math.max(bytes, MIN_BACKLOG_BYTES));
+            backlog = b;
+        } else if (b.remaining() < bytes) {
+            ByteBuffer bigger = ByteBuffer.allocate(Math.max(b.position() + bytes, b.capacity() * 2));
+            bigger.put(b.flip());
+            backlog = b = bigger;
+        }
+        return b;
+    }
+
+    /** Bytes written and not yet taken by the socket. */
+    private long pendingBytes() {
+        long shared = buffers.writer == this ? buffers.write.position() : 0;
+        return shared + (backlog == null ? 0 : backlog.position());
+    }
+
+    /** Writes the batch in the shared buffer and as much of the backlog as the socket takes. */
+    private void flushAll() {
+        flushShared();
+        if (backlog != null && !socketGone) {
+            writeBacklog();
+        }
+    }
+
+    /** Writes this connection's batch from the shared buffer; what the socket refuses goes to the backlog. */
+    private void flushShared() {
+        if (buffers.writer != this) {
+            return;
+        }
+        buffers.writer = null;
+        ByteBuffer out = buffers.write.flip();
+        try {
+            while (out.hasRemaining() && sink.write(out) > 0) {
+                lastActivityNs = System.nanoTime();
+            }
+            if (out.hasRemaining()) {
+                backlogWith(out.remaining()).put(out);
+                sink.resumeWrites();
+            } else if (!sink.flush()) {
+                sink.resumeWrites();
+            }
+        } catch (IOException e) {
+            abort();
+        } finally {
+            out.clear();
+        }
+    }
+
+    /** Writes what the socket takes of the backlog; drops it once empty and then finishes what waited for it. */
+    private void writeBacklog() {
+        ByteBuffer b = backlog.flip();
+        try {
+            while (b.hasRemaining() && sink.write(b) > 0) {
+                lastActivityNs = System.nanoTime();
+            }
+        } catch (IOException e) {
+            b.clear();
+            abort();
+            return;
+        }
+        if (b.hasRemaining()) {
+            b.compact();
+            sink.resumeWrites();
+            return;
+        }
+        backlog = null;
+        sink.suspendWrites();
+        backlogWritten();
+    }
+
+    /** Everything this connection wrote has reached the socket. */
+    private void backlogWritten() {
+        if (closeFrameSent && !closeFrameFlushed) {
+            closeFrameWritten();
+        }
+        ByteBuffer ping = latestPing;
+        if (ping != null) {
+            latestPing = null;
+            answer(ping);
+        }
+    }
+
+    private void checkWritable() {
+        if (unwritable && pendingBytes() < settings.lowWaterBytes()) {
             unwritable = false;
             if (!reported && !closing) {
                 try {
@@ -471,125 +491,332 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
-    /** Whether Undertow is done with a frame sink: fully written, or broken and dropped. */
-    private static boolean isWritten(StreamSinkFrameChannel sink) {
+    // ------------------------------------------------------------------ reads
+
+    private void readReady() {
+        if (socketGone || readsSuspended) {
+            return;
+        }
+        ByteBuffer in = buffers.read.clear();
+        if (carry != null) {
+            in.put(carry);
+            carry = null;
+        }
+        for (int reads = 0; reads < MAX_READS_PER_EVENT; reads++) {
+            int n;
+            try {
+                n = source.read(in);
+            } catch (IOException e) {
+                n = -1;
+            }
+            in.flip();
+            if (n > 0) {
+                lastActivityNs = System.nanoTime();
+            }
+            parse(in);
+            if (socketGone) {
+                return;
+            }
+            if (in.hasRemaining()) {
+                // Reads were suspended between two messages: keep the rest for when they resume.
+                carry = ByteBuffer.allocate(in.remaining()).put(in).flip();
+                break;
+            }
+            if (n < 0) {
+                endOfStream();
+                return;
+            }
+            if (n == 0 || readsSuspended) {
+                break;
+            }
+            in.clear();
+        }
+        watchMessageDeadline();
+    }
+
+    private void parse(ByteBuffer in) {
+        while (in.hasRemaining() && !readsSuspended && !socketGone) {
+            if (reader.done() || readBroken) {
+                in.position(in.limit()); // after a violation or the peer's close: discarded
+                return;
+            }
+            reader.read(in, events);
+        }
+    }
+
+    /** Arms the message read deadline when a read ended inside a message, and disarms it between messages. */
+    private void watchMessageDeadline() {
+        if (reader.idle() || closing) {
+            partial = false;
+            if (readDeadline != null) {
+                readDeadline.remove();
+                readDeadline = null;
+            }
+            return;
+        }
+        long boundaries = reader.boundaries();
+        if (!partial || boundaries != boundariesSeen) {
+            partialSinceNs = System.nanoTime(); // a new message (or frame) began in this read
+            boundariesSeen = boundaries;
+            partial = true;
+        }
+        if (readDeadline == null) {
+            armReadDeadline(settings.messageReadTimeoutMs());
+        }
+    }
+
+    private void armReadDeadline(long delayMs) {
         try {
-            // For a sink whose final frame is queued this only asks; it writes nothing.
-            return sink.flush();
-        } catch (IOException e) {
+            readDeadline = ioThread.executeAfter(this::readDeadlinePassed, Math.max(1, delayMs), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            readDeadline = null;
+        }
+    }
+
+    private void readDeadlinePassed() {
+        readDeadline = null;
+        if (!partial || closing || reported) {
+            return;
+        }
+        long leftMs = settings.messageReadTimeoutMs() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - partialSinceNs);
+        if (leftMs > 0) {
+            armReadDeadline(leftMs); // the message that began the wait completed; this one began later
+        } else if (CLOSE_REQUESTED.compareAndSet(this, false, true)) {
+            closeLocally(CloseCodes.PROTOCOL_ERROR, "message not completed in time");
+        }
+    }
+
+    private void endOfStream() {
+        if (!reported) {
+            reportClosed(CloseCodes.ABNORMAL, "", false);
+        }
+        closing = true;
+        IoUtils.safeClose(socket);
+    }
+
+    // ------------------------------------------------------------------ inbound events
+
+    private void messageArrived(ByteBuffer data, boolean binary) {
+        if (closing || reported) {
+            return;
+        }
+        try {
+            listener.onFrame(data, binary);
+        } catch (RuntimeException e) {
+            report(errorHandler, "transport.onFrame", e);
+        }
+    }
+
+    /** Counts a ping; the one over the limit closes the connection with 1008. False if it closed. */
+    private boolean pingAllowed() {
+        int max = settings.maxPingsPerMinute();
+        if (max == 0) {
             return true;
         }
+        long now = System.nanoTime();
+        if (pingsInWindow == 0 || now - pingWindowStartNs >= PING_WINDOW_NS) {
+            pingWindowStartNs = now;
+            pingsInWindow = 0;
+        }
+        if (++pingsInWindow > max) {
+            if (CLOSE_REQUESTED.compareAndSet(this, false, true)) {
+                closeLocally(CloseCodes.POLICY_VIOLATION, "too many pings");
+            }
+            return false;
+        }
+        return true;
+    }
+
+    private void pingArrived(ByteBuffer payload) {
+        if (!pingAllowed() || closing || reported) {
+            return;
+        }
+        if (backlog != null) {
+            ByteBuffer kept = latestPing == null ? ByteBuffer.allocate(MAX_CONTROL_PAYLOAD) : latestPing.clear();
+            latestPing = kept.put(payload).flip();
+            return;
+        }
+        answer(payload);
+    }
+
+    /** Sends a pong with {@code payload} now. */
+    private void answer(ByteBuffer payload) {
+        if (closing || reported) {
+            return;
+        }
+        send(FrameReader.OP_PONG, new ByteBuffer[] {payload}, payload.remaining());
+        flushAll();
+    }
+
+    /** The peer's close frame arrived. */
+    private void closedByPeer(int code, String reason) {
+        closeFrameArrived = true;
+        if (closing) {
+            // The answer to our own close frame: the closing handshake is complete.
+            if (closeFrameFlushed) {
+                IoUtils.safeClose(socket);
+            }
+            return;
+        }
+        closing = true;
+        reportClosed(code, reason, false);
+        sendClose(code == NO_STATUS || !isSendable(code) ? CloseCodes.NORMAL : code, "");
+    }
+
+    /** The peer broke the protocol: close with the reader's code. */
+    private void violated(int code, String reason) {
+        readBroken = true;
+        if (closing) {
+            if (closeFrameFlushed) {
+                halfClose();
+            }
+            return;
+        }
+        closing = true;
+        reportClosed(code, reason, false);
+        sendClose(code, reason);
     }
 
     // ------------------------------------------------------------------ closing
 
-    /** A close asked for by the engine (or by this transport for an oversized message). */
+    /** A close asked for by the engine (or by this transport for a deadline or a limit). */
     private void closeLocally(int code, String reason) {
         if (closing || reported) {
             return;
         }
         closing = true;
         String wireReason = truncate(reason);
-        abortInbound();
-        endBatch();
-        sendCloseFrame(sendable(code), wireReason);
+        sendClose(sendable(code), wireReason);
         reportClosed(code, wireReason, true);
-    }
-
-    /** Sends our close frame and waits a bounded time for the answer, or closes at once if we cannot. */
-    private void sendCloseFrame(int code, String reason) {
-        if (channel.isOpen() && !channel.isCloseFrameSent()) {
-            try {
-                WebSockets.sendClose(code, reason, channel, closeFrameWritten);
-                channel.flush();
-            } catch (RuntimeException e) {
-                IoUtils.safeClose(channel);
-            }
-            armCloseTimer();
-        } else {
-            IoUtils.safeClose(channel);
+        if (readsSuspended && !socketGone) {
+            // The peer's answer must be read; messages that come before it are dropped.
+            readsSuspended = false;
+            source.resumeReads();
         }
     }
 
-    /** The peer's close frame arrived. */
-    private void closedByPeer(int code, String reason) {
-        if (closing) {
-            // The answer to our own close frame: the closing handshake is complete.
-            if (closeFrameFlushed) {
-                IoUtils.safeClose(channel);
-            }
+    /** Sends our close frame and waits a bounded time for what follows it. */
+    private void sendClose(int code, String reason) {
+        if (socketGone || closeFrameSent) {
             return;
         }
-        closing = true;
-        abortInbound();
-        reportClosed(code, reason, false);
-        endBatch();
-        sendCloseFrame(code == NO_STATUS || !isSendable(code) ? CloseCodes.NORMAL : code, "");
+        closeFrameSent = true;
+        ByteBuffer frame = closeFrame(code, reason);
+        ByteBuffer payload = frame.position(2);
+        send(FrameReader.OP_CLOSE, new ByteBuffer[] {payload}, payload.remaining());
+        flushAll();
+        if (socketGone) {
+            return;
+        }
+        if (backlog == null) {
+            closeFrameWritten();
+        }
+        armCloseTimer();
     }
 
-    /** Reading failed; Undertow may already have queued a close frame (1002, 1007). */
-    private void readFailed() {
-        abortInbound();
-        if (!reported) {
-            boolean sent = channel.isCloseFrameSent();
-            int code = sent && channel.getCloseCode() > 0 ? channel.getCloseCode() : CloseCodes.ABNORMAL;
-            String reason = sent && channel.getCloseReason() != null ? channel.getCloseReason() : "";
-            reportClosed(code, reason, false);
-        }
-        closing = true;
-        endBatch();
-        if (channel.isOpen() && channel.isCloseFrameSent()) {
-            channel.flush();
-            armCloseTimer();
-        } else {
-            IoUtils.safeClose(channel);
+    /** A whole close frame, its header included. */
+    private static ByteBuffer closeFrame(int code, String reason) {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + text.length).put((byte) (0x80 | FrameReader.OP_CLOSE))
+                .put((byte) (2 + text.length)).putShort((short) code).put(text).flip();
+    }
+
+    /** Our close frame reached the socket. */
+    private void closeFrameWritten() {
+        closeFrameFlushed = true;
+        if (closeFrameArrived) {
+            IoUtils.safeClose(socket); // both close frames exchanged
+        } else if (readBroken) {
+            halfClose();
         }
     }
 
-    /** The channel broke while writing. */
+    /**
+     * After a violation: no close frame can be parsed from this peer, so end our side with a
+     * FIN and close when the peer closes (or at the close timeout), reading and discarding
+     * meanwhile, so that the socket never closes with unread bytes (a reset).
+     */
+    private void halfClose() {
+        try {
+            sink.shutdownWrites();
+            sink.flush();
+        } catch (IOException e) {
+            IoUtils.safeClose(socket);
+        }
+    }
+
+    /** The socket broke while writing. */
     private void abort() {
         closing = true;
-        endBatch();
-        abortInbound();
-        IoUtils.safeClose(channel);
+        IoUtils.safeClose(socket);
         reportClosed(CloseCodes.ABNORMAL, "", true);
+    }
+
+    private void armCloseTimer() {
+        if (closeTimer == null && !socketGone) {
+            try {
+                closeTimer = ioThread.executeAfter(() -> IoUtils.safeClose(socket), settings.closeTimeoutMs(),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                IoUtils.safeClose(socket);
+            }
+        }
+    }
+
+    private void armIdleTimer(long delayMs) {
+        try {
+            idleTimer = ioThread.executeAfter(this::idleCheck, Math.max(1, delayMs), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            idleTimer = null;
+        }
+    }
+
+    private void idleCheck() {
+        idleTimer = null;
+        if (socketGone || closing) {
+            return;
+        }
+        long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActivityNs);
+        if (idleMs < settings.idleTimeoutMs()) {
+            armIdleTimer(settings.idleTimeoutMs() - idleMs);
+        } else if (CLOSE_REQUESTED.compareAndSet(this, false, true)) {
+            closeLocally(CloseCodes.GOING_AWAY, "");
+        }
     }
 
     /** The socket is closed: the last event of this connection. */
     private void socketClosed() {
-        openConnections.remove(this);
-        if (closeTimer != null) {
-            closeTimer.remove();
-            closeTimer = null;
-        }
-        closing = true;
-        abortInbound();
-        retireSlab();
-        inFlight.clear();
-        inFlightSizes.clear();
-        pendingBytes = 0;
-        if (!reported) {
-            // Undertow may have sent a close frame of its own (1002, 1007, 1001 on idle timeout)
-            // and closed the socket before the failure reached this connection. A close frame
-            // "received" without one arriving is WebSocketChannel's mark for end of stream.
-            boolean endOfStream = channel.isCloseFrameReceived() && !closeFrameArrived;
-            if (channel.isCloseFrameSent() && !endOfStream && channel.getCloseCode() > 0) {
-                String reason = channel.getCloseReason();
-                reportClosed(channel.getCloseCode(), reason == null ? "" : reason, false);
-            } else {
-                reportClosed(CloseCodes.ABNORMAL, "", false);
-            }
-        }
-    }
-
-    private void armCloseTimer() {
-        if (closeTimer == null) {
+        if (!inIoThread()) {
             try {
-                closeTimer = ioThread.executeAfter(() -> IoUtils.safeClose(channel),
-                        settings.closeTimeoutMs(), TimeUnit.MILLISECONDS);
+                ioThread.execute(this::socketClosed);
+                return;
             } catch (RejectedExecutionException e) {
-                IoUtils.safeClose(channel);
+                // The I/O thread is gone: finish here.
             }
+        }
+        if (socketGone) {
+            return;
+        }
+        socketGone = true;
+        openConnections.remove(this);
+        for (XnioExecutor.Key timer : new XnioExecutor.Key[] {closeTimer, idleTimer, readDeadline}) {
+            if (timer != null) {
+                timer.remove();
+            }
+        }
+        closeTimer = null;
+        idleTimer = null;
+        readDeadline = null;
+        closing = true;
+        if (buffers.writer == this) {
+            buffers.writer = null;
+            buffers.write.clear();
+        }
+        backlog = null;
+        carry = null;
+        latestPing = null;
+        if (!reported) {
+            reportClosed(CloseCodes.ABNORMAL, "", false);
         }
     }
 
@@ -619,358 +846,48 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
-    // ------------------------------------------------------------------ reads
-
-    private void beginInbound(StreamSourceFrameChannel frames, boolean binary) {
-        if (closing || reported) {
-            frames.close(); // discards the rest of the message
-            return;
-        }
-        inbound = frames;
-        inboundBinary = binary;
-        inboundBytes = 0;
-        // Undertow adds up the lengths that the message's frame headers declare and closes the
-        // stream as soon as the sum passes this, before it reads that frame's payload: a header
-        // declaring 2^63-1 bytes (or one byte too many) is refused when it arrives, here for the
-        // first frame and in inboundClosed for a later fragment.
-        frames.setMaxStreamSize(settings.maxMessageBytes());
-        frames.getCloseSetter().set(inboundClosed);
-        frames.getReadSetter().set(inboundReader);
-        // Delivers an empty message (whose stream is complete, and closed, already) and refuses
-        // one closed for its first header.
-        readInbound();
-        if (inbound == frames) {
-            // A header within the limit may never be followed by its payload, or only slowly:
-            // bound the time too.
-            inboundDeadline = ioThread.executeAfter(() -> inboundTooSlow(frames),
-                    settings.messageReadTimeoutMs(), TimeUnit.MILLISECONDS);
-        }
-    }
-
-    /**
-     * The stream of a message closed. Our own read closes it once the message is whole, and
-     * {@link #abortInbound} forgets it before closing it. Any other close comes from Undertow:
-     * its refusal of a fragment header over the limit, or a socket that failed (a reset closes
-     * the stream from inside the receive that then reports the failure to {@code onError}). The
-     * read that tells them apart therefore runs as a task of its own, after that receive: by then
-     * a failed socket has been handled and the stream forgotten; a stream that completed delivers,
-     * one refused for its size can never deliver (see {@link #inboundBroken}).
-     */
-    private void inboundClosed(StreamSourceFrameChannel frames) {
-        if (frames == inbound && !readingInbound) {
-            execute(() -> {
-                if (frames == inbound) {
-                    readInbound();
-                }
-            });
-        }
-    }
-
-    private void readInbound() {
-        StreamSourceFrameChannel frames = inbound;
-        if (frames == null) {
-            return;
-        }
-        try {
-            for (;;) {
-                ByteBuffer target = inboundTarget();
-                int n;
-                readingInbound = true;
-                try {
-                    n = frames.read(target);
-                } finally {
-                    readingInbound = false;
-                }
-                if (n < 0) {
-                    frames.suspendReads();
-                    deliverInbound();
-                    return;
-                }
-                if (n == 0) {
-                    if (!frames.isOpen()) {
-                        // Closed before its end: a closed final frame reads 0 for ever, not -1.
-                        inboundBroken(frames);
-                    } else {
-                        frames.resumeReads();
-                    }
-                    return;
-                }
-                inboundBytes += n;
-                if (inboundBytes > settings.maxMessageBytes()) {
-                    // Undertow's check on the declared lengths should have refused it already;
-                    // the limit holds on the bytes counted here regardless.
-                    messageTooBig();
-                    return;
-                }
-            }
-        } catch (IOException e) {
-            inboundBroken(frames);
-        }
-    }
-
-    /**
-     * The message's stream failed or was closed before its end. With the connection healthy that
-     * is Undertow's refusal of a message whose frame headers declare more than the limit (see
-     * {@link #beginInbound}); otherwise the connection is failing or closing (Undertow queues its
-     * own close frame for bad framing or UTF-8, or the socket is gone).
-     */
-    private void inboundBroken(StreamSourceFrameChannel frames) {
-        if (!frames.isOpen() && channel.isOpen() && !channel.isCloseFrameSent() && !channel.isCloseFrameReceived()) {
-            messageTooBig();
-        } else {
-            readFailed();
-        }
-    }
-
-    /**
-     * Undertow's frame parser failed with an unchecked exception, which it does not handle: a
-     * 64-bit length with its top bit set (RFC 6455 section 5.2 requires it to be 0) makes it
-     * slice a buffer at a negative offset. Left alone, the connection would hang with nothing
-     * read; it is bad framing, so close with 1002. Reads stop, since what is buffered cannot be
-     * parsed; the close timeout ends the socket if the close frame gets no answer. Not reported
-     * to the error handler: any client can cause it.
-     */
-    private void unparsableFrame(WebSocketChannel c) {
-        c.suspendReceives();
-        if (closeRequested.compareAndSet(false, true)) {
-            closeLocally(CloseCodes.PROTOCOL_ERROR, "malformed frame");
-        }
-    }
-
-    private void messageTooBig() {
-        if (closeRequested.compareAndSet(false, true)) {
-            closeLocally(CloseCodes.MESSAGE_TOO_BIG, "message too big");
-        } else {
-            abortInbound();
-        }
-    }
-
-    /** Where the next bytes of the current message go; grows the heap buffer when full. */
-    private ByteBuffer inboundTarget() {
-        ByteBuffer heap = inboundHeap;
-        if (heap != null) {
-            if (!heap.hasRemaining()) {
-                int bigger = (int) Math.min((long) settings.maxMessageBytes() + 1, (long) heap.capacity() * 2);
-                heap = ByteBuffer.allocate(bigger).put(heap.flip());
-                inboundHeap = heap;
-            }
-            return heap;
-        }
-        if (inboundPooled == null) {
-            inboundPooled = channel.getBufferPool().allocate();
-        }
-        ByteBuffer pooled = inboundPooled.getBuffer();
-        if (pooled.hasRemaining()) {
-            return pooled;
-        }
-        // The message outgrew one pooled buffer: continue on the heap, bounded by the limit + 1
-        // so that one byte too many is seen.
-        int size = (int) Math.min((long) settings.maxMessageBytes() + 1, (long) pooled.capacity() * 2);
-        heap = ByteBuffer.allocate(Math.max(size, pooled.position() + 1));
-        heap.put(pooled.flip());
-        inboundPooled.close();
-        inboundPooled = null;
-        inboundHeap = heap;
-        return heap;
-    }
-
-    private void inboundTooSlow(StreamSourceFrameChannel frames) {
-        inboundDeadline = null;
-        if (inbound == frames && !closing && !reported) {
-            closeLocally(CloseCodes.PROTOCOL_ERROR, "message not completed in time");
-        }
-    }
-
-    private void cancelInboundDeadline() {
-        if (inboundDeadline != null) {
-            inboundDeadline.remove();
-            inboundDeadline = null;
-        }
-    }
-
-    private void deliverInbound() {
-        cancelInboundDeadline();
-        ByteBuffer data;
-        if (inboundHeap != null) {
-            data = inboundHeap.flip();
-        } else if (inboundPooled != null) {
-            data = inboundPooled.getBuffer().flip();
-        } else {
-            data = Buffers.EMPTY_BYTE_BUFFER;
-        }
-        boolean binary = inboundBinary;
-        inbound = null;
-        try {
-            if (!closing && !reported) {
-                listener.onFrame(data, binary);
-            }
-        } catch (RuntimeException e) {
-            report(errorHandler, "transport.onFrame", e);
-        } finally {
-            releaseInbound();
-        }
-    }
-
-    private void abortInbound() {
-        cancelInboundDeadline();
-        StreamSourceFrameChannel frames = inbound;
-        inbound = null;
-        if (frames != null) {
-            frames.suspendReads();
-            frames.close(); // data still to come for this message is discarded
-        }
-        releaseInbound();
-    }
-
-    private void releaseInbound() {
-        if (inboundPooled != null) {
-            inboundPooled.close();
-            inboundPooled = null;
-        }
-        inboundHeap = null;
-        inboundBytes = 0;
-    }
-
-    // ------------------------------------------------------------------ pings
-
-    /** Counts a ping; the one over the limit closes the connection with 1008. */
-    private void pingArrived() {
-        int max = settings.maxPingsPerMinute();
-        if (max == 0) {
-            return;
-        }
-        long now = System.nanoTime();
-        if (pingsInWindow == 0 || now - pingWindowStartNs >= PING_WINDOW_NS) {
-            pingWindowStartNs = now;
-            pingsInWindow = 0;
-        }
-        if (++pingsInWindow > max && closeRequested.compareAndSet(false, true)) {
-            closeLocally(CloseCodes.POLICY_VIOLATION, "too many pings");
-        }
-    }
-
-    /**
-     * A ping's payload, whole. Answered at once unless a pong is pending; then kept, replacing
-     * any payload kept before, and answered when the pending pong has been written. The pooled
-     * buffers holding the payload are released here either way.
-     */
-    private void pingReceived(ByteBuffer[] payload) {
-        if (closing || reported || channel.isCloseFrameSent()) {
-            return;
-        }
-        if (pongPending) {
-            ByteBuffer kept = latestPing == null ? ByteBuffer.allocate(MAX_CONTROL_PAYLOAD) : latestPing.clear();
-            Buffers.copy(kept, payload, 0, payload.length);
-            latestPing = kept.flip();
-            return;
-        }
-        ByteBuffer copy = ByteBuffer.allocate((int) Buffers.remaining(payload));
-        Buffers.copy(copy, payload, 0, payload.length);
-        answer(copy.flip());
-    }
-
-    /** Queues a pong with {@code payload}, which Undertow owns from now on. */
-    private void answer(ByteBuffer payload) {
-        if (closing || reported || channel.isCloseFrameSent()) {
-            return;
-        }
-        pongPending = true;
-        // Completes at once if the socket takes the pong now (then pongWritten runs before this returns).
-        WebSockets.sendPong(payload, channel, pongWritten);
-    }
-
-    /** Dispatches channel events; ping, pong and close framing are Undertow's. */
-    private final class Receiver extends AbstractReceiveListener {
+    /** The socket's read and write events and the reader's, in one object per connection. */
+    private final class Events implements ChannelListener<Channel>, FrameReader.Handler {
 
         @Override
-        public void handleEvent(WebSocketChannel c) {
-            try {
-                super.handleEvent(c);
-            } catch (RuntimeException e) {
-                // DEBUG, not the error handler: any client can cause it; but a bug should be findable.
-                LOG.log(System.Logger.Level.DEBUG, "closing with 1002: a frame Undertow could not parse", e);
-                unparsableFrame(c);
-                return;
-            }
-            if (!reported && !closeFrameArrived && c.isCloseFrameReceived()) {
-                // End of stream without a close frame: WebSocketChannel.lastDataRead marks the
-                // read side done and never produces a frame, so this is the only place to see it.
-                closing = true;
-                abortInbound();
-                reportClosed(CloseCodes.ABNORMAL, "", false);
-                IoUtils.safeClose(c);
-            }
-        }
-
-        @Override
-        protected void onText(WebSocketChannel c, StreamSourceFrameChannel frames) {
-            beginInbound(frames, false);
-        }
-
-        @Override
-        protected void onBinary(WebSocketChannel c, StreamSourceFrameChannel frames) {
-            beginInbound(frames, true);
-        }
-
-        // Called for each ping before its payload is read. Replaces Undertow's own count, which
-        // takes its limit from JVM-wide system properties and closes with its message id as reason.
-        @Override
-        protected void countPing(WebSocketChannel c) {
-            pingArrived();
-        }
-
-        @Override
-        protected void onFullPingMessage(WebSocketChannel c, BufferedBinaryMessage message) {
-            var data = message.getData(); // an org.xnio.Pooled, deprecated but the only way in
-            try {
-                pingReceived(data.getResource());
-            } finally {
-                data.close();
-            }
-        }
-
-        @Override
-        protected void onClose(WebSocketChannel c, StreamSourceFrameChannel frames) throws IOException {
-            closeFrameArrived = true;
-            super.onClose(c, frames);
-        }
-
-        // The two bounds below only apply if Undertow ever buffers a data message itself, which
-        // onText and onBinary never ask it to; they keep the hub's limit on every path.
-        @Override
-        protected long getMaxTextBufferSize() {
-            return settings.maxMessageBytes();
-        }
-
-        @Override
-        protected long getMaxBinaryBufferSize() {
-            return settings.maxMessageBytes();
-        }
-
-        @Override
-        protected void onFullCloseMessage(WebSocketChannel c, BufferedBinaryMessage message) {
-            var data = message.getData(); // an org.xnio.Pooled, deprecated but the only way in
-            int code;
-            String reason;
-            try {
-                ByteBuffer[] buffers = data.getResource();
-                if (Buffers.remaining(buffers) < 2) {
-                    code = NO_STATUS;
-                    reason = "";
+        public void handleEvent(Channel channel) {
+            if (channel == source) {
+                readReady();
+            } else {
+                if (backlog != null) {
+                    writeBacklog();
                 } else {
-                    CloseMessage close = new CloseMessage(buffers);
-                    code = close.getCode();
-                    reason = close.getReason();
+                    // A flush the conduit could not finish at once, or a spurious wake-up.
+                    try {
+                        if (sink.flush()) {
+                            sink.suspendWrites();
+                        }
+                    } catch (IOException e) {
+                        abort();
+                    }
                 }
-            } finally {
-                data.close();
+                checkWritable();
             }
+        }
+
+        @Override
+        public void onMessage(ByteBuffer data, boolean binary) {
+            messageArrived(data, binary);
+        }
+
+        @Override
+        public void onPing(ByteBuffer payload) {
+            pingArrived(payload);
+        }
+
+        @Override
+        public void onClose(int code, String reason) {
             closedByPeer(code, reason);
         }
 
         @Override
-        protected void onError(WebSocketChannel c, Throwable error) {
-            readFailed();
+        public void onViolation(int code, String reason) {
+            violated(code, reason);
         }
     }
 

@@ -11,7 +11,6 @@ import io.undertow.server.HttpUpgradeListener;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
-import io.undertow.websockets.core.WebSocketChannel;
 import io.undertow.websockets.core.WebSocketVersion;
 import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
 import java.util.Base64;
@@ -22,8 +21,8 @@ import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 
 /**
- * Performs the RFC 6455 upgrade of an authenticated exchange and hands the new channel to the hub
- * as an {@link UndertowConnection}.
+ * Performs the RFC 6455 upgrade of an authenticated exchange and hands the upgraded socket to the
+ * hub as an {@link UndertowConnection}.
  *
  * <p>Retention: Undertow's {@code HttpServerConnection} lives as long as the socket and keeps the
  * upgrade listener it was given. Stock {@code WebSocketProtocolHandshakeHandler} gives it a
@@ -202,25 +201,14 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
                 return;
             }
         }
-        WebSocketChannel channel;
-        try {
-            channel = HANDSHAKE.createChannel(new HandshakeFacade(exchange), streamConnection,
-                    exchange.getConnection().getByteBufferPool());
-        } catch (RuntimeException e) {
-            tether.config().errorHandler().onError("transport.upgrade", e);
-            TransportHub.of(tether).cancelAdmission();
-            IoUtils.safeClose(streamConnection);
-            return;
-        } finally {
-            forget(exchange);
-        }
+        forget(exchange);
         if (credentials == null) {
             // Only reachable if something else upgraded this exchange with our listener.
             TransportHub.of(tether).cancelAdmission();
-            UndertowConnection.refuse(channel, CloseCodes.INTERNAL_ERROR, "not authenticated");
+            UndertowConnection.refuse(streamConnection, CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(channel, tether, connector, credentials, settings, openConnections);
+        UndertowConnection.open(streamConnection, tether, connector, credentials, settings, openConnections);
     }
 
     /**
