@@ -529,7 +529,9 @@ public final class UndertowConnection implements TransportConnection {
                 endOfStream();
                 return;
             }
-            if (n == 0 || readsSuspended) {
+            if (in.limit() < in.capacity() || readsSuspended) {
+                // The socket had less than the buffer holds: it is drained, and another read would
+                // only cost a system call to return 0 (the selector reports what comes next).
                 break;
             }
             in.clear();

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Server CPU to close N connections whose peers all vanish at once (issue 16, "server CPU to close
+# 10,000 connections at once"). Loopback only; every process it starts is stopped by its PID.
+#
+#   benchmarks/scripts/close-cpu.sh [N]      (default 10000; run from the repository root)
+#
+# 1. starts `examples/run chat` (the example execs java, so its PID is the JVM's) on a free port;
+# 2. the load generator opens N connections from 8 source addresses and holds them;
+# 3. once all are connected: 5 s settle, then the server's CPU over 10 s idle (/proc/PID/stat);
+# 4. the generator is killed with SIGKILL: every peer is gone at once, the kernel resets or ends
+#    each socket, and the server's I/O threads see N sockets close together;
+# 5. prints the server's CPU over the 10 s after the kill, and that minus the idle CPU (what the
+#    closing cost).
+# Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
+set -euo pipefail
+n=${1:-10000}
+cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$(mktemp -d)
+server=""; gen=""
+cleanup() {
+  [ -n "$gen" ] && kill -9 "$gen" 2>/dev/null || true
+  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$log"
+}
+trap cleanup EXIT
+HOST=127.0.0.1 TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room PORT=$port examples/run chat >"$log/server" 2>&1 &
+server=$!
+for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
+grep -q listening "$log/server" || { echo "close-cpu: the server did not start" >&2; cat "$log/server" >&2; exit 1; }
+ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether --host 127.0.0.1 --port "$port" \
+  --connections "$n" --rate 2000 --hold-seconds 120 --source-ips 8 >"$log/gen" 2>&1 &
+gen=$!
+for _ in $(seq 1 240); do grep -q "open=$n connected=$n" "$log/gen" && break; sleep 0.5; done
+grep -q "open=$n connected=$n" "$log/gen" || { echo "close-cpu: not all $n connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
+sleep 5
+hz=$(getconf CLK_TCK)
+t0=$(ticks); sleep 10; t1=$(ticks)
+kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""
+t2=$(ticks); sleep 10; t3=$(ticks)
+python3 - "$n" "$hz" "$t0" "$t1" "$t2" "$t3" <<'PY'
+import sys
+n, hz, t0, t1, t2, t3 = (int(x) for x in sys.argv[1:])
+idle, closing = (t1 - t0) / hz, (t3 - t2) / hz
+print(f"{n} connections: server CPU {idle:.2f} s in 10 s idle, {closing:.2f} s in the 10 s after every peer vanished;"
+      f" closing cost {closing - idle:.2f} s")
+PY
