@@ -6,7 +6,7 @@
 #
 # 1. starts `examples/run chat` (the example execs java, so its PID is the JVM's) on a free port;
 # 2. the load generator opens N connections from 8 source addresses and holds them;
-# 3. once all are connected: 5 s settle, then the server's CPU over 10 s idle (/proc/PID/stat);
+# 3. once all are connected: 15 s settle, then the server's CPU over 10 s idle (/proc/PID/stat);
 # 4. the generator is killed with SIGKILL: every peer is gone at once, the kernel resets or ends
 #    each socket, and the server's I/O threads see N sockets close together;
 # 5. prints the server's CPU over the 10 s after the kill, and that minus the idle CPU (what the
@@ -34,7 +34,7 @@ java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether -
 gen=$!
 for _ in $(seq 1 240); do grep -q "open=$n connected=$n" "$log/gen" && break; sleep 0.5; done
 grep -q "open=$n connected=$n" "$log/gen" || { echo "close-cpu: not all $n connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
-sleep 5
+sleep 15
 hz=$(getconf CLK_TCK)
 t0=$(ticks); sleep 10; t1=$(ticks)
 kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""
