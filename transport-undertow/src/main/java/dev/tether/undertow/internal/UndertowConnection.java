@@ -693,10 +693,9 @@ public final class UndertowConnection implements TransportConnection {
         String wireReason = truncate(reason);
         sendClose(sendable(code), wireReason);
         reportClosed(code, wireReason, true);
-        if (readsSuspended && !socketEnded) {
+        if (!socketEnded) {
             // The peer's answer must be read; messages that come before it are dropped.
-            readsSuspended = false;
-            source.resumeReads();
+            resumeReads();
         }
     }
 
