@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes the Markdown comparison of one benchmarks/run invocation (Python 3 stdlib only).
 
-  report.py META.json TETHER.json SOCKETIO.json OUT.md
+  report.py META.json TETHER.json SOCKETIO.json OUT.md [NAME=RUN.json ...]
+
+NAME=RUN.json (issue 16): further servers of the socket.io scenarios (tether-socketio, netty-socketio),
+each an extra column, after the ratio, in the generator and server-process tables.
 
 META.json: {"scenario", "size", "timestamp", "generators", "machine": {...}, "versions": {...},
             "commands": [..], "log": "file name", "java_opts": "...",
@@ -191,6 +194,10 @@ def generator_section(w, meta, tether, sio):
 
 def main():
     meta, tether, sio = (load(p) for p in sys.argv[1:4])
+    extras = [(a.split("=", 1)[0], load(a.split("=", 1)[1])) for a in sys.argv[5:]]
+    titles = {"tether-socketio": "Tether (Socket.IO endpoint)", "netty-socketio": "netty-socketio"}
+    extra_head = "".join(f" {titles.get(n, n)} |" for n, _ in extras)
+    extra_rule = "--:|" * len(extras)
     scenario = meta["scenario"]
     out = []
     w = out.append
@@ -200,7 +207,7 @@ def main():
       "the load generator ran as a separate process on the same machine. "
       "Ratio = Tether / Socket.IO (below 1 is lower for Tether; whether lower is better depends on the row).")
     w("")
-    for name, run in (("Tether", tether), ("Socket.IO", sio)):
+    for name, run in [("Tether", tether), ("Socket.IO", sio)] + [(titles.get(n, n), r) for n, r in extras]:
         if run.get("skipped"):
             w(f"**{name}: not run: {run['skipped']}.**")
             w("")
@@ -210,15 +217,18 @@ def main():
             w("")
     w("## Generator results (the `RESULT` line)")
     w("")
-    w("| figure | Tether | Socket.IO | ratio |")
-    w("|---|--:|--:|--:|")
+    w("| figure | Tether | Socket.IO | ratio |" + extra_head)
+    w("|---|--:|--:|--:|" + extra_rule)
     rt, rs = tether.get("result") or {}, sio.get("result") or {}
+    rx = [r.get("result") or {} for _, r in extras]
     keys = list(rt.keys()) + [k for k in rs.keys() if k not in rt]
+    for r in rx:
+        keys += [k for k in r.keys() if k not in keys]
     for k in keys:
         a, b = rt.get(k), rs.get(k)
         if k in ("scenario", "protocol", "steps"):
             continue
-        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |" + "".join(f" {fmt(r.get(k))} |" for r in rx))
     w("")
     if scenario == "echo-search":
         search_section(w, rt, rs)
@@ -228,11 +238,15 @@ def main():
     w("## Server process (measured by `benchmarks/scripts/procstat.py`)")
     w("")
     dt, ds = derived(tether, scenario), derived(sio, scenario)
-    w("| figure | Tether | Socket.IO | ratio |")
-    w("|---|--:|--:|--:|")
-    for k in list(dt.keys()) + [k for k in ds.keys() if k not in dt]:
+    dx = [derived(r, scenario) for _, r in extras]
+    w("| figure | Tether | Socket.IO | ratio |" + extra_head)
+    w("|---|--:|--:|--:|" + extra_rule)
+    dkeys = list(dt.keys()) + [k for k in ds.keys() if k not in dt]
+    for d in dx:
+        dkeys += [k for k in d.keys() if k not in dkeys]
+    for k in dkeys:
         a, b = dt.get(k), ds.get(k)
-        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+        w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |" + "".join(f" {fmt(d.get(k))} |" for d in dx))
     w("")
     w("How: RSS from `/proc/PID/status` (VmRSS; peak VmHWM), CPU = utime+stime from `/proc/PID/stat` "
       "over `getconf CLK_TCK`. 'before load' is sampled after the server printed its listening line, "
@@ -254,7 +268,9 @@ def main():
     w("")
     logs = meta.get("histogram_logs") or {}
     links = [f"{name}: " + ", ".join(f"[`{f}`]({f})" for f in (logs.get(key) or "").split())
-             for name, key in (("Tether", "tether"), ("Socket.IO", "socketio")) if logs.get(key)]
+             for name, key in (("Tether", "tether"), ("Socket.IO", "socketio"),
+                               ("Tether (Socket.IO endpoint)", "tether-socketio"), ("netty-socketio", "netty-socketio"))
+             if logs.get(key)]
     if links:
         w("Raw histograms (HdrHistogram log format, values in µs, one tagged interval histogram per figure: "
           "`handshake_us`, `latency_us`, `delivery_us`, `completion_us`, `resume_us`; read them with "

@@ -9,10 +9,14 @@ import dev.tether.socketio.SocketIo;
 import dev.tether.socketio.SocketIoConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
+import java.util.Arrays;
 
 /**
  * The seed's Node.js Socket.IO server on Tether: on {@code connection}, every {@code message}
- * event is answered with the event {@code response} and the text {@code Message received!}.
+ * event is answered with the event {@code response} and the text {@code Message received!}, and
+ * {@code echo} is acked with its argument; with {@code --broadcast} (or {@code MODE=broadcast}) every
+ * socket joins room {@code room} and {@code publish} goes to the room, as in
+ * {@code benchmarks/socketio-peer/server.js}.
  * Connection state recovery is on (a client that reconnects within two minutes gets what it
  * missed); {@code maxPayload} is 1 MB as Socket.IO's default; nothing is logged per message.
  * Environment: {@code PORT} (default 3000), {@code HOST} (default 0.0.0.0). Engine.IO path
@@ -33,13 +37,38 @@ public final class SocketIoSeedServer implements AutoCloseable {
         this.server = server;
     }
 
-    /** Starts the server; port 0 picks a free one. */
+    /** Starts the server in the default mode; port 0 picks a free one. */
     public static SocketIoSeedServer start(String host, int port) {
+        return start(host, port, false);
+    }
+
+    /**
+     * Starts the server; port 0 picks a free one. In broadcast mode (the Node peer's {@code --broadcast})
+     * every socket joins room {@code room}, and {@code publish} emits {@code message} with its payload to
+     * the room, then acks.
+     */
+    public static SocketIoSeedServer start(String host, int port, boolean broadcast) {
         Tether tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_PAYLOAD_BYTES).build(),
                 new SessionHandler() { });
         SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
-        io.on("connection", socket ->
-                socket.on("message", (args, ack) -> socket.emit("response", "Message received!")));
+        io.on("connection", socket -> {
+            socket.on("message", (args, ack) -> socket.emit("response", "Message received!"));
+            // As benchmarks/socketio-peer/server.js: echo acks its argument (the load generator's latency probe).
+            socket.on("echo", (args, ack) -> {
+                if (ack.requested()) {
+                    ack.send(args.isEmpty() ? new Object[0] : new Object[] {args.get(0)});
+                }
+            });
+            if (broadcast) {
+                socket.join("room");
+                socket.on("publish", (args, ack) -> {
+                    io.to("room").emit("message", args.isEmpty() ? new Object[0] : new Object[] {args.get(0)});
+                    if (ack.requested()) {
+                        ack.send();
+                    }
+                });
+            }
+        });
         try {
             return new SocketIoSeedServer(tether, TetherServer.start(io,
                     TetherUndertowConfig.builder().host(host).port(port).build()));
@@ -64,7 +93,9 @@ public final class SocketIoSeedServer implements AutoCloseable {
     public static void main(String[] args) {
         int port = Integer.parseInt(System.getenv().getOrDefault("PORT", "3000"));
         String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
-        SocketIoSeedServer server = Startup.orExit(() -> start(host, port));
+        boolean broadcast = "broadcast".equalsIgnoreCase(System.getenv().getOrDefault("MODE", "default"))
+                || Arrays.asList(args).contains("--broadcast");
+        SocketIoSeedServer server = Startup.orExit(() -> start(host, port, broadcast));
         ShutdownLogManager.addShutdownHook("tether-shutdown", server::close);
         System.out.println("Tether Socket.IO server listening on http://" + host + ":" + server.port() + "/socket.io/");
     }
