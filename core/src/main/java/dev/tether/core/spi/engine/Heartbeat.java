@@ -84,6 +84,11 @@ public final class Heartbeat {
     private long pingSentNanos;
     /** When the last ping must have been answered. I/O thread. */
     private long pongDeadlineNanos;
+    /**
+     * When the last ping's answer was due counted from when the ping was due, without the timer's
+     * lateness: the deadline a client that looks is held to ({@link #overdue}). I/O thread.
+     */
+    private long answerDueNanos;
     /** A ping was sent. I/O thread. */
     private boolean pinged;
     private volatile Scheduler.Timeout pending;
@@ -129,13 +134,16 @@ public final class Heartbeat {
 
     /**
      * Whether the last ping went unanswered past its deadline, even if the timer has not got to
-     * it yet: the caller fails the connection then, as {@link Owner#timedOut} would. I/O thread.
+     * it yet: the caller fails the connection then, as {@link Owner#timedOut} would. The deadline
+     * here counts from when the ping was due, however late the timer sent it (the timer's own
+     * deadline forgives the server's lateness beyond a small allowance): a client that looks after
+     * pingInterval + pingTimeout without having answered finds its session gone. I/O thread.
      *
      * @param nowNanos now, by {@link System#nanoTime()}
      * @return true if a ping is unanswered and its deadline has passed
      */
     public boolean overdue(long nowNanos) {
-        return pinged && !heardSincePing() && nowNanos - pongDeadlineNanos >= 0;
+        return pinged && !heardSincePing() && nowNanos - Math.min(pongDeadlineNanos, answerDueNanos) >= 0;
     }
 
     /** Stops the heartbeat. */
@@ -159,6 +167,7 @@ public final class Heartbeat {
             long sent = System.nanoTime();
             pingSentNanos = sent;
             pongDeadlineNanos = sent + timeoutNanos - Math.min(Math.max(sent - pingDueNanos, 0), LATENESS_ALLOWANCE_NANOS);
+            answerDueNanos = pingDueNanos + timeoutNanos;
             pinged = true;
             pending = timer.scheduleIfOpen(this::pongDeadline, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
         }

@@ -71,6 +71,32 @@ class HeartbeatTest {
     }
 
     @Test
+    void aClientThatLooksIsHeldToTheDeadlineFromWhenThePingWasDueHoweverLateItWasSent() {
+        ManualScheduler timer = new ManualScheduler();
+        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofMillis(300), Duration.ofMillis(200),
+                new Heartbeat.Owner() {
+                    @Override
+                    public boolean sendPing() {
+                        return true;
+                    }
+
+                    @Override
+                    public void timedOut() {
+                    }
+                });
+        heartbeat.start(1);
+        long due = System.nanoTime() + 1; // at or after the ping's due time
+        long late = TimeUnit.MILLISECONDS.toNanos(60); // three times the lateness the timer's deadline absorbs
+        while (System.nanoTime() - (due + late) < 0) {
+            Thread.onSpinWait(); // the timer running the ping late, not synchronisation
+        }
+        timer.runNext();
+        assertThat(timer.delays.get(1)).as("the timer's deadline forgives most of its own lateness")
+                .isGreaterThan(TimeUnit.MILLISECONDS.toNanos(200) - late);
+        assertThat(heartbeat.overdue(due + TimeUnit.MILLISECONDS.toNanos(200))).as("a look at due + timeout").isTrue();
+    }
+
+    @Test
     void theDefaultIntervalIsAlignedOnTheGrid() {
         ManualScheduler timer = new ManualScheduler();
         Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofSeconds(25), Duration.ofSeconds(20),
