@@ -1,5 +1,6 @@
 package dev.tether.examples.socketio;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.tether.core.SessionHandler;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
@@ -10,6 +11,7 @@ import dev.tether.socketio.SocketIoConfig;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The seed's Node.js Socket.IO server on Tether: on {@code connection}, every {@code message}
@@ -56,13 +58,13 @@ public final class SocketIoSeedServer implements AutoCloseable {
             // As benchmarks/socketio-peer/server.js: echo acks its argument (the load generator's latency probe).
             socket.on("echo", (args, ack) -> {
                 if (ack.requested()) {
-                    ack.send(args.isEmpty() ? new Object[0] : new Object[] {args.get(0)});
+                    ack.send(first(args));
                 }
             });
             if (broadcast) {
                 socket.join("room");
                 socket.on("publish", (args, ack) -> {
-                    io.to("room").emit("message", args.isEmpty() ? new Object[0] : new Object[] {args.get(0)});
+                    io.to("room").emit("message", first(args));
                     if (ack.requested()) {
                         ack.send();
                     }
@@ -76,6 +78,11 @@ public final class SocketIoSeedServer implements AutoCloseable {
             tether.close();
             throw e;
         }
+    }
+
+    /** The event's first argument as the arguments to pass on, or none. */
+    private static Object[] first(List<JsonNode> args) {
+        return args.isEmpty() ? new Object[0] : new Object[] {args.get(0)};
     }
 
     /** The port the server listens on. */

@@ -553,10 +553,7 @@ public final class UndertowConnection implements TransportConnection {
     private void watchMessageDeadline() {
         if (reader.idle() || closing) {
             partial = false;
-            if (readDeadline != null) {
-                readDeadline.remove();
-                readDeadline = null;
-            }
+            readDeadline = cancel(readDeadline);
             return;
         }
         long boundaries = reader.boundaries();
@@ -818,14 +815,9 @@ public final class UndertowConnection implements TransportConnection {
         socketGone = true;
         socketEnded = true;
         openConnections.remove(this);
-        for (XnioExecutor.Key timer : new XnioExecutor.Key[] {closeTimer, idleTimer, readDeadline}) {
-            if (timer != null) {
-                timer.remove();
-            }
-        }
-        closeTimer = null;
-        idleTimer = null;
-        readDeadline = null;
+        closeTimer = cancel(closeTimer);
+        idleTimer = cancel(idleTimer);
+        readDeadline = cancel(readDeadline);
         closing = true;
         if (buffers.writer == this) {
             buffers.writer = null;
@@ -837,6 +829,14 @@ public final class UndertowConnection implements TransportConnection {
         if (!reported) {
             reportClosed(CloseCodes.ABNORMAL, "", false);
         }
+    }
+
+    /** Removes {@code timer} if there is one; returns null, for the field that held it. */
+    private static XnioExecutor.Key cancel(XnioExecutor.Key timer) {
+        if (timer != null) {
+            timer.remove();
+        }
+        return null;
     }
 
     private void reportClosed(int code, String reason, boolean later) {
