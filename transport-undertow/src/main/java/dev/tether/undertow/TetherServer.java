@@ -3,20 +3,20 @@ package dev.tether.undertow;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Tether;
 import dev.tether.socketio.SocketIo;
+import dev.tether.undertow.internal.HttpListener;
 import dev.tether.undertow.internal.OpenConnections;
-import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import org.xnio.Options;
+import org.xnio.OptionMap;
 
 /**
  * A running standalone Undertow server with Tether mounted at {@link TetherUndertowConfig#path()}:
@@ -67,16 +67,17 @@ import org.xnio.Options;
  */
 public final class TetherServer implements AutoCloseable {
 
-    private final Undertow undertow;
+    private final HttpListener listener;
     private final InetSocketAddress address;
     private final TetherHandler handler;
     /** The Socket.IO handler when this is a Socket.IO server, else null. */
     private final SocketIoHandler socketIo;
     private boolean closed;
 
-    private TetherServer(Undertow undertow, InetSocketAddress address, TetherHandler handler, SocketIoHandler socketIo) {
+    private TetherServer(HttpListener listener, InetSocketAddress address, TetherHandler handler,
+                         SocketIoHandler socketIo) {
         this.socketIo = socketIo;
-        this.undertow = undertow;
+        this.listener = listener;
         this.address = address;
         this.handler = handler;
     }
@@ -154,43 +155,21 @@ public final class TetherServer implements AutoCloseable {
         };
         int ioThreads = config.ioThreads() == 0 ? Runtime.getRuntime().availableProcessors() : config.ioThreads();
         int timeoutMs = (int) config.requestParseTimeout().toMillis();
-        Undertow undertow = Undertow.builder()
-                .addHttpListener(config.port(), config.host())
-                .setIoThreads(ioThreads)
-                // Nothing of Tether runs on the worker pool; it only serves Undertow's own rare tasks.
-                .setWorkerThreads(Math.max(2, ioThreads / 2))
-                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, timeoutMs)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, timeoutMs)
-                .setServerOption(UndertowOptions.MAX_HEADER_SIZE, config.maxHeaderBytes())
-                .setSocketOption(Options.BACKLOG, config.backlog())
-                .setHandler(root)
-                .build();
+        OptionMap serverOptions = OptionMap.builder()
+                .set(UndertowOptions.REQUEST_PARSE_TIMEOUT, timeoutMs)
+                .set(UndertowOptions.NO_REQUEST_TIMEOUT, timeoutMs)
+                .set(UndertowOptions.MAX_HEADER_SIZE, config.maxHeaderBytes())
+                .getMap();
+        HttpListener listener;
         try {
-            undertow.start();
-        } catch (RuntimeException e) {
-            try {
-                undertow.stop(); // whatever start() got running before it failed
-            } catch (RuntimeException stopping) {
-                e.addSuppressed(stopping);
-            }
-            IOException io = ioCause(e);
-            if (io == null) {
-                throw e;
-            }
+            // Nothing of Tether runs on the worker pool; it only serves Undertow's own rare tasks.
+            listener = HttpListener.start(new InetSocketAddress(InetAddress.getByName(config.host()), config.port()),
+                    ioThreads, Math.max(2, ioThreads / 2), serverOptions, config.backlog(), root);
+        } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + hostPort(config.host(), config.port()) + ": "
-                    + reason(io), io);
+                    + reason(e), e);
         }
-        SocketAddress bound = undertow.getListenerInfo().get(0).getAddress();
-        return new TetherServer(undertow, (InetSocketAddress) bound, handler, socketIo);
-    }
-
-    private static IOException ioCause(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof IOException io) {
-                return io;
-            }
-        }
-        return null;
+        return new TetherServer(listener, listener.address(), handler, socketIo);
     }
 
     private static String hostPort(String host, int port) {
@@ -265,7 +244,11 @@ public final class TetherServer implements AutoCloseable {
         } catch (InterruptedException e) {
             interrupted = true;
         }
-        undertow.stop();
+        try {
+            listener.stop();
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

@@ -17,12 +17,18 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -160,6 +166,52 @@ class TetherServerIT {
             assertThat(raw.awaitEndOfStream()).isTrue();
             assertThat(closedCodes.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1001);
         }
+    }
+
+    /**
+     * XNIO hands each accepted socket to an I/O thread as a queued task, and queues one task more
+     * than it needs when several arrive together. Stopping while clients arrive, XNIO's own accept
+     * step logged at ERROR with a stack trace either a task that found the listener closed or one
+     * refused by an ending I/O thread. Nothing of XNIO's may be logged.
+     */
+    @Test
+    void closeWhileClientsArriveLogsNoAcceptFailure() throws Exception {
+        Logger xnio = Logger.getLogger("org.xnio");
+        List<String> logged = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record.getLevel() + " " + record.getMessage());
+            }
+
+            @Override
+            public void flush() { }
+
+            @Override
+            public void close() { }
+        };
+        xnio.addHandler(capture);
+        try {
+            for (int round = 0; round < 30; round++) {
+                TetherServer server = startOnLoopback(tether);
+                List<Socket> clients = new ArrayList<>();
+                try {
+                    for (int i = 0; i < 40; i++) {
+                        Socket socket = new Socket();
+                        clients.add(socket);
+                        socket.connect(loopback(server.port()), (int) WAIT.toMillis());
+                    }
+                    server.close();
+                } finally {
+                    for (Socket socket : clients) {
+                        socket.close();
+                    }
+                }
+            }
+        } finally {
+            xnio.removeHandler(capture);
+        }
+        assertThat(logged).isEmpty();
     }
 
     /**
