@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A CPU profile of the Tether server under one load (issue 16: "record each with its profile").
+# Loopback only; every process it starts is stopped by its PID.
+#
+#   benchmarks/scripts/profile.sh NAME SETTLE_S PROFILE_S -- GENERATOR_ARGS...
+#   e.g. benchmarks/scripts/profile.sh echo-native 40 30 -- echo --protocol tether \
+#          --connections 10000 --connect-rate 2000 --rate 5000 --seconds 100 --source-ips 8
+#
+# 1. fetches async-profiler from Maven Central (tools.profiler:async-profiler, pinned below) into
+#    benchmarks/target/async-profiler, once;
+# 2. starts `examples/run chat` (it execs java: its PID is the JVM's) on a free port, with the
+#    environment's TETHER_* settings (TETHER_HANDLERS_ON_IO_THREAD=1 for the inline variant);
+# 3. starts the load generator with GENERATOR_ARGS (--host and --port are added);
+# 4. after SETTLE_S seconds loads the profiler into the server (jcmd JVMTI.agent_load) with
+#    event=cpu (perf events, kernel frames included) for PROFILE_S seconds;
+# 5. writes benchmarks/results/profile-NAME-STAMP.html (flame graph) and .collapsed (folded
+#    stacks), and prints the share of samples in a few frame groups (profile-summary.py);
+# 6. stops the generator and the server.
+# Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
+set -euo pipefail
+[ $# -ge 4 ] && [ "$4" = "--" ] || { sed -n 2,18p "$0" >&2; exit 2; }
+name=$1; settle=$2; seconds=$3; shift 4
+version=4.2
+ap="benchmarks/target/async-profiler/$version"
+if [ ! -f "$ap/linux-x64/libasyncProfiler.so" ]; then
+  mkdir -p "$ap"
+  mvn -q dependency:copy -Dartifact="tools.profiler:async-profiler:$version" -DoutputDirectory="$ap" >&2
+  (cd "$ap" && unzip -qo "async-profiler-$version.jar" 'linux-x64/*')
+fi
+lib="$(pwd)/$ap/linux-x64/libasyncProfiler.so"
+cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out="$(pwd)/benchmarks/results/profile-$name-$stamp"
+log=$(mktemp -d)
+server=""; gen=""
+cleanup() {
+  [ -n "$gen" ] && kill "$gen" 2>/dev/null || true
+  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$log"
+}
+trap cleanup EXIT
+HOST=127.0.0.1 TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room PORT=$port examples/run chat >"$log/server" 2>&1 &
+server=$!
+for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
+grep -q listening "$log/server" || { echo "profile: the server did not start" >&2; cat "$log/server" >&2; exit 1; }
+java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator "$@" --host 127.0.0.1 --port "$port" >"$log/gen" 2>&1 &
+gen=$!
+sleep "$settle"
+kill -0 "$gen" 2>/dev/null || { echo "profile: the generator ended before the profile" >&2; tail -5 "$log/gen" >&2; exit 1; }
+jcmd "$server" JVMTI.agent_load "$lib" "start,event=cpu,interval=1ms,threads" >/dev/null
+sleep "$seconds"
+jcmd "$server" JVMTI.agent_load "$lib" "dump,collapsed,file=$out.collapsed" >/dev/null
+jcmd "$server" JVMTI.agent_load "$lib" "stop,file=$out.html" >/dev/null
+echo "profile: $out.html ($seconds s of $*; server: TETHER_HANDLERS_ON_IO_THREAD=${TETHER_HANDLERS_ON_IO_THREAD:-0})"
+python3 benchmarks/scripts/profile-summary.py "$out.collapsed"
