@@ -11,6 +11,7 @@
 #    each socket, and the server's I/O threads see N sockets close together;
 # 5. prints the server's CPU over the 10 s after the kill, and that minus the idle CPU (what the
 #    closing cost).
+# Steps 2-5 run first with WARMUP peers (default N, "warm-up"), then with N ("measured").
 # Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
 set -euo pipefail
 n=${1:-10000}
@@ -29,20 +30,31 @@ server=$!
 for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
 grep -q listening "$log/server" || { echo "close-cpu: the server did not start" >&2; cat "$log/server" >&2; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether --host 127.0.0.1 --port "$port" \
-  --connections "$n" --rate 2000 --hold-seconds 120 --source-ips 8 >"$log/gen" 2>&1 &
-gen=$!
-for _ in $(seq 1 240); do grep -q "open=$n connected=$n" "$log/gen" && break; sleep 0.5; done
-grep -q "open=$n connected=$n" "$log/gen" || { echo "close-cpu: not all $n connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
-sleep 15
 hz=$(getconf CLK_TCK)
-t0=$(ticks); sleep 10; t1=$(ticks)
-kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""
-t2=$(ticks); sleep 10; t3=$(ticks)
-python3 - "$n" "$hz" "$t0" "$t1" "$t2" "$t3" <<'PY'
+# round LABEL N: N connections held, 15 s settle, 10 s idle measured, every peer killed, 10 s measured.
+round() {
+  local label=$1 count=$2 t0 t1 t2 t3
+  java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether --host 127.0.0.1 --port "$port" \
+    --connections "$count" --rate 2000 --hold-seconds 120 --source-ips 8 >"$log/gen" 2>&1 &
+  gen=$!
+  for _ in $(seq 1 240); do grep -q "open=$count connected=$count" "$log/gen" && break; sleep 0.5; done
+  grep -q "open=$count connected=$count" "$log/gen" || { echo "close-cpu: not all $count connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
+  sleep 15
+  t0=$(ticks); sleep 10; t1=$(ticks)
+  kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""
+  t2=$(ticks); sleep 10; t3=$(ticks)
+  python3 - "$label" "$count" "$hz" "$t0" "$t1" "$t2" "$t3" <<'PY'
 import sys
-n, hz, t0, t1, t2, t3 = (int(x) for x in sys.argv[1:])
+label = sys.argv[1]
+n, hz, t0, t1, t2, t3 = (int(x) for x in sys.argv[2:])
 idle, closing = (t1 - t0) / hz, (t3 - t2) / hz
-print(f"{n} connections: server CPU {idle:.2f} s in 10 s idle, {closing:.2f} s in the 10 s after every peer vanished;"
-      f" closing cost {closing - idle:.2f} s")
+print(f"{label}: {n} connections: server CPU {idle:.2f} s in 10 s idle, {closing:.2f} s in the 10 s after every peer"
+      f" vanished; closing cost {closing - idle:.2f} s")
 PY
+}
+# The first mass close in a JVM also pays for compiling the closing path (C1/C2: about 0.4 s of
+# the ~1 s a cold close of 10,000 measured, async-profiler); a server that has run for a while
+# has it compiled. WARMUP (default N; 0 for none) peers vanish once first, then N are measured.
+warmup=${WARMUP:-$n}
+[ "$warmup" -gt 0 ] && round "warm-up (the JVM's first mass close)" "$warmup"
+round "measured" "$n"

@@ -19,13 +19,14 @@ THREADS = [
 # A stack counts for every kind whose pattern one of its frames matches.
 KINDS = [
     ("kernel (any frame _[k])", r"_\[k\]"),
-    ("socket write (sys_write/sendto)", r"__x64_sys_write|__x64_sys_sendto|__x64_sys_writev"),
-    ("socket read (sys_read/recvfrom)", r"__x64_sys_read|__x64_sys_recvfrom"),
+    ("socket write (ksys_write, loopback delivery included)", r"ksys_write|__sys_sendto|do_writev"),
+    ("socket read (ksys_read)", r"ksys_read|__sys_recvfrom|do_readv"),
     ("epoll_wait", r"__x64_sys_epoll_wait|do_epoll_wait"),
+    ("socket close", r"__x64_sys_close|__fput|tcp_close"),
     ("waking a thread (try_to_wake_up)", r"try_to_wake_up"),
     ("futex (park/unpark)", r"__x64_sys_futex"),
     ("context switch (schedule)", r"__schedule|schedule_hrtimeout|finish_task_switch"),
-    ("selector wake-up (EPollSelectorImpl.wakeup)", r"EPollSelectorImpl\.wakeup|IOUtil\.write1"),
+    ("selector wake-up (eventfd write)", r"Java_sun_nio_ch_EventFD_set0|IOUtil_write1"),
     ("thread park/unpark (Unsafe)", r"Unsafe_Park|Unsafe_Unpark"),
     ("Tether engine (dev/tether/core)", r"dev/tether/core|dev\.tether\.core"),
     ("Tether transport (dev/tether/undertow)", r"dev/tether/undertow|dev\.tether\.undertow"),

@@ -12,7 +12,9 @@
 #    environment's TETHER_* settings (TETHER_HANDLERS_ON_IO_THREAD=1 for the inline variant);
 # 3. starts the load generator with GENERATOR_ARGS (--host and --port are added);
 # 4. after SETTLE_S seconds loads the profiler into the server (jcmd JVMTI.agent_load) with
-#    event=cpu (perf events, kernel frames included) for PROFILE_S seconds;
+#    event=cpu (perf events, kernel frames included) for PROFILE_S seconds; with KILL_GENERATOR=1
+#    the generator is killed with SIGKILL as the profile starts (every peer gone at once: the
+#    closing cost, as close-cpu.sh measures it);
 # 5. writes benchmarks/results/profile-NAME-STAMP.html (flame graph) and .collapsed (folded
 #    stacks), and prints the share of samples in a few frame groups (profile-summary.py);
 # 6. stops the generator and the server.
@@ -48,9 +50,12 @@ java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator "$@" --host 127.0.0.1 --
 gen=$!
 sleep "$settle"
 kill -0 "$gen" 2>/dev/null || { echo "profile: the generator ended before the profile" >&2; tail -5 "$log/gen" >&2; exit 1; }
-jcmd "$server" JVMTI.agent_load "$lib" "start,event=cpu,interval=1ms,threads" >/dev/null
+# jcmd reads name=value itself: the options go in quotes of their own. Errors go to the server's log.
+agent() { jcmd "$server" JVMTI.agent_load "$lib" "\"$1\"" | grep -q "return code: 0" || { echo "profile: '$1' failed" >&2; tail -3 "$log/server" >&2; exit 1; }; }
+agent "start,event=cpu,interval=1ms,threads"
+if [ "${KILL_GENERATOR:-0}" = 1 ]; then kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""; fi
 sleep "$seconds"
-jcmd "$server" JVMTI.agent_load "$lib" "dump,collapsed,file=$out.collapsed" >/dev/null
-jcmd "$server" JVMTI.agent_load "$lib" "stop,file=$out.html" >/dev/null
+agent "dump,collapsed,ann,file=$out.collapsed"
+agent "stop,file=$out.html"
 echo "profile: $out.html ($seconds s of $*; server: TETHER_HANDLERS_ON_IO_THREAD=${TETHER_HANDLERS_ON_IO_THREAD:-0})"
 python3 benchmarks/scripts/profile-summary.py "$out.collapsed"
