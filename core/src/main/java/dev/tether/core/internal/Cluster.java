@@ -331,7 +331,7 @@ final class Cluster implements BrokerListener {
         }
         if (session.checkpointWanted()) {
             checkpointWhenDue(session);
-        } else if (farAhead(session) && session.checkpointWaiting.compareAndSet(true, false)) {
+        } else if (farAhead(session) && session.takeCheckpointWaiting()) {
             writeCheckpoint(session); // cuts a wait short: the client got far ahead
         }
     }
@@ -343,9 +343,9 @@ final class Cluster implements BrokerListener {
             writeCheckpoint(session);
             return;
         }
-        session.checkpointWaiting.set(true);
+        session.checkpointWaiting();
         hub.timer.schedule(() -> {
-            if (session.checkpointWaiting.compareAndSet(true, false)) {
+            if (session.takeCheckpointWaiting()) {
                 writeCheckpoint(session);
             }
         }, wait, TimeUnit.NANOSECONDS);

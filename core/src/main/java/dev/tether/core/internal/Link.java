@@ -481,6 +481,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, En
         if (session.link == this) {
             ack = session.takeClientAck();
             ackOwed = false;
+            session.trimIdle();
         }
         writeControl(new OutboundFrame.Ping(ack));
         return true;

@@ -7,9 +7,10 @@ import java.util.function.ObjLongConsumer;
  * order, bounded in entries and bytes. An entry covers one sequence number (a message) or a
  * range (an {@link dev.tether.core.spi.OutboundFrame.Gap}, which covers the numbers of messages that were lost).
  *
- * <p>Memory: the ring starts small and doubles up to its capacity as unacknowledged entries pile
- * up, and goes back to its initial size when it empties, so an idle session holds a few dozen
- * bytes of it rather than its worst case.
+ * <p>Memory: the ring is allocated with the first entry, starts small and doubles up to its
+ * capacity as unacknowledged entries pile up, goes back to its initial size when it empties, and
+ * is given up by {@link #trimIfEmpty()} (the session calls it at each heartbeat), so an idle
+ * session holds none of it.
  *
  * <p>Not thread-safe: owned by the thread that holds the session's I/O state (see
  * {@link ServerSession}). {@link #size()} and {@link #bytes()} may be read racily by other
@@ -37,7 +38,6 @@ final class ReplayBuffer {
         }
         this.capacity = capacity;
         this.maxBytes = maxBytes;
-        allocate(Math.min(INITIAL_CAPACITY, capacity));
     }
 
     private void allocate(int length) {
@@ -70,7 +70,9 @@ final class ReplayBuffer {
         if (size == capacity) {
             throw new IllegalStateException("replay buffer full");
         }
-        if (size == items.length) {
+        if (items == null) {
+            allocate(Math.min(INITIAL_CAPACITY, capacity));
+        } else if (size == items.length) {
             grow();
         }
         int at = (head + size) & mask;
@@ -114,10 +116,26 @@ final class ReplayBuffer {
             size--;
             released++;
         }
-        if (size == 0 && items.length > INITIAL_CAPACITY) {
+        if (size == 0 && items != null && items.length > INITIAL_CAPACITY) {
             allocate(Math.min(INITIAL_CAPACITY, capacity)); // a burst is over: give the memory back
         }
         return released;
+    }
+
+    /**
+     * Gives up the ring if nothing is waiting for an acknowledgement; the next {@link #add}
+     * allocates it again. Not on every release: a session that keeps sending would allocate a ring
+     * per message.
+     */
+    void trimIfEmpty() {
+        if (size == 0 && items != null) {
+            items = null;
+            lastSeqs = null;
+            sizes = null;
+            epochs = null;
+            mask = 0;
+            head = 0;
+        }
     }
 
     /** The epoch the oldest entry was {@link #add(Object, long, int, int) added} with, or 0 if the buffer is empty. */
@@ -186,8 +204,8 @@ final class ReplayBuffer {
         return capacity;
     }
 
-    /** The ring's current length, for tests of its memory behaviour. */
+    /** The ring's current length, 0 when it holds none, for tests of its memory behaviour. */
     int allocated() {
-        return items.length;
+        return items == null ? 0 : items.length;
     }
 }

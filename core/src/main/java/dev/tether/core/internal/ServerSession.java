@@ -30,7 +30,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.concurrent.atomic.LongAdder;
@@ -71,6 +70,16 @@ public final class ServerSession implements EngineSession {
 
     private static final AtomicIntegerFieldUpdater<ServerSession> DRAIN_SCHEDULED =
             AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "drainScheduled");
+    // Counters and flags as fields with updaters rather than Atomic* objects: one session exists
+    // per client, and each Atomic* is an object of its own (about 80 bytes for these four).
+    private static final AtomicLongFieldUpdater<ServerSession> REQUEST_IDS =
+            AtomicLongFieldUpdater.newUpdater(ServerSession.class, "requestIds");
+    private static final AtomicLongFieldUpdater<ServerSession> OVERFLOWED =
+            AtomicLongFieldUpdater.newUpdater(ServerSession.class, "overflowed");
+    private static final AtomicIntegerFieldUpdater<ServerSession> CHECKPOINT_WAITING =
+            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointWaiting");
+    private static final AtomicIntegerFieldUpdater<ServerSession> CHECKPOINT_STATE =
+            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointState");
     private static final AtomicLongFieldUpdater<ServerSession> QUEUED_SHARE =
             AtomicLongFieldUpdater.newUpdater(ServerSession.class, "queuedShare");
     private static final AtomicLongFieldUpdater<ServerSession> PENDING_SHARE =
@@ -104,13 +113,13 @@ public final class ServerSession implements EngineSession {
     final SerialExecutor callbacks;
     private final Set<String> topics = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
-    private final AtomicLong requestIds = new AtomicLong();
+    private volatile long requestIds;
     /**
      * Reliable messages lost to a full queue and not yet reported. While it is non-zero, every
      * new reliable message is counted here instead of queued, so that the gap is one contiguous
      * range reported after everything queued before the loss.
      */
-    private final AtomicLong overflowed = new AtomicLong();
+    private volatile long overflowed;
     private final Runnable drainTask = this::drain;
 
     private volatile int drainScheduled;
@@ -182,8 +191,8 @@ public final class ServerSession implements EngineSession {
     volatile long checkpointedSeq;
     volatile long nextCheckpointNanos = System.nanoTime();
     /** A checkpoint holds the slot and waits for its time. */
-    final java.util.concurrent.atomic.AtomicBoolean checkpointWaiting = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicInteger checkpointState = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile int checkpointWaiting;
+    private volatile int checkpointState;
 
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
                   SessionHandler handler, boolean ackless) {
@@ -255,7 +264,7 @@ public final class ServerSession implements EngineSession {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
-        long rid = requestIds.incrementAndGet();
+        long rid = REQUEST_IDS.incrementAndGet(this);
         CompletableFuture<Payload> future = new CompletableFuture<>();
         requests.put(rid, future);
         SendResult result = hub.cluster != null
@@ -347,7 +356,7 @@ public final class ServerSession implements EngineSession {
         if (item.kind == Outbound.VOLATILE && (link == null || queue.size() >= config.volatileQueueLimit())) {
             return dropVolatile();
         }
-        if (item.kind == Outbound.RELIABLE && overflowed.get() > 0) {
+        if (item.kind == Outbound.RELIABLE && overflowed > 0) {
             return overflow(); // joins the gap being collected
         }
         // Counted before the offer, so that the drain never takes out more than was put in.
@@ -372,7 +381,7 @@ public final class ServerSession implements EngineSession {
         if (ackless) {
             unrecoverable = true;
         }
-        overflowed.incrementAndGet();
+        OVERFLOWED.incrementAndGet(this);
         hub.reliableOverflowed.increment();
         config.metrics().reliableOverflowed();
         closeSlowConsumer();
@@ -436,7 +445,7 @@ public final class ServerSession implements EngineSession {
             }
             Outbound item = queue.relaxedPeek();
             if (item == null) {
-                if (overflowed.get() > 0 && !ackless) {
+                if (overflowed > 0 && !ackless) {
                     if (!replay.fits(GAP_BYTES)) {
                         blocked = true; // the next ack schedules the next drain
                     } else {
@@ -520,7 +529,7 @@ public final class ServerSession implements EngineSession {
      * was queued before them. The gap takes their sequence numbers and is replayed like them.
      */
     private void writeGap(TransportConnection c, int epoch) {
-        long lost = overflowed.getAndSet(0);
+        long lost = OVERFLOWED.getAndSet(this, 0);
         OutboundFrame.Gap gap = new OutboundFrame.Gap(lastSeq + 1, lastSeq + lost, "overflow");
         lastSeq = gap.to();
         replay.add(gap, gap.to(), GAP_BYTES, epoch);
@@ -643,7 +652,7 @@ public final class ServerSession implements EngineSession {
         if (released > 0) {
             config.metrics().messagesAcked(released);
             syncUnacked();
-            if (!queue.isEmpty() || overflowed.get() > 0) {
+            if (!queue.isEmpty() || overflowed > 0) {
                 scheduleDrain(); // the drain may have stopped on a full replay buffer
             }
         }
@@ -685,6 +694,14 @@ public final class ServerSession implements EngineSession {
                 ? new OutboundFrame.Ok(frameId)
                 : new OutboundFrame.Error(frameId, 0, "unavailable", what + " on '" + topic
                         + "' could not be recorded by the cluster; try again"))));
+    }
+
+    /**
+     * At each heartbeat: an idle session gives up its replay ring (allocated again with the next
+     * reliable message). Holder's thread only.
+     */
+    void trimIdle() {
+        replay.trimIfEmpty();
     }
 
     /** The ack to piggyback on a ping or send alone; marks it sent. Holder's thread only. */
@@ -819,7 +836,7 @@ public final class ServerSession implements EngineSession {
             l.fail(CloseCodes.SESSION_CLOSED, "session closed");
             return;
         }
-        if (ackless && (unrecoverable || overflowed.get() > 0 || clientLastSeq > lastSeq || clientLastSeq < ackedSeq)) {
+        if (ackless && (unrecoverable || overflowed > 0 || clientLastSeq > lastSeq || clientLastSeq < ackedSeq)) {
             land(null);
             l.resumeImpossible(this);
             return;
@@ -1111,13 +1128,23 @@ public final class ServerSession implements EngineSession {
 
     /** Whether a checkpoint should be sent now; false if one is in flight (it is marked wanted again). */
     boolean checkpointWanted() {
-        return checkpointState.getAndIncrement() == 0;
+        return CHECKPOINT_STATE.getAndIncrement(this) == 0;
+    }
+
+    /** A checkpoint is waiting on a timer (see {@link #takeCheckpointWaiting()}). */
+    void checkpointWaiting() {
+        checkpointWaiting = 1;
+    }
+
+    /** Whether a checkpoint was waiting on a timer; clears it, so that one caller writes it. */
+    boolean takeCheckpointWaiting() {
+        return CHECKPOINT_WAITING.compareAndSet(this, 1, 0);
     }
 
     /** A checkpoint completed; true if another was asked for meanwhile (the caller then holds the slot). */
     boolean checkpointDone() {
-        if (checkpointState.getAndSet(0) > 1) {
-            return checkpointState.getAndIncrement() == 0;
+        if (CHECKPOINT_STATE.getAndSet(this, 0) > 1) {
+            return CHECKPOINT_STATE.getAndIncrement(this) == 0;
         }
         return false;
     }

@@ -16,9 +16,12 @@ class ReplayBufferTest {
     }
 
     @Test
-    void startsSmallGrowsInOrderAcrossWrapAroundAndShrinksWhenEmptied() {
+    void holdsNothingUntilTheFirstEntryGrowsInOrderAcrossWrapAroundAndShrinksWhenEmptied() {
         ReplayBuffer buffer = new ReplayBuffer(1024, 1 << 20);
-        assertThat(buffer.allocated()).isEqualTo(ReplayBuffer.INITIAL_CAPACITY);
+        assertThat(buffer.allocated()).isZero();
+        assertThat(buffer.release(10)).isZero();
+        assertThat(buffer.oldest()).isNull();
+        assertThat(buffer.entryAt(1)).isNull();
         for (long seq = 1; seq <= 6; seq++) {
             buffer.add("m" + seq, seq, 10);
         }
@@ -34,6 +37,26 @@ class ReplayBufferTest {
         assertThat(buffer.release(40)).isEqualTo(36);
         assertThat(buffer.allocated()).isEqualTo(ReplayBuffer.INITIAL_CAPACITY);
         assertThat(buffer.bytes()).isZero();
+    }
+
+    @Test
+    void trimGivesUpTheRingOnlyWhenNothingWaitsForAnAcknowledgement() {
+        ReplayBuffer buffer = new ReplayBuffer(1024, 1 << 20);
+        buffer.add("m1", 1, 10);
+        buffer.add("m2", 2, 10);
+        buffer.trimIfEmpty();
+        assertThat(buffer.allocated()).isEqualTo(ReplayBuffer.INITIAL_CAPACITY);
+        assertThat(seqsAfter(buffer, 0)).containsExactly(1L, 2L);
+
+        assertThat(buffer.release(2)).isEqualTo(2);
+        buffer.trimIfEmpty();
+        assertThat(buffer.allocated()).isZero();
+        assertThat(buffer.size()).isZero();
+
+        buffer.add("m3", 3, 10); // allocated again, numbering goes on
+        assertThat(buffer.allocated()).isEqualTo(ReplayBuffer.INITIAL_CAPACITY);
+        assertThat(buffer.entryAt(3)).isEqualTo("m3");
+        assertThat(buffer.oldest()).isEqualTo("m3");
     }
 
     @Test
