@@ -2,8 +2,9 @@
 """Shares of a CPU profile's samples (async-profiler's collapsed stacks, recorded with `threads`):
 per thread group, and per kind of work found anywhere in a stack. Used by profile.sh.
 
-    profile-summary.py FILE.collapsed
+    profile-summary.py FILE.collapsed[.gz]
 """
+import gzip
 import re
 import sys
 
@@ -39,7 +40,7 @@ def main(path):
     total = 0
     by_thread = {}
     by_kind = {k: 0 for k, _ in KINDS}
-    with open(path) as f:
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         for line in f:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             if not count.isdigit():

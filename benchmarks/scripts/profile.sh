@@ -15,7 +15,7 @@
 #    event=cpu (perf events, kernel frames included) for PROFILE_S seconds; with KILL_GENERATOR=1
 #    the generator is killed with SIGKILL as the profile starts (every peer gone at once: the
 #    closing cost, as close-cpu.sh measures it);
-# 5. writes benchmarks/results/profile-NAME-STAMP.html (flame graph) and .collapsed (folded
+# 5. writes benchmarks/results/profile-NAME-STAMP.html (flame graph) and .collapsed.gz (folded
 #    stacks), and prints the share of samples in a few frame groups (profile-summary.py);
 # 6. stops the generator and the server.
 # Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
@@ -58,4 +58,5 @@ sleep "$seconds"
 agent "dump,collapsed,ann,file=$out.collapsed"
 agent "stop,file=$out.html"
 echo "profile: $out.html ($seconds s of $*; server: TETHER_HANDLERS_ON_IO_THREAD=${TETHER_HANDLERS_ON_IO_THREAD:-0})"
-python3 benchmarks/scripts/profile-summary.py "$out.collapsed"
+gzip -9 "$out.collapsed"
+python3 benchmarks/scripts/profile-summary.py "$out.collapsed.gz"

@@ -99,8 +99,9 @@ def ratio(a, b):
     return f"{a / b:.3g}"
 
 
-def search_section(w, rt, rs):
-    """echo-search: the rate each server sustained under the bound, and every step of both searches."""
+def search_section(w, rt, rs, extras=()):
+    """echo-search: the rate each server sustained under the bound, and every step of every search
+    (extras: (title, RESULT) of the further servers, each a column after the ratio)."""
     a, b = rt.get("searchBestRate"), rs.get("searchBestRate")
     bound = rt.get("searchBoundMs", rs.get("searchBoundMs"))
     w("## Echo search: highest steady rate")
@@ -112,11 +113,12 @@ def search_section(w, rt, rs):
       "repeated once at the same rate and the repeat decides (attempt 2 below; the first attempt shows "
       "'no, repeated'); repeats count against `--max-steps`.")
     w("")
-    w("| | Tether | Socket.IO | ratio |")
-    w("|---|--:|--:|--:|")
-    w(f"| highest steady rate (msg/s) | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |")
+    w("| | Tether | Socket.IO | ratio |" + "".join(f" {t} |" for t, _ in extras))
+    w("|---|--:|--:|--:|" + "--:|" * len(extras))
+    w(f"| highest steady rate (msg/s) | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |"
+      + "".join(f" {fmt(r.get('searchBestRate'))} |" for _, r in extras))
     w("")
-    for name, r in (("Tether", rt), ("Socket.IO", rs)):
+    for name, r in [("Tether", rt), ("Socket.IO", rs)] + list(extras):
         steps = r.get("steps") or []
         w(f"### {name}: steps")
         w("")
@@ -231,7 +233,7 @@ def main():
         w(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio(a, b)} |" + "".join(f" {fmt(r.get(k))} |" for r in rx))
     w("")
     if scenario == "echo-search":
-        search_section(w, rt, rs)
+        search_section(w, rt, rs, [(titles.get(n, n), r) for (n, _), r in zip(extras, rx)])
     if scenario == "storm":
         storm_section(w, rt, rs)
     generator_section(w, meta, tether, sio)
