@@ -7,7 +7,8 @@
 # 1. starts `examples/run chat` (it execs java: its PID is the JVM's) on a free port;
 # 2. takes `jcmd PID GC.class_histogram` (a full GC first: live objects only);
 # 3. the load generator opens N native connections from 8 source addresses and holds them;
-# 4. once all are connected and 20 s have passed, takes the histogram again;
+# 4. once all are connected and 30 s have passed (past the first heartbeat, every 25 s by default,
+#    at which an idle session gives up its replay ring), takes the histogram again;
 # 5. prints the difference per connection: bytes and objects in all, then the TOP classes by bytes.
 # Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
 set -euo pipefail
@@ -33,7 +34,7 @@ java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether -
 gen=$!
 for _ in $(seq 1 240); do grep -q "open=$n connected=$n" "$log/gen" && break; sleep 0.5; done
 grep -q "open=$n connected=$n" "$log/gen" || { echo "histogram: not all $n connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
-sleep 20
+sleep 30
 jcmd "$server" GC.class_histogram >"$log/after"
 python3 - "$n" "$top" "$log/before" "$log/after" <<'PY'
 import re
