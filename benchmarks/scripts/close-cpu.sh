@@ -15,33 +15,18 @@
 # Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
 set -euo pipefail
 n=${1:-10000}
-cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log=$(mktemp -d)
-server=""; gen=""
-cleanup() {
-  [ -n "$gen" ] && kill -9 "$gen" 2>/dev/null || true
-  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$log"
-}
-trap cleanup EXIT
-HOST=127.0.0.1 TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room PORT=$port examples/run chat >"$log/server" 2>&1 &
-server=$!
-for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
-grep -q listening "$log/server" || { echo "close-cpu: the server did not start" >&2; cat "$log/server" >&2; exit 1; }
+. benchmarks/scripts/one-server.sh
+start_server close-cpu
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
 # round LABEL N: N connections held, 15 s settle, 10 s idle measured, every peer killed, 10 s measured.
 round() {
   local label=$1 count=$2 t0 t1 t2 t3
-  java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator hold --protocol tether --host 127.0.0.1 --port "$port" \
-    --connections "$count" --rate 2000 --hold-seconds 120 --source-ips 8 >"$log/gen" 2>&1 &
-  gen=$!
-  for _ in $(seq 1 240); do grep -q "open=$count connected=$count" "$log/gen" && break; sleep 0.5; done
-  grep -q "open=$count connected=$count" "$log/gen" || { echo "close-cpu: not all $count connected" >&2; tail -3 "$log/gen" >&2; exit 1; }
+  start_generator hold --protocol tether --connections "$count" --rate 2000 --hold-seconds 120 --source-ips 8
+  await_connected close-cpu "$count"
   sleep 15
   t0=$(ticks); sleep 10; t1=$(ticks)
-  kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""
+  stop_generator KILL
   t2=$(ticks); sleep 10; t3=$(ticks)
   python3 - "$label" "$count" "$hz" "$t0" "$t1" "$t2" "$t3" <<'PY'
 import sys

@@ -30,30 +30,17 @@ if [ ! -f "$ap/linux-x64/libasyncProfiler.so" ]; then
   (cd "$ap" && unzip -qo "async-profiler-$version.jar" 'linux-x64/*')
 fi
 lib="$(pwd)/$ap/linux-x64/libasyncProfiler.so"
-cp="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out="$(pwd)/benchmarks/results/profile-$name-$stamp"
-log=$(mktemp -d)
-server=""; gen=""
-cleanup() {
-  [ -n "$gen" ] && kill "$gen" 2>/dev/null || true
-  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$log"
-}
-trap cleanup EXIT
-HOST=127.0.0.1 TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room PORT=$port examples/run chat >"$log/server" 2>&1 &
-server=$!
-for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
-grep -q listening "$log/server" || { echo "profile: the server did not start" >&2; cat "$log/server" >&2; exit 1; }
-java -cp "$cp" dev.tether.benchmarks.load.LoadGenerator "$@" --host 127.0.0.1 --port "$port" >"$log/gen" 2>&1 &
-gen=$!
+. benchmarks/scripts/one-server.sh
+start_server profile
+start_generator "$@"
 sleep "$settle"
 kill -0 "$gen" 2>/dev/null || { echo "profile: the generator ended before the profile" >&2; tail -5 "$log/gen" >&2; exit 1; }
 # jcmd reads name=value itself: the options go in quotes of their own. Errors go to the server's log.
 agent() { jcmd "$server" JVMTI.agent_load "$lib" "\"$1\"" | grep -q "return code: 0" || { echo "profile: '$1' failed" >&2; tail -3 "$log/server" >&2; exit 1; }; }
 agent "start,event=cpu,interval=1ms,threads"
-if [ "${KILL_GENERATOR:-0}" = 1 ]; then kill -9 "$gen"; wait "$gen" 2>/dev/null || true; gen=""; fi
+if [ "${KILL_GENERATOR:-0}" = 1 ]; then stop_generator KILL; fi
 sleep "$seconds"
 agent "dump,collapsed,ann,file=$out.collapsed"
 agent "stop,file=$out.html"
