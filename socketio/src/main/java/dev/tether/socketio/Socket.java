@@ -38,7 +38,8 @@ public final class Socket {
 
     private final Namespace namespace;
     private final ObjectNode auth;
-    private final Map<String, EventHandler> handlers = new ConcurrentHashMap<>();
+    /** By event; an application handles a few per socket, so the table starts at four slots, not sixteen. */
+    private final Map<String, EventHandler> handlers = new ConcurrentHashMap<>(2);
     private final List<Consumer<String>> disconnectListeners = new CopyOnWriteArrayList<>();
     private final Endpoint endpoint = new Endpoint();
     private volatile EngineSession session;

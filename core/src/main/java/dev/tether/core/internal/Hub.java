@@ -66,6 +66,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
     private final ExecutorService ownedPool;
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
+    /** Each topic's local subscribers ({@link CompactSets}: most topics have one or two). */
     private final ConcurrentHashMap<String, Set<ServerSession>> topics = new ConcurrentHashMap<>();
     /** The application's presence listeners per topic; a list is never empty. */
     private final ConcurrentHashMap<String, CopyOnWriteArrayList<PresenceRegistration>> presenceListeners =
@@ -425,8 +426,12 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
         boolean[] added = new boolean[1];
         List<PresenceRegistration> told = new ArrayList<>(0);
         topics.compute(topic, (t, subscribers) -> {
-            Set<ServerSession> s = subscribers != null ? subscribers : ConcurrentHashMap.newKeySet();
-            added[0] = s.add(session);
+            // Every change of a topic's set happens here or below, under the topic's lock.
+            Set<ServerSession> s = subscribers != null ? subscribers : Set.of();
+            added[0] = !s.contains(session);
+            if (added[0]) {
+                s = CompactSets.plus(s, session);
+            }
             if (added[0] && cluster == null) {
                 // Queued under the topic's lock, so that its joins and leaves keep the table's
                 // order; run after it, so that a listener (inline with Runnable::run) may subscribe.
@@ -442,11 +447,15 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
         boolean[] removed = new boolean[1];
         List<PresenceRegistration> told = new ArrayList<>(0);
         topics.computeIfPresent(topic, (t, subscribers) -> {
-            removed[0] = subscribers.remove(session);
-            if (removed[0] && cluster == null) {
+            removed[0] = subscribers.contains(session);
+            if (!removed[0]) {
+                return subscribers;
+            }
+            if (cluster == null) {
                 queuePresence(t, session.id(), session.principal().getName(), false, told);
             }
-            return subscribers.isEmpty() ? null : subscribers;
+            Set<ServerSession> s = CompactSets.minus(subscribers, session);
+            return s.isEmpty() ? null : s;
         });
         flushPresence(told);
         return removed[0];

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.atomic.LongAdder;
 import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
 
@@ -80,6 +81,9 @@ public final class ServerSession implements EngineSession {
             AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointWaiting");
     private static final AtomicIntegerFieldUpdater<ServerSession> CHECKPOINT_STATE =
             AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointState");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<ServerSession, Set> TOPICS =
+            AtomicReferenceFieldUpdater.newUpdater(ServerSession.class, Set.class, "topics");
     private static final AtomicLongFieldUpdater<ServerSession> QUEUED_SHARE =
             AtomicLongFieldUpdater.newUpdater(ServerSession.class, "queuedShare");
     private static final AtomicLongFieldUpdater<ServerSession> PENDING_SHARE =
@@ -111,7 +115,8 @@ public final class ServerSession implements EngineSession {
      */
     private final MpscChunkedUnpaddedArrayQueue<Outbound> queue;
     final SerialExecutor callbacks;
-    private final Set<String> topics = ConcurrentHashMap.newKeySet();
+    /** Immutable while small, swapped by compare-and-set; concurrent and changed in place once large ({@link CompactSets}). */
+    private volatile Set<String> topics = Set.of();
     private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
     private volatile long requestIds;
     /**
@@ -301,7 +306,7 @@ public final class ServerSession implements EngineSession {
      */
     private CompletableFuture<Void> subscribeRecorded(String topic) {
         Objects.requireNonNull(topic, "topic");
-        if (closed || !topics.add(topic)) {
+        if (closed || !addTopic(topic)) {
             return null;
         }
         if (hub.cluster != null) {
@@ -322,7 +327,7 @@ public final class ServerSession implements EngineSession {
 
     /** As {@link #subscribeRecorded}: null if not subscribed. */
     private CompletableFuture<Void> unsubscribeRecorded(String topic) {
-        if (!topics.remove(Objects.requireNonNull(topic, "topic"))) {
+        if (!removeTopic(Objects.requireNonNull(topic, "topic"))) {
             return null;
         }
         if (hub.cluster != null) {
@@ -335,6 +340,38 @@ public final class ServerSession implements EngineSession {
     @Override
     public Set<String> topics() {
         return Set.copyOf(topics);
+    }
+
+    /** Adds {@code topic} to this session's own set; false if it was there. Any thread. */
+    private boolean addTopic(String topic) {
+        for (;;) {
+            Set<String> now = topics;
+            if (CompactSets.isLarge(now)) {
+                return now.add(topic);
+            }
+            if (now.contains(topic)) {
+                return false;
+            }
+            if (TOPICS.compareAndSet(this, now, CompactSets.plus(now, topic))) {
+                return true;
+            }
+        }
+    }
+
+    /** Removes {@code topic} from this session's own set; false if it was not there. Any thread. */
+    private boolean removeTopic(String topic) {
+        for (;;) {
+            Set<String> now = topics;
+            if (CompactSets.isLarge(now)) {
+                return now.remove(topic);
+            }
+            if (!now.contains(topic)) {
+                return false;
+            }
+            if (TOPICS.compareAndSet(this, now, CompactSets.minus(now, topic))) {
+                return true;
+            }
+        }
     }
 
     @Override
@@ -989,7 +1026,7 @@ public final class ServerSession implements EngineSession {
     void restoreTopics(dev.tether.core.spi.SessionRecord record) {
         for (dev.tether.core.spi.SessionRecord.Subscription s : record.subscriptions()) {
             if (s.current()) {
-                topics.add(s.topic());
+                addTopic(s.topic());
             }
         }
     }

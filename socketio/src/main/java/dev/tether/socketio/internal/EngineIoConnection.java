@@ -77,7 +77,8 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     private final Principal principal;
     private final String engineId;
     private final List<String> upgrades;
-    private final Map<String, SocketLink> sockets = new HashMap<>();
+    /** By namespace; most clients join one or two, so the table starts at two slots, not sixteen. */
+    private final Map<String, SocketLink> sockets = new HashMap<>(2);
     /** CONNECTs waiting for middleware that answers later, by namespace. */
     private final Map<String, PendingConnect> connecting = new HashMap<>();
     private final TokenBucket inboundRate;
