@@ -93,7 +93,7 @@ public final class HttpListener {
         }
     }
 
-    /** Undertow's default pool: 16 KiB direct buffers, smaller ones in a small heap. */
+    /** Undertow's default pool: 16 KiB direct buffers, smaller ones when the heap is small. */
     private static ByteBufferPool buffers() {
         long maxMemory = Runtime.getRuntime().maxMemory();
         if (maxMemory < 64L * 1024 * 1024) {
