@@ -20,7 +20,7 @@
 # 6. stops the generator and the server.
 # Needs the benchmarks built (benchmarks/run builds them; or mvn -q -pl benchmarks -am package).
 set -euo pipefail
-[ $# -ge 4 ] && [ "$4" = "--" ] || { sed -n 2,18p "$0" >&2; exit 2; }
+[ $# -ge 4 ] && [ "$4" = "--" ] || { sed -n '2,/^# Needs/p' "$0" >&2; exit 2; }
 name=$1; settle=$2; seconds=$3; shift 4
 version=4.2
 ap="benchmarks/target/async-profiler/$version"

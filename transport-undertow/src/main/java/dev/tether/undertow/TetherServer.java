@@ -74,11 +74,10 @@ public final class TetherServer implements AutoCloseable {
     private final SocketIoHandler socketIo;
     private boolean closed;
 
-    private TetherServer(HttpListener listener, InetSocketAddress address, TetherHandler handler,
-                         SocketIoHandler socketIo) {
+    private TetherServer(HttpListener listener, TetherHandler handler, SocketIoHandler socketIo) {
         this.socketIo = socketIo;
         this.listener = listener;
-        this.address = address;
+        this.address = listener.address();
         this.handler = handler;
     }
 
@@ -169,7 +168,7 @@ public final class TetherServer implements AutoCloseable {
             throw new UncheckedIOException("cannot listen on " + hostPort(config.host(), config.port()) + ": "
                     + reason(e), e);
         }
-        return new TetherServer(listener, listener.address(), handler, socketIo);
+        return new TetherServer(listener, handler, socketIo);
     }
 
     private static String hostPort(String host, int port) {

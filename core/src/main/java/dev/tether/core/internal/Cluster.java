@@ -343,7 +343,7 @@ final class Cluster implements BrokerListener {
             writeCheckpoint(session);
             return;
         }
-        session.checkpointWaiting();
+        session.markCheckpointWaiting();
         hub.timer.schedule(() -> {
             if (session.takeCheckpointWaiting()) {
                 writeCheckpoint(session);

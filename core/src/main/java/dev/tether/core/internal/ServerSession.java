@@ -1169,7 +1169,7 @@ public final class ServerSession implements EngineSession {
     }
 
     /** A checkpoint is waiting on a timer (see {@link #takeCheckpointWaiting()}). */
-    void checkpointWaiting() {
+    void markCheckpointWaiting() {
         checkpointWaiting = 1;
     }
 
