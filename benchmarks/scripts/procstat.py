@@ -16,7 +16,9 @@
       once; their lines are prefixed "[gen2] ", ...), copies its output to stdout and FILE, and
       samples the server at the phase changes the (first) generator's progress lines show
       ("[  12.0s] ramp ...", "hold", "echo", "grace", "closed"):
-        before      before the generator starts (after a forced GC for the JVM)
+        before      before the generator starts (after a forced GC for the JVM); for generators run
+                    with --warmup-handshakes N --await-go, after every one of them printed
+                    "load: warm-up done" (then each is sent a line on its standard input to go on)
         run_start   first progress line of the hold/echo phase (end of the ramp)
         run_end     hold: T-1 s after run_start, connections still open (then forced GC + heap);
                     echo and others: first line after the send phase (grace/closed), or exit
@@ -36,6 +38,8 @@ import threading
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+AWAIT_GO = "--await-go"
+WARMUP_DONE = "load: warm-up done"
 
 
 def status_kb(pid, key):
@@ -164,8 +168,11 @@ def drive(argv):
     scenario = args["scenario"]
     samples = {"before": sample(pid, jvm)}
     log = open(args["log"], "a")
-    children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    children = [subprocess.Popen(c, stdin=subprocess.PIPE if AWAIT_GO in c else subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
                 for c in cmds]
+    # Generators that warm up first wait for a go: the "before" sample is taken after their warm-up.
+    warming = {i for i, c in enumerate(cmds) if AWAIT_GO in c}
 
     def stop(signum, frame):
         for child in children:
@@ -205,6 +212,17 @@ def drive(argv):
         sys.stdout.write(line)
         log.write(line)
         text = line[line.index("] ") + 2:] if index > 0 else line
+        if index in warming and text.startswith(WARMUP_DONE):
+            warming.discard(index)
+            if not warming:
+                samples["before"] = sample(pid, jvm)
+                for child in children:
+                    if child.stdin is not None:
+                        try:
+                            child.stdin.write("go\n")
+                            child.stdin.close()
+                        except OSError:
+                            pass  # it ended: its exit status says why
         if text.startswith("RESULT "):
             try:
                 results[index] = json.loads(text[len("RESULT "):])

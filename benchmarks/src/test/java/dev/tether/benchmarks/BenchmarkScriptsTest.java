@@ -84,6 +84,28 @@ class BenchmarkScriptsTest {
         assertThat(json.get("generator_cpu_s")).hasSize(2);
     }
 
+    @Test
+    void driveLetsWarmingGeneratorsGoOnlyWhenEveryOneOfThemIsWarm(@TempDir Path dir) throws Exception {
+        // A generator run with --await-go: its warm-up line, then it waits (at most 20 s) for a line on its input.
+        String warming = "import select, sys\n"
+                + "print('load: warm-up done: 3 handshakes, 3 welcomed, 0 failed (not measured)', flush=True)\n"
+                + "ready, _, _ = select.select([sys.stdin], [], [], 20)\n"
+                + "print('went on after ' + (repr(sys.stdin.readline()) if ready else 'no go'))\n"
+                + fakeGenerator(3, 0).substring("import sys\n".length());
+        Path out = dir.resolve("run.json");
+        Run run = python(List.of(script("procstat.py").toString(), "drive",
+                "--server-pid", Long.toString(ProcessHandle.current().pid()), "--scenario", "echo",
+                "--seconds", "1", "--log", dir.resolve("run.log").toString(), "--out", out.toString(),
+                "--", "python3", "-c", warming, "--await-go", "---", "python3", "-c", warming, "--await-go"));
+
+        assertThat(run.exit).as("procstat.py exit status; it printed: %s", run.printed).isZero();
+        assertThat(run.printed).contains("went on after 'go\\n'", "[gen2] went on after 'go\\n'")
+                .doesNotContain("no go");
+        JsonNode json = new ObjectMapper().readTree(out.toFile());
+        assertThat(json.get("samples").get("before").get("cpu_s").asDouble()).isPositive();
+        assertThat(json.get("results")).hasSize(2);
+    }
+
     private static final String META = """
             {"scenario": "echo", "size": "full", "timestamp": "20261128T095336Z",
              "log": "echo-20261128T095336Z.log", "generators": 1,

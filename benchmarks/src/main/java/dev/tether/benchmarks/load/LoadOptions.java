@@ -53,13 +53,21 @@ import java.util.Objects;
  *                         {@code targets[i % n]} (the publisher, run index 0, to the first); a reconnect
  *                         (storm, failover) goes to the next target after the one it last tried, so
  *                         the list is also the clients' fail-over list
+ * @param warmupHandshakes handshakes this process makes (and closes) before the run, unmeasured
+ *                         ({@code --warmup-handshakes N}, default 0): {@link #warmup()} at
+ *                         {@value #WARMUP_RATE}/s, so that the run measures a warm generator, not
+ *                         its JIT compiling the connect and upgrade path
+ * @param awaitGo          after the warm-up, print {@value #WARMUP_DONE} and wait for a line on
+ *                         standard input (at most {@value #AWAIT_GO_SECONDS} s; end of input also
+ *                         goes on) before the run ({@code --await-go}, no value): the
+ *                         caller's "before" sample of the server comes after the warm-up
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
                    int sourceIps, int loops, int handshakeTimeoutMs, double stalledPercent,
                    int stormAfterSeconds, String histogramLog, double p99BoundMs, int maxSteps,
                    int sourceIpOffset, int generators, int generatorIndex, String peerDir,
-                   List<InetSocketAddress> targets) {
+                   List<InetSocketAddress> targets, int warmupHandshakes, boolean awaitGo) {
 
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
@@ -73,6 +81,14 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     static final int MAX_SEARCH_STEPS = 20;
     /** Broadcast: the longest wait for stalled subscribers to drain after the run. */
     static final int STALLED_DRAIN_SECONDS = 3;
+    /** The warm-up's connect rate. */
+    static final int WARMUP_RATE = 2000;
+    /** The most warm-up handshakes (one process holds them at once: 20,000 open files). */
+    static final int MAX_WARMUP_HANDSHAKES = 19_000;
+    /** The line printed when the warm-up is over. */
+    static final String WARMUP_DONE = "load: warm-up done";
+    /** {@code --await-go}: the longest wait for the line on standard input. */
+    static final int AWAIT_GO_SECONDS = 120;
 
     LoadOptions {
         Objects.requireNonNull(scenario, "scenario");
@@ -143,6 +159,24 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         if (scenario.fanout() && (long) messageRate * seconds > MAX_PUBLISHES) {
             throw new IllegalArgumentException("--publish-rate x --seconds must be at most " + MAX_PUBLISHES);
         }
+        if (warmupHandshakes < 0 || warmupHandshakes > MAX_WARMUP_HANDSHAKES) {
+            throw new IllegalArgumentException("--warmup-handshakes must be in 0.." + MAX_WARMUP_HANDSHAKES
+                    + ", was " + warmupHandshakes);
+        }
+        if (awaitGo && warmupHandshakes == 0) {
+            throw new IllegalArgumentException("--await-go waits after the warm-up: it needs --warmup-handshakes N");
+        }
+    }
+
+    /**
+     * The warm-up run: {@link #warmupHandshakes()} connections of this run's protocol to its
+     * servers, from its source addresses, opened at {@value #WARMUP_RATE}/s, held 1 s and closed
+     * normally (a Tether session ends with its 1000 close); no histogram log.
+     */
+    LoadOptions warmup() {
+        return new LoadOptions(Scenario.HOLD, protocol, host, port, path, warmupHandshakes, WARMUP_RATE, messageRate, 1,
+                graceSeconds, sourceIps, loops, handshakeTimeoutMs, 0, stormAfterSeconds, null, p99BoundMs, maxSteps,
+                sourceIpOffset, 1, 1, null, targets, 0, false);
     }
 
     /** Connections the run opens: broadcast and storm add the publisher (run index 0). */
@@ -212,8 +246,14 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         int generatorIndex = 1;
         String peerDir = null;
         List<InetSocketAddress> targets = List.of();
+        int warmupHandshakes = 0;
+        boolean awaitGo = false;
         for (int i = 1; i < args.length; i++) {
             String name = args[i];
+            if (name.equals("--await-go")) {
+                awaitGo = true;
+                continue;
+            }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException(name + " needs a value");
             }
@@ -248,6 +288,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                 case "--generator-index" -> generatorIndex = intValue(name, value);
                 case "--peer-dir" -> peerDir = value;
                 case "--targets" -> targets = targets(value);
+                case "--warmup-handshakes" -> warmupHandshakes = intValue(name, value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
@@ -257,7 +298,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         return new LoadOptions(scenario, protocol, address("--host", host), port, path == null ? protocol.defaultPath() : path,
                 connections, connectRate, messageRate, seconds, grace, sourceIps, loops, handshakeTimeoutMs,
                 stalledPercent, stormAfter, histogramLog, p99BoundMs, maxSteps, sourceIpOffset, generators,
-                generatorIndex, peerDir, targets);
+                generatorIndex, peerDir, targets, warmupHandshakes, awaitGo);
     }
 
     /** {@code 127.0.0.1:8081,127.0.0.1:8082}: literal IPv4 addresses with ports, at least one. */

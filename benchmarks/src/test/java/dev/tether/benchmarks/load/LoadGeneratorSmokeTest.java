@@ -15,6 +15,7 @@ import dev.tether.core.spi.Authorizer;
 import dev.tether.core.testing.Await;
 import dev.tether.undertow.TetherServer;
 import dev.tether.undertow.TetherUndertowConfig;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -105,6 +106,44 @@ class LoadGeneratorSmokeTest {
         assertThat(r.protocolErrors()).isZero();
         assertThat(r.handshakeMaxMs()).isPositive();
         assertThat(output.toString(StandardCharsets.UTF_8)).contains("RESULT {\"scenario\":\"hold\"");
+    }
+
+    @Test
+    void warmUpMakesItsHandshakesClosesThemAndGoesOnAtTheLineOnItsInput() throws Exception {
+        LoadOptions options = LoadOptions.parse("echo", "--protocol", "tether", "--port", Integer.toString(server.port()),
+                "--connections", "5", "--rate", "100", "--seconds", "1", "--warmup-handshakes", "30", "--await-go");
+        LoadResult warm = LoadGenerator.warmUp(options, out,
+                new ByteArrayInputStream("go\n".getBytes(StandardCharsets.US_ASCII)));
+
+        assertThat(warm.scenario()).isEqualTo("hold");
+        assertThat(warm.connected()).isEqualTo(30);
+        assertThat(warm.closedCleanly()).isEqualTo(30);
+        assertThat(output.toString(StandardCharsets.UTF_8))
+                .contains(LoadOptions.WARMUP_DONE + ": 30 handshakes, 30 welcomed, 0 failed")
+                .doesNotContain("RESULT", "no go");
+        // A normal close ends a Tether session at once: the warm-up leaves nothing behind.
+        Await.until(() -> tether.sessions().isEmpty(), Duration.ofSeconds(5), "the warm-up sessions ended");
+    }
+
+    @Test
+    void warmUpOptionsAreAHoldOfTheRunsProtocolAndTargets() {
+        LoadOptions options = LoadOptions.parse("storm", "--protocol", "socketio", "--port", "9000", "--connections",
+                "10000", "--publish-rate", "10", "--seconds", "20", "--source-ips", "8", "--histogram-log", "x.hlog",
+                "--warmup-handshakes", "4000");
+        LoadOptions warmup = options.warmup();
+
+        assertThat(warmup.scenario()).isEqualTo(Scenario.HOLD);
+        assertThat(warmup.protocol()).isEqualTo(options.protocol());
+        assertThat(warmup.targets()).isEqualTo(options.targets());
+        assertThat(warmup.sourceIps()).isEqualTo(8);
+        assertThat(warmup.connections()).isEqualTo(4000);
+        assertThat(warmup.connectRate()).isEqualTo(LoadOptions.WARMUP_RATE);
+        assertThat(warmup.histogramLog()).isNull();
+        assertThat(warmup.warmupHandshakes()).isZero();
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--await-go"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--warmup-handshakes");
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--warmup-handshakes", "19001"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0..19000");
     }
 
     @Test
