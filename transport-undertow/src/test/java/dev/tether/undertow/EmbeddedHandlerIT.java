@@ -3,10 +3,12 @@ package dev.tether.undertow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tether.core.TetherConfig;
+import dev.tether.testing.Await;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.Authenticator;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import java.net.InetSocketAddress;
 import java.security.Principal;
@@ -52,6 +54,26 @@ class EmbeddedHandlerIT {
             raw.sendText("ping");
             assertThat(a.nextFrame(WAIT)).isEqualTo("text:ping");
         }
+    }
+
+    @Test
+    void theHostsConnectionCountGoesBackToZeroWhenAnUpgradedConnectionCloses() throws Exception {
+        undertow = Undertow.builder().addHttpListener(0, "127.0.0.1").setServerOption(UndertowOptions.ENABLE_STATISTICS, true)
+                .setHandler(new TetherHandler(tether)).build();
+        undertow.start();
+        Undertow.ListenerInfo listener = undertow.getListenerInfo().get(0);
+        RecordingTether.Attached a;
+        try (RawWebSocket raw = RawWebSocket.connect((InetSocketAddress) listener.getAddress(), "/")) {
+            a = tether.nextConnection(WAIT);
+            assertThat(listener.getConnectorStatistics().getActiveConnections()).isEqualTo(1);
+            raw.sendClose(1000, "");
+            raw.readClose();
+        }
+        assertThat(a.nextClose(WAIT)).isEqualTo(1000);
+        // Undertow's close listener counts it out, once (it ran twice when the transport chained it
+        // as well as XNIO: -1). The socket may close a little after the session hears of it.
+        Await.until(() -> listener.getConnectorStatistics().getActiveConnections() != 1, WAIT, "the socket counted out");
+        assertThat(listener.getConnectorStatistics().getActiveConnections()).isZero();
     }
 
     @Test

@@ -198,11 +198,9 @@ public final class UndertowConnection implements TransportConnection {
         UndertowConnection connection = new UndertowConnection(socket, errors, settings, openConnections);
         connection.source.getReadSetter().set(connection.events);
         connection.sink.getWriteSetter().set(connection.events);
-        ChannelListener<? super StreamConnection> previous = socket.getCloseListener();
-        socket.setCloseListener(closed -> {
-            connection.socketClosed();
-            ChannelListeners.invokeChannelListener(closed, previous);
-        });
+        // Added to Undertow's close listener, which still runs first: XNIO's setCloseListener
+        // merges a new listener with the one set before (it does not replace it).
+        socket.setCloseListener(closed -> connection.socketClosed());
         connection.lastActivityNs = System.nanoTime();
         connection.armIdleTimer(settings.idleTimeoutMs());
         ConnectionListener listener;
