@@ -16,9 +16,12 @@
       once; their lines are prefixed "[gen2] ", ...), copies its output to stdout and FILE, and
       samples the server at the phase changes the (first) generator's progress lines show
       ("[  12.0s] ramp ...", "hold", "echo", "grace", "closed"):
-        before      before the generator starts (after a forced GC for the JVM); for generators run
-                    with --warmup-handshakes N --await-go, after every one of them printed
-                    "load: warm-up done" (then each is sent a line on its standard input to go on)
+        before      before the generator starts (after a forced GC for the JVM)
+        warm        generators run with --warmup-handshakes N --await-go: once every one of them
+                    printed "load: warm-up done" (no GC: a full collection just before the run
+                    would leave G1 sizing its young generation from nothing during the arrival);
+                    then each is sent a line on its standard input to go on. The run's CPU is
+                    counted from here.
         run_start   first progress line of the hold/echo phase (end of the ramp)
         run_end     hold: T-1 s after run_start, connections still open (then forced GC + heap);
                     echo and others: first line after the send phase (grace/closed), or exit
@@ -215,7 +218,7 @@ def drive(argv):
         if index in warming and text.startswith(WARMUP_DONE):
             warming.discard(index)
             if not warming:
-                samples["before"] = sample(pid, jvm)
+                samples["warm"] = sample(pid, jvm, gc=False)
                 for child in children:
                     if child.stdin is not None:
                         try:

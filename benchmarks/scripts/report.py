@@ -63,14 +63,17 @@ def derived(run, scenario):
         if scenario != "hold" and received:
             d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / received
     after = s.get("after")
-    if after and after.get("listen_overflows") is not None and before.get("listen_overflows") is not None:
+    # CPU and overflows count from the end of the generator's own warm-up when it made one
+    # ("warm"), else from "before" (after its GC).
+    base = s.get("warm") or before
+    if after and after.get("listen_overflows") is not None and base.get("listen_overflows") is not None:
         d["accept-queue overflows during the run (TcpExt ListenOverflows)"] = (
-            after["listen_overflows"] - before["listen_overflows"])
-    if after and before.get("cpu_s") is not None:
-        # Whole run: before (after its GC) to after (before its GC), ramp and close included.
-        d["server CPU whole run, ramp included (s)"] = after["cpu_s"] - before.get("cpu_after_gc_s", before["cpu_s"])
+            after["listen_overflows"] - base["listen_overflows"])
+    if after and base.get("cpu_s") is not None:
+        # Whole run: from base to after (before its GC), ramp and close included.
+        d["server CPU whole run, ramp included (s)"] = after["cpu_s"] - base.get("cpu_after_gc_s", base["cpu_s"])
         if start and n:
-            ramp_cpu = start["cpu_s"] - before.get("cpu_after_gc_s", before["cpu_s"])
+            ramp_cpu = start["cpu_s"] - base.get("cpu_after_gc_s", base["cpu_s"])
             d["server CPU in ramp per handshake (ms)"] = ramp_cpu * 1e3 / n
     return d
 
@@ -252,7 +255,9 @@ def main():
     w("")
     w("How: RSS from `/proc/PID/status` (VmRSS; peak VmHWM), CPU = utime+stime from `/proc/PID/stat` "
       "over `getconf CLK_TCK`. 'before load' is sampled after the server printed its listening line, "
-      "before the generator started (JVM: after `jcmd PID GC.run`). The measured window runs from the "
+      "before the generator started (JVM: after `jcmd PID GC.run`); the generator's own warm-up handshakes (not "
+      "measured) come after it, and the CPU and accept-queue figures count from their end, without a GC "
+      "there. The measured window runs from the "
       "generator's first progress line after the ramp to "
       + ("1 s before the end of the hold (where RSS, then `jcmd GC.run` + `GC.heap_info` are taken, "
          "connections still open); idle CPU is the CPU in that window."

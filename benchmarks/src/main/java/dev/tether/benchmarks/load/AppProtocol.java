@@ -18,6 +18,14 @@ interface AppProtocol {
     /** Broadcast / storm: the publisher publishes one message on topic {@code room} carrying {@code intendedNs}. */
     void sendPublish(ClientConnection connection, long intendedNs);
 
+    /**
+     * The run is over and the connection is about to be closed normally: send what ends the
+     * session for good, if the WebSocket close alone does not (so that the server does not keep
+     * it for a resume the generator will never make).
+     */
+    default void onClosing(ClientConnection connection) {
+    }
+
     static AppProtocol of(WireProtocol protocol, ClientLoop loop) {
         return switch (protocol) {
             case TETHER -> new TetherProtocol(loop);

@@ -1070,6 +1070,7 @@ final class ClientLoop implements Runnable {
                 continue;
             }
             if (c.state == ClientConnection.OPEN) {
+                protocol.onClosing(c);
                 c.state = ClientConnection.CLOSING;
                 sendFrame(c, 0x8, normal, 0, normal.length);
             } else if (c.reconnecting && c.state != ClientConnection.CLOSED) {

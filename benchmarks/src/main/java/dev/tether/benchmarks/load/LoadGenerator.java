@@ -117,7 +117,7 @@ public final class LoadGenerator {
      * {@code --warmup-handshakes}: an unmeasured hold from this process before the run. A cold
      * generator's JIT compiles its connect and upgrade path during the run's first seconds, and
      * its handshakes then wait for it (in a 10,000-client arrival at 4,000/s, a p99 of 140–370 ms
-     * cold against 19–45 ms warm, on the same warm server: benchmarks/RESULTS.md).
+     * cold against 17–45 ms warm, on the same warm server: benchmarks/RESULTS.md).
      */
     static LoadResult warmUp(LoadOptions options, PrintStream out, InputStream in)
             throws IOException, InterruptedException {

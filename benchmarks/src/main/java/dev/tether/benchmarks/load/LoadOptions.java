@@ -60,7 +60,7 @@ import java.util.Objects;
  * @param awaitGo          after the warm-up, print {@value #WARMUP_DONE} and wait for a line on
  *                         standard input (at most {@value #AWAIT_GO_SECONDS} s; end of input also
  *                         goes on) before the run ({@code --await-go}, no value): the
- *                         caller's "before" sample of the server comes after the warm-up
+ *                         caller samples the server between the two (benchmarks/scripts/procstat.py)
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,

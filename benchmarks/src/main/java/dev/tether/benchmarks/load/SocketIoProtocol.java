@@ -21,6 +21,7 @@ final class SocketIoProtocol implements AppProtocol {
 
     private static final byte[] CONNECT = "40".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] PONG = "3".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DISCONNECT = "41".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MESSAGE_EVENT = "2[\"message\",".getBytes(StandardCharsets.US_ASCII);
 
     private final ClientLoop loop;
@@ -33,6 +34,16 @@ final class SocketIoProtocol implements AppProtocol {
     @Override
     public void onUpgraded(ClientConnection c) {
         // Engine.IO speaks first: the open packet.
+    }
+
+    /**
+     * A Socket.IO DISCONNECT of the namespace, as {@code socket.disconnect()} sends: the server ends
+     * the session. A WebSocket close alone is a "transport close", after which a server with
+     * connection state recovery keeps the session for its recovery window (2 minutes).
+     */
+    @Override
+    public void onClosing(ClientConnection c) {
+        loop.sendText(c, DISCONNECT, DISCONNECT.length);
     }
 
     @Override
