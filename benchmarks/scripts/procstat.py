@@ -16,12 +16,13 @@
       once; their lines are prefixed "[gen2] ", ...), copies its output to stdout and FILE, and
       samples the server at the phase changes the (first) generator's progress lines show
       ("[  12.0s] ramp ...", "hold", "echo", "grace", "closed"):
-        before      before the generator starts (after a forced GC for the JVM)
-        warm        generators run with --warmup-handshakes N --await-go: once every one of them
-                    printed "load: warm-up done" (no GC: a full collection just before the run
-                    would leave G1 sizing its young generation from nothing during the arrival);
-                    then each is sent a line on its standard input to go on. The run's CPU is
-                    counted from here.
+        before      before the generator starts (after a forced GC for the JVM); for generators
+                    run with --warmup-handshakes N --await-go, once every one of them printed
+                    "load: warm-up done" the first time (after the first of its two warm-up rounds)
+        warm        the same, the second time (no GC: a full collection just before the run would
+                    leave G1 sizing its young generation from nothing during the arrival); the run's
+                    CPU, RSS and accept-queue figures count from here
+                    (after each, every warming generator is sent a line on its standard input: go on)
         run_start   first progress line of the hold/echo phase (end of the ramp)
         run_end     hold: T-1 s after run_start, connections still open (then forced GC + heap);
                     echo and others: first line after the send phase (grace/closed), or exit
@@ -174,8 +175,10 @@ def drive(argv):
     children = [subprocess.Popen(c, stdin=subprocess.PIPE if AWAIT_GO in c else subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
                 for c in cmds]
-    # Generators that warm up first wait for a go: the "before" sample is taken after their warm-up.
-    warming = {i for i, c in enumerate(cmds) if AWAIT_GO in c}
+    # Generators that warm up first (two rounds) wait for a go after each: "before" (with a GC)
+    # is sampled between the rounds, "warm" (without) after the second.
+    warming = [i for i, c in enumerate(cmds) if AWAIT_GO in c]
+    rounds = {i: 0 for i in warming}
 
     def stop(signum, frame):
         for child in children:
@@ -215,17 +218,22 @@ def drive(argv):
         sys.stdout.write(line)
         log.write(line)
         text = line[line.index("] ") + 2:] if index > 0 else line
-        if index in warming and text.startswith(WARMUP_DONE):
-            warming.discard(index)
-            if not warming:
-                samples["warm"] = sample(pid, jvm, gc=False)
-                for child in children:
-                    if child.stdin is not None:
-                        try:
-                            child.stdin.write("go\n")
-                            child.stdin.close()
-                        except OSError:
-                            pass  # it ended: its exit status says why
+        if index in rounds and text.startswith(WARMUP_DONE):
+            rounds[index] += 1
+            done = min(rounds.values())
+            if done == rounds[index] and done in (1, 2) and list(rounds.values()).count(done) == len(rounds):
+                if done == 1:
+                    samples["before"] = sample(pid, jvm)
+                else:
+                    samples["warm"] = sample(pid, jvm, gc=False)
+                for i in warming:
+                    try:
+                        children[i].stdin.write("go\n")
+                        children[i].stdin.flush()
+                        if done == 2:
+                            children[i].stdin.close()
+                    except OSError:
+                        pass  # it ended: its exit status says why
         if text.startswith("RESULT "):
             try:
                 results[index] = json.loads(text[len("RESULT "):])

@@ -26,12 +26,15 @@ def derived(run, scenario):
     before, start, end = s.get("before", {}), s.get("run_start"), s.get("run_end")
     n = r.get("connected") or 0
     d = {}
-    if before.get("rss_kb") is not None:
-        d["server RSS before load (MB)"] = before["rss_kb"] / 1024
+    # The end of the generator's own warm-up ("warm", no GC) when it made one, else "before": CPU,
+    # accept-queue overflows and RSS count from there (RSS grown by the warm-up is not the run's).
+    base = s.get("warm") or before
+    if base.get("rss_kb") is not None:
+        d["server RSS before load (MB)"] = base["rss_kb"] / 1024
     if end and end.get("rss_kb") is not None:
         d["server RSS at end of %s (MB)" % ("hold" if scenario == "hold" else "run")] = end["rss_kb"] / 1024
-        if n and before.get("rss_kb") is not None:
-            d["RSS per connection (KB) = (RSS delta)/N"] = (end["rss_kb"] - before["rss_kb"]) / n
+        if n and base.get("rss_kb") is not None:
+            d["RSS per connection (KB) = (RSS delta)/N"] = (end["rss_kb"] - base["rss_kb"]) / n
     if s.get("after", {}).get("hwm_kb") is not None:
         d["server peak RSS, VmHWM (MB)"] = s["after"]["hwm_kb"] / 1024
     if before.get("heap_used_kb") is not None:
@@ -63,9 +66,6 @@ def derived(run, scenario):
         if scenario != "hold" and received:
             d["server CPU per message (µs) = CPU in window / received"] = cpu * 1e6 / received
     after = s.get("after")
-    # CPU and overflows count from the end of the generator's own warm-up when it made one
-    # ("warm"), else from "before" (after its GC).
-    base = s.get("warm") or before
     if after and after.get("listen_overflows") is not None and base.get("listen_overflows") is not None:
         d["accept-queue overflows during the run (TcpExt ListenOverflows)"] = (
             after["listen_overflows"] - base["listen_overflows"])
@@ -255,9 +255,8 @@ def main():
     w("")
     w("How: RSS from `/proc/PID/status` (VmRSS; peak VmHWM), CPU = utime+stime from `/proc/PID/stat` "
       "over `getconf CLK_TCK`. 'before load' is sampled after the server printed its listening line, "
-      "before the generator started (JVM: after `jcmd PID GC.run`); the generator's own warm-up handshakes (not "
-      "measured) come after it, and the CPU and accept-queue figures count from their end, without a GC "
-      "there. The measured window runs from the "
+      "after the first of the generator's two warm-up rounds (JVM: after `jcmd PID GC.run`); the CPU, RSS and "
+      "accept-queue figures count from the end of the second, without a GC there (benchmarks/README.md). The measured window runs from the "
       "generator's first progress line after the ramp to "
       + ("1 s before the end of the hold (where RSS, then `jcmd GC.run` + `GC.heap_info` are taken, "
          "connections still open); idle CPU is the CPU in that window."

@@ -86,11 +86,12 @@ class BenchmarkScriptsTest {
 
     @Test
     void driveLetsWarmingGeneratorsGoOnlyWhenEveryOneOfThemIsWarm(@TempDir Path dir) throws Exception {
-        // A generator run with --await-go: its warm-up line, then it waits (at most 20 s) for a line on its input.
-        String warming = "import select, sys\n"
-                + "print('load: warm-up done: 3 handshakes, 3 welcomed, 0 failed (not measured)', flush=True)\n"
+        // A generator run with --await-go: after each of its two warm-up rounds a line, then it waits
+        // (at most 20 s) for a line on its input.
+        String round = "print('load: warm-up done: round %d of 2 (not measured)', flush=True)\n"
                 + "ready, _, _ = select.select([sys.stdin], [], [], 20)\n"
-                + "print('went on after ' + (repr(sys.stdin.readline()) if ready else 'no go'))\n"
+                + "print('round %d went on after ' + (repr(sys.stdin.readline()) if ready else 'no go'), flush=True)\n";
+        String warming = "import select, sys\n" + round.formatted(1, 1) + round.formatted(2, 2)
                 + fakeGenerator(3, 0).substring("import sys\n".length());
         Path out = dir.resolve("run.json");
         Run run = python(List.of(script("procstat.py").toString(), "drive",
@@ -99,8 +100,8 @@ class BenchmarkScriptsTest {
                 "--", "python3", "-c", warming, "--await-go", "---", "python3", "-c", warming, "--await-go"));
 
         assertThat(run.exit).as("procstat.py exit status; it printed: %s", run.printed).isZero();
-        assertThat(run.printed).contains("went on after 'go\\n'", "[gen2] went on after 'go\\n'")
-                .doesNotContain("no go");
+        assertThat(run.printed).contains("round 1 went on after 'go\\n'", "[gen2] round 1 went on after 'go\\n'",
+                "round 2 went on after 'go\\n'", "[gen2] round 2 went on after 'go\\n'").doesNotContain("no go");
         JsonNode json = new ObjectMapper().readTree(out.toFile());
         assertThat(json.get("samples").get("warm").get("cpu_s").asDouble())
                 .isGreaterThanOrEqualTo(json.get("samples").get("before").get("cpu_s").asDouble());

@@ -82,10 +82,11 @@ public final class LoadGenerator {
             "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)",
             "         --source-ip-offset K   source addresses from 127.0.0.(2+K) (several generator processes)",
             "         echo-search in lockstep with other processes: --generators N --generator-index I --peer-dir DIR",
-            "         --warmup-handshakes N  first N handshakes at 2000/s from this process, held 1 s and closed, not",
-            "                                measured (a warm generator: its own JIT is not the server's latency)",
-            "         --await-go     after the warm-up print 'load: warm-up done' and wait for a line on standard",
-            "                        input (at most 120 s) before the run",
+            "         --warmup-handshakes N  first N handshakes at 2000/s from this process, in two rounds, each",
+            "                                held 1 s and closed, not measured (a warm generator: its own JIT is",
+            "                                not the server's latency)",
+            "         --await-go     after each warm-up round print 'load: warm-up done' and wait for a line on",
+            "                        standard input (at most 120 s)",
             "       LoadGenerator merge FILE.hlog...   one RESULT (sums, exact merged percentiles) for hold/echo/",
             "                 echo-search runs of several generator processes at once, from their --histogram-log files");
 
@@ -114,29 +115,39 @@ public final class LoadGenerator {
     }
 
     /**
-     * {@code --warmup-handshakes}: an unmeasured hold from this process before the run. A cold
-     * generator's JIT compiles its connect and upgrade path during the run's first seconds, and
-     * its handshakes then wait for it (in a 10,000-client arrival at 4,000/s, a p99 of 140–370 ms
-     * cold against 17–45 ms warm, on the same warm server: benchmarks/RESULTS.md).
+     * {@code --warmup-handshakes}: unmeasured holds from this process before the run, in two
+     * rounds. A cold generator's JIT compiles its connect and upgrade path during the run's first
+     * seconds, and its handshakes then wait for it (in a 10,000-client arrival at 4,000/s, a p99 of
+     * 140–370 ms cold against 17–45 ms warm, on the same warm server: benchmarks/README.md). Two
+     * rounds, so that a caller that forces a GC to sample the server's heap does it between them,
+     * not just before the run.
+     *
+     * @return the second round's result
      */
     static LoadResult warmUp(LoadOptions options, PrintStream out, InputStream in)
             throws IOException, InterruptedException {
-        LoadResult warm = run(options.warmup(), new PrintStream(OutputStream.nullOutputStream()));
-        out.printf(Locale.ROOT, "%s: %d handshakes, %d welcomed, %d failed (not measured)%n", LoadOptions.WARMUP_DONE,
-                options.warmupHandshakes(), warm.connected(), warm.failed());
-        out.flush();
-        if (options.awaitGo()) {
-            awaitGo(out, in);
+        BufferedReader go = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+        int first = options.warmupHandshakes() / 2;
+        LoadResult result = null;
+        for (int round = 1; round <= 2; round++) {
+            int handshakes = round == 1 ? first : options.warmupHandshakes() - first;
+            result = run(options.warmup(handshakes), new PrintStream(OutputStream.nullOutputStream()));
+            out.printf(Locale.ROOT, "%s: round %d of 2, %d handshakes, %d welcomed, %d failed (not measured)%n",
+                    LoadOptions.WARMUP_DONE, round, handshakes, result.connected(), result.failed());
+            out.flush();
+            if (options.awaitGo()) {
+                awaitGo(out, go);
+            }
         }
-        return warm;
+        return result;
     }
 
     /** {@code --await-go}: a line (or the end) of standard input, or {@value LoadOptions#AWAIT_GO_SECONDS} s. */
-    private static void awaitGo(PrintStream out, InputStream in) throws InterruptedException {
+    private static void awaitGo(PrintStream out, BufferedReader in) throws InterruptedException {
         CompletableFuture<Void> go = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try {
-                new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII)).readLine();
+                in.readLine();
             } catch (IOException e) {
                 // a closed input is a go as well
             }

@@ -54,13 +54,14 @@ import java.util.Objects;
  *                         (storm, failover) goes to the next target after the one it last tried, so
  *                         the list is also the clients' fail-over list
  * @param warmupHandshakes handshakes this process makes (and closes) before the run, unmeasured
- *                         ({@code --warmup-handshakes N}, default 0): {@link #warmup()} at
- *                         {@value #WARMUP_RATE}/s, so that the run measures a warm generator, not
- *                         its JIT compiling the connect and upgrade path
- * @param awaitGo          after the warm-up, print {@value #WARMUP_DONE} and wait for a line on
- *                         standard input (at most {@value #AWAIT_GO_SECONDS} s; end of input also
- *                         goes on) before the run ({@code --await-go}, no value): the
- *                         caller samples the server between the two (benchmarks/scripts/procstat.py)
+ *                         ({@code --warmup-handshakes N}, default 0), in two rounds of half each
+ *                         ({@link #warmup(int)} at {@value #WARMUP_RATE}/s), so that the run
+ *                         measures a warm generator, not its JIT compiling the connect and upgrade path
+ * @param awaitGo          after each warm-up round, print {@value #WARMUP_DONE} and wait for a line
+ *                         on standard input (at most {@value #AWAIT_GO_SECONDS} s; end of input also
+ *                         goes on) ({@code --await-go}, no value): the caller samples the server
+ *                         between the rounds (with a GC: memory) and after the second (without:
+ *                         CPU), benchmarks/scripts/procstat.py
  */
 record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, int port, String path,
                    int connections, int connectRate, int messageRate, int seconds, int graceSeconds,
@@ -169,12 +170,12 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     }
 
     /**
-     * The warm-up run: {@link #warmupHandshakes()} connections of this run's protocol to its
-     * servers, from its source addresses, opened at {@value #WARMUP_RATE}/s, held 1 s and closed
-     * normally (a Tether session ends with its 1000 close); no histogram log.
+     * A warm-up round: {@code handshakes} connections of this run's protocol to its servers, from
+     * its source addresses, opened at {@value #WARMUP_RATE}/s, held 1 s and closed normally (a
+     * Tether session ends with its 1000 close, a Socket.IO client disconnects first); no histogram log.
      */
-    LoadOptions warmup() {
-        return new LoadOptions(Scenario.HOLD, protocol, host, port, path, warmupHandshakes, WARMUP_RATE, messageRate, 1,
+    LoadOptions warmup(int handshakes) {
+        return new LoadOptions(Scenario.HOLD, protocol, host, port, path, handshakes, WARMUP_RATE, messageRate, 1,
                 graceSeconds, sourceIps, loops, handshakeTimeoutMs, 0, stormAfterSeconds, null, p99BoundMs, maxSteps,
                 sourceIpOffset, 1, 1, null, targets, 0, false);
     }

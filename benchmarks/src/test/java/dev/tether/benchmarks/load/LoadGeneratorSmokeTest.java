@@ -113,13 +113,14 @@ class LoadGeneratorSmokeTest {
         LoadOptions options = LoadOptions.parse("echo", "--protocol", "tether", "--port", Integer.toString(server.port()),
                 "--connections", "5", "--rate", "100", "--seconds", "1", "--warmup-handshakes", "30", "--await-go");
         LoadResult warm = LoadGenerator.warmUp(options, out,
-                new ByteArrayInputStream("go\n".getBytes(StandardCharsets.US_ASCII)));
+                new ByteArrayInputStream("go\ngo\n".getBytes(StandardCharsets.US_ASCII)));
 
         assertThat(warm.scenario()).isEqualTo("hold");
-        assertThat(warm.connected()).isEqualTo(30);
-        assertThat(warm.closedCleanly()).isEqualTo(30);
+        assertThat(warm.connected()).isEqualTo(15);
+        assertThat(warm.closedCleanly()).isEqualTo(15);
         assertThat(output.toString(StandardCharsets.UTF_8))
-                .contains(LoadOptions.WARMUP_DONE + ": 30 handshakes, 30 welcomed, 0 failed")
+                .contains(LoadOptions.WARMUP_DONE + ": round 1 of 2, 15 handshakes, 15 welcomed, 0 failed")
+                .contains(LoadOptions.WARMUP_DONE + ": round 2 of 2, 15 handshakes, 15 welcomed, 0 failed")
                 .doesNotContain("RESULT", "no go");
         // A normal close ends a Tether session at once: the warm-up leaves nothing behind.
         Await.until(() -> tether.sessions().isEmpty(), Duration.ofSeconds(5), "the warm-up sessions ended");
@@ -130,13 +131,13 @@ class LoadGeneratorSmokeTest {
         LoadOptions options = LoadOptions.parse("storm", "--protocol", "socketio", "--port", "9000", "--connections",
                 "10000", "--publish-rate", "10", "--seconds", "20", "--source-ips", "8", "--histogram-log", "x.hlog",
                 "--warmup-handshakes", "4000");
-        LoadOptions warmup = options.warmup();
+        LoadOptions warmup = options.warmup(2000);
 
         assertThat(warmup.scenario()).isEqualTo(Scenario.HOLD);
         assertThat(warmup.protocol()).isEqualTo(options.protocol());
         assertThat(warmup.targets()).isEqualTo(options.targets());
         assertThat(warmup.sourceIps()).isEqualTo(8);
-        assertThat(warmup.connections()).isEqualTo(4000);
+        assertThat(warmup.connections()).isEqualTo(2000);
         assertThat(warmup.connectRate()).isEqualTo(LoadOptions.WARMUP_RATE);
         assertThat(warmup.histogramLog()).isNull();
         assertThat(warmup.warmupHandshakes()).isZero();
