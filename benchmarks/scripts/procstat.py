@@ -220,8 +220,8 @@ def drive(argv):
         text = line[line.index("] ") + 2:] if index > 0 else line
         if index in rounds and text.startswith(WARMUP_DONE):
             rounds[index] += 1
-            done = min(rounds.values())
-            if done == rounds[index] and done in (1, 2) and list(rounds.values()).count(done) == len(rounds):
+            done = rounds[index]
+            if done in (1, 2) and all(r == done for r in rounds.values()):  # the last one to get there
                 if done == 1:
                     samples["before"] = sample(pid, jvm)
                 else:
