@@ -370,8 +370,11 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
         sessions.remove(session.id(), session);
         session.retireGauges();
         if (!expired && !closed) {
-            ended.put(session.id(), Boolean.TRUE);
-            timer.schedule(() -> ended.remove(session.id()), config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
+            // The timer keeps the id only: a task that held the session would keep it, its link,
+            // queues and connection for the whole retention window after it ended.
+            String id = session.id();
+            ended.put(id, Boolean.TRUE);
+            timer.schedule(() -> ended.remove(id), config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
         }
         for (String topic : session.topics()) {
             removeSubscriber(topic, session);

@@ -17,6 +17,8 @@ import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Authenticator;
 import dev.tether.core.spi.Authorizer;
+import dev.tether.core.testing.Await;
+import java.lang.ref.WeakReference;
 import java.security.Principal;
 import java.time.Duration;
 import java.util.List;
@@ -94,6 +96,27 @@ class SessionEngineTest {
         assertThat(s.id()).isEqualTo(welcome.path("sid").asText());
         assertThat(s.principal().getName()).isEqualTo("alice");
         assertThat(tether.stats().connections()).isEqualTo(1);
+    }
+
+    @Test
+    void aSessionTheClientEndedIsFreedAtOnceAndOnlyItsIdIsRemembered() throws Exception {
+        start(TetherConfig.builder().sessionRetention(Duration.ofMinutes(10)));
+        InMemoryConnection c = InMemoryConnection.open(tether, ALICE);
+        String id = c.hello().path("sid").asText();
+        WeakReference<Session> ended = new WeakReference<>(openedSession());
+        c.close(CloseCodes.NORMAL, "done");
+        assertThat(c.awaitClose()).isEqualTo(CloseCodes.NORMAL);
+        Await.until(() -> tether.session(id).isEmpty(), Duration.ofSeconds(10), "the session ended");
+        c = null;
+        // The id stays for the retention window (a resume of it is refused: session ended); the session,
+        // its link, queues and connection do not (they were held by the timer that forgets the id).
+        Await.until(() -> {
+            System.gc();
+            return ended.get() == null;
+        }, Duration.ofSeconds(10), "the ended session collected");
+        InMemoryConnection again = InMemoryConnection.open(tether, ALICE);
+        again.send("{\"t\":\"hello\",\"v\":1,\"sid\":\"" + id + "\",\"token\":\"x\",\"last\":0}");
+        assertThat(again.awaitClose()).isEqualTo(CloseCodes.SESSION_CLOSED);
     }
 
     @Test
