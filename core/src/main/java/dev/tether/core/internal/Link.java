@@ -200,6 +200,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, En
 
     private void onHello(InboundFrame.Hello hello) {
         cancel(helloTimer);
+        helloTimer = null; // the spent entry is 48 B a connection for the connection's life
         version = Math.min(hello.version(), PROTOCOL_VERSION);
         if (hub.isClosed()) {
             fail(CloseCodes.SERVER_RESTART, "server shutting down");
