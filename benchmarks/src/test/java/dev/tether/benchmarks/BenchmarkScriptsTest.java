@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.tether.redis.internal.Script;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,7 +151,6 @@ class BenchmarkScriptsTest {
     private record Run(int exit, String printed) {
     }
 
-    /** Runs {@code python3 ARGS...} to completion (at most 30 s), with its output. */
     @Test
     void clusterNamesEachScriptByTheShaRedisBrokerSends() throws Exception {
         // cluster.py attributes what MONITOR shows to scripts by the SHA-1 of each EVALSHA.
@@ -163,6 +164,33 @@ class BenchmarkScriptsTest {
         }
     }
 
+    /** What {@link #hprofPathsNamesTheFieldThatKeepsAnObjectAlive} looks for in a heap dump of this JVM. */
+    static final class Kept {
+    }
+
+    /** Holds a {@link Kept} the way a long-lived structure would; referred to only from a static field. */
+    static final class Holder {
+        final Object kept = new Kept();
+    }
+
+    private static final Holder HOLDER = new Holder();
+
+    @Test
+    void hprofPathsNamesTheFieldThatKeepsAnObjectAlive(@TempDir Path dir) throws Exception {
+        Path dump = dir.resolve("heap.hprof");
+        ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).dumpHeap(dump.toString(), true);
+
+        Run run = python(List.of(script("hprof-paths.py").toString(), dump.toString(), Kept.class.getName()));
+
+        assertThat(run.exit).as("it printed: %s", run.printed).isZero();
+        assertThat(run.printed).contains("1 instances of " + Kept.class.getName())
+                .contains("1  referred to by " + Holder.class.getName() + ".kept")
+                .contains("from " + Holder.class.getName() + ":")
+                .contains("    " + Holder.class.getName() + ".kept\n    -> " + Kept.class.getName());
+        assertThat(HOLDER.kept).isInstanceOf(Kept.class);
+    }
+
+    /** Runs {@code python3 ARGS...} to completion (at most 30 s), with its output. */
     private static Run python(List<String> args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add("python3");
