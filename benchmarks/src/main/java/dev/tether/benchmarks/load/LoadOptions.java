@@ -160,9 +160,9 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         if (scenario.fanout() && (long) messageRate * seconds > MAX_PUBLISHES) {
             throw new IllegalArgumentException("--publish-rate x --seconds must be at most " + MAX_PUBLISHES);
         }
-        if (warmupHandshakes < 0 || warmupHandshakes > MAX_WARMUP_HANDSHAKES) {
-            throw new IllegalArgumentException("--warmup-handshakes must be in 0.." + MAX_WARMUP_HANDSHAKES
-                    + ", was " + warmupHandshakes);
+        if (warmupHandshakes < 0 || warmupHandshakes == 1 || warmupHandshakes > MAX_WARMUP_HANDSHAKES) {
+            throw new IllegalArgumentException("--warmup-handshakes must be 0 or in 2.." + MAX_WARMUP_HANDSHAKES
+                    + " (two rounds of half each), was " + warmupHandshakes);
         }
         if (awaitGo && warmupHandshakes == 0) {
             throw new IllegalArgumentException("--await-go waits after the warm-up: it needs --warmup-handshakes N");

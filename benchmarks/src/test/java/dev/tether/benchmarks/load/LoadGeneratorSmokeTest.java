@@ -144,7 +144,9 @@ class LoadGeneratorSmokeTest {
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--await-go"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--warmup-handshakes");
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--warmup-handshakes", "19001"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0..19000");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2..19000");
+        assertThatThrownBy(() -> LoadOptions.parse("hold", "--warmup-handshakes", "1"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("two rounds");
     }
 
     @Test
