@@ -14,10 +14,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.LongUnaryOperator;
 import org.HdrHistogram.Histogram;
 
@@ -126,7 +124,7 @@ public final class LoadGenerator {
      */
     static LoadResult warmUp(LoadOptions options, PrintStream out, InputStream in)
             throws IOException, InterruptedException {
-        BufferedReader go = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+        Semaphore go = options.awaitGo() ? goes(in) : null;
         int first = options.warmupHandshakes() / 2;
         LoadResult result = null;
         for (int round = 1; round <= 2; round++) {
@@ -135,33 +133,33 @@ public final class LoadGenerator {
             out.printf(Locale.ROOT, "%s: round %d of 2, %d handshakes, %d welcomed, %d failed (not measured)%n",
                     LoadOptions.WARMUP_DONE, round, handshakes, result.connected(), result.failed());
             out.flush();
-            if (options.awaitGo()) {
-                awaitGo(out, go);
+            if (go != null && !go.tryAcquire(LoadOptions.AWAIT_GO_SECONDS, TimeUnit.SECONDS)) {
+                out.println("load: no go on standard input within " + LoadOptions.AWAIT_GO_SECONDS + " s; running");
             }
         }
         return result;
     }
 
-    /** {@code --await-go}: a line (or the end) of standard input, or {@value LoadOptions#AWAIT_GO_SECONDS} s. */
-    private static void awaitGo(PrintStream out, BufferedReader in) throws InterruptedException {
-        CompletableFuture<Void> go = new CompletableFuture<>();
+    /**
+     * {@code --await-go}: one permit per line of {@code in}, read by one daemon thread, and every
+     * wait let through once the input ends (a closed input is a go as well).
+     */
+    private static Semaphore goes(InputStream in) {
+        Semaphore go = new Semaphore(0);
         Thread reader = new Thread(() -> {
             try {
-                in.readLine();
+                BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
+                while (lines.readLine() != null) {
+                    go.release();
+                }
             } catch (IOException e) {
-                // a closed input is a go as well
+                // the end of the input, as far as the waits are concerned
             }
-            go.complete(null);
+            go.release(Integer.MAX_VALUE / 2);
         }, "await-go");
         reader.setDaemon(true);
         reader.start();
-        try {
-            go.get(LoadOptions.AWAIT_GO_SECONDS, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            out.println("load: no go on standard input within " + LoadOptions.AWAIT_GO_SECONDS + " s; running");
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e);
-        }
+        return go;
     }
 
     /** Runs one scenario to the end, printing progress, the table and the RESULT line to {@code out}. */
