@@ -59,6 +59,10 @@ public final class TetherConfig {
      * of a second's worth of handshakes (1,250 at the default rate), at least 1.
      */
     public static final int DEFAULT_HANDSHAKE_BURST_DIVISOR = 4;
+    /** Default {@link Builder#handshakeMaxDelay(Duration)}: 1 s. */
+    public static final Duration DEFAULT_HANDSHAKE_MAX_DELAY = Duration.ofSeconds(1);
+    /** The most {@link Builder#handshakeMaxDelay(Duration)} may be: 10 s. */
+    public static final Duration MAX_HANDSHAKE_MAX_DELAY = Duration.ofSeconds(10);
     /** Default {@link Builder#admissionRetryAfter(Duration)}: 2 s. */
     public static final Duration DEFAULT_ADMISSION_RETRY_AFTER = Duration.ofSeconds(2);
     /** Default {@link Builder#drainTimeout(Duration)}: 10 s. */
@@ -89,6 +93,7 @@ public final class TetherConfig {
     private final int maxConnections;
     private final int maxHandshakesPerSecond;
     private final int handshakeBurst;
+    private final Duration handshakeMaxDelay;
     private final Duration admissionRetryAfter;
     private final Duration drainTimeout;
     private final Duration drainReconnectMin;
@@ -123,6 +128,7 @@ public final class TetherConfig {
         this.maxHandshakesPerSecond = b.maxHandshakesPerSecond;
         this.handshakeBurst = b.handshakeBurst != null ? b.handshakeBurst
                 : Math.max(1, b.maxHandshakesPerSecond / DEFAULT_HANDSHAKE_BURST_DIVISOR);
+        this.handshakeMaxDelay = b.handshakeMaxDelay;
         this.admissionRetryAfter = b.admissionRetryAfter;
         this.drainTimeout = b.drainTimeout;
         this.drainReconnectMin = b.drainReconnectMin;
@@ -195,9 +201,9 @@ public final class TetherConfig {
      */
     public int maxConnections() { return maxConnections; }
     /**
-     * {@return the handshakes admitted per second, sustained} More are refused before the upgrade
-     * (HTTP 503). A token bucket: it refills at this rate and holds at most
-     * {@link #handshakeBurst()}.
+     * {@return the handshakes admitted per second, sustained} More wait for their turn, up to
+     * {@link #handshakeMaxDelay()}, or are refused before the upgrade (HTTP 503). A token bucket:
+     * it refills at this rate and holds at most {@link #handshakeBurst()}.
      */
     public int maxHandshakesPerSecond() { return maxHandshakesPerSecond; }
     /**
@@ -206,6 +212,13 @@ public final class TetherConfig {
      * {@code handshakeBurst + t * maxHandshakesPerSecond}.
      */
     public int handshakeBurst() { return handshakeBurst; }
+    /**
+     * {@return the longest a handshake over the handshake rate waits for its turn} The turns
+     * are a second's {@link #maxHandshakesPerSecond()} apart; a handshake whose turn would come
+     * later is refused with 503 and {@code Retry-After} at once. Zero refuses every handshake over
+     * the rate.
+     */
+    public Duration handshakeMaxDelay() { return handshakeMaxDelay; }
     /** {@return the Retry-After a refused handshake is given} Clients add jitter. */
     public Duration admissionRetryAfter() { return admissionRetryAfter; }
     /**
@@ -274,6 +287,7 @@ public final class TetherConfig {
         private int maxHandshakesPerSecond = DEFAULT_MAX_HANDSHAKES_PER_SECOND;
         /** Null: derived from the rate when built. */
         private Integer handshakeBurst;
+        private Duration handshakeMaxDelay = DEFAULT_HANDSHAKE_MAX_DELAY;
         private Duration admissionRetryAfter = DEFAULT_ADMISSION_RETRY_AFTER;
         private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
         private Duration drainReconnectMin = DEFAULT_DRAIN_RECONNECT_MIN;
@@ -420,13 +434,29 @@ public final class TetherConfig {
          * Default a quarter of {@code maxHandshakesPerSecond} (1,250 at the default rate), at least
          * 1; between 1 and {@code maxHandshakesPerSecond}, so that no second admits more than
          * twice the rate. The burst absorbs arrivals that bunch up (a reconnect storm's first
-         * jittered wave, a pause of the server); beyond it handshakes are admitted at the rate and
-         * the rest get 503 with {@code Retry-After: 1}, to come back with jitter.
+         * jittered wave, a pause of the server); beyond it handshakes are admitted at the rate,
+         * waiting for their turn up to {@link #handshakeMaxDelay(Duration)}, and the rest get 503
+         * with {@code Retry-After: 1}, to come back with jitter.
          *
          * @param v the handshakes admitted at once after a quiet spell
          * @return this builder
          */
         public Builder handshakeBurst(int v) { this.handshakeBurst = v; return this; }
+        /**
+         * Default 1 s; zero to 10 s. A handshake that arrives when the bucket of
+         * {@link #maxHandshakesPerSecond(int)} is empty is given the next free turn (turns are
+         * {@code 1 / maxHandshakesPerSecond} apart) and waits for it, holding its connection slot
+         * but no thread and no CPU, if the turn comes within this delay; otherwise it gets 503 at
+         * once. A reconnect storm's clients then get in as fast as the rate allows rather than
+         * after a refusal and their backoff (seconds, with socket.io-client's defaults), while the
+         * server still does no more handshakes a second than the rate; as NGINX's
+         * {@code limit_req} does with a {@code burst}. At most {@code maxHandshakesPerSecond *
+         * handshakeMaxDelay} handshakes wait at once (5,000 by default).
+         *
+         * @param v the longest a handshake waits for its turn
+         * @return this builder
+         */
+        public Builder handshakeMaxDelay(Duration v) { this.handshakeMaxDelay = v; return this; }
         /**
          * Default 2 s; whole seconds, at least 1 s.
          *
@@ -571,6 +601,11 @@ public final class TetherConfig {
             if (handshakeBurst != null && handshakeBurst > maxHandshakesPerSecond) {
                 throw new IllegalArgumentException("handshakeBurst must not exceed maxHandshakesPerSecond: "
                         + handshakeBurst + " > " + maxHandshakesPerSecond);
+            }
+            Objects.requireNonNull(handshakeMaxDelay, "handshakeMaxDelay");
+            if (handshakeMaxDelay.isNegative() || handshakeMaxDelay.compareTo(MAX_HANDSHAKE_MAX_DELAY) > 0) {
+                throw new IllegalArgumentException("handshakeMaxDelay must be between 0 and "
+                        + MAX_HANDSHAKE_MAX_DELAY.toSeconds() + " s: " + handshakeMaxDelay);
             }
             Objects.requireNonNull(admissionRetryAfter, "admissionRetryAfter");
             if (admissionRetryAfter.compareTo(Duration.ofSeconds(1)) < 0) {

@@ -87,7 +87,9 @@ class TetherConfigTest {
                 invalid("timerTick", b -> b.timerTick(Duration.ofSeconds(2))),
                 invalid("handshakeBurst", b -> b.handshakeBurst(0)),
                 invalid("handshakeBurst", b -> b.handshakeBurst(-1)),
-                invalid("handshakeBurst", b -> b.maxHandshakesPerSecond(100).handshakeBurst(101)));
+                invalid("handshakeBurst", b -> b.maxHandshakesPerSecond(100).handshakeBurst(101)),
+                invalid("handshakeMaxDelay", b -> b.handshakeMaxDelay(Duration.ofMillis(-1))),
+                invalid("handshakeMaxDelay", b -> b.handshakeMaxDelay(Duration.ofSeconds(11))));
     }
 
     private static Arguments invalid(String field, UnaryOperator<TetherConfig.Builder> change) {
@@ -168,6 +170,14 @@ class TetherConfigTest {
         assertThat(TetherConfig.builder().maxHandshakesPerSecond(100).handshakeBurst(100).build().handshakeBurst())
                 .isEqualTo(100);
         assertThat(TetherConfig.builder().handshakeBurst(1).build().handshakeBurst()).isEqualTo(1);
+    }
+
+    @Test
+    void aHandshakeOverTheRateWaitsUpToASecondByDefaultAndZeroToTenSecondsMayBeSet() {
+        assertThat(TetherConfig.defaults().handshakeMaxDelay()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(TetherConfig.builder().handshakeMaxDelay(Duration.ZERO).build().handshakeMaxDelay()).isZero();
+        assertThat(TetherConfig.builder().handshakeMaxDelay(Duration.ofSeconds(10)).build().handshakeMaxDelay())
+                .isEqualTo(Duration.ofSeconds(10));
     }
 
     @Test

@@ -60,6 +60,8 @@ import java.util.function.ToLongFunction;
  *   <tr><td>{@value #HANDLER_ERRORS}</td><td>counter, tag {@code callback}</td>
  *       <td>{@link Stats#handlerErrors()} by callback</td></tr>
  *   <tr><td>{@value #HANDSHAKE}</td><td>timer</td><td>see {@link MetricsListener#handshakeCompleted(long)}</td></tr>
+ *   <tr><td>{@value #HANDSHAKE_DELAY}</td><td>timer</td><td>handshakes that waited for their turn under the
+ *       handshake rate, and how long; see {@link MetricsListener#handshakeDelayed(long)}</td></tr>
  *   <tr><td>{@value #HANDLER}</td><td>timer</td><td>handler latency, dispatch to completion</td></tr>
  *   <tr><td>{@value #PUBLISH_FANOUT}</td><td>timer</td><td>a publish's fan-out to local subscribers</td></tr>
  *   <tr><td>{@value #PUBLISH_RECIPIENTS}</td><td>distribution summary, sessions</td>
@@ -128,6 +130,8 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
     public static final String HANDLER_ERRORS = "tether.handler.errors";
     /** Timer: native handshakes, from attachment to welcome. */
     public static final String HANDSHAKE = "tether.handshake";
+    /** Timer: handshakes over the handshake rate that waited for their turn, and how long. */
+    public static final String HANDSHAKE_DELAY = "tether.handshake.delay";
     /** Timer: handler latency, from dispatch to completion. */
     public static final String HANDLER = "tether.handler";
     /** Timer: a publish's fan-out to this node's subscribers. */
@@ -170,7 +174,7 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
     private volatile Bound[] bound = new Bound[0];
 
     /** The meters of one registry that record rather than read. */
-    private record Bound(MeterRegistry registry, Timer handshake, Timer handler, Timer fanout,
+    private record Bound(MeterRegistry registry, Timer handshake, Timer handshakeDelay, Timer handler, Timer fanout,
                          DistributionSummary recipients) {
     }
 
@@ -248,6 +252,7 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
         handlerErrors.forEach((callback, n) -> handlerErrorCounter(registry, callback, n));
         Bound b = new Bound(registry,
                 timer(registry, HANDSHAKE, "Native handshakes, from attachment to welcome"),
+                timer(registry, HANDSHAKE_DELAY, "Handshakes that waited for their turn under the handshake rate"),
                 timer(registry, HANDLER, "Handler latency, from dispatch to completion"),
                 timer(registry, PUBLISH_FANOUT, "Fan-out of a publish to this node's subscribers"),
                 DistributionSummary.builder(PUBLISH_RECIPIENTS).tags(tags).baseUnit("sessions")
@@ -319,6 +324,13 @@ public final class TetherMetrics implements MeterBinder, MetricsListener {
     public void handshakeCompleted(long nanos) {
         for (Bound b : bound) {
             b.handshake.record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void handshakeDelayed(long nanos) {
+        for (Bound b : bound) {
+            b.handshakeDelay.record(nanos, TimeUnit.NANOSECONDS);
         }
     }
 

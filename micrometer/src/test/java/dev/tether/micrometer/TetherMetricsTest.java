@@ -13,6 +13,7 @@ import dev.tether.core.SessionHandler;
 import dev.tether.core.Stats;
 import dev.tether.core.Tether;
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.TransportHub;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -211,6 +212,17 @@ class TetherMetricsTest {
     }
 
     @Test
+    void aHandshakeThatWaitedForItsTurnIsTimed() {
+        metrics.bindTo(registry);
+        TransportHub hub = TransportHub.of(start(TetherConfig.builder().maxHandshakesPerSecond(10).handshakeBurst(1)));
+        assertThat(hub.admitOrDelay()).isZero();
+        long delay = hub.admitOrDelay();
+        assertThat(delay).isPositive();
+        assertThat(timerCount(TetherMetrics.HANDSHAKE_DELAY)).isEqualTo(1);
+        assertThat(registry.get(TetherMetrics.HANDSHAKE_DELAY).timer().totalTime(TimeUnit.NANOSECONDS)).isEqualTo(delay);
+    }
+
+    @Test
     void everyMeterCarriesTheProtocolAndEndpointTags() {
         TetherMetrics tagged = new TetherMetrics("socketio", "/socket.io/", Tags.of("node", "a"));
         tagged.bindTo(registry);
@@ -223,8 +235,8 @@ class TetherMetricsTest {
                 TetherMetrics.DUPLICATES, TetherMetrics.DROPPED, TetherMetrics.OVERFLOWED, TetherMetrics.REPLAYED,
                 TetherMetrics.ACKED, TetherMetrics.RESUMED, TetherMetrics.GAPS, TetherMetrics.SLOW_CONSUMER_CLOSES,
                 TetherMetrics.PROTOCOL_ERRORS, TetherMetrics.REFUSALS, TetherMetrics.HANDLER_ERRORS,
-                TetherMetrics.HANDSHAKE, TetherMetrics.HANDLER, TetherMetrics.PUBLISH_FANOUT,
-                TetherMetrics.PUBLISH_RECIPIENTS);
+                TetherMetrics.HANDSHAKE, TetherMetrics.HANDSHAKE_DELAY, TetherMetrics.HANDLER,
+                TetherMetrics.PUBLISH_FANOUT, TetherMetrics.PUBLISH_RECIPIENTS);
         for (Meter m : registry.getMeters()) {
             assertThat(m.getId().getName()).startsWith("tether.");
             assertThat(m.getId().getTag("protocol")).as(m.getId().getName()).isEqualTo("socketio");

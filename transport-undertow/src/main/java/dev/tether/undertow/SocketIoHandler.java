@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The Undertow handler of a Socket.IO server ({@link SocketIo}): the Engine.IO v4 endpoint that
@@ -49,7 +50,7 @@ import java.util.function.BiConsumer;
  *       requests without {@code Origin} need no CORS headers and get none;</li>
  *   <li>{@code EIO} other than 4: 400 {@code {"code":5,"message":"Unsupported protocol version"}};</li>
  *   <li>a new session ({@code transport=websocket} or {@code polling} without {@code sid}):
- *       admission control ({@link dev.tether.core.spi.TransportHub#admit()}: 503 with {@code Retry-After}) and the hub's
+ *       admission control ({@link dev.tether.core.spi.TransportHub#admitOrDelay()}: 503 with {@code Retry-After}, or a wait for its turn) and the hub's
  *       authenticator (its 401, 403 or 503; 503 if it has not answered within
  *       {@link dev.tether.core.TetherConfig#authenticationTimeout()}), exactly as a native
  *       {@link TetherHandler} upgrade, including the wait for an asynchronous answer, which
@@ -96,6 +97,7 @@ public final class SocketIoHandler implements HttpHandler {
     private final ConnectionSettings settings;
     private final Map<String, PollingTransport> polling = new ConcurrentHashMap<>();
     private final BiConsumer<HttpServerExchange, AuthResult.Accepted> openAccepted = this::openSession;
+    private final Consumer<HttpServerExchange> pollingAdmitted = this::authenticatePolling;
     /** Polling sessions open, or closed with the close packet not yet handed to their client. */
     private final OpenConnections pollingSessions = new OpenConnections();
 
@@ -222,14 +224,10 @@ public final class SocketIoHandler implements HttpHandler {
             SocketIoErrors.badRequest(exchange, 2, "Bad handshake method");
             return;
         }
-        int retryAfter = TransportHub.of(tether).admit();
-        if (retryAfter != TransportHub.ADMITTED) {
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
-            exchange.setStatusCode(503);
-            exchange.getResponseSender().send("Over capacity; retry later.");
-            return;
-        }
-        upgrades.holdAdmission(exchange);
+        webSocket.admit(exchange, pollingAdmitted);
+    }
+
+    private void authenticatePolling(HttpServerExchange exchange) {
         webSocket.authenticate(exchange, openAccepted);
     }
 

@@ -10,7 +10,7 @@ import dev.tether.core.spi.TransportConnection;
 import dev.tether.undertow.internal.ConnectionSettings;
 import dev.tether.undertow.internal.OpenConnections;
 import dev.tether.undertow.internal.OriginPolicy;
-import dev.tether.undertow.internal.PendingAuthentication;
+import dev.tether.undertow.internal.PendingHandshake;
 import dev.tether.undertow.internal.UpgradeRequest;
 import dev.tether.undertow.internal.WebSocketUpgrade;
 import io.undertow.server.HttpHandler;
@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
+import java.util.function.Consumer;
 
 /**
  * The Undertow handler that turns WebSocket upgrade requests into Tether connections. Mount it in
@@ -38,9 +39,11 @@ import java.util.function.BiFunction;
  *   <li>an {@code Origin} header that is not allowed (by default anything but the request's own
  *       origin; see {@link TetherUndertowConfig#allowedOrigins()}): 403 with a short plain-text
  *       body, and the reason logged at {@code DEBUG};</li>
- *   <li>the hub refuses admission ({@link dev.tether.core.spi.TransportHub#admit()}: too many connections or handshakes
- *       per second, or closing): 503 with {@code Retry-After}, counted in the hub's
- *       {@code stats().refused()};</li>
+ *   <li>the hub refuses admission ({@link dev.tether.core.spi.TransportHub#admitOrDelay()}: too many connections
+ *       or handshakes per second, or closing): 503 with {@code Retry-After}, counted in the hub's
+ *       {@code stats().refused()}; a handshake over the rate whose turn comes within
+ *       {@link TetherConfig#handshakeMaxDelay()} waits for it instead, without a thread (a client
+ *       that closes its socket meanwhile gives its slot back);</li>
  *   <li>the hub's {@link dev.tether.core.spi.Authenticator} refuses: its status (401 with
  *       {@code WWW-Authenticate: Bearer}, 403, or 503 with {@code Retry-After}) and its reason as
  *       a short plain-text body; an authenticator that throws, or whose stage fails or completes
@@ -100,6 +103,7 @@ public final class TetherHandler implements HttpHandler {
     private final OriginPolicy origins;
     private final WebSocketUpgrade upgrade;
     private final BiConsumer<HttpServerExchange, AuthResult.Accepted> upgradeAccepted;
+    private final Consumer<HttpServerExchange> admitted;
 
     /**
      * A handler for {@code tether} with the default configuration, answering non-upgrades with 400.
@@ -143,6 +147,7 @@ public final class TetherHandler implements HttpHandler {
         ConnectionSettings settings = ConnectionSettings.resolve(tether.config(), config);
         this.upgrade = new WebSocketUpgrade(tether, connector == null ? TransportHub.of(tether)::connect : connector, settings);
         this.upgradeAccepted = upgrade::upgrade;
+        this.admitted = exchange -> authenticate(exchange, upgradeAccepted);
     }
 
     /** {@return the hub this handler attaches connections to} */
@@ -179,15 +184,30 @@ public final class TetherHandler implements HttpHandler {
         if (!checkOrigin(exchange).allowed()) {
             return;
         }
-        int retryAfter = TransportHub.of(tether).admit();
-        if (retryAfter != TransportHub.ADMITTED) {
-            // Cheap, before any work: under a storm this is most of what we do.
-            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Integer.toString(retryAfter));
+        admit(exchange, admitted);
+    }
+
+    /**
+     * Admission ({@link TransportHub#admitOrDelay()}), before any other work: a refusal is
+     * answered 503 with {@code Retry-After}; otherwise the exchange holds its slot and
+     * {@code then} runs, at once or, for a handshake that waits for its turn under the handshake
+     * rate, later on the exchange's I/O thread. A client that leaves while it waits gives the slot
+     * back. The caller returns from {@code handleRequest} without touching the exchange again.
+     */
+    void admit(HttpServerExchange exchange, Consumer<HttpServerExchange> then) {
+        long delay = TransportHub.of(tether).admitOrDelay();
+        if (delay < 0) {
+            // Cheap: under a storm this is most of what we do.
+            exchange.getResponseHeaders().put(Headers.RETRY_AFTER, Long.toString(-delay));
             respond(exchange, 503, "Over capacity; retry later.", false);
             return;
         }
         upgrade.holdAdmission(exchange);
-        authenticate(exchange, upgradeAccepted);
+        if (delay == 0) {
+            then.accept(exchange);
+        } else {
+            PendingHandshake.delay(exchange, delay, then, upgrade::releaseAdmission);
+        }
     }
 
     /**
@@ -266,8 +286,8 @@ public final class TetherHandler implements HttpHandler {
             // Most authenticators answer at once, and a reconnect storm is made of these: no hop.
             answer(exchange, AuthAnswers.settled(future, AUTHENTICATOR, this::failed), onAccepted);
         } else {
-            PendingAuthentication.await(exchange, stage, tether.config().authenticationTimeout(),
-                    new PendingAuthentication.Outcome() {
+            PendingHandshake.await(exchange, stage, tether.config().authenticationTimeout(),
+                    new PendingHandshake.Outcome() {
                         @Override
                         public void completed(HttpServerExchange done, AuthResult result, Throwable failure) {
                             answer(done, AuthAnswers.outcome(result, failure, AUTHENTICATOR, TetherHandler.this::failed), onAccepted);

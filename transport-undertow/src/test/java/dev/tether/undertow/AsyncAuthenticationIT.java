@@ -12,7 +12,7 @@ import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.MetricsListener;
 import dev.tether.testing.Await;
-import dev.tether.undertow.internal.PendingAuthentication;
+import dev.tether.undertow.internal.PendingHandshake;
 import io.undertow.server.HttpServerExchange;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -208,7 +208,7 @@ class AsyncAuthenticationIT {
         assertThat(refusals.poll()).isEqualTo("handshake");
         assertThat(tether.stats().connections()).as("the slot is given back before the answer").isZero();
         // The application may keep a stage as long as it likes; the request must not live on through it.
-        assertThat(Reachability.instances(call.answer(), PendingAuthentication.class)).hasSize(1);
+        assertThat(Reachability.instances(call.answer(), PendingHandshake.class)).hasSize(1);
         assertThat(Reachability.instances(call.answer(), HttpServerExchange.class)).isEmpty();
         assertThat(Reachability.strings(call.answer(), text -> text.contains("7f3a9c"))).isEmpty();
 

@@ -164,11 +164,25 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
 
     @Override
     public int admit() {
+        return (int) -admit(0);
+    }
+
+    @Override
+    public long admitOrDelay() {
+        return admit(config.handshakeMaxDelay().toNanos());
+    }
+
+    /** The delay before the handshake may go on (0: now), or minus the Retry-After of a refusal. */
+    private long admit(long maxDelayNanos) {
         int retryAfter = (int) Math.max(1, config.admissionRetryAfter().toSeconds());
         if (closed) {
             return refuseAdmission("closing", retryAfter);
         }
-        if (!takeHandshakeToken()) {
+        long delay;
+        synchronized (handshakes) {
+            delay = handshakes.reserve(admissionClock.getAsLong(), maxDelayNanos);
+        }
+        if (delay < 0) {
             return refuseAdmission("handshake rate", 1);
         }
         for (;;) {
@@ -177,21 +191,18 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
                 return refuseAdmission("connections", retryAfter);
             }
             if (connections.compareAndSet(n, n + 1)) {
-                return ADMITTED;
+                if (delay > 0) {
+                    config.metrics().handshakeDelayed(delay);
+                }
+                return delay;
             }
         }
     }
 
-    private int refuseAdmission(String why, int retryAfterSeconds) {
+    private long refuseAdmission(String why, int retryAfterSeconds) {
         refused.increment();
         config.metrics().refused("admission: " + why);
-        return retryAfterSeconds;
-    }
-
-    private boolean takeHandshakeToken() {
-        synchronized (handshakes) {
-            return handshakes.tryTake(admissionClock.getAsLong());
-        }
+        return -retryAfterSeconds;
     }
 
     @Override

@@ -52,6 +52,15 @@ public interface MetricsListener {
      */
     default void handshakeCompleted(long nanos) { }
 
+    /**
+     * A handshake over {@link dev.tether.core.TetherConfig#maxHandshakesPerSecond()} was admitted
+     * to wait {@code nanos} for its turn ({@link dev.tether.core.TetherConfig#handshakeMaxDelay()})
+     * rather than refused. Called from the thread handling the HTTP request, before the wait.
+     *
+     * @param nanos the wait in nanoseconds, at most {@code handshakeMaxDelay}
+     */
+    default void handshakeDelayed(long nanos) { }
+
     /** A new session was created. */
     default void sessionOpened() { }
 

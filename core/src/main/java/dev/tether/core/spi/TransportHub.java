@@ -47,6 +47,23 @@ public interface TransportHub {
      */
     int admit();
 
+    /**
+     * For transports, before the upgrade: as {@link #admit()}, but a handshake over
+     * {@link dev.tether.core.TetherConfig#maxHandshakesPerSecond()} is given the next free turn if it
+     * comes within {@link dev.tether.core.TetherConfig#handshakeMaxDelay()}, instead of being refused.
+     * The slot is reserved either way; the transport waits the returned time without a thread (and
+     * gives the slot back with {@link #cancelAdmission()} if the client leaves meanwhile), then goes
+     * on with the handshake as after {@link #admit()}. A hub that only implements {@link #admit()}
+     * never delays.
+     *
+     * @return the nanoseconds to wait before going on with the handshake ({@code 0}: at once); or,
+     *     negative, the refusal: minus the whole seconds of its {@code Retry-After}
+     */
+    default long admitOrDelay() {
+        int retryAfter = admit();
+        return retryAfter == ADMITTED ? 0 : -retryAfter;
+    }
+
     /** For transports: gives back a slot {@link #admit()} reserved when the upgrade failed. */
     void cancelAdmission();
 

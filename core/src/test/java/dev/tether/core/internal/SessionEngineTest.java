@@ -1,5 +1,6 @@
 package dev.tether.core.internal;
 
+import dev.tether.core.spi.MetricsListener;
 import dev.tether.core.spi.TransportHub;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -27,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -1056,6 +1058,41 @@ class SessionEngineTest {
         assertThat(admitted(10)).isEqualTo(3); // 5 ms at 1000/s, capped at the burst
         now[0] += TimeUnit.MICROSECONDS.toNanos(1500);
         assertThat(admitted(10)).isEqualTo(1);
+    }
+
+    @Test
+    void aHandshakeOverTheRateWaitsForItsTurnHoldingItsSlotUntilTheLongestDelay() {
+        long[] now = {0};
+        List<Long> delays = new CopyOnWriteArrayList<>();
+        MetricsListener metrics = new MetricsListener() {
+            @Override
+            public void handshakeDelayed(long nanos) {
+                delays.add(nanos);
+            }
+        };
+        tether = new Hub(TetherConfig.builder().maxHandshakesPerSecond(100).handshakeBurst(2)
+                .handshakeMaxDelay(Duration.ofMillis(50)).metrics(metrics).drainTimeout(Duration.ZERO).build(),
+                handler, () -> now[0]);
+        TransportHub hub = TransportHub.of(tether);
+        assertThat(hub.admitOrDelay()).isZero();
+        assertThat(hub.admitOrDelay()).isZero();
+        for (int turn = 1; turn <= 5; turn++) {
+            assertThat(hub.admitOrDelay()).as("turn %d, 10 ms apart", turn).isEqualTo(TimeUnit.MILLISECONDS.toNanos(10) * turn);
+        }
+        assertThat(hub.admitOrDelay()).as("beyond 50 ms: refused, Retry-After 1").isEqualTo(-1);
+        assertThat(hub.admit()).as("admit() never waits").isEqualTo(1);
+        assertThat(tether.stats().connections()).as("the waiting ones hold their slots").isEqualTo(7);
+        assertThat(tether.stats().refused()).isEqualTo(2);
+        assertThat(delays).containsExactly(10_000_000L, 20_000_000L, 30_000_000L, 40_000_000L, 50_000_000L);
+    }
+
+    @Test
+    void withNoDelayAHandshakeOverTheRateIsRefusedAtOnce() {
+        long[] now = {0};
+        tether = new Hub(TetherConfig.builder().maxHandshakesPerSecond(100).handshakeBurst(1)
+                .handshakeMaxDelay(Duration.ZERO).drainTimeout(Duration.ZERO).build(), handler, () -> now[0]);
+        assertThat(TransportHub.of(tether).admitOrDelay()).isZero();
+        assertThat(TransportHub.of(tether).admitOrDelay()).isEqualTo(-1);
     }
 
     /** Asks admission {@code attempts} times; returns how many were admitted (their slots given back). */

@@ -37,12 +37,42 @@ public final class TokenBucket {
      * @return whether a token was taken
      */
     public boolean tryTake(long nowNanos) {
-        tokens = Math.min(burst, tokens + (nowNanos - refilledNanos) * ratePerNano);
-        refilledNanos = nowNanos;
+        refill(nowNanos);
         if (tokens < 1) {
             return false;
         }
         tokens -= 1;
         return true;
+    }
+
+    /**
+     * Takes one token now if there is one, or else the next one not yet promised, if it comes
+     * within {@code maxWaitNanos}: the bucket goes into debt, and each later reservation waits
+     * a further {@code 1 / ratePerSecond}. Over any interval the tokens taken and reserved never
+     * exceed what {@link #tryTake} alone would have handed out over the same interval plus the
+     * waits.
+     *
+     * @param nowNanos     now, by {@link System#nanoTime()}
+     * @param maxWaitNanos the longest wait the caller accepts; zero behaves as {@link #tryTake}
+     * @return the nanoseconds until the token is due (0: taken now), or -1 if none comes in time
+     *     (nothing is taken)
+     */
+    public long reserve(long nowNanos, long maxWaitNanos) {
+        refill(nowNanos);
+        if (tokens >= 1) {
+            tokens -= 1;
+            return 0;
+        }
+        long wait = (long) Math.ceil((1 - tokens) / ratePerNano);
+        if (wait > maxWaitNanos) {
+            return -1;
+        }
+        tokens -= 1;
+        return wait;
+    }
+
+    private void refill(long nowNanos) {
+        tokens = Math.min(burst, tokens + (nowNanos - refilledNanos) * ratePerNano);
+        refilledNanos = nowNanos;
     }
 }

@@ -50,6 +50,32 @@ class TokenBucketTest {
     }
 
     @Test
+    void reserveGivesTheNextFreeTurnsOneIntervalApartUpToTheLongestWait() {
+        TokenBucket bucket = new TokenBucket(10, 2, START); // turns 100 ms apart
+        long second = TimeUnit.SECONDS.toNanos(1);
+        assertThat(bucket.reserve(START, second)).isZero();
+        assertThat(bucket.reserve(START, second)).isZero();
+        for (int turn = 1; turn <= 10; turn++) {
+            assertThat(bucket.reserve(START, second)).as("turn %d", turn)
+                    .isEqualTo(TimeUnit.MILLISECONDS.toNanos(100) * turn);
+        }
+        assertThat(bucket.reserve(START, second)).as("the 11th turn is after the longest wait").isEqualTo(-1);
+        assertThat(bucket.tryTake(START)).as("the promised turns come first").isFalse();
+        // 550 ms later five and a half of the ten promised turns have come; the next free one is 550 ms away.
+        long later = START + TimeUnit.MILLISECONDS.toNanos(550);
+        assertThat(bucket.reserve(later, second)).isEqualTo(TimeUnit.MILLISECONDS.toNanos(550));
+    }
+
+    @Test
+    void reserveWithNoWaitIsTryTakeAndARefusalTakesNothing() {
+        TokenBucket bucket = new TokenBucket(10, 1, START);
+        assertThat(bucket.reserve(START, 0)).isZero();
+        assertThat(bucket.reserve(START, 0)).isEqualTo(-1);
+        assertThat(bucket.reserve(START, TimeUnit.MILLISECONDS.toNanos(99))).isEqualTo(-1);
+        assertThat(take(bucket, START + TimeUnit.MILLISECONDS.toNanos(100), 3)).as("the refusals took nothing").isEqualTo(1);
+    }
+
+    @Test
     void worksAcrossTheSignOfNanoTime() {
         long start = -TimeUnit.MILLISECONDS.toNanos(50);
         TokenBucket bucket = new TokenBucket(100, 1, start);

@@ -15,14 +15,16 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.function.Consumer;
 import org.xnio.IoUtils;
 import org.xnio.XnioExecutor;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 
 /**
- * One handshake waiting for an authenticator's answer that was not ready when the handler asked.
- * The exchange stays open after the handler returns ({@code dispatch}), no thread waits, and the
- * first of three events ends the wait: the answer, the deadline, or the client closing its socket.
+ * One handshake waiting: for an authenticator's answer that was not ready when the handler asked
+ * ({@link #await}), or for its turn under the handshake rate ({@link #delay}). The exchange stays
+ * open after the handler returns ({@code dispatch}), no thread waits, and the first of three
+ * events ends the wait: the answer, the deadline, or the client closing its socket.
  * They race for a single atomic state; the losers are ignored, so an exchange is answered at most
  * once and a late answer changes nothing.
  *
@@ -36,7 +38,7 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * <p>Threading: {@link #await} is called by the handler on the thread handling the request; the
  * stage may complete on any thread; every {@link Outcome} method runs on the exchange's I/O thread.
  */
-public final class PendingAuthentication {
+public final class PendingHandshake {
 
     /** How a wait ended. At most one method is called, once, on the exchange's I/O thread. */
     public interface Outcome {
@@ -59,8 +61,8 @@ public final class PendingAuthentication {
     private static final int COMPLETED = 1;
     private static final int TIMED_OUT = 2;
     private static final int GONE = 3;
-    private static final AtomicIntegerFieldUpdater<PendingAuthentication> STATE =
-            AtomicIntegerFieldUpdater.newUpdater(PendingAuthentication.class, "state");
+    private static final AtomicIntegerFieldUpdater<PendingHandshake> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(PendingHandshake.class, "state");
 
     private final Outcome outcome;
     private volatile int state;
@@ -73,9 +75,37 @@ public final class PendingAuthentication {
     private XnioExecutor.Key deadline;
     private ConduitStreamSourceChannel watched;
 
-    private PendingAuthentication(HttpServerExchange exchange, Outcome outcome) {
+    private PendingHandshake(HttpServerExchange exchange, Outcome outcome) {
         this.exchange = exchange;
         this.outcome = outcome;
+    }
+
+    /**
+     * Keeps {@code exchange} open for {@code delayNanos}, then runs {@code then} on it as a root
+     * handler, unless the client closes its socket first: then {@code gone} is told instead. Call
+     * from {@code handleRequest}, which must return without answering. Both run on the exchange's
+     * I/O thread.
+     */
+    public static void delay(HttpServerExchange exchange, long delayNanos, Consumer<HttpServerExchange> then,
+                             Consumer<HttpServerExchange> gone) {
+        Objects.requireNonNull(then, "then");
+        Objects.requireNonNull(gone, "gone");
+        start(exchange, null, delayNanos, new Outcome() {
+            @Override
+            public void completed(HttpServerExchange done, AuthResult result, Throwable failure) {
+                throw new IllegalStateException("a delay has no stage to complete");
+            }
+
+            @Override
+            public void timedOut(HttpServerExchange done) {
+                then.accept(done); // the turn came
+            }
+
+            @Override
+            public void gone(HttpServerExchange done) {
+                gone.accept(done);
+            }
+        });
     }
 
     /**
@@ -84,9 +114,13 @@ public final class PendingAuthentication {
      */
     public static void await(HttpServerExchange exchange, CompletionStage<AuthResult> stage, Duration timeout,
                              Outcome outcome) {
-        Objects.requireNonNull(stage, "stage");
-        PendingAuthentication pending = new PendingAuthentication(exchange, Objects.requireNonNull(outcome, "outcome"));
-        long timeoutNanos = timeout.toNanos();
+        start(exchange, Objects.requireNonNull(stage, "stage"), timeout.toNanos(), Objects.requireNonNull(outcome, "outcome"));
+    }
+
+    /** {@code stage} null: a delay, which only the deadline or the client's leaving ends. */
+    private static void start(HttpServerExchange exchange, CompletionStage<AuthResult> stage, long timeoutNanos,
+                              Outcome outcome) {
+        PendingHandshake pending = new PendingHandshake(exchange, outcome);
         // The task runs on the I/O thread once the handler has returned, with the exchange kept open.
         exchange.dispatch(exchange.isInIoThread() ? SameThreadExecutor.INSTANCE : exchange.getIoThread(),
                 () -> pending.start(stage, timeoutNanos));
@@ -95,7 +129,9 @@ public final class PendingAuthentication {
     private void start(CompletionStage<AuthResult> stage, long timeoutNanos) {
         deadline = exchange.getIoThread().executeAfter(this::deadlinePassed, timeoutNanos, TimeUnit.NANOSECONDS);
         watchPeer();
-        stage.whenComplete(this::stageCompleted);
+        if (stage != null) {
+            stage.whenComplete(this::stageCompleted);
+        }
     }
 
     /** Any thread. */
