@@ -5,7 +5,8 @@
 #   start_server NAME       starts `examples/run chat` (it execs java: its PID is the JVM's) on a
 #                           free port of 127.0.0.1 and waits for its listening line; sets $server
 #                           and $port (NAME is for messages); with EXAMPLE=socketio-seed, Tether's
-#                           Socket.IO server of the seed's app instead (generator: --protocol socketio)
+#                           Socket.IO server of the seed's app instead (generator: --protocol socketio);
+#                           EXAMPLE_ARGS are passed on (--broadcast for broadcast and storm)
 #   start_generator ARGS... starts the load generator against it (--host and --port added); sets
 #                           $gen; its output goes to $log/gen
 #   await_connected NAME N  waits until the generator reports N connected
@@ -24,7 +25,7 @@ trap cleanup EXIT
 start_server() {
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   HOST=127.0.0.1 TETHER_INBOUND_RATE=0 TETHER_CLIENT_TOPICS=room PORT=$port examples/run "${EXAMPLE:-chat}" \
-    >"$log/server" 2>&1 &
+    ${EXAMPLE_ARGS:-} >"$log/server" 2>&1 &
   server=$!
   for _ in $(seq 1 240); do grep -q listening "$log/server" && break; sleep 0.5; done
   grep -q listening "$log/server" || { echo "$1: the server did not start" >&2; cat "$log/server" >&2; exit 1; }

@@ -35,8 +35,9 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * connection untouched, and the watch stops there. Only HTTP/1.1 connections are watched; on
  * others a client that leaves is noticed when the answer is written.
  *
- * <p>Threading: {@link #await} is called by the handler on the thread handling the request; the
- * stage may complete on any thread; every {@link Outcome} method runs on the exchange's I/O thread.
+ * <p>Threading: {@link #await} and {@link #delay} are called by the handler on the thread handling
+ * the request; the stage may complete on any thread; every {@link Outcome} method, and a delay's
+ * continuation, runs on the exchange's I/O thread.
  */
 public final class PendingHandshake {
 
