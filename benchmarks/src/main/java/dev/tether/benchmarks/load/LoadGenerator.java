@@ -118,7 +118,7 @@ public final class LoadGenerator {
      * seconds, and its handshakes then wait for it (in a 10,000-client arrival at 4,000/s, a p99 of
      * 140–370 ms cold against 17–45 ms warm, on the same warm server: benchmarks/README.md). Two
      * rounds, so that a caller that forces a GC to sample the server's heap does it between them,
-     * not just before the run.
+     * not just before the run; a storm's second round is a small storm ({@link LoadOptions#warmup(int, int)}).
      *
      * @return the second round's result
      */
@@ -129,7 +129,7 @@ public final class LoadGenerator {
         LoadResult result = null;
         for (int round = 1; round <= 2; round++) {
             int handshakes = round == 1 ? first : options.warmupHandshakes() - first;
-            result = run(options.warmup(handshakes), new PrintStream(OutputStream.nullOutputStream()));
+            result = run(options.warmup(handshakes, round), new PrintStream(OutputStream.nullOutputStream()));
             out.printf(Locale.ROOT, "%s: round %d of 2, %d handshakes, %d welcomed, %d failed (not measured)%n",
                     LoadOptions.WARMUP_DONE, round, handshakes, result.connected(), result.failed());
             out.flush();

@@ -55,8 +55,9 @@ import java.util.Objects;
  *                         the list is also the clients' fail-over list
  * @param warmupHandshakes handshakes this process makes (and closes) before the run, unmeasured
  *                         ({@code --warmup-handshakes N}, default 0), in two rounds of half each
- *                         ({@link #warmup(int)} at {@value #WARMUP_RATE}/s), so that the run
- *                         measures a warm generator, not its JIT compiling the connect and upgrade path
+ *                         ({@link #warmup(int, int)} at {@value #WARMUP_RATE}/s; a storm's second round
+ *                         is a small storm), so that the run measures a warm generator, not its JIT
+ *                         compiling the connect and upgrade path
  * @param awaitGo          after each warm-up round, print {@value #WARMUP_DONE} and wait for a line
  *                         on standard input (at most {@value #AWAIT_GO_SECONDS} s; end of input also
  *                         goes on) ({@code --await-go}, no value): the caller samples the server
@@ -70,6 +71,9 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
                    int sourceIpOffset, int generators, int generatorIndex, String peerDir,
                    List<InetSocketAddress> targets, int warmupHandshakes, boolean awaitGo) {
 
+    /** A storm's second warm-up round: its publish rate at most this, for this long ({@link #warmup(int, int)}). */
+    static final int WARMUP_STORM_PUBLISH_RATE = 10;
+    static final int WARMUP_STORM_SECONDS = 3;
     /** The most connections the default gives one source address (the ephemeral range is ~28,000). */
     static final int CONNECTIONS_PER_SOURCE_IP = 20_000;
     /** Seconds a run may overrun its planned duration before every loop gives up. */
@@ -178,6 +182,24 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         return new LoadOptions(Scenario.HOLD, protocol, host, port, path, handshakes, WARMUP_RATE, messageRate, 1,
                 graceSeconds, sourceIps, loops, handshakeTimeoutMs, 0, stormAfterSeconds, null, p99BoundMs, maxSteps,
                 sourceIpOffset, 1, 1, null, targets, 0, false);
+    }
+
+    /**
+     * Warm-up round {@code round} (1 or 2) of this run: {@link #warmup(int)}, except that a storm's
+     * second round is a small storm of its own ({@code handshakes} subscribers, at most
+     * {@value #WARMUP_STORM_PUBLISH_RATE} publishes a second for {@value #WARMUP_STORM_SECONDS} s, every
+     * subscriber cut after 1 s, then closed normally), so that the run's reconnects and resumes
+     * find the server's and the generator's reconnect path compiled, as they are on a server that
+     * has been up for a while, where clients come and go. Without it a native storm's first resume
+     * waited on the JIT (C2 a quarter of the server's samples in the storm's first seconds).
+     */
+    LoadOptions warmup(int handshakes, int round) {
+        if (scenario != Scenario.STORM || round == 1) {
+            return warmup(handshakes);
+        }
+        return new LoadOptions(Scenario.STORM, protocol, host, port, path, handshakes, WARMUP_RATE,
+                Math.min(messageRate, WARMUP_STORM_PUBLISH_RATE), WARMUP_STORM_SECONDS, graceSeconds, sourceIps, loops,
+                handshakeTimeoutMs, 0, 1, null, p99BoundMs, maxSteps, sourceIpOffset, 1, 1, null, targets, 0, false);
     }
 
     /** Connections the run opens: broadcast and storm add the publisher (run index 0). */

@@ -127,6 +127,22 @@ class LoadGeneratorSmokeTest {
     }
 
     @Test
+    void aStormsWarmUpResumesItsOwnSubscribersInTheSecondRound() throws Exception {
+        LoadOptions options = LoadOptions.parse("storm", "--protocol", "tether", "--port", Integer.toString(server.port()),
+                "--connections", "5", "--publish-rate", "10", "--seconds", "2", "--storm-after-seconds", "1", "--grace-seconds", "2",
+                "--warmup-handshakes", "20");
+        LoadResult warm = LoadGenerator.warmUp(options, out, new ByteArrayInputStream(new byte[0]));
+
+        assertThat(warm.scenario()).isEqualTo("storm");
+        FanoutResult f = warm.fanout();
+        assertThat(f.cut()).isEqualTo(10);
+        assertThat(f.resumed()).isEqualTo(10);
+        assertThat(f.lost()).isZero();
+        assertThat(f.duplicates()).isZero();
+        assertThat(output.toString(StandardCharsets.UTF_8)).doesNotContain("RESULT");
+    }
+
+    @Test
     void warmUpOptionsAreAHoldOfTheRunsProtocolAndTargets() {
         LoadOptions options = LoadOptions.parse("storm", "--protocol", "socketio", "--port", "9000", "--connections",
                 "10000", "--publish-rate", "10", "--seconds", "20", "--source-ips", "8", "--histogram-log", "x.hlog",
@@ -141,6 +157,17 @@ class LoadGeneratorSmokeTest {
         assertThat(warmup.connectRate()).isEqualTo(LoadOptions.WARMUP_RATE);
         assertThat(warmup.histogramLog()).isNull();
         assertThat(warmup.warmupHandshakes()).isZero();
+        assertThat(options.warmup(2000, 1)).isEqualTo(warmup);
+        LoadOptions secondRound = options.warmup(2000, 2);
+        assertThat(secondRound.scenario()).as("a storm's second round is a small storm").isEqualTo(Scenario.STORM);
+        assertThat(secondRound.connections()).isEqualTo(2000);
+        assertThat(secondRound.messageRate()).isEqualTo(10);
+        assertThat(secondRound.seconds()).isEqualTo(LoadOptions.WARMUP_STORM_SECONDS);
+        assertThat(secondRound.stormAfterSeconds()).isEqualTo(1);
+        assertThat(secondRound.histogramLog()).isNull();
+        assertThat(secondRound.targets()).isEqualTo(options.targets());
+        assertThat(LoadOptions.parse("echo", "--warmup-handshakes", "4000").warmup(2000, 2).scenario())
+                .isEqualTo(Scenario.HOLD);
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--await-go"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--warmup-handshakes");
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--warmup-handshakes", "19001"))
