@@ -84,6 +84,9 @@ public final class ServerSession implements EngineSession {
     @SuppressWarnings("rawtypes")
     private static final AtomicReferenceFieldUpdater<ServerSession, Set> TOPICS =
             AtomicReferenceFieldUpdater.newUpdater(ServerSession.class, Set.class, "topics");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<ServerSession, ConcurrentHashMap> REQUESTS =
+            AtomicReferenceFieldUpdater.newUpdater(ServerSession.class, ConcurrentHashMap.class, "requests");
     private static final AtomicLongFieldUpdater<ServerSession> QUEUED_SHARE =
             AtomicLongFieldUpdater.newUpdater(ServerSession.class, "queuedShare");
     private static final AtomicLongFieldUpdater<ServerSession> PENDING_SHARE =
@@ -117,7 +120,8 @@ public final class ServerSession implements EngineSession {
     final SerialExecutor callbacks;
     /** Immutable while small, swapped by compare-and-set; concurrent and changed in place once large ({@link CompactSets}). */
     private volatile Set<String> topics = Set.of();
-    private final ConcurrentHashMap<Long, CompletableFuture<Payload>> requests = new ConcurrentHashMap<>();
+    /** Server-to-client requests awaiting their reply; created by the first ({@link #requests()}). */
+    private volatile ConcurrentHashMap<Long, CompletableFuture<Payload>> requests;
     private volatile long requestIds;
     /**
      * Reliable messages lost to a full queue and not yet reported. While it is non-zero, every
@@ -162,8 +166,12 @@ public final class ServerSession implements EngineSession {
     // Cluster state (only with a broker; see Cluster).
     /** The SHA-256 of the resume token, which is all the broker keeps of it. */
     private final byte[] tokenHash;
-    /** Guards the feed fields below: the broker's delivery thread and a resume's completion meet here. */
-    private final Object feedLock = new Object();
+    /**
+     * Guards the feed fields below: the broker's delivery thread and a resume's completion meet
+     * here. Null without a cluster, as are {@link #held} and {@link #commits}: a session of a
+     * single node does not pay for them (about 180 bytes).
+     */
+    private final Object feedLock;
     private static final int FEED_HELD = 0;
     private static final int FEED_LIVE = 1;
     private static final int FEED_GONE = 2;
@@ -175,7 +183,7 @@ public final class ServerSession implements EngineSession {
      */
     private boolean rereadWanted;
     /** Entries held back while a claim or re-read is under way: (Outbound, position) pairs. */
-    private ArrayList<Object> held = new ArrayList<>();
+    private ArrayList<Object> held;
     /** The position of the last reliable entry queued. */
     private long feedPosition;
     /** The session left this node (another node claimed it, or its client must resume through the broker). */
@@ -183,7 +191,7 @@ public final class ServerSession implements EngineSession {
     /** Client messages whose handling the broker recorded (cluster: what a checkpoint records). */
     volatile long handledClientSeq;
     /** Cluster: processed client messages on their way to the broker. */
-    final CommitQueue commits = new CommitQueue();
+    final CommitQueue commits;
     /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
     private volatile long durableClientSeq;
     /**
@@ -210,6 +218,9 @@ public final class ServerSession implements EngineSession {
         this.token = token;
         this.principal = principal;
         this.tokenHash = hub.cluster == null ? null : Cluster.sha256(token);
+        this.feedLock = hub.cluster == null ? null : new Object();
+        this.held = hub.cluster == null ? null : new ArrayList<>();
+        this.commits = hub.cluster == null ? null : new CommitQueue();
         this.queue = new MpscChunkedUnpaddedArrayQueue<>(
                 Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
         this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
@@ -263,6 +274,16 @@ public final class ServerSession implements EngineSession {
         return event;
     }
 
+    /** The requests map, created by the first request: most sessions never make one. */
+    private ConcurrentHashMap<Long, CompletableFuture<Payload>> requests() {
+        ConcurrentHashMap<Long, CompletableFuture<Payload>> map = requests;
+        if (map == null) {
+            REQUESTS.compareAndSet(this, null, new ConcurrentHashMap<>());
+            map = requests;
+        }
+        return map;
+    }
+
     @Override
     public CompletableFuture<Payload> request(String event, Payload payload, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -271,20 +292,20 @@ public final class ServerSession implements EngineSession {
         }
         long rid = REQUEST_IDS.incrementAndGet(this);
         CompletableFuture<Payload> future = new CompletableFuture<>();
-        requests.put(rid, future);
+        requests().put(rid, future);
         SendResult result = hub.cluster != null
                 ? hub.cluster.send(this, checkEvent(event), Objects.requireNonNull(payload, "payload"), false, rid)
                 : enqueue(Outbound.reliable(protocol.encode(checkEvent(event),
                         Objects.requireNonNull(payload, "payload"), null), rid));
         if (result != SendResult.ENQUEUED) {
-            requests.remove(rid);
+            requests().remove(rid);
             future.completeExceptionally(new RequestException(
                     result == SendResult.CLOSED ? RequestException.CLOSED : RequestException.OVERFLOW,
                     "request '" + event + "' not sent: " + result));
             return future;
         }
         HashedWheelTimer.Timeout t = hub.timer.schedule(() -> {
-            CompletableFuture<Payload> f = requests.remove(rid);
+            CompletableFuture<Payload> f = requests().remove(rid);
             if (f != null) {
                 hub.runOnHandlerPool(() -> f.completeExceptionally(new RequestException(
                         RequestException.TIMEOUT, "no reply to '" + event + "' within " + timeout)));
@@ -696,7 +717,8 @@ public final class ServerSession implements EngineSession {
     }
 
     private void onReply(InboundFrame.Reply r) {
-        CompletableFuture<Payload> future = requests.remove(r.requestId());
+        ConcurrentHashMap<Long, CompletableFuture<Payload>> waiting = requests;
+        CompletableFuture<Payload> future = waiting == null ? null : waiting.remove(r.requestId());
         if (future == null) {
             return; // timed out already, or a reply to a request of an earlier incarnation
         }
@@ -1010,8 +1032,11 @@ public final class ServerSession implements EngineSession {
             hub.cluster.ended(this);
         }
         RequestException failure = new RequestException(RequestException.CLOSED, "session closed: " + reason);
-        requests.values().forEach(f -> hub.runOnHandlerPool(() -> f.completeExceptionally(failure)));
-        requests.clear();
+        ConcurrentHashMap<Long, CompletableFuture<Payload>> waiting = requests;
+        if (waiting != null) {
+            waiting.values().forEach(f -> hub.runOnHandlerPool(() -> f.completeExceptionally(failure)));
+            waiting.clear();
+        }
         callbacks.execute(() -> hub.guard("handler.onClose", () -> handler.onClose(this, code, reason)));
     }
 
@@ -1131,6 +1156,9 @@ public final class ServerSession implements EngineSession {
     /** Stops taking entries from the broker: the session left this node. Any thread. */
     void leave() {
         migrated = true;
+        if (feedLock == null) {
+            return; // no cluster: no feed
+        }
         synchronized (feedLock) {
             feedState = FEED_GONE;
             held = null;

@@ -48,9 +48,8 @@ public final class TokenBucket {
     /**
      * Takes one token now if there is one, or else the next one not yet promised, if it comes
      * within {@code maxWaitNanos}: the bucket goes into debt, and each later reservation waits
-     * a further {@code 1 / ratePerSecond}. Over any interval the tokens taken and reserved never
-     * exceed what {@link #tryTake} alone would have handed out over the same interval plus the
-     * waits.
+     * a further {@code 1 / ratePerSecond}. Tokens still come no faster than the rate (after the
+     * burst); a reservation only says when its token comes.
      *
      * @param nowNanos     now, by {@link System#nanoTime()}
      * @param maxWaitNanos the longest wait the caller accepts; zero behaves as {@link #tryTake}
