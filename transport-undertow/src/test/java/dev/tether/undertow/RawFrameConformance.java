@@ -630,6 +630,30 @@ abstract class RawFrameConformance {
     }
 
     @Test
+    @DisplayName("§7.1.7 frame that stops half-way → 1002, then the socket ends at once, not at the close timeout")
+    void aFrameThatStopsHalfWayEndsTheSocketWithoutWaitingForACloseThatCannotBeParsed() throws Exception {
+        try (RawWebSocket raw = openWithSession()) {
+            // A text frame of 100 bytes, masked with a key chosen so that the close frame below,
+            // read as this frame's payload from offset 44 on, is valid UTF-8: the server cannot
+            // tell it from payload, and must not wait for it (it did, for the whole close timeout).
+            byte[] mask = {(byte) 0x88, (byte) 0x82, 0, 0};
+            ByteBuffer frame = ByteBuffer.allocate(6 + 44).put((byte) 0x81).put((byte) (0x80 | 100)).put(mask);
+            for (int i = 0; i < 44; i++) {
+                frame.put((byte) ('a' ^ mask[i & 3]));
+            }
+            raw.sendRaw(frame.array());
+            assertThat(raw.readClose().closeCode()).isEqualTo(CloseCodes.PROTOCOL_ERROR);
+            long closed = System.nanoTime();
+            // Our answer, close 1002 masked with {0x41, 0xC3, 0x08, 0x82}: under the text frame's
+            // mask it reads 00 00 41 C3 80 00 42 29, valid UTF-8.
+            raw.sendRaw(new byte[] {(byte) 0x88, (byte) 0x82, 0x41, (byte) 0xC3, 0x08, (byte) 0x82, 0x42, 0x29});
+            assertThat(raw.awaitEndOfStream()).isTrue();
+            assertThat(millisSince(closed)).as("the socket ended long before the close timeout")
+                    .isLessThan(TetherUndertowConfig.DEFAULT_CLOSE_TIMEOUT.toMillis() / 2);
+        }
+    }
+
+    @Test
     @DisplayName("§7.1.7 message of endless empty fragments (no size ever) → 1002 at the read deadline")
     void endlessEmptyFragmentsAreClosedAtTheDeadline() throws Exception {
         try (RawWebSocket raw = openWithSession()) {

@@ -151,6 +151,8 @@ final class RawWebSocket implements AutoCloseable {
         private final Socket socket;
         private final InputStream in;
         private final String key;
+        /** The answer's head once {@link #response()} read it; {@link #upgraded()} takes it from here. */
+        private HttpHead head;
 
         private PendingUpgrade(Socket socket, String key) throws IOException {
             this.socket = socket;
@@ -166,7 +168,7 @@ final class RawWebSocket implements AutoCloseable {
 
         /** Waits for the answer and returns it, with the body if it has a {@code Content-Length}. */
         HttpHead response() throws IOException {
-            HttpHead head = readHead(in);
+            head = readHead(in);
             String length = head.header("Content-Length");
             if (length == null) {
                 return head;
@@ -180,7 +182,7 @@ final class RawWebSocket implements AutoCloseable {
          * returns the WebSocket.
          */
         RawWebSocket upgraded() throws IOException {
-            HttpHead head = readHead(in);
+            HttpHead head = this.head != null ? this.head : readHead(in);
             if (head.status() != 101) {
                 throw new IOException("expected 101, got " + head.status() + " " + head.headers());
             }

@@ -116,6 +116,14 @@ final class FrameReader {
         return !inFrame && !inMessage && headerBytes == 0;
     }
 
+    /**
+     * Whether a frame is partly read (its header or its payload): the next bytes can only be
+     * that frame's, so a control frame the peer sends now cannot be told from its payload.
+     */
+    boolean inFrame() {
+        return inFrame || headerBytes > 0;
+    }
+
     /** How many times the reader came back to {@link #idle()} after a frame; grows with every message. */
     long boundaries() {
         return boundaries;

@@ -581,6 +581,10 @@ public final class UndertowConnection implements TransportConnection {
         if (leftMs > 0) {
             armReadDeadline(leftMs); // the message that began the wait completed; this one began later
         } else if (CLOSE_REQUESTED.compareAndSet(this, false, true)) {
+            // Stuck inside a frame, the peer's answer to our close would be read as that frame's
+            // payload: no close frame can come, so end our side once ours is out (halfClose),
+            // rather than waiting out the close timeout.
+            readBroken = reader.inFrame();
             closeLocally(CloseCodes.PROTOCOL_ERROR, "message not completed in time");
         }
     }
