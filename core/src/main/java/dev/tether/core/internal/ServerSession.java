@@ -292,20 +292,21 @@ public final class ServerSession implements EngineSession {
         }
         long rid = REQUEST_IDS.incrementAndGet(this);
         CompletableFuture<Payload> future = new CompletableFuture<>();
-        requests().put(rid, future);
+        ConcurrentHashMap<Long, CompletableFuture<Payload>> waiting = requests();
+        waiting.put(rid, future);
         SendResult result = hub.cluster != null
                 ? hub.cluster.send(this, checkEvent(event), Objects.requireNonNull(payload, "payload"), false, rid)
                 : enqueue(Outbound.reliable(protocol.encode(checkEvent(event),
                         Objects.requireNonNull(payload, "payload"), null), rid));
         if (result != SendResult.ENQUEUED) {
-            requests().remove(rid);
+            waiting.remove(rid);
             future.completeExceptionally(new RequestException(
                     result == SendResult.CLOSED ? RequestException.CLOSED : RequestException.OVERFLOW,
                     "request '" + event + "' not sent: " + result));
             return future;
         }
         HashedWheelTimer.Timeout t = hub.timer.schedule(() -> {
-            CompletableFuture<Payload> f = requests().remove(rid);
+            CompletableFuture<Payload> f = waiting.remove(rid);
             if (f != null) {
                 hub.runOnHandlerPool(() -> f.completeExceptionally(new RequestException(
                         RequestException.TIMEOUT, "no reply to '" + event + "' within " + timeout)));
