@@ -980,7 +980,10 @@ public final class ServerSession implements EngineSession {
 
     // Guarded by this.
     private void scheduleExpiry() {
-        if (closed || expiry != null) {
+        // A closed hub ends the sessions it holds (under their locks, so not between this check
+        // and the schedule) and then closes its timer; one it no longer holds (a cluster session
+        // given up here) has nothing left to expire in.
+        if (closed || expiry != null || hub.isClosed()) {
             return;
         }
         expiry = hub.timer.schedule(this::expire, config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
