@@ -21,7 +21,9 @@ import java.util.List;
  * {@code benchmarks/socketio-peer/server.js}.
  * Connection state recovery is on (a client that reconnects within two minutes gets what it
  * missed); {@code maxPayload} is 1 MB as Socket.IO's default; nothing is logged per message.
- * Environment: {@code PORT} (default 3000), {@code HOST} (default 0.0.0.0). Engine.IO path
+ * Environment: {@code PORT} (default 3000), {@code HOST} (default 0.0.0.0),
+ * {@code TETHER_HANDLERS_ON_IO_THREAD=1} (the event handlers, which never block, run on the I/O
+ * thread, as netty-socketio's listeners do; default: on the hub's handler pool). Engine.IO path
  * {@code /socket.io/}. Stops cleanly on SIGTERM or Ctrl-C.
  *
  * <p>Run it with {@code examples/run socketio-seed}.
@@ -50,8 +52,19 @@ public final class SocketIoSeedServer implements AutoCloseable {
      * the room, then acks.
      */
     public static SocketIoSeedServer start(String host, int port, boolean broadcast) {
-        Tether tether = Tether.create(TetherConfig.builder().maxMessageBytes(MAX_PAYLOAD_BYTES).build(),
-                new SessionHandler() { });
+        return start(host, port, broadcast, false);
+    }
+
+    /**
+     * As {@link #start(String, int, boolean)}; with {@code handlersOnIoThread} the event handlers run
+     * on the connection's I/O thread instead of the hub's handler pool (they never block).
+     */
+    public static SocketIoSeedServer start(String host, int port, boolean broadcast, boolean handlersOnIoThread) {
+        TetherConfig.Builder config = TetherConfig.builder().maxMessageBytes(MAX_PAYLOAD_BYTES);
+        if (handlersOnIoThread) {
+            config.handlerExecutor(Runnable::run);
+        }
+        Tether tether = Tether.create(config.build(), new SessionHandler() { });
         SocketIo io = SocketIo.create(tether, SocketIoConfig.builder().connectionStateRecovery(true).build());
         io.on("connection", socket -> {
             socket.on("message", (args, ack) -> socket.emit("response", "Message received!"));
@@ -102,7 +115,8 @@ public final class SocketIoSeedServer implements AutoCloseable {
         String host = System.getenv().getOrDefault("HOST", TetherUndertowConfig.DEFAULT_HOST);
         boolean broadcast = "broadcast".equalsIgnoreCase(System.getenv().getOrDefault("MODE", "default"))
                 || Arrays.asList(args).contains("--broadcast");
-        SocketIoSeedServer server = Startup.orExit(() -> start(host, port, broadcast));
+        boolean inline = "1".equals(System.getenv("TETHER_HANDLERS_ON_IO_THREAD"));
+        SocketIoSeedServer server = Startup.orExit(() -> start(host, port, broadcast, inline));
         ShutdownLogManager.addShutdownHook("tether-shutdown", server::close);
         System.out.println("Tether Socket.IO server listening on http://" + host + ":" + server.port() + "/socket.io/");
     }

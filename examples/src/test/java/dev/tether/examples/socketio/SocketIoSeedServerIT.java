@@ -12,13 +12,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The seed example answers a stock {@code socket.io-client} (the one pinned for the transport's
  * tests, driven by its {@code driver.js}, with its default options: long-polling, then the
  * upgrade to WebSocket) exactly as the seed's Node server: {@code message} gets {@code response}
- * with {@code "Message received!"}.
+ * with {@code "Message received!"}, with its handlers on the hub's handler pool (the default) and on
+ * the I/O thread ({@code TETHER_HANDLERS_ON_IO_THREAD=1}, the benchmarks' netty-socketio-like setting).
  */
 class SocketIoSeedServerIT {
 
@@ -27,10 +29,11 @@ class SocketIoSeedServerIT {
     private static final Path NODE_DIR = Path.of("target", "node-socketio-client").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Test
-    void stockClientGetsMessageReceived() throws Exception {
+    @ParameterizedTest(name = "handlers on the I/O thread: {0}")
+    @ValueSource(booleans = {false, true})
+    void stockClientGetsMessageReceived(boolean handlersOnIoThread) throws Exception {
         installClient();
-        try (SocketIoSeedServer server = SocketIoSeedServer.start("127.0.0.1", 0)) {
+        try (SocketIoSeedServer server = SocketIoSeedServer.start("127.0.0.1", 0, false, handlersOnIoThread)) {
             Process node = new ProcessBuilder("node", "driver.js", "http://127.0.0.1:" + server.port(), "1",
                     "{\"reconnection\":false}").directory(NODE_DIR.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             try {
