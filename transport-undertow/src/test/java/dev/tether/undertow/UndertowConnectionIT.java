@@ -418,6 +418,43 @@ class UndertowConnectionIT {
         }
     }
 
+    /**
+     * The idle timeout is swept per I/O thread, not timed per connection: a connection that keeps
+     * sending outlives several timeouts while a silent one beside it is closed, and it is closed
+     * in its turn once it falls silent.
+     */
+    @Test
+    void onlyConnectionsIdleForTheTimeoutAreClosed() throws Exception {
+        server.close();
+        tether = new RecordingTether(TetherConfig.builder()
+                .heartbeatInterval(Duration.ofMillis(400))
+                .heartbeatTimeout(Duration.ofMillis(200))
+                .build());
+        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
+                .idleTimeout(Duration.ofMillis(500)).build());
+        try (RawWebSocket active = RawWebSocket.connect(server.address(), "/tether")) {
+            RecordingTether.Attached open = attached();
+            try (RawWebSocket silent = RawWebSocket.connect(server.address(), "/tether")) {
+                RecordingTether.Attached closed = attached();
+                long start = System.nanoTime();
+                // Three timeouts of traffic, a frame every 100 ms (the load, not a synchronisation).
+                for (int i = 0; i < 15; i++) {
+                    active.sendText("tick " + i);
+                    Thread.sleep(100);
+                }
+                long activeForMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertThat(silent.readCloseCode()).isEqualTo(1001);
+                silent.sendClose(1001, "");
+                assertThat(closed.nextClose(WAIT)).isEqualTo(1001);
+                assertThat(activeForMs).isGreaterThanOrEqualTo(1_500);
+                assertThat(open.closes).as("the connection that kept sending").isEmpty();
+                assertThat(open.nextFrame(WAIT)).isEqualTo("text:tick 0");
+            }
+            assertThat(active.readCloseCode()).isEqualTo(1001);
+            assertThat(open.nextClose(WAIT)).isEqualTo(1001);
+        }
+    }
+
     @Test
     void upgradedConnectionOutlivesTheHandshakeTimeouts() throws Exception {
         start(TetherUndertowConfig.builder().host("127.0.0.1").port(0)

@@ -6,7 +6,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
-import org.jctools.queues.unpadded.MpscUnboundedUnpaddedArrayQueue;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * Runs the tasks of one session one at a time, in submission order, on a shared pool, and
@@ -32,13 +32,6 @@ public final class SerialExecutor implements Executor {
     /** Long enough to amortise a pool hand-off, short enough to keep sessions fair. */
     private static final int BATCH = 64;
 
-    /**
-     * Per-session queue, so start small; it grows in chunks of this size. Unpadded: one exists
-     * per session, and the padded variant's false-sharing guard costs about half a kilobyte per
-     * idle connection for a queue that rarely holds more than a few tasks.
-     */
-    private static final int QUEUE_CHUNK_SIZE = 16;
-
     // The pending count and the backpressure phase share one long so that deciding a transition
     // and observing the count that justifies it is a single atomic step.
     private static final long COUNT_MASK = 0xFFFF_FFFFL;
@@ -54,6 +47,8 @@ public final class SerialExecutor implements Executor {
             AtomicLongFieldUpdater.newUpdater(SerialExecutor.class, "state");
     private static final AtomicIntegerFieldUpdater<SerialExecutor> SCHEDULED =
             AtomicIntegerFieldUpdater.newUpdater(SerialExecutor.class, "scheduled");
+    private static final AtomicReferenceFieldUpdater<SerialExecutor, Node> TAIL =
+            AtomicReferenceFieldUpdater.newUpdater(SerialExecutor.class, Node.class, "tail");
 
     private final Executor pool;
     private final int highWater;
@@ -61,8 +56,15 @@ public final class SerialExecutor implements Executor {
     private final Runnable onSaturated;
     private final Runnable onDrained;
     private final ErrorHandler errors;
-    private final MpscUnboundedUnpaddedArrayQueue<Runnable> queue =
-            new MpscUnboundedUnpaddedArrayQueue<>(QUEUE_CHUNK_SIZE);
+    /*
+     * The tasks: an intrusive multi-producer, single-consumer linked queue (Vyukov's). One
+     * executor exists per session and most sessions are idle, so an empty queue is one 24-byte
+     * node rather than an array queue and its first chunk (about 150 bytes); a task costs one node.
+     * head: the consumer's (the drain's) last node taken, whose task is already gone; tail: the
+     * node producers append after, swapped by each offer.
+     */
+    private Node head = new Node(null);
+    private volatile Node tail = head;
     private final Runnable drainTask = this::drain;
 
     private volatile long state;
@@ -119,7 +121,7 @@ public final class SerialExecutor implements Executor {
             }
             s = state;
         }
-        queue.offer(task);
+        offer(task);
         trySchedule();
         if (saturating) {
             signalSaturated();
@@ -155,7 +157,7 @@ public final class SerialExecutor implements Executor {
 
     private void drain() {
         Runnable task;
-        for (int i = 0; i < BATCH && (task = queue.poll()) != null; i++) {
+        for (int i = 0; i < BATCH && (task = poll()) != null; i++) {
             try {
                 task.run();
             } catch (Throwable error) {
@@ -169,8 +171,56 @@ public final class SerialExecutor implements Executor {
         signalDrainedIfDue();
         scheduled = 0;
         // Re-check after clearing the flag: a submitter that saw it set relied on this pass.
-        if (!queue.isEmpty() || drainedDue(state)) {
+        if (!isEmpty() || drainedDue(state)) {
             trySchedule();
+        }
+    }
+
+    /** Any thread. The swap orders producers; the link makes the task visible to the consumer. */
+    private void offer(Runnable task) {
+        Node node = new Node(task);
+        TAIL.getAndSet(this, node).next = node;
+    }
+
+    /**
+     * The drain's thread only. Waits out a producer between its swap and its link (a few
+     * instructions), as JCTools' {@code poll} does, so that a task counted as queued is never
+     * reported missing.
+     */
+    private Runnable poll() {
+        Node next = head.next;
+        if (next == null) {
+            if (tail == head) {
+                return null;
+            }
+            while ((next = head.next) == null) {
+                Thread.onSpinWait();
+            }
+        }
+        Node taken = head;
+        head = next;
+        // A node that outlives a young collection must not keep the ones after it alive (GC
+        // nepotism): the spent head points to itself, as JCTools' linked queues do.
+        Node.NEXT.lazySet(taken, taken);
+        Runnable task = next.task;
+        next.task = null; // the node stays as head: let the task go
+        return task;
+    }
+
+    /** The drain's thread only. */
+    private boolean isEmpty() {
+        return tail == head;
+    }
+
+    private static final class Node {
+        static final AtomicReferenceFieldUpdater<Node, Node> NEXT =
+                AtomicReferenceFieldUpdater.newUpdater(Node.class, Node.class, "next");
+
+        Runnable task;
+        volatile Node next;
+
+        Node(Runnable task) {
+            this.task = task;
         }
     }
 

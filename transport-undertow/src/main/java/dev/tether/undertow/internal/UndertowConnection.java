@@ -150,7 +150,9 @@ public final class UndertowConnection implements TransportConnection {
     private XnioExecutor.Key readDeadline;
 
     private long lastActivityNs;
-    private XnioExecutor.Key idleTimer;
+    /** This I/O thread's connections, for the idle sweep ({@link IoThreadBuffers#watchIdle}). */
+    UndertowConnection idlePrev;
+    UndertowConnection idleNext;
 
     /** A close frame was sent or is queued: no more frames go out. */
     private boolean closing;
@@ -201,7 +203,7 @@ public final class UndertowConnection implements TransportConnection {
         // merges a new listener with the one set before (it does not replace it).
         socket.setCloseListener(closed -> connection.socketClosed());
         connection.lastActivityNs = System.nanoTime();
-        connection.armIdleTimer(settings.idleTimeoutMs());
+        connection.buffers.watchIdle(connection, connection.ioThread, settings.idleTimeoutMs());
         ConnectionListener listener;
         try {
             listener = connector.apply(connection, credentials);
@@ -779,23 +781,10 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
-    private void armIdleTimer(long delayMs) {
-        try {
-            idleTimer = ioThread.executeAfter(this::idleCheck, Math.max(1, delayMs), TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-            idleTimer = null;
-        }
-    }
-
-    private void idleCheck() {
-        idleTimer = null;
-        if (socketEnded || closing) {
-            return;
-        }
-        long idleMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActivityNs);
-        if (idleMs < settings.idleTimeoutMs()) {
-            armIdleTimer(settings.idleTimeoutMs() - idleMs);
-        } else if (CLOSE_REQUESTED.compareAndSet(this, false, true)) {
+    /** The idle sweep's look at this connection (its I/O thread): closes it once idle for its timeout. */
+    void idleCheck(long nowNs) {
+        if (!socketEnded && !closing && TimeUnit.NANOSECONDS.toMillis(nowNs - lastActivityNs) >= settings.idleTimeoutMs()
+                && CLOSE_REQUESTED.compareAndSet(this, false, true)) {
             closeLocally(CloseCodes.GOING_AWAY, "");
         }
     }
@@ -816,8 +805,8 @@ public final class UndertowConnection implements TransportConnection {
         socketGone = true;
         socketEnded = true;
         openConnections.remove(this);
+        buffers.unwatchIdle(this);
         closeTimer = cancel(closeTimer);
-        idleTimer = cancel(idleTimer);
         readDeadline = cancel(readDeadline);
         closing = true;
         if (buffers.writer == this) {
