@@ -157,7 +157,7 @@ final class Cluster implements BrokerListener {
 
     /** Queues {@code done} for the session's next commit; false (and the session leaves) if too much waits. */
     private boolean enqueue(ServerSession session, long clientSeq, CommitQueue.Collected done) {
-        if (session.commits.add(clientSeq, done)) {
+        if (session.clusterState.commits.add(clientSeq, done)) {
             return true;
         }
         BrokerException overloaded = new BrokerException(BrokerException.OVERLOADED,
@@ -173,12 +173,12 @@ final class Cluster implements BrokerListener {
      * client resends them where it resumes); its subscription changes still go to the broker.
      */
     void left(ServerSession session) {
-        session.commits.abandonClientMessages(session.id());
+        session.clusterState.commits.abandonClientMessages(session.id());
         commitNext(session);
     }
 
     private void commitNext(ServerSession session) {
-        CommitQueue.Batch batch = session.commits.next();
+        CommitQueue.Batch batch = session.clusterState.commits.next();
         if (batch != null) {
             commit(session, batch, COMMIT_RETRY_FIRST_MS);
         }
@@ -188,10 +188,10 @@ final class Cluster implements BrokerListener {
         broker.commit(session.id(), batch.clientSeq(), batch.effects()).whenComplete((v, error) -> {
             if (error == null) {
                 if (batch.ofClientMessages()) {
-                    session.handledClientSeq = batch.clientSeq();
+                    session.clusterState.handledClientSeq = batch.clientSeq();
                     session.clientSeqDurable(batch.clientSeq());
                 }
-                session.commits.done();
+                session.clusterState.commits.done();
                 batch.committed();
                 commitNext(session);
                 return;
@@ -205,8 +205,8 @@ final class Cluster implements BrokerListener {
                 } else {
                     batch.failed(cause);
                 }
-                session.commits.done();
-                session.commits.failWaiting(cause);
+                session.clusterState.commits.done();
+                session.clusterState.commits.failWaiting(cause);
                 if (!hub.isClosed() && code.equals(BrokerException.NO_SESSION) && !session.isClosed()) {
                     // The cluster has no record of a session still attached here (Redis lost it
                     // in a restart without persistence): nothing it does can be recorded any more.
@@ -222,8 +222,8 @@ final class Cluster implements BrokerListener {
                 // Not acknowledged: the client resends it where it resumes. Subscription changes
                 // made outside handlers still go to the broker, wherever the session is.
                 batch.abandoned(session.id());
-                session.commits.done();
-                session.commits.abandonClientMessages(session.id());
+                session.clusterState.commits.done();
+                session.clusterState.commits.abandonClientMessages(session.id());
                 commitNext(session);
                 return;
             }
@@ -338,7 +338,7 @@ final class Cluster implements BrokerListener {
 
     /** The caller holds the session's one checkpoint slot. */
     private void checkpointWhenDue(ServerSession session) {
-        long wait = session.nextCheckpointNanos - System.nanoTime();
+        long wait = session.clusterState.nextCheckpointNanos - System.nanoTime();
         if (wait <= 0 || farAhead(session)) {
             writeCheckpoint(session);
             return;
@@ -356,14 +356,14 @@ final class Cluster implements BrokerListener {
      * place: a client an eighth of the replay buffer past the last checkpoint gets the next at once.
      */
     private boolean farAhead(ServerSession session) {
-        return session.ackedForCheckpoint.seq() - session.checkpointedSeq >= Math.max(1, hub.config.replayBufferMessages() / 8);
+        return session.clusterState.ackedForCheckpoint.seq() - session.clusterState.checkpointedSeq >= Math.max(1, hub.config.replayBufferMessages() / 8);
     }
 
     private void writeCheckpoint(ServerSession session) {
-        ServerSession.FeedMark acked = session.ackedForCheckpoint;
-        long clientSeq = session.handledClientSeq;
-        session.checkpointedSeq = acked.seq();
-        session.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
+        ServerSession.FeedMark acked = session.clusterState.ackedForCheckpoint;
+        long clientSeq = session.clusterState.handledClientSeq;
+        session.clusterState.checkpointedSeq = acked.seq();
+        session.clusterState.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
         checkpoints.add(new Broker.Checkpoint(session.id(), acked.seq(), acked.position(), clientSeq)).whenComplete((known, error) -> {
             if (error == null && known) {
                 session.clientSeqDurable(clientSeq); // a failure was reported once for its whole batch

@@ -77,10 +77,6 @@ public final class ServerSession implements EngineSession {
             AtomicLongFieldUpdater.newUpdater(ServerSession.class, "requestIds");
     private static final AtomicLongFieldUpdater<ServerSession> OVERFLOWED =
             AtomicLongFieldUpdater.newUpdater(ServerSession.class, "overflowed");
-    private static final AtomicIntegerFieldUpdater<ServerSession> CHECKPOINT_WAITING =
-            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointWaiting");
-    private static final AtomicIntegerFieldUpdater<ServerSession> CHECKPOINT_STATE =
-            AtomicIntegerFieldUpdater.newUpdater(ServerSession.class, "checkpointState");
     @SuppressWarnings("rawtypes")
     private static final AtomicReferenceFieldUpdater<ServerSession, Set> TOPICS =
             AtomicReferenceFieldUpdater.newUpdater(ServerSession.class, Set.class, "topics");
@@ -163,49 +159,64 @@ public final class ServerSession implements EngineSession {
     private long lastClientSeq;
     private long clientSeqAcked;
 
-    // Cluster state (only with a broker; see Cluster).
-    /** The SHA-256 of the resume token, which is all the broker keeps of it. */
-    private final byte[] tokenHash;
-    /**
-     * Guards the feed fields below: the broker's delivery thread and a resume's completion meet
-     * here. Null without a cluster, as are {@link #held} and {@link #commits}: a session of a
-     * single node does not pay for them (about 180 bytes).
-     */
-    private final Object feedLock;
     private static final int FEED_HELD = 0;
     private static final int FEED_LIVE = 1;
     private static final int FEED_GONE = 2;
-    private int feedState = FEED_HELD;
-    /**
-     * The broker's stream was interrupted while the feed was held (its create, claim or re-read
-     * under way): what came live meanwhile, markers included, may be missing, so the feed is
-     * read again once live. Guarded by feedLock.
-     */
-    private boolean rereadWanted;
-    /** Entries held back while a claim or re-read is under way: (Outbound, position) pairs. */
-    private ArrayList<Object> held;
-    /** The position of the last reliable entry queued. */
-    private long feedPosition;
     /** The session left this node (another node claimed it, or its client must resume through the broker). */
     volatile boolean migrated;
-    /** Client messages whose handling the broker recorded (cluster: what a checkpoint records). */
-    volatile long handledClientSeq;
-    /** Cluster: processed client messages on their way to the broker. */
-    final CommitQueue commits;
-    /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
-    private volatile long durableClientSeq;
     /**
-     * The newest acknowledgement to record: the client's seq and the position of that entry, one
-     * value so that a checkpoint never pairs a seq with another entry's position. Ack-less
-     * sessions record what left their replay buffer instead (see {@link #evictToFit}).
+     * What only a clustered session needs (see {@link ClusterState}); null on a single node, whose
+     * sessions do not pay for it (about 250 bytes with the feed's list and commit queue).
      */
-    volatile FeedMark ackedForCheckpoint = FeedMark.START;
-    /** The seq of the last checkpoint written, and when the next may be (cluster; see Cluster#checkpoint). */
-    volatile long checkpointedSeq;
-    volatile long nextCheckpointNanos = System.nanoTime();
-    /** A checkpoint holds the slot and waits for its time. */
-    private volatile int checkpointWaiting;
-    private volatile int checkpointState;
+    final ClusterState clusterState;
+
+    /**
+     * A clustered session's feed from the broker and what its checkpoints record. The object is
+     * also the feed's lock: the broker's delivery thread and a resume's completion meet on it.
+     */
+    static final class ClusterState {
+        private static final AtomicIntegerFieldUpdater<ClusterState> CHECKPOINT_WAITING =
+                AtomicIntegerFieldUpdater.newUpdater(ClusterState.class, "checkpointWaiting");
+        private static final AtomicIntegerFieldUpdater<ClusterState> CHECKPOINT_STATE =
+                AtomicIntegerFieldUpdater.newUpdater(ClusterState.class, "checkpointState");
+
+        /** The SHA-256 of the resume token, which is all the broker keeps of it. */
+        private final byte[] tokenHash;
+        /** Guarded by this. */
+        private int feedState = FEED_HELD;
+        /**
+         * The broker's stream was interrupted while the feed was held (its create, claim or
+         * re-read under way): what came live meanwhile, markers included, may be missing, so the
+         * feed is read again once live. Guarded by this.
+         */
+        private boolean rereadWanted;
+        /** Entries held back while a claim or re-read is under way: (Outbound, position) pairs. Guarded by this. */
+        private ArrayList<Object> held = new ArrayList<>();
+        /** The position of the last reliable entry queued. Guarded by this. */
+        private long feedPosition;
+        /** Client messages whose handling the broker recorded (what a checkpoint records). */
+        volatile long handledClientSeq;
+        /** Processed client messages on their way to the broker. */
+        final CommitQueue commits = new CommitQueue();
+        /** The client sequence number the broker has recorded: acknowledged to the client up to here. */
+        private volatile long durableClientSeq;
+        /**
+         * The newest acknowledgement to record: the client's seq and the position of that entry,
+         * one value so that a checkpoint never pairs a seq with another entry's position. Ack-less
+         * sessions record what left their replay buffer instead (see {@link ServerSession#evictToFit}).
+         */
+        volatile FeedMark ackedForCheckpoint = FeedMark.START;
+        /** The seq of the last checkpoint written, and when the next may be (see Cluster#checkpoint). */
+        volatile long checkpointedSeq;
+        volatile long nextCheckpointNanos = System.nanoTime();
+        /** A checkpoint holds the slot and waits for its time. */
+        private volatile int checkpointWaiting;
+        private volatile int checkpointState;
+
+        ClusterState(String token) {
+            this.tokenHash = Cluster.sha256(token);
+        }
+    }
 
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
                   SessionHandler handler, boolean ackless) {
@@ -217,10 +228,7 @@ public final class ServerSession implements EngineSession {
         this.id = id;
         this.token = token;
         this.principal = principal;
-        this.tokenHash = hub.cluster == null ? null : Cluster.sha256(token);
-        this.feedLock = hub.cluster == null ? null : new Object();
-        this.held = hub.cluster == null ? null : new ArrayList<>();
-        this.commits = hub.cluster == null ? null : new CommitQueue();
+        this.clusterState = hub.cluster == null ? null : new ClusterState(token);
         this.queue = new MpscChunkedUnpaddedArrayQueue<>(
                 Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
         this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
@@ -567,8 +575,8 @@ public final class ServerSession implements EngineSession {
             ackedSeq = replay.evictOldest();
         }
         if (hub.cluster != null && evicted instanceof Outbound o
-                && ackedSeq - ackedForCheckpoint.seq() >= Math.max(1, config.replayBufferMessages() / 8)) {
-            ackedForCheckpoint = new FeedMark(ackedSeq, o.position);
+                && ackedSeq - clusterState.ackedForCheckpoint.seq() >= Math.max(1, config.replayBufferMessages() / 8)) {
+            clusterState.ackedForCheckpoint = new FeedMark(ackedSeq, o.position);
             hub.cluster.checkpoint(this);
         }
     }
@@ -703,7 +711,7 @@ public final class ServerSession implements EngineSession {
 
     private void release(long seq) {
         if (hub.cluster != null && seq > ackedSeq && replay.entryAt(seq) instanceof Outbound o) {
-            ackedForCheckpoint = new FeedMark(seq, o.position);
+            clusterState.ackedForCheckpoint = new FeedMark(seq, o.position);
             hub.cluster.checkpoint(this);
         }
         int released = replay.release(seq);
@@ -776,7 +784,7 @@ public final class ServerSession implements EngineSession {
 
     /** Clustered, only what the broker recorded is acknowledged: a resume elsewhere must not run it twice. */
     private long ackableClientSeq() {
-        return hub.cluster == null ? lastClientSeq : Math.min(lastClientSeq, durableClientSeq);
+        return hub.cluster == null ? lastClientSeq : Math.min(lastClientSeq, clusterState.durableClientSeq);
     }
 
     private void suspendReads() {
@@ -1062,16 +1070,16 @@ public final class ServerSession implements EngineSession {
 
     /** The SHA-256 of the resume token (cluster only). */
     byte[] tokenHash() {
-        return tokenHash;
+        return clusterState.tokenHash;
     }
 
     /** A topic entry from the broker (delivery thread), already encoded for this session's protocol. */
     void feedTopic(Outbound item, long position) {
-        synchronized (feedLock) {
-            if (feedState == FEED_HELD) {
-                held.add(item);
-                held.add(position);
-            } else if (feedState == FEED_LIVE) {
+        synchronized (clusterState) {
+            if (clusterState.feedState == FEED_HELD) {
+                clusterState.held.add(item);
+                clusterState.held.add(position);
+            } else if (clusterState.feedState == FEED_LIVE) {
                 feedLive(item, position);
             }
         }
@@ -1085,16 +1093,16 @@ public final class ServerSession implements EngineSession {
         feedTopic(item, position);
     }
 
-    // Guarded by feedLock.
+    // Guarded by clusterState.
     private void feedLive(Outbound item, long position) {
         if (item.kind != Outbound.RELIABLE) {
             enqueue(item);
             return;
         }
-        if (position <= feedPosition) {
+        if (position <= clusterState.feedPosition) {
             return; // seen already: a re-read overlapping the live stream
         }
-        feedPosition = position;
+        clusterState.feedPosition = position;
         if (closed || migrated) {
             return;
         }
@@ -1102,8 +1110,8 @@ public final class ServerSession implements EngineSession {
         if (!queue.offer(item)) {
             addQueued(-1);
             // Numbering must stay the broker's: no gap of our own. The client resumes from the broker.
-            feedState = FEED_GONE;
-            held = null;
+            clusterState.feedState = FEED_GONE;
+            clusterState.held = null;
             hub.cluster.overflowed(this);
             return;
         }
@@ -1117,14 +1125,14 @@ public final class ServerSession implements EngineSession {
      * @return the position the re-read starts after, or -1 if the feed is not live
      */
     long holdFeed() {
-        synchronized (feedLock) {
-            if (feedState != FEED_LIVE) {
-                rereadWanted |= feedState == FEED_HELD;
+        synchronized (clusterState) {
+            if (clusterState.feedState != FEED_LIVE) {
+                clusterState.rereadWanted |= clusterState.feedState == FEED_HELD;
                 return -1;
             }
-            feedState = FEED_HELD;
-            held = new ArrayList<>();
-            return feedPosition;
+            clusterState.feedState = FEED_HELD;
+            clusterState.held = new ArrayList<>();
+            return clusterState.feedPosition;
         }
     }
 
@@ -1135,20 +1143,20 @@ public final class ServerSession implements EngineSession {
     void goLive(long position, List<dev.tether.core.spi.Feed.Entry> entries) {
         List<Outbound> items = entries == null ? List.of() : Cluster.encode(this, entries);
         boolean reread;
-        synchronized (feedLock) {
-            if (feedState != FEED_HELD) {
+        synchronized (clusterState) {
+            if (clusterState.feedState != FEED_HELD) {
                 return;
             }
-            feedState = FEED_LIVE;
-            reread = rereadWanted;
-            rereadWanted = false;
+            clusterState.feedState = FEED_LIVE;
+            reread = clusterState.rereadWanted;
+            clusterState.rereadWanted = false;
             for (Outbound item : items) {
                 feedLive(item, item.position);
             }
-            feedPosition = Math.max(feedPosition, position);
-            ArrayList<Object> pending = held;
-            held = null;
-            for (int i = 0; pending != null && i < pending.size() && feedState == FEED_LIVE; i += 2) {
+            clusterState.feedPosition = Math.max(clusterState.feedPosition, position);
+            ArrayList<Object> pending = clusterState.held;
+            clusterState.held = null;
+            for (int i = 0; pending != null && i < pending.size() && clusterState.feedState == FEED_LIVE; i += 2) {
                 feedLive((Outbound) pending.get(i), (Long) pending.get(i + 1));
             }
         }
@@ -1160,12 +1168,12 @@ public final class ServerSession implements EngineSession {
     /** Stops taking entries from the broker: the session left this node. Any thread. */
     void leave() {
         migrated = true;
-        if (feedLock == null) {
+        if (clusterState == null) {
             return; // no cluster: no feed
         }
-        synchronized (feedLock) {
-            feedState = FEED_GONE;
-            held = null;
+        synchronized (clusterState) {
+            clusterState.feedState = FEED_GONE;
+            clusterState.held = null;
         }
     }
 
@@ -1184,8 +1192,8 @@ public final class ServerSession implements EngineSession {
         ackedSeq = clientLastSeq;
         lastClientSeq = clientSeq;
         clientSeqAcked = clientSeq;
-        handledClientSeq = clientSeq;
-        durableClientSeq = clientSeq;
+        clusterState.handledClientSeq = clientSeq;
+        clusterState.durableClientSeq = clientSeq;
         l.writeControl(welcome(l, true, 0, 0, null));
         goLive(position, replayEntries);
         hub.replayed.add(replayEntries.size());
@@ -1197,33 +1205,33 @@ public final class ServerSession implements EngineSession {
 
     /** Whether a checkpoint should be sent now; false if one is in flight (it is marked wanted again). */
     boolean checkpointWanted() {
-        return CHECKPOINT_STATE.getAndIncrement(this) == 0;
+        return ClusterState.CHECKPOINT_STATE.getAndIncrement(clusterState) == 0;
     }
 
     /** A checkpoint is waiting on a timer (see {@link #takeCheckpointWaiting()}). */
     void markCheckpointWaiting() {
-        checkpointWaiting = 1;
+        clusterState.checkpointWaiting = 1;
     }
 
     /** Whether a checkpoint was waiting on a timer; clears it, so that one caller writes it. */
     boolean takeCheckpointWaiting() {
-        return CHECKPOINT_WAITING.compareAndSet(this, 1, 0);
+        return ClusterState.CHECKPOINT_WAITING.compareAndSet(clusterState, 1, 0);
     }
 
     /** A checkpoint completed; true if another was asked for meanwhile (the caller then holds the slot). */
     boolean checkpointDone() {
-        if (CHECKPOINT_STATE.getAndSet(this, 0) > 1) {
-            return CHECKPOINT_STATE.getAndIncrement(this) == 0;
+        if (ClusterState.CHECKPOINT_STATE.getAndSet(clusterState, 0) > 1) {
+            return ClusterState.CHECKPOINT_STATE.getAndIncrement(clusterState) == 0;
         }
         return false;
     }
 
     /** The broker recorded the client's messages up to {@code clientSeq}: they may be acknowledged. */
     void clientSeqDurable(long clientSeq) {
-        if (clientSeq <= durableClientSeq) {
+        if (clientSeq <= clusterState.durableClientSeq) {
             return;
         }
-        durableClientSeq = clientSeq;
+        clusterState.durableClientSeq = clientSeq;
         SessionLink l = link;
         if (l != null) {
             l.connection().execute(l::clientSeqDurable);
