@@ -262,9 +262,8 @@ public final class TetherUndertowConfig {
      * {@link #IDLE_TIMEOUT_MARGIN}). A backstop only: the hub's heartbeat detects dead peers
      * first. An explicit value must exceed the hub's heartbeat interval (checked by
      * {@link TetherHandler}), otherwise healthy connections would be cut between two pings.
-     * Each I/O thread looks at its connections every quarter of the timeout (at most once a
-     * second) rather than keeping a timer per connection, so a connection is closed up to that
-     * much after its timeout.
+     * Each I/O thread looks at its connections every eighth of the timeout rather than keeping a
+     * timer per connection, so a connection is closed up to that much after its timeout.
      *
      * @return the idle timeout, or zero for automatic
      */

@@ -356,14 +356,16 @@ final class Cluster implements BrokerListener {
      * place: a client an eighth of the replay buffer past the last checkpoint gets the next at once.
      */
     private boolean farAhead(ServerSession session) {
-        return session.clusterState.ackedForCheckpoint.seq() - session.clusterState.checkpointedSeq >= Math.max(1, hub.config.replayBufferMessages() / 8);
+        ServerSession.ClusterState state = session.clusterState;
+        return state.ackedForCheckpoint.seq() - state.checkpointedSeq >= Math.max(1, hub.config.replayBufferMessages() / 8);
     }
 
     private void writeCheckpoint(ServerSession session) {
-        ServerSession.FeedMark acked = session.clusterState.ackedForCheckpoint;
-        long clientSeq = session.clusterState.handledClientSeq;
-        session.clusterState.checkpointedSeq = acked.seq();
-        session.clusterState.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
+        ServerSession.ClusterState state = session.clusterState;
+        ServerSession.FeedMark acked = state.ackedForCheckpoint;
+        long clientSeq = state.handledClientSeq;
+        state.checkpointedSeq = acked.seq();
+        state.nextCheckpointNanos = System.nanoTime() + CHECKPOINT_INTERVAL_NANOS;
         checkpoints.add(new Broker.Checkpoint(session.id(), acked.seq(), acked.position(), clientSeq)).whenComplete((known, error) -> {
             if (error == null && known) {
                 session.clientSeqDurable(clientSeq); // a failure was reported once for its whole batch
