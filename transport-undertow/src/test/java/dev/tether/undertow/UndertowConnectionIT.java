@@ -400,8 +400,8 @@ class UndertowConnectionIT {
         }
     }
 
-    @Test
-    void idleConnectionIsClosedAfterTheIdleTimeout() throws Exception {
+    /** Restarts the server with a 500 ms idle timeout (it must exceed the hub's heartbeat interval, here 400 ms). */
+    private void restartWithIdleTimeoutOfHalfASecond() {
         server.close();
         tether = new RecordingTether(TetherConfig.builder()
                 .heartbeatInterval(Duration.ofMillis(400))
@@ -409,6 +409,11 @@ class UndertowConnectionIT {
                 .build());
         server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
                 .idleTimeout(Duration.ofMillis(500)).build());
+    }
+
+    @Test
+    void idleConnectionIsClosedAfterTheIdleTimeout() throws Exception {
+        restartWithIdleTimeoutOfHalfASecond();
         try (RawWebSocket raw = RawWebSocket.connect(server.address(), "/tether")) {
             RecordingTether.Attached a = attached();
             assertThat(raw.readCloseCode()).isEqualTo(1001);
@@ -425,13 +430,7 @@ class UndertowConnectionIT {
      */
     @Test
     void onlyConnectionsIdleForTheTimeoutAreClosed() throws Exception {
-        server.close();
-        tether = new RecordingTether(TetherConfig.builder()
-                .heartbeatInterval(Duration.ofMillis(400))
-                .heartbeatTimeout(Duration.ofMillis(200))
-                .build());
-        server = TetherServer.start(tether, TetherUndertowConfig.builder().host("127.0.0.1").port(0)
-                .idleTimeout(Duration.ofMillis(500)).build());
+        restartWithIdleTimeoutOfHalfASecond();
         try (RawWebSocket active = RawWebSocket.connect(server.address(), "/tether")) {
             RecordingTether.Attached open = attached();
             try (RawWebSocket silent = RawWebSocket.connect(server.address(), "/tether")) {
