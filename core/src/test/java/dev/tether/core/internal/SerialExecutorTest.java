@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tether.core.spi.ErrorHandler;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -52,7 +53,7 @@ class SerialExecutorTest {
     }
 
     @Test
-    void tasksFromManyProducersNeverOverlapAndAllRun() throws Exception {
+    void tasksFromManyProducersNeverOverlapRunInEachProducersOrderAndAllRun() throws Exception {
         SerialExecutor serial = serial(pool(4));
         int producers = 8;
         int perProducer = 10_000;
@@ -61,20 +62,30 @@ class SerialExecutorTest {
         AtomicBoolean overlapped = new AtomicBoolean();
         // Deliberately not atomic: an exact total also proves each task sees the previous one's writes.
         int[] plainCounter = {0};
+        // Each producer's tasks in its own order: the last of its indices run so far (plain, as above).
+        int[] lastRun = new int[producers];
+        Arrays.fill(lastRun, -1);
+        AtomicBoolean outOfOrder = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(total);
         CountDownLatch go = new CountDownLatch(1);
         List<CompletableFuture<Void>> submitted = new ArrayList<>();
         for (int p = 0; p < producers; p++) {
             CompletableFuture<Void> f = new CompletableFuture<>();
             submitted.add(f);
+            int producer = p;
             new Thread(() -> {
                 try {
                     go.await();
                     for (int i = 0; i < perProducer; i++) {
+                        int index = i;
                         serial.execute(() -> {
                             if (!running.compareAndSet(false, true)) {
                                 overlapped.set(true);
                             }
+                            if (lastRun[producer] != index - 1) {
+                                outOfOrder.set(true);
+                            }
+                            lastRun[producer] = index;
                             plainCounter[0]++;
                             running.set(false);
                             done.countDown();
@@ -91,6 +102,7 @@ class SerialExecutorTest {
 
         assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(overlapped).isFalse();
+        assertThat(outOfOrder).as("a producer's tasks ran out of its order").isFalse();
         CompletableFuture<Integer> finalCount = new CompletableFuture<>();
         serial.execute(() -> finalCount.complete(plainCounter[0]));
         assertThat(finalCount.get(5, TimeUnit.SECONDS)).isEqualTo(total);
