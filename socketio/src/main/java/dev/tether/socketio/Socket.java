@@ -14,13 +14,14 @@ import dev.tether.socketio.internal.SocketEndpoint;
 import dev.tether.socketio.internal.SocketLink;
 import java.security.Principal;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -38,9 +39,21 @@ public final class Socket {
 
     private final Namespace namespace;
     private final ObjectNode auth;
-    /** By event; an application handles a few per socket, so the table starts at four slots, not sixteen. */
-    private final Map<String, EventHandler> handlers = new ConcurrentHashMap<>(2);
-    private final List<Consumer<String>> disconnectListeners = new CopyOnWriteArrayList<>();
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Socket, Map> HANDLERS =
+            AtomicReferenceFieldUpdater.newUpdater(Socket.class, Map.class, "handlers");
+    @SuppressWarnings("rawtypes")
+    private static final AtomicReferenceFieldUpdater<Socket, List> DISCONNECT_LISTENERS =
+            AtomicReferenceFieldUpdater.newUpdater(Socket.class, List.class, "disconnectListeners");
+
+    /*
+     * Copy-on-write, swapped by compare-and-set: registrations are rare (a few when the socket
+     * connects), reads come with every event. Immutable maps and lists of a few entries cost a
+     * fraction of a concurrent map's or list's fixed overhead, and a socket has one of each.
+     */
+    /** By event. */
+    private volatile Map<String, EventHandler> handlers = Map.of();
+    private volatile List<Consumer<String>> disconnectListeners = List.of();
     private final Endpoint endpoint = new Endpoint();
     private volatile EngineSession session;
     private volatile SocketLink link;
@@ -113,7 +126,16 @@ public final class Socket {
      * @return this socket
      */
     public Socket on(String event, EventHandler handler) {
-        handlers.put(BroadcastOperator.checkEvent(event), Objects.requireNonNull(handler, "handler"));
+        String name = BroadcastOperator.checkEvent(event);
+        Objects.requireNonNull(handler, "handler");
+        Map<String, EventHandler> before;
+        Map<String, EventHandler> after;
+        do {
+            before = handlers;
+            HashMap<String, EventHandler> copy = new HashMap<>(before);
+            copy.put(name, handler);
+            after = Map.copyOf(copy);
+        } while (!HANDLERS.compareAndSet(this, before, after));
         return this;
     }
 
@@ -125,7 +147,15 @@ public final class Socket {
      * @return this socket
      */
     public Socket onDisconnect(Consumer<String> listener) {
-        disconnectListeners.add(Objects.requireNonNull(listener, "listener"));
+        Objects.requireNonNull(listener, "listener");
+        List<Consumer<String>> before;
+        List<Consumer<String>> after;
+        do {
+            before = disconnectListeners;
+            ArrayList<Consumer<String>> copy = new ArrayList<>(before);
+            copy.add(listener);
+            after = List.copyOf(copy);
+        } while (!DISCONNECT_LISTENERS.compareAndSet(this, before, after));
         return this;
     }
 
