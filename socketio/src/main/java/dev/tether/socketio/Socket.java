@@ -37,8 +37,6 @@ import java.util.stream.Collectors;
  */
 public final class Socket {
 
-    private final Namespace namespace;
-    private final ObjectNode auth;
     @SuppressWarnings("rawtypes")
     private static final AtomicReferenceFieldUpdater<Socket, Map> HANDLERS =
             AtomicReferenceFieldUpdater.newUpdater(Socket.class, Map.class, "handlers");
@@ -46,12 +44,14 @@ public final class Socket {
     private static final AtomicReferenceFieldUpdater<Socket, List> DISCONNECT_LISTENERS =
             AtomicReferenceFieldUpdater.newUpdater(Socket.class, List.class, "disconnectListeners");
 
+    private final Namespace namespace;
+    private final ObjectNode auth;
     /*
-     * Copy-on-write, swapped by compare-and-set: registrations are rare (a few when the socket
-     * connects), reads come with every event. Immutable maps and lists of a few entries cost a
-     * fraction of a concurrent map's or list's fixed overhead, and a socket has one of each.
+     * The handlers (by event) and the disconnect listeners: immutable copies swapped by
+     * compare-and-set. Registrations are rare (a few when the socket connects), reads come with
+     * every event, and an immutable map or list of a few entries costs a fraction of a concurrent
+     * one's fixed overhead.
      */
-    /** By event. */
     private volatile Map<String, EventHandler> handlers = Map.of();
     private volatile List<Consumer<String>> disconnectListeners = List.of();
     private final Endpoint endpoint = new Endpoint();

@@ -80,8 +80,8 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     /** By namespace; most clients join one or two, so the table starts at two slots, not sixteen. */
     private final Map<String, SocketLink> sockets = new HashMap<>(2);
     /**
-     * CONNECTs waiting for middleware that answers later, by namespace; null until the first such
-     * wait (most connections never have one: 48 bytes saved on each).
+     * CONNECTs waiting for middleware that answers later, by namespace; null while none waits
+     * (most connections never have one: a map's 48 bytes or more saved on each).
      */
     private Map<String, PendingConnect> connecting;
     private final TokenBucket inboundRate;
@@ -487,8 +487,8 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     /** Ends the wait of {@code c}, if it waited; what it held is dropped. */
     private void finish(PendingConnect c) {
-        if (connecting != null) {
-            connecting.remove(c.namespace, c);
+        if (connecting != null && connecting.remove(c.namespace, c) && connecting.isEmpty()) {
+            connecting = null;
         }
         cancel(c.deadline);
         c.request = null;
