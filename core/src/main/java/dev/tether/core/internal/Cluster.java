@@ -157,7 +157,7 @@ final class Cluster implements BrokerListener {
 
     /** Queues {@code done} for the session's next commit; false (and the session leaves) if too much waits. */
     private boolean enqueue(ServerSession session, long clientSeq, CommitQueue.Collected done) {
-        if (session.clusterState.commits.add(clientSeq, done)) {
+        if (session.commits().add(clientSeq, done)) {
             return true;
         }
         BrokerException overloaded = new BrokerException(BrokerException.OVERLOADED,
@@ -173,12 +173,12 @@ final class Cluster implements BrokerListener {
      * client resends them where it resumes); its subscription changes still go to the broker.
      */
     void left(ServerSession session) {
-        session.clusterState.commits.abandonClientMessages(session.id());
+        session.commits().abandonClientMessages(session.id());
         commitNext(session);
     }
 
     private void commitNext(ServerSession session) {
-        CommitQueue.Batch batch = session.clusterState.commits.next();
+        CommitQueue.Batch batch = session.commits().next();
         if (batch != null) {
             commit(session, batch, COMMIT_RETRY_FIRST_MS);
         }
@@ -191,7 +191,7 @@ final class Cluster implements BrokerListener {
                     session.clusterState.handledClientSeq = batch.clientSeq();
                     session.clientSeqDurable(batch.clientSeq());
                 }
-                session.clusterState.commits.done();
+                session.commits().done();
                 batch.committed();
                 commitNext(session);
                 return;
@@ -205,8 +205,8 @@ final class Cluster implements BrokerListener {
                 } else {
                     batch.failed(cause);
                 }
-                session.clusterState.commits.done();
-                session.clusterState.commits.failWaiting(cause);
+                session.commits().done();
+                session.commits().failWaiting(cause);
                 if (!hub.isClosed() && code.equals(BrokerException.NO_SESSION) && !session.isClosed()) {
                     // The cluster has no record of a session still attached here (Redis lost it
                     // in a restart without persistence): nothing it does can be recorded any more.
@@ -222,8 +222,8 @@ final class Cluster implements BrokerListener {
                 // Not acknowledged: the client resends it where it resumes. Subscription changes
                 // made outside handlers still go to the broker, wherever the session is.
                 batch.abandoned(session.id());
-                session.clusterState.commits.done();
-                session.clusterState.commits.abandonClientMessages(session.id());
+                session.commits().done();
+                session.commits().abandonClientMessages(session.id());
                 commitNext(session);
                 return;
             }

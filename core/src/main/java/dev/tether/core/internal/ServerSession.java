@@ -1074,6 +1074,11 @@ public final class ServerSession implements EngineSession {
         return clusterState.tokenHash;
     }
 
+    /** Processed client messages on their way to the broker (cluster only). */
+    CommitQueue commits() {
+        return clusterState.commits;
+    }
+
     /** A topic entry from the broker (delivery thread), already encoded for this session's protocol. */
     void feedTopic(Outbound item, long position) {
         synchronized (clusterState) {

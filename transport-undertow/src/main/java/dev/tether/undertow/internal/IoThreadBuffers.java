@@ -15,8 +15,8 @@ import org.xnio.XnioIoThread;
  *
  * <p>Idle timeout: rather than a timer per connection (XNIO's, about 80 bytes and a tree insert
  * each), the thread's connections are kept in a list that one timer walks every eighth of the
- * shortest idle timeout among them ({@link #sweepPeriodMs(long)}): a connection idle for its timeout is
- * closed within an eighth of that timeout after it. The timeout is a backstop behind the
+ * shortest idle timeout among them ({@link #sweepPeriodMs(long)}): a connection idle for its
+ * timeout is closed within an eighth of that timeout after it. The timeout is a backstop behind the
  * heartbeat (55 s by default), so a sweep comes every 7 s and looks at each connection's last
  * read time: about 1,500 such looks a second for 10,000 connections.
  *
@@ -43,7 +43,8 @@ final class IoThreadBuffers {
 
     /** This thread's open connections, linked through their {@code idlePrev} and {@code idleNext}. */
     private UndertowConnection first;
-    private long sweepPeriodMs = Long.MAX_VALUE;
+    /** The period of the armed sweep; {@code Long.MAX_VALUE} when the last sweep found no connection. */
+    private long sweepEveryMs = Long.MAX_VALUE;
     private XnioExecutor.Key sweep;
 
     private IoThreadBuffers() {
@@ -62,11 +63,11 @@ final class IoThreadBuffers {
         }
         first = connection;
         long period = sweepPeriodMs(idleTimeoutMs);
-        if (sweep == null || period < sweepPeriodMs) {
+        if (sweep == null || period < sweepEveryMs) {
             if (sweep != null) {
                 sweep.remove();
             }
-            sweepPeriodMs = period;
+            sweepEveryMs = period;
             armSweep(thread);
         }
     }
@@ -89,7 +90,7 @@ final class IoThreadBuffers {
 
     private void armSweep(XnioIoThread thread) {
         try {
-            sweep = thread.executeAfter(() -> sweep(thread), sweepPeriodMs, TimeUnit.MILLISECONDS);
+            sweep = thread.executeAfter(() -> sweep(thread), sweepEveryMs, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             sweep = null; // the thread is stopping: its connections are closing with it
         }
@@ -105,7 +106,7 @@ final class IoThreadBuffers {
         if (first != null) {
             armSweep(thread);
         } else {
-            sweepPeriodMs = Long.MAX_VALUE; // the next connection sets it again
+            sweepEveryMs = Long.MAX_VALUE; // the next connection sets it again
         }
     }
 
