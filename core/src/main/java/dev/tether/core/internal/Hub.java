@@ -3,6 +3,7 @@ package dev.tether.core.internal;
 import dev.tether.core.spi.engine.ResumeRequest;
 import dev.tether.core.spi.engine.ResumeOutcome;
 import dev.tether.core.spi.engine.Engine;
+import dev.tether.core.spi.engine.Heartbeat;
 import dev.tether.core.spi.engine.EngineConnection;
 import dev.tether.core.spi.engine.SessionLink;
 import dev.tether.core.spi.engine.TokenBucket;
@@ -62,7 +63,11 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
     final TetherConfig config;
     final SessionHandler handler;
     final HashedWheelTimer timer;
+    /** What every connection's heartbeat shares. */
+    final Heartbeat.Schedule heartbeatSchedule;
     final Executor handlerPool;
+    /** What every session's callback executor shares: the pool, the config's pending limits. */
+    final SerialExecutor.Settings callbackSettings;
     private final ExecutorService ownedPool;
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<String, ServerSession> sessions = new ConcurrentHashMap<>();
@@ -126,6 +131,7 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
         this.config = Objects.requireNonNull(config, "config");
         this.handler = Objects.requireNonNull(handler, "handler");
         this.timer = new HashedWheelTimer("tether-timer", config.timerTick().toMillis(), 512, config.errorHandler());
+        this.heartbeatSchedule = new Heartbeat.Schedule(timer, config.heartbeatInterval(), config.heartbeatTimeout());
         if (config.handlerExecutor() != null) {
             this.handlerPool = config.handlerExecutor();
             this.ownedPool = null;
@@ -134,6 +140,8 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
             this.ownedPool = Executors.newFixedThreadPool(threads, daemonThreads("tether-handler-"));
             this.handlerPool = ownedPool;
         }
+        int limit = config.handlerPendingLimit();
+        this.callbackSettings = new SerialExecutor.Settings(handlerPool, limit, limit / 4, config.errorHandler());
         this.sessionIds = new SessionIds(random);
         this.admissionClock = admissionClock;
         this.handshakes = new TokenBucket(config.maxHandshakesPerSecond(), config.handshakeBurst(),
@@ -254,6 +262,11 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
     @Override
     public HashedWheelTimer timer() {
         return timer;
+    }
+
+    @Override
+    public Heartbeat.Schedule heartbeatSchedule() {
+        return heartbeatSchedule;
     }
 
     void linkClosed(Link link, int code) {
@@ -612,8 +625,8 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
             this.topic = topic;
             this.listener = listener;
             // Never saturates: there is no connection to stop reading from.
-            this.calls = new SerialExecutor(handlerPool, Integer.MAX_VALUE, 0, () -> { }, () -> { },
-                    config.errorHandler());
+            this.calls = new SerialExecutor(new SerialExecutor.Settings(handlerPool, Integer.MAX_VALUE, 0,
+                    config.errorHandler()), SerialExecutor.Backpressure.NONE);
         }
 
         void queue(Runnable call, String context) {

@@ -321,7 +321,7 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, En
             long interval = config.heartbeatInterval().toNanos();
             // A random first delay spreads the pings of connections that arrived together.
             long first = interval / 2 + ThreadLocalRandom.current().nextLong(interval / 2 + 1);
-            heartbeat = new Heartbeat(hub.timer, connection, config.heartbeatInterval(), config.heartbeatTimeout(), this);
+            heartbeat = new Heartbeat(hub.heartbeatSchedule, connection, this);
             heartbeat.start(first);
         }
         session.scheduleDrain();

@@ -16,16 +16,67 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * then goes back to the end of the pool's queue, so one busy session cannot starve the others
  * sharing the pool.
  *
- * <p>Backpressure: {@code onSaturated} runs when {@link #pending()} reaches {@code highWater},
- * {@code onDrained} when it falls back to {@code lowWater} after that. The two strictly alternate
- * and never overlap: each transition waits until the previous callback has returned, so a
- * suspend can never be overtaken by the resume that should have followed it.
+ * <p>Backpressure: {@link Backpressure#saturated} runs when {@link #pending()} reaches
+ * {@code highWater}, {@link Backpressure#drained} when it falls back to {@code lowWater} after
+ * that. The two strictly alternate and never overlap: each transition waits until the previous
+ * callback has returned, so a suspend can never be overtaken by the resume that should have
+ * followed it.
+ *
+ * <p>Memory: one executor exists per session, and most sessions are idle, so an executor holds
+ * only its state, its owner and the {@link Settings} it shares with every other executor of its
+ * hub; it is its own drain task.
  *
  * <p>Threading: {@link #execute} and {@link #pending} may be called from any thread and never
  * block. Tasks run on pool threads, never two at once, with each task's effects visible to the
- * next.
+ * next. {@link #run} is the drain: only the pool calls it.
  */
-public final class SerialExecutor implements Executor {
+public final class SerialExecutor implements Executor, Runnable {
+
+    /**
+     * What the executors of one hub share.
+     *
+     * @param pool      shared pool that runs the drain tasks
+     * @param highWater pending count at which {@link Backpressure#saturated} runs on the
+     *                  submitting thread
+     * @param lowWater  pending count at which {@link Backpressure#drained} runs on a pool thread,
+     *                  after a saturation
+     * @param errors    receives failures: {@code "handler"} for a task that threw,
+     *                  {@code "executor.rejected"} when the pool refused the drain task
+     */
+    public record Settings(Executor pool, int highWater, int lowWater, ErrorHandler errors) {
+        /** @throws IllegalArgumentException unless {@code highWater > lowWater >= 0} */
+        public Settings {
+            Objects.requireNonNull(pool, "pool");
+            Objects.requireNonNull(errors, "errors");
+            if (lowWater < 0) {
+                throw new IllegalArgumentException("lowWater must be >= 0, got " + lowWater);
+            }
+            if (highWater <= lowWater) {
+                throw new IllegalArgumentException("highWater must be > lowWater (" + lowWater
+                        + "), got " + highWater);
+            }
+        }
+    }
+
+    /** The owner's side of backpressure. Both must be quick and should not throw. */
+    public interface Backpressure {
+        /** For an owner with nothing to slow down. */
+        Backpressure NONE = new Backpressure() {
+            @Override
+            public void saturated() {
+            }
+
+            @Override
+            public void drained() {
+            }
+        };
+
+        /** Too many tasks wait: typically suspends reads. On the submitting thread. */
+        void saturated();
+
+        /** The tasks fell back to the low mark after a saturation: typically resumes reads. On a pool thread. */
+        void drained();
+    }
 
     private static final System.Logger LOG = System.getLogger(ServerLog.CORE);
 
@@ -37,10 +88,10 @@ public final class SerialExecutor implements Executor {
     private static final long COUNT_MASK = 0xFFFF_FFFFL;
     private static final int PHASE_SHIFT = 32;
     private static final int NORMAL = 0;
-    /** onSaturated is running; no drained transition may start until it returns. */
+    /** saturated() is running; no drained transition may start until it returns. */
     private static final int SATURATING = 1;
     private static final int SATURATED = 2;
-    /** onDrained is running; no saturated transition may start until it returns. */
+    /** drained() is running; no saturated transition may start until it returns. */
     private static final int DRAINING = 3;
 
     private static final AtomicLongFieldUpdater<SerialExecutor> STATE =
@@ -50,12 +101,8 @@ public final class SerialExecutor implements Executor {
     private static final AtomicReferenceFieldUpdater<SerialExecutor, Node> TAIL =
             AtomicReferenceFieldUpdater.newUpdater(SerialExecutor.class, Node.class, "tail");
 
-    private final Executor pool;
-    private final int highWater;
-    private final int lowWater;
-    private final Runnable onSaturated;
-    private final Runnable onDrained;
-    private final ErrorHandler errors;
+    private final Settings settings;
+    private final Backpressure owner;
     /*
      * The tasks: an intrusive multi-producer, single-consumer linked queue (Vyukov's). One
      * executor exists per session and most sessions are idle, so an empty queue is one 24-byte
@@ -65,7 +112,6 @@ public final class SerialExecutor implements Executor {
      */
     private Node head = new Node(null);
     private volatile Node tail = head;
-    private final Runnable drainTask = this::drain;
 
     private volatile long state;
     private volatile int scheduled;
@@ -73,31 +119,12 @@ public final class SerialExecutor implements Executor {
     /**
      * Creates an executor for one session. Safe to call from any thread.
      *
-     * @param pool        shared pool that runs the drain task
-     * @param highWater   pending count at which {@code onSaturated} runs on the submitting thread
-     * @param lowWater    pending count at which {@code onDrained} runs on a pool thread, after a
-     *                    saturation
-     * @param onSaturated typically suspends reads; must be quick and should not throw
-     * @param onDrained   typically resumes reads; must be quick and should not throw
-     * @param errors      receives failures: {@code "handler"} for a task that threw,
-     *                    {@code "executor.rejected"} when the pool refused the drain task
-     * @throws IllegalArgumentException unless {@code highWater > lowWater >= 0}
+     * @param settings what the hub's executors share
+     * @param owner    told when the tasks pile up and when they have drained
      */
-    public SerialExecutor(Executor pool, int highWater, int lowWater, Runnable onSaturated,
-            Runnable onDrained, ErrorHandler errors) {
-        this.pool = Objects.requireNonNull(pool, "pool");
-        this.onSaturated = Objects.requireNonNull(onSaturated, "onSaturated");
-        this.onDrained = Objects.requireNonNull(onDrained, "onDrained");
-        this.errors = Objects.requireNonNull(errors, "errors");
-        if (lowWater < 0) {
-            throw new IllegalArgumentException("lowWater must be >= 0, got " + lowWater);
-        }
-        if (highWater <= lowWater) {
-            throw new IllegalArgumentException("highWater must be > lowWater (" + lowWater
-                    + "), got " + highWater);
-        }
-        this.highWater = highWater;
-        this.lowWater = lowWater;
+    public SerialExecutor(Settings settings, Backpressure owner) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.owner = Objects.requireNonNull(owner, "owner");
     }
 
     /**
@@ -114,7 +141,7 @@ public final class SerialExecutor implements Executor {
         // Count before publishing so the drain's decrement can never run ahead of the increment.
         long s = STATE.incrementAndGet(this);
         boolean saturating = false;
-        while (phase(s) == NORMAL && count(s) >= highWater) {
+        while (phase(s) == NORMAL && count(s) >= settings.highWater()) {
             if (STATE.compareAndSet(this, s, withPhase(s, SATURATING))) {
                 saturating = true;
                 break;
@@ -140,7 +167,7 @@ public final class SerialExecutor implements Executor {
 
     private void signalSaturated() {
         try {
-            onSaturated.run();
+            owner.saturated();
         } catch (Throwable error) {
             report("executor.saturated", error);
         }
@@ -148,14 +175,16 @@ public final class SerialExecutor implements Executor {
         do {
             s = state;
         } while (!STATE.compareAndSet(this, s, withPhase(s, SATURATED)));
-        // The pool may have drained below lowWater while onSaturated ran; that decrement saw
+        // The pool may have drained below lowWater while saturated() ran; that decrement saw
         // SATURATING and did nothing, so make sure a drain pass comes to signal drained.
-        if (count(s) <= lowWater) {
+        if (count(s) <= settings.lowWater()) {
             trySchedule();
         }
     }
 
-    private void drain() {
+    /** The drain: runs a batch of tasks. Only the pool calls it, never two at once. */
+    @Override
+    public void run() {
         Runnable task;
         for (int i = 0; i < BATCH && (task = poll()) != null; i++) {
             try {
@@ -164,7 +193,7 @@ public final class SerialExecutor implements Executor {
                 report("handler", error);
             }
             long s = STATE.decrementAndGet(this);
-            if (phase(s) == SATURATED && count(s) <= lowWater) {
+            if (phase(s) == SATURATED && count(s) <= settings.lowWater()) {
                 signalDrainedIfDue();
             }
         }
@@ -229,7 +258,7 @@ public final class SerialExecutor implements Executor {
         while (drainedDue(s)) {
             if (STATE.compareAndSet(this, s, withPhase(s, DRAINING))) {
                 try {
-                    onDrained.run();
+                    owner.drained();
                 } catch (Throwable error) {
                     report("executor.drained", error);
                 }
@@ -246,7 +275,7 @@ public final class SerialExecutor implements Executor {
     }
 
     private boolean drainedDue(long s) {
-        return phase(s) == SATURATED && count(s) <= lowWater;
+        return phase(s) == SATURATED && count(s) <= settings.lowWater();
     }
 
     private void trySchedule() {
@@ -254,11 +283,11 @@ public final class SerialExecutor implements Executor {
             return;
         }
         try {
-            pool.execute(drainTask);
+            settings.pool().execute(this);
         } catch (RuntimeException e) {
             // Clear the flag so the next execute() retries; the tasks stay queued.
             scheduled = 0;
-            if (pool instanceof java.util.concurrent.ExecutorService s && s.isShutdown()) {
+            if (settings.pool() instanceof java.util.concurrent.ExecutorService s && s.isShutdown()) {
                 // The hub closed its pool: callbacks of connections that close after it are dropped.
                 LOG.log(System.Logger.Level.DEBUG, "tether: callback after the handler pool shut down, dropped");
                 return;
@@ -269,7 +298,7 @@ public final class SerialExecutor implements Executor {
 
     private void report(String context, Throwable error) {
         try {
-            errors.onError(context, error);
+            settings.errors().onError(context, error);
         } catch (Throwable ignored) {
             // ErrorHandler's contract says it never throws; the drain must survive one that does.
         }

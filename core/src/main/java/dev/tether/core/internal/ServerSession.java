@@ -61,10 +61,14 @@ import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
  * otherwise {@link SessionLink#resumeImpossible} decides what the client gets. Public only for
  * the Socket.IO layer; not an API.
  */
-public final class ServerSession implements EngineSession {
+public final class ServerSession implements EngineSession, SerialExecutor.Backpressure {
 
-    /** Outbound queue chunk: small, since most sessions are idle most of the time. */
-    private static final int QUEUE_CHUNK = 16;
+    /**
+     * Outbound queue chunk. Most sessions are idle most of the time and a drain empties the queue
+     * as it runs, so a chunk of four (an array of 40 bytes, where sixteen took 88) is enough; a
+     * burst links chunks of the same size, one allocation per four messages queued at once.
+     */
+    private static final int QUEUE_CHUNK = 4;
 
     /** What a gap entry counts against the replay buffer's byte limit. */
     private static final int GAP_BYTES = 32;
@@ -102,7 +106,8 @@ public final class ServerSession implements EngineSession {
     /** Ack-less only: something was lost (overflow), so no resume may claim to be complete. */
     private volatile boolean unrecoverable;
     private final String id;
-    private final String token;
+    /** The resume token's characters (ASCII): a secret the client presents to resume; 24 bytes less than a String. */
+    private final byte[] token;
     /**
      * Whom the session acts for. Its name never changes; the object is replaced when a connection
      * brings fresh credentials (a resume, a token refresh), so that the authorizer sees their claims.
@@ -227,15 +232,13 @@ public final class ServerSession implements EngineSession {
         this.handler = handler;
         this.ackless = ackless;
         this.id = id;
-        this.token = token;
+        this.token = token.getBytes(StandardCharsets.US_ASCII);
         this.principal = principal;
         this.clusterState = hub.cluster == null ? null : new ClusterState(token);
         this.queue = new MpscChunkedUnpaddedArrayQueue<>(
                 Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
         this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
-        int limit = config.handlerPendingLimit();
-        this.callbacks = new SerialExecutor(hub.handlerPool, limit, limit / 4,
-                this::suspendReads, this::resumeReads, config.errorHandler());
+        this.callbacks = new SerialExecutor(hub.callbackSettings, this);
     }
 
     // ================================================================ public API
@@ -788,14 +791,18 @@ public final class ServerSession implements EngineSession {
         return hub.cluster == null ? lastClientSeq : Math.min(lastClientSeq, clusterState.durableClientSeq);
     }
 
-    private void suspendReads() {
+    /** Too many of this session's callbacks wait: its link stops reading (its callback executor). */
+    @Override
+    public void saturated() {
         SessionLink l = link;
         if (l != null) {
             l.connection().execute(l::suspendReads);
         }
     }
 
-    private void resumeReads() {
+    /** The callbacks caught up: its link reads again (its callback executor). */
+    @Override
+    public void drained() {
         SessionLink l = link;
         if (l != null) {
             l.connection().execute(l::resumeReads);
@@ -1247,7 +1254,8 @@ public final class ServerSession implements EngineSession {
     // ================================================================ helpers
 
     private OutboundFrame.Welcome welcome(SessionLink l, boolean resumed, long gapFrom, long gapTo, String reason) {
-        return new OutboundFrame.Welcome(id, token, resumed, lastClientSeq, gapFrom, gapTo, reason,
+        return new OutboundFrame.Welcome(id, new String(token, StandardCharsets.US_ASCII), resumed, lastClientSeq,
+                gapFrom, gapTo, reason,
                 config.heartbeatInterval().toMillis(), config.heartbeatTimeout().toMillis(),
                 config.maxMessageBytes(), l.protocolVersion());
     }
@@ -1292,8 +1300,7 @@ public final class ServerSession implements EngineSession {
     /** Constant-time comparison of a presented resume token. */
     @Override
     public boolean tokenMatches(String presented) {
-        return MessageDigest.isEqual(token.getBytes(StandardCharsets.US_ASCII),
-                presented.getBytes(StandardCharsets.US_ASCII));
+        return MessageDigest.isEqual(token, presented.getBytes(StandardCharsets.US_ASCII));
     }
 
     /** Messages waiting in the outbound queue, not yet written. Any thread. */

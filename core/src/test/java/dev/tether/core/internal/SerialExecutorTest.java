@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,7 +38,23 @@ class SerialExecutorTest {
     }
 
     private static SerialExecutor serial(ExecutorService pool) {
-        return new SerialExecutor(pool, Integer.MAX_VALUE, 0, NOTHING, NOTHING, ErrorHandler.LOGGING);
+        return serial(pool, Integer.MAX_VALUE, 0, NOTHING, NOTHING, ErrorHandler.LOGGING);
+    }
+
+    private static SerialExecutor serial(Executor pool, int highWater, int lowWater, Runnable onSaturated,
+                                         Runnable onDrained, ErrorHandler errors) {
+        return new SerialExecutor(new SerialExecutor.Settings(pool, highWater, lowWater, errors),
+                new SerialExecutor.Backpressure() {
+                    @Override
+                    public void saturated() {
+                        onSaturated.run();
+                    }
+
+                    @Override
+                    public void drained() {
+                        onDrained.run();
+                    }
+                });
     }
 
     /**
@@ -207,7 +224,7 @@ class SerialExecutorTest {
         SerialExecutor[] holder = new SerialExecutor[1];
         CountDownLatch drained = new CountDownLatch(1);
         CountDownLatch drainedAgain = new CountDownLatch(2);
-        SerialExecutor serial = new SerialExecutor(pool, 10, 3,
+        SerialExecutor serial = serial(pool, 10, 3,
                 () -> {
                     events.add("saturated@" + holder[0].pending());
                     saturatedOn.add(Thread.currentThread());
@@ -257,7 +274,7 @@ class SerialExecutorTest {
         SerialExecutor[] holder = new SerialExecutor[1];
         // onSaturated stalls until the pool has finished everything, so the fall through lowWater
         // happens before saturation is armed: the transport must still be told to resume.
-        SerialExecutor serial = new SerialExecutor(pool, 2, 0,
+        SerialExecutor serial = serial(pool, 2, 0,
                 () -> {
                     saturating.countDown();
                     awaitNothingPending(holder[0]);
@@ -283,7 +300,7 @@ class SerialExecutorTest {
     void throwingTaskIsReportedAndNextTaskRuns() throws Exception {
         CompletableFuture<String> context = new CompletableFuture<>();
         CompletableFuture<Throwable> error = new CompletableFuture<>();
-        SerialExecutor serial = new SerialExecutor(pool(2), 100, 0, NOTHING, NOTHING, (ctx, e) -> {
+        SerialExecutor serial = serial(pool(2), 100, 0, NOTHING, NOTHING, (ctx, e) -> {
             context.complete(ctx);
             error.complete(e);
         });
@@ -314,7 +331,7 @@ class SerialExecutorTest {
                 rejections.incrementAndGet();
             }
         };
-        SerialExecutor serial = new SerialExecutor(task -> {
+        SerialExecutor serial = serial(task -> {
             if (reject.get()) {
                 throw new RejectedExecutionException("full");
             }
@@ -371,10 +388,10 @@ class SerialExecutorTest {
     @Test
     void rejectsWaterMarksOutOfOrder() {
         ExecutorService pool = pool(1);
-        assertThatThrownBy(() -> new SerialExecutor(pool, 5, 5, NOTHING, NOTHING, ErrorHandler.LOGGING))
+        assertThatThrownBy(() -> serial(pool, 5, 5, NOTHING, NOTHING, ErrorHandler.LOGGING))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("highWater");
-        assertThatThrownBy(() -> new SerialExecutor(pool, 5, -1, NOTHING, NOTHING, ErrorHandler.LOGGING))
+        assertThatThrownBy(() -> serial(pool, 5, -1, NOTHING, NOTHING, ErrorHandler.LOGGING))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("lowWater");
     }
@@ -384,7 +401,7 @@ class SerialExecutorTest {
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
         pool.shutdown();
         List<String> contexts = new java.util.concurrent.CopyOnWriteArrayList<>();
-        SerialExecutor serial = new SerialExecutor(pool, 100, 0, NOTHING, NOTHING, (ctx, e) -> contexts.add(ctx));
+        SerialExecutor serial = serial(pool, 100, 0, NOTHING, NOTHING, (ctx, e) -> contexts.add(ctx));
         serial.execute(() -> contexts.add("ran"));
         assertThat(contexts).as("the hub closed its pool: nothing runs, nothing is reported").isEmpty();
     }

@@ -57,7 +57,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: every field is owned by the connection's I/O thread; timers hop onto it through
  * {@link TransportConnection#execute} (the heartbeat's own threading is in {@link Heartbeat}).
  */
-public final class EngineIoConnection implements ConnectionListener, EngineConnection {
+public final class EngineIoConnection implements ConnectionListener, EngineConnection, Heartbeat.Owner {
 
     /** How soon a drain close looks again at sockets that still had something to write. */
     private static final long DRAIN_RECHECK_MS = 10;
@@ -77,8 +77,13 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     private final Principal principal;
     private final String engineId;
     private final List<String> upgrades;
-    /** By namespace; most clients join one or two, so the table starts at two slots, not sixteen. */
-    private final Map<String, SocketLink> sockets = new HashMap<>(2);
+    /*
+     * The sockets, one per namespace. Most clients join one namespace: that socket is held here
+     * alone, and a map (about 120 bytes with its table and entry) exists only from the second on,
+     * when it takes them all and this field is null.
+     */
+    private SocketLink socket;
+    private Map<String, SocketLink> sockets;
     /**
      * CONNECTs waiting for middleware that answers later, by namespace; null while none waits
      * (most connections never have one: a map's 48 bytes or more saved on each).
@@ -139,26 +144,27 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
         open.put("maxPayload", config.maxMessageBytes());
         out.write(Frame.text(ByteBuffer.wrap(new byte[] {'0'}), ByteBuffer.wrap(SocketIoProtocol.bytes(open))));
         out.flush();
-        heartbeat = new Heartbeat(hub.timer(), out, config.heartbeatInterval(), config.heartbeatTimeout(),
-                new Heartbeat.Owner() {
-                    @Override
-                    public boolean sendPing() {
-                        if (closing) {
-                            return false;
-                        }
-                        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'2'})));
-                        out.flush();
-                        return true;
-                    }
-
-                    @Override
-                    public void timedOut() {
-                        fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
-                    }
-                });
+        heartbeat = new Heartbeat(hub.heartbeatSchedule(), out, this);
         heartbeat.start(config.heartbeatInterval().toNanos());
         connectTimer = hub.timer().scheduleIfOpen(() -> out.execute(this::connectDeadline),
                 settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The heartbeat's ping: Engine.IO's {@code 2}. I/O thread. */
+    @Override
+    public boolean sendPing() {
+        if (closing) {
+            return false;
+        }
+        out.write(Frame.text(ByteBuffer.wrap(new byte[] {'2'})));
+        out.flush();
+        return true;
+    }
+
+    /** No pong within the timeout after a ping. I/O thread. */
+    @Override
+    public void timedOut() {
+        fail(CloseCodes.HEARTBEAT_TIMEOUT, "ping timeout");
     }
 
     /**
@@ -194,7 +200,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     }
 
     private void connectDeadline() {
-        if (closing || !sockets.isEmpty()) {
+        if (closing || !noSockets()) {
             return;
         }
         if (nothingConnecting()) {
@@ -206,7 +212,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     /** A CONNECT ended without a socket: the connect deadline applies now if it passed meanwhile. */
     private void connectAttemptEnded() {
-        if (connectDeadlinePassed && sockets.isEmpty() && nothingConnecting()) {
+        if (connectDeadlinePassed && noSockets() && nothingConnecting()) {
             fail(CloseCodes.HELLO_TIMEOUT, "no namespace connected in time");
         }
     }
@@ -322,8 +328,9 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
         switch (p.type()) {
             case SioPacket.CONNECT -> onConnect(p.namespace(), (ObjectNode) p.data());
             case SioPacket.DISCONNECT -> {
-                SocketLink link = sockets.remove(p.namespace());
+                SocketLink link = socketOf(p.namespace());
                 if (link != null) {
+                    remove(link);
                     link.clientDisconnected();
                 } else {
                     PendingConnect waiting = connecting(p.namespace());
@@ -335,7 +342,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
                 }
             }
             case SioPacket.EVENT, SioPacket.BINARY_EVENT -> {
-                SocketLink link = sockets.get(p.namespace());
+                SocketLink link = socketOf(p.namespace());
                 if (link != null) {
                     ArrayNode args = JsonNodeFactory.instance.arrayNode(p.data().size() - 1);
                     for (int i = 1; i < p.data().size(); i++) {
@@ -348,7 +355,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
                 }
             }
             case SioPacket.ACK, SioPacket.BINARY_ACK -> {
-                SocketLink link = sockets.get(p.namespace());
+                SocketLink link = socketOf(p.namespace());
                 if (link != null) {
                     link.deliver(new InboundFrame.Reply(p.ackId(), Payload.json(p.data()), null, null));
                 } else {
@@ -362,7 +369,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     // ------------------------------------------------------------ namespaces
 
     private void onConnect(String namespace, ObjectNode auth) {
-        if (sockets.containsKey(namespace) || connecting(namespace) != null) {
+        if (socketOf(namespace) != null || connecting(namespace) != null) {
             return; // already connected or connecting: the reference ignores it too
         }
         NamespaceEndpoint endpoint = settings.namespaces().apply(namespace);
@@ -525,7 +532,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
             connectTimer = null;
         }
         SocketLink link = new SocketLink(this, c.endpoint, c.principal, c.auth);
-        sockets.put(c.namespace, link);
+        add(link);
         open(link, c.auth);
         if (held != null) {
             try {
@@ -624,7 +631,46 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     /** The link of {@code namespace} is gone (taken over, or disconnected by the server). */
     void remove(SocketLink link) {
-        sockets.remove(link.endpoint.name(), link);
+        if (socket == link) {
+            socket = null;
+        } else if (sockets != null) {
+            sockets.remove(link.endpoint.name(), link);
+        }
+    }
+
+    /** The socket of {@code namespace}, or null. */
+    private SocketLink socketOf(String namespace) {
+        if (sockets != null) {
+            return sockets.get(namespace);
+        }
+        SocketLink only = socket;
+        return only != null && only.endpoint.name().equals(namespace) ? only : null;
+    }
+
+    /** A socket for a namespace that has none on this connection. */
+    private void add(SocketLink link) {
+        if (sockets == null && socket == null) {
+            socket = link;
+            return;
+        }
+        if (sockets == null) {
+            sockets = new HashMap<>(4);
+            sockets.put(socket.endpoint.name(), socket);
+            socket = null;
+        }
+        sockets.put(link.endpoint.name(), link);
+    }
+
+    private boolean noSockets() {
+        return socket == null && (sockets == null || sockets.isEmpty());
+    }
+
+    /** The sockets now, a copy that their callbacks may change the sockets under. */
+    private List<SocketLink> socketList() {
+        if (sockets != null) {
+            return List.copyOf(sockets.values());
+        }
+        return socket == null ? List.of() : List.of(socket);
     }
 
     // ------------------------------------------------------------ the hub's drain
@@ -661,7 +707,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
             return;
         }
         boolean queued = false;
-        for (SocketLink link : sockets.values()) {
+        for (SocketLink link : socketList()) {
             EngineSession session = link.session();
             if (session != null && session.isAttachedTo(link) && session.queued() > 0) {
                 session.scheduleDrain();
@@ -678,7 +724,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     /** Whether {@code link} is still this connection's socket of its namespace. */
     boolean holds(SocketLink link) {
-        return sockets.get(link.endpoint.name()) == link;
+        return socketOf(link.endpoint.name()) == link;
     }
 
     // ------------------------------------------------------------ writes, closes, reads
@@ -717,6 +763,12 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     @Override
     public void onWritable() {
+        if (sockets == null) {
+            if (socket != null) {
+                socket.writable();
+            }
+            return;
+        }
         for (SocketLink link : sockets.values()) {
             link.writable();
         }
@@ -745,10 +797,11 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
             case CloseCodes.NORMAL, CloseCodes.ABNORMAL, 1005 -> "transport close";
             default -> "transport error";
         };
-        for (SocketLink link : List.copyOf(sockets.values())) {
+        for (SocketLink link : socketList()) {
             link.transportClosed(why);
         }
-        sockets.clear();
+        socket = null;
+        sockets = null;
     }
 
     private static void cancel(Scheduler.Timeout t) {

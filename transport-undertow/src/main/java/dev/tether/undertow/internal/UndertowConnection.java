@@ -201,7 +201,7 @@ public final class UndertowConnection implements TransportConnection {
         connection.sink.getWriteSetter().set(connection.events);
         // Added to Undertow's close listener, which still runs first: XNIO's setCloseListener
         // merges a new listener with the one set before (it does not replace it).
-        socket.setCloseListener(closed -> connection.socketClosed());
+        socket.setCloseListener(connection.events);
         connection.lastActivityNs = System.nanoTime();
         connection.buffers.watchIdle(connection, connection.ioThread, settings.idleTimeoutMs());
         ConnectionListener listener;
@@ -855,13 +855,15 @@ public final class UndertowConnection implements TransportConnection {
         }
     }
 
-    /** The socket's read and write events and the reader's, in one object per connection. */
+    /** The socket's read, write and close events and the reader's, in one object per connection. */
     private final class Events implements ChannelListener<Channel>, FrameReader.Handler {
 
         @Override
         public void handleEvent(Channel channel) {
             if (channel == source) {
                 readReady();
+            } else if (channel == socket) {
+                socketClosed(); // the close listener
             } else {
                 if (backlog != null) {
                     writeBacklog();

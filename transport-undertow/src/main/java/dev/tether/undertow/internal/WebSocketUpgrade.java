@@ -6,7 +6,9 @@ import dev.tether.core.Tether;
 import dev.tether.core.spi.AuthResult;
 import dev.tether.core.spi.ConnectionListener;
 import dev.tether.core.spi.TransportConnection;
+import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.server.ServerConnection;
 import io.undertow.server.HttpUpgradeListener;
 import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
@@ -15,7 +17,7 @@ import io.undertow.websockets.core.WebSocketVersion;
 import io.undertow.websockets.core.protocol.version13.Hybi13Handshake;
 import java.util.Base64;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.BiFunction;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
@@ -53,7 +55,7 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
     /** What the authenticator accepted: the principal and when its credentials expire. */
     private static final AttachmentKey<AuthResult.Accepted> CREDENTIALS = AttachmentKey.create(AuthResult.Accepted.class);
     /** The slot {@link dev.tether.core.spi.TransportHub#admit()} reserved: true while held and not yet attached. */
-    private static final AttachmentKey<AtomicBoolean> ADMISSION = AttachmentKey.create(AtomicBoolean.class);
+    private static final AttachmentKey<AdmissionHold> ADMISSION = AttachmentKey.create(AdmissionHold.class);
     private static final Hybi13Handshake HANDSHAKE = new Hybi13Handshake();
     /** A {@code Sec-WebSocket-Key} is 16 bytes, 24 characters of base64 with padding. */
     private static final int KEY_BYTES = 16;
@@ -134,30 +136,55 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
      * 101, or a socket that closes before the upgrade completes.
      */
     public void holdAdmission(HttpServerExchange exchange) {
-        AtomicBoolean held = new AtomicBoolean(true);
+        AdmissionHold held = new AdmissionHold();
         exchange.putAttachment(ADMISSION, held);
-        exchange.addExchangeCompleteListener((done, next) -> {
-            if (done.getStatusCode() != 101) {
-                release(held);
-            } else {
-                // The upgrade happens after this listener; if the socket dies first, it never does.
-                done.getConnection().addCloseListener(connection -> release(held));
-            }
-            next.proceed();
-        });
+        exchange.addExchangeCompleteListener(held);
     }
 
     /** Gives the held slot back now: the handler is refusing this exchange. */
     public void releaseAdmission(HttpServerExchange exchange) {
-        AtomicBoolean held = exchange.getAttachment(ADMISSION);
+        AdmissionHold held = exchange.getAttachment(ADMISSION);
         if (held != null) {
-            release(held);
+            held.release();
         }
     }
 
-    private void release(AtomicBoolean held) {
-        if (held.compareAndSet(true, false)) {
-            TransportHub.of(tether).cancelAdmission();
+    /**
+     * The slot one exchange holds, and the listeners that give it back: the exchange's end, and
+     * after a 101 its connection's close. One object, since the close listener stays with the
+     * connection for the socket's life (Undertow cannot remove it).
+     */
+    private final class AdmissionHold implements ExchangeCompletionListener, ServerConnection.CloseListener {
+        private static final AtomicIntegerFieldUpdater<AdmissionHold> HELD =
+                AtomicIntegerFieldUpdater.newUpdater(AdmissionHold.class, "held");
+
+        private volatile int held = 1;
+
+        /** Takes the slot; false if it was taken or given back already. */
+        boolean take() {
+            return HELD.compareAndSet(this, 1, 0);
+        }
+
+        void release() {
+            if (take()) {
+                TransportHub.of(tether).cancelAdmission();
+            }
+        }
+
+        @Override
+        public void exchangeEvent(HttpServerExchange done, NextListener next) {
+            if (done.getStatusCode() != 101) {
+                release();
+            } else {
+                // The upgrade happens after this listener; if the socket dies first, it never does.
+                done.getConnection().addCloseListener(this);
+            }
+            next.proceed();
+        }
+
+        @Override
+        public void closed(ServerConnection connection) {
+            release();
         }
     }
 
@@ -166,8 +193,8 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
      * back itself; false if it was given back already (or none was held).
      */
     public static boolean takeAdmission(HttpServerExchange exchange) {
-        AtomicBoolean held = exchange.removeAttachment(ADMISSION);
-        return held != null && held.compareAndSet(true, false);
+        AdmissionHold held = exchange.removeAttachment(ADMISSION);
+        return held != null && held.take();
     }
 
     /**

@@ -54,6 +54,13 @@ public interface Engine {
     Scheduler timer();
 
     /**
+     * What every heartbeat of this hub shares: its timer, and the configured interval and timeout.
+     *
+     * @return the hub's heartbeat schedule
+     */
+    Heartbeat.Schedule heartbeatSchedule();
+
+    /**
      * Whether this hub is a node of a cluster (it has a broker).
      *
      * @return whether sessions live in the broker as well

@@ -4,6 +4,7 @@ import dev.tether.core.spi.TransportConnection;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  * a client that stays silent is failed within one timer tick of interval + timeout; and
  * {@link #overdue} lets a protocol whose client can look without sending anything (a long-polling
  * request) fail it at the exact deadline.
+ *
+ * <p>Small: one exists per connection, and what the heartbeats of a hub have in common (the timer,
+ * the interval and the timeout) is a {@link Schedule} they share.
  *
  * <p>Threading: {@link #heard} on the connection's I/O thread (release; read with acquire by the
  * timer thread); {@link Owner} callbacks on the I/O thread; {@link #cancel} from any thread. A
@@ -49,6 +53,36 @@ public final class Heartbeat {
         void timedOut();
     }
 
+    /**
+     * What the heartbeats of one hub share: its timer, and when to ping and how long to wait for
+     * an answer. Immutable.
+     *
+     * @since 0.1.0
+     */
+    public static final class Schedule {
+        private final Scheduler timer;
+        private final long timeoutNanos;
+        /** From a pong deadline to the next ping. */
+        private final long restNanos;
+        /** A twentieth of the interval, at most {@value #MAX_GRID_MS} ms; 0 (none) for short intervals. */
+        private final long gridNanos;
+
+        /**
+         * A schedule.
+         *
+         * @param timer    the hub's timer ({@link Engine#timer()})
+         * @param interval from one ping to the next
+         * @param timeout  how long after a ping an answer must arrive
+         */
+        public Schedule(Scheduler timer, Duration interval, Duration timeout) {
+            this.timer = Objects.requireNonNull(timer, "timer");
+            this.timeoutNanos = timeout.toNanos();
+            this.restNanos = Math.max(interval.minus(timeout).toNanos(), 1);
+            this.gridNanos = interval.toMillis() < GRID_MIN_INTERVAL_MS ? 0
+                    : Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_GRID_MS), interval.toNanos() / 20);
+        }
+    }
+
     /** The coarsest grid that pings are aligned on. */
     private static final long MAX_GRID_MS = 250;
     /** The shortest interval whose pings are aligned on a grid. */
@@ -69,14 +103,9 @@ public final class Heartbeat {
         }
     }
 
-    private final Scheduler timer;
+    private final Schedule schedule;
     private final TransportConnection connection;
     private final Owner owner;
-    private final long timeoutNanos;
-    /** From a pong deadline to the next ping. */
-    private final long restNanos;
-    /** A twentieth of the interval, at most {@value #MAX_GRID_MS} ms; 0 (none) for short intervals. */
-    private final long gridNanos;
     private long lastHeardNanos;
     /** When the next ping is due; written before its task is handed to the timer, which publishes it. */
     private long pingDueNanos;
@@ -96,21 +125,14 @@ public final class Heartbeat {
     /**
      * A heartbeat, not started yet.
      *
-     * @param timer      the hub's timer ({@link Engine#timer()})
+     * @param schedule   the hub's ({@link Engine#heartbeatSchedule()})
      * @param connection the connection, whose I/O thread runs the owner's callbacks
-     * @param interval   from one ping to the next
-     * @param timeout    how long after a ping an answer must arrive
      * @param owner      the connection's side
      */
-    public Heartbeat(Scheduler timer, TransportConnection connection, Duration interval, Duration timeout,
-                     Owner owner) {
-        this.timer = timer;
+    public Heartbeat(Schedule schedule, TransportConnection connection, Owner owner) {
+        this.schedule = Objects.requireNonNull(schedule, "schedule");
         this.connection = connection;
         this.owner = owner;
-        this.timeoutNanos = timeout.toNanos();
-        this.restNanos = Math.max(interval.minus(timeout).toNanos(), 1);
-        this.gridNanos = interval.toMillis() < GRID_MIN_INTERVAL_MS ? 0
-                : Math.min(TimeUnit.MILLISECONDS.toNanos(MAX_GRID_MS), interval.toNanos() / 20);
         this.lastHeardNanos = System.nanoTime();
     }
 
@@ -156,27 +178,29 @@ public final class Heartbeat {
 
     private void schedulePing(long delayNanos) {
         long now = System.nanoTime();
-        long delay = gridNanos <= 0 ? delayNanos : alignUp(now - GRID_ORIGIN, delayNanos, gridNanos);
+        long grid = schedule.gridNanos;
+        long delay = grid <= 0 ? delayNanos : alignUp(now - GRID_ORIGIN, delayNanos, grid);
         pingDueNanos = now + delay;
         // A hub that closed has closed its timer: its connections are going away, no more pings.
-        pending = timer.scheduleIfOpen(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
+        pending = schedule.timer.scheduleIfOpen(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
     }
 
     private void ping() {
         if (owner.sendPing()) {
             long sent = System.nanoTime();
             pingSentNanos = sent;
-            pongDeadlineNanos = sent + timeoutNanos - Math.min(Math.max(sent - pingDueNanos, 0), LATENESS_ALLOWANCE_NANOS);
-            answerDueNanos = pingDueNanos + timeoutNanos;
+            long timeout = schedule.timeoutNanos;
+            pongDeadlineNanos = sent + timeout - Math.min(Math.max(sent - pingDueNanos, 0), LATENESS_ALLOWANCE_NANOS);
+            answerDueNanos = pingDueNanos + timeout;
             pinged = true;
-            pending = timer.scheduleIfOpen(this::pongDeadline, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
+            pending = schedule.timer.scheduleIfOpen(this::pongDeadline, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
         }
     }
 
     /** Timer thread. */
     private void pongDeadline() {
         if (heardSincePing()) {
-            schedulePing(restNanos);
+            schedulePing(schedule.restNanos);
         } else {
             connection.execute(this::checkPong);
         }
@@ -185,7 +209,7 @@ public final class Heartbeat {
     /** I/O thread: the final word, after anything still queued on it was read. */
     private void checkPong() {
         if (heardSincePing()) {
-            schedulePing(restNanos);
+            schedulePing(schedule.restNanos);
         } else {
             owner.timedOut();
         }

@@ -39,7 +39,7 @@ class HeartbeatTest {
     void aShortIntervalIsNotAlignedAndAnUnansweredPingIsOverdueAtItsDeadlineBeforeTheTimerGetsThere() {
         ManualScheduler timer = new ManualScheduler();
         List<String> events = new ArrayList<>();
-        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofMillis(300), Duration.ofMillis(200),
+        Heartbeat heartbeat = new Heartbeat(new Heartbeat.Schedule(timer, Duration.ofMillis(300), Duration.ofMillis(200)), new InlineConnection(),
                 new Heartbeat.Owner() {
                     @Override
                     public boolean sendPing() {
@@ -73,7 +73,7 @@ class HeartbeatTest {
     @Test
     void aClientThatLooksIsHeldToTheDeadlineFromWhenThePingWasDueHoweverLateItWasSent() {
         ManualScheduler timer = new ManualScheduler();
-        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofMillis(300), Duration.ofMillis(200),
+        Heartbeat heartbeat = new Heartbeat(new Heartbeat.Schedule(timer, Duration.ofMillis(300), Duration.ofMillis(200)), new InlineConnection(),
                 new Heartbeat.Owner() {
                     @Override
                     public boolean sendPing() {
@@ -99,7 +99,7 @@ class HeartbeatTest {
     @Test
     void theDefaultIntervalIsAlignedOnTheGrid() {
         ManualScheduler timer = new ManualScheduler();
-        Heartbeat heartbeat = new Heartbeat(timer, new InlineConnection(), Duration.ofSeconds(25), Duration.ofSeconds(20),
+        Heartbeat heartbeat = new Heartbeat(new Heartbeat.Schedule(timer, Duration.ofSeconds(25), Duration.ofSeconds(20)), new InlineConnection(),
                 new Heartbeat.Owner() {
                     @Override
                     public boolean sendPing() {
