@@ -33,6 +33,8 @@ public final class Namespace {
 
     private final Engine hub;
     private final String name;
+    /** The topic every socket of the namespace subscribes to: one string, not a copy per socket. */
+    private final String allTopic;
     private final boolean recovery;
     private final Arguments arguments;
     private final SocketIoProtocol protocol;
@@ -45,6 +47,7 @@ public final class Namespace {
     Namespace(Engine hub, String name, boolean recovery, Arguments arguments) {
         this.hub = hub;
         this.name = name;
+        this.allTopic = "sio:" + name;
         this.recovery = recovery;
         this.arguments = arguments;
         this.protocol = new SocketIoProtocol(name, recovery);
@@ -151,7 +154,7 @@ public final class Namespace {
     }
 
     String allTopic() {
-        return "sio:" + name;
+        return allTopic;
     }
 
     String roomTopic(String room) {

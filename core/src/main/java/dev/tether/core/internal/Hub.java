@@ -65,6 +65,8 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
     final HashedWheelTimer timer;
     /** What every connection's heartbeat shares. */
     final Heartbeat.Schedule heartbeatSchedule;
+    /** What every connection's inbound-rate bucket shares; null when unlimited. */
+    private final TokenBucket.Rate inboundRate;
     final Executor handlerPool;
     /** What every session's callback executor shares: the pool, the config's pending limits. */
     final SerialExecutor.Settings callbackSettings;
@@ -132,6 +134,8 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
         this.handler = Objects.requireNonNull(handler, "handler");
         this.timer = new HashedWheelTimer("tether-timer", config.timerTick().toMillis(), 512, config.errorHandler());
         this.heartbeatSchedule = new Heartbeat.Schedule(timer, config.heartbeatInterval(), config.heartbeatTimeout());
+        this.inboundRate = config.inboundMessagesPerSecond() > 0
+                ? new TokenBucket.Rate(config.inboundMessagesPerSecond(), config.inboundBurst()) : null;
         if (config.handlerExecutor() != null) {
             this.handlerPool = config.handlerExecutor();
             this.ownedPool = null;
@@ -267,6 +271,11 @@ public final class Hub implements Tether, dev.tether.core.spi.TransportHub, Engi
     @Override
     public Heartbeat.Schedule heartbeatSchedule() {
         return heartbeatSchedule;
+    }
+
+    @Override
+    public TokenBucket.Rate inboundRate() {
+        return inboundRate;
     }
 
     void linkClosed(Link link, int code) {

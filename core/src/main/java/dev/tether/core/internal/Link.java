@@ -97,8 +97,8 @@ final class Link implements ConnectionListener, SessionLink, Heartbeat.Owner, En
     }
 
     void start() {
-        if (config.inboundMessagesPerSecond() > 0) {
-            inboundRate = new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), System.nanoTime());
+        if (hub.inboundRate() != null) {
+            inboundRate = new TokenBucket(hub.inboundRate(), System.nanoTime());
         }
         helloTimer = hub.timer.schedule(() -> connection.execute(this::helloDeadline),
                 config.helloTimeout().toNanos(), TimeUnit.NANOSECONDS);

@@ -11,7 +11,6 @@ import dev.tether.core.Responder;
 import dev.tether.core.SendResult;
 import dev.tether.core.Session;
 import dev.tether.core.SessionHandler;
-import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.InboundFrame;
 import dev.tether.core.spi.OutboundFrame;
@@ -27,7 +26,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -61,7 +59,7 @@ import org.jctools.queues.unpadded.MpscChunkedUnpaddedArrayQueue;
  * otherwise {@link SessionLink#resumeImpossible} decides what the client gets. Public only for
  * the Socket.IO layer; not an API.
  */
-public final class ServerSession implements EngineSession, SerialExecutor.Backpressure {
+public final class ServerSession implements EngineSession, SerialExecutor.Backpressure, Runnable {
 
     /**
      * Outbound queue chunk. Most sessions are idle most of the time and a drain empties the queue
@@ -98,7 +96,6 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     private static final int RETIRED_EPOCH = -1;
 
     private final Hub hub;
-    private final TetherConfig config;
     private final Protocol protocol;
     private final SessionHandler handler;
     /** Clients never acknowledge: evict the oldest replay entries instead of waiting (Socket.IO). */
@@ -130,7 +127,6 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
      * range reported after everything queued before the loss.
      */
     private volatile long overflowed;
-    private final Runnable drainTask = this::drain;
 
     private volatile int drainScheduled;
     /*
@@ -143,8 +139,6 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     private volatile long queuedShare;
     private volatile long pendingShare;
     private volatile int oldestEpoch;
-    /** The stripe of the hub's UnackedAges this session counts in. */
-    private final int agesStripe = ThreadLocalRandom.current().nextInt(UnackedAges.STRIPES);
     /** The link that may write and read now; null while detached or during a handoff. */
     volatile SessionLink link;
     private volatile boolean closed;
@@ -227,7 +221,6 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     ServerSession(Hub hub, String id, String token, Principal principal, Protocol protocol,
                   SessionHandler handler, boolean ackless) {
         this.hub = hub;
-        this.config = hub.config;
         this.protocol = protocol;
         this.handler = handler;
         this.ackless = ackless;
@@ -236,8 +229,8 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         this.principal = principal;
         this.clusterState = hub.cluster == null ? null : new ClusterState(token);
         this.queue = new MpscChunkedUnpaddedArrayQueue<>(
-                Math.min(QUEUE_CHUNK, config.outboundQueueCapacity() / 2), config.outboundQueueCapacity());
-        this.replay = new ReplayBuffer(config.replayBufferMessages(), config.replayBufferBytes());
+                Math.min(QUEUE_CHUNK, hub.config.outboundQueueCapacity() / 2), hub.config.outboundQueueCapacity());
+        this.replay = new ReplayBuffer(hub.config.replayBufferMessages(), hub.config.replayBufferBytes());
         this.callbacks = new SerialExecutor(hub.callbackSettings, this);
     }
 
@@ -424,7 +417,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         if (closed) {
             return SendResult.CLOSED;
         }
-        if (item.kind == Outbound.VOLATILE && (link == null || queue.size() >= config.volatileQueueLimit())) {
+        if (item.kind == Outbound.VOLATILE && (link == null || queue.size() >= hub.config.volatileQueueLimit())) {
             return dropVolatile();
         }
         if (item.kind == Outbound.RELIABLE && overflowed > 0) {
@@ -443,7 +436,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             closeSlowConsumer(); // a reply that does not fit: the requester times out
             return SendResult.OVERFLOW;
         }
-        config.metrics().messagesQueued(1);
+        hub.config.metrics().messagesQueued(1);
         scheduleDrain();
         return SendResult.ENQUEUED;
     }
@@ -454,7 +447,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         }
         OVERFLOWED.incrementAndGet(this);
         hub.reliableOverflowed.increment();
-        config.metrics().reliableOverflowed();
+        hub.config.metrics().reliableOverflowed();
         closeSlowConsumer();
         scheduleDrain(); // the gap is written once the queue ahead of it has drained
         return SendResult.OVERFLOW;
@@ -462,7 +455,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
 
     private SendResult dropVolatile() {
         hub.volatileDropped.increment();
-        config.metrics().volatileDropped();
+        hub.config.metrics().volatileDropped();
         return SendResult.DROPPED;
     }
 
@@ -470,7 +463,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         SessionLink l = link;
         if (l != null && l.markSlowConsumer()) {
             hub.slowConsumerCloses.increment();
-            config.metrics().slowConsumerClosed();
+            hub.config.metrics().slowConsumerClosed();
             l.connection().close(CloseCodes.SLOW_CONSUMER, "slow consumer");
         }
     }
@@ -479,7 +472,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     public void scheduleDrain() {
         SessionLink l = link;
         if (l != null && DRAIN_SCHEDULED.compareAndSet(this, 0, 1)) {
-            l.connection().execute(drainTask);
+            l.connection().execute(this);
         }
     }
 
@@ -488,7 +481,13 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
      * scheduled or running at a time (the {@code drainScheduled} flag); a task that finds the
      * session moved to another link re-routes itself there.
      */
-    private void drain() {
+    /**
+     * The drain: writes what is queued, in order, on the link's I/O thread. Safe from any thread
+     * (elsewhere it moves itself there); {@link #scheduleDrain} is how it is asked for. The
+     * session is its own drain task, so that each session does not carry one.
+     */
+    @Override
+    public void run() {
         SessionLink l = link;
         if (l == null) {
             drainScheduled = 0;
@@ -499,7 +498,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         }
         TransportConnection c = l.connection();
         if (!c.inIoThread()) {
-            c.execute(drainTask);
+            c.execute(this);
             return;
         }
         // Cleared before reading the queue: a producer that enqueues from here on schedules again.
@@ -507,7 +506,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         int written = 0;
         int polled = 0;
         boolean blocked = false;
-        int limit = config.drainBatch();
+        int limit = hub.config.drainBatch();
         int epoch = ackless ? 0 : hub.unackedAges.epochNow();
         while (written < limit) {
             if (!c.isWritable()) {
@@ -543,7 +542,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             l.piggybackAck();
             c.flush();
             hub.messagesOut.add(written);
-            config.metrics().messagesWritten(written);
+            hub.config.metrics().messagesWritten(written);
         }
         if (!blocked && !queue.isEmpty()) {
             scheduleDrain(); // batch limit reached: yield the I/O thread to other connections
@@ -579,7 +578,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             ackedSeq = replay.evictOldest();
         }
         if (hub.cluster != null && evicted instanceof Outbound o
-                && ackedSeq - clusterState.ackedForCheckpoint.seq() >= Math.max(1, config.replayBufferMessages() / 8)) {
+                && ackedSeq - clusterState.ackedForCheckpoint.seq() >= Math.max(1, hub.config.replayBufferMessages() / 8)) {
             clusterState.ackedForCheckpoint = new FeedMark(ackedSeq, o.position);
             hub.cluster.checkpoint(this);
         }
@@ -606,7 +605,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         replay.add(gap, gap.to(), GAP_BYTES, epoch);
         c.write(frameOf(gap, gap.to(), false));
         hub.gaps.increment();
-        config.metrics().gapReported();
+        hub.config.metrics().gapReported();
         callbacks.execute(() -> hub.guard("handler.onGap",
                 () -> handler.onGap(this, gap.from(), gap.to(), gap.reason())));
     }
@@ -643,7 +642,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             }
             if (m.seq() <= lastClientSeq) {
                 hub.duplicatesIn.increment(); // resent after a resume but processed already
-                config.metrics().duplicateReceived();
+                hub.config.metrics().duplicateReceived();
                 return;
             }
             if (m.seq() != lastClientSeq + 1) {
@@ -654,10 +653,10 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             l.clientMessageAccepted(lastClientSeq - clientSeqAcked);
         }
         hub.messagesIn.increment();
-        config.metrics().messageReceived();
+        hub.config.metrics().messageReceived();
         Message message = new Message(m.event(), m.payload(), m.topic());
         if (m.topic() != null) {
-            if (!config.authorizer().canPublish(principal, m.topic())) {
+            if (!hub.config.authorizer().canPublish(principal, m.topic())) {
                 refuse(l, 0, m.seq(), "publish", m.topic());
                 process(m.seq(), null);
                 return;
@@ -692,12 +691,12 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
 
     private void runHandler(String context, long dispatchedNanos, Runnable callback) {
         hub.guard(context, callback);
-        config.metrics().handlerCompleted(System.nanoTime() - dispatchedNanos);
+        hub.config.metrics().handlerCompleted(System.nanoTime() - dispatchedNanos);
     }
 
     private void refuse(SessionLink l, long id, long seq, String what, String topic) {
         hub.refused.increment();
-        config.metrics().refused(what);
+        hub.config.metrics().refused(what);
         l.writeControl(new OutboundFrame.Error(id, seq, "forbidden", what + " on '" + topic + "' is not allowed"));
     }
 
@@ -721,7 +720,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         int released = replay.release(seq);
         ackedSeq = seq;
         if (released > 0) {
-            config.metrics().messagesAcked(released);
+            hub.config.metrics().messagesAcked(released);
             syncUnacked();
             if (!queue.isEmpty() || overflowed > 0) {
                 scheduleDrain(); // the drain may have stopped on a full replay buffer
@@ -744,7 +743,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     }
 
     private void onSubscribe(SessionLink l, long frameId, String topic) {
-        if (!config.authorizer().canSubscribe(principal, topic)) {
+        if (!hub.config.authorizer().canSubscribe(principal, topic)) {
             refuse(l, frameId, 0, "subscribe", topic);
             return;
         }
@@ -931,8 +930,8 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         c.flush();
         hub.replayed.add(count);
         hub.resumed.increment();
-        config.metrics().sessionResumed();
-        config.metrics().messagesReplayed(count);
+        hub.config.metrics().sessionResumed();
+        hub.config.metrics().messagesReplayed(count);
         land(l);
     }
 
@@ -1002,7 +1001,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         if (closed || expiry != null || hub.isClosed()) {
             return;
         }
-        expiry = hub.timer.schedule(this::expire, config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
+        expiry = hub.timer.schedule(this::expire, hub.config.sessionRetention().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void expire() {
@@ -1128,7 +1127,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
             hub.cluster.overflowed(this);
             return;
         }
-        config.metrics().messagesQueued(1);
+        hub.config.metrics().messagesQueued(1);
         scheduleDrain();
     }
 
@@ -1211,8 +1210,8 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         goLive(position, replayEntries);
         hub.replayed.add(replayEntries.size());
         hub.resumed.increment();
-        config.metrics().sessionResumed();
-        config.metrics().messagesReplayed(replayEntries.size());
+        hub.config.metrics().sessionResumed();
+        hub.config.metrics().messagesReplayed(replayEntries.size());
         land(l);
     }
 
@@ -1256,8 +1255,8 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     private OutboundFrame.Welcome welcome(SessionLink l, boolean resumed, long gapFrom, long gapTo, String reason) {
         return new OutboundFrame.Welcome(id, new String(token, StandardCharsets.US_ASCII), resumed, lastClientSeq,
                 gapFrom, gapTo, reason,
-                config.heartbeatInterval().toMillis(), config.heartbeatTimeout().toMillis(),
-                config.maxMessageBytes(), l.protocolVersion());
+                hub.config.heartbeatInterval().toMillis(), hub.config.heartbeatTimeout().toMillis(),
+                hub.config.maxMessageBytes(), l.protocolVersion());
     }
 
     /**
@@ -1325,6 +1324,11 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         }
     }
 
+    /** The stripe of the hub's UnackedAges this session counts in: from its id, random already. */
+    private int agesStripe() {
+        return Math.floorMod(id.hashCode(), UnackedAges.STRIPES);
+    }
+
     /**
      * Brings the hub's pending-ack count and unacknowledged ages up to date with the replay
      * buffer, after a drain wrote or an ack released. Holder's I/O thread; the only thread but
@@ -1345,14 +1349,14 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         }
         // The new epoch is counted before the old one is taken out: no count goes below zero.
         if (now > 0) {
-            hub.unackedAges.add(agesStripe, now);
+            hub.unackedAges.add(agesStripe(), now);
         }
         if (OLDEST_EPOCH.compareAndSet(this, was, now)) {
             if (was > 0) {
-                hub.unackedAges.remove(agesStripe, was);
+                hub.unackedAges.remove(agesStripe(), was);
             }
         } else if (now > 0) {
-            hub.unackedAges.remove(agesStripe, now); // retired meanwhile
+            hub.unackedAges.remove(agesStripe(), now); // retired meanwhile
         }
     }
 
@@ -1371,7 +1375,7 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
         }
         int epoch = OLDEST_EPOCH.getAndSet(this, RETIRED_EPOCH);
         if (epoch > 0) {
-            hub.unackedAges.remove(agesStripe, epoch);
+            hub.unackedAges.remove(agesStripe(), epoch);
         }
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tether.core.CloseCodes;
 import dev.tether.core.Payload;
-import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.engine.AuthAnswers;
 import dev.tether.core.spi.engine.ResumeOutcome;
 import dev.tether.core.spi.engine.ResumeRequest;
@@ -71,12 +70,10 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     private static final AuthResult.Refused TIMED_OUT = new AuthResult.Refused(503, "Authentication timed out");
 
     private final Engine hub;
-    private final TetherConfig config;
     private final EngineIoSettings settings;
     final EngineTransport out;
     private final Principal principal;
     private final String engineId;
-    private final List<String> upgrades;
     /*
      * The sockets, one per namespace. Most clients join one namespace: that socket is held here
      * alone, and a map (about 120 bytes with its table and entry) exists only from the second on,
@@ -103,16 +100,13 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     private boolean connectDeadlinePassed;
 
     private EngineIoConnection(Engine hub, EngineIoSettings settings, TransportConnection transport,
-                               Principal principal, String engineId, List<String> upgrades) {
+                               Principal principal, String engineId) {
         this.hub = hub;
-        this.config = hub.config();
         this.settings = settings;
         this.out = new EngineTransport(transport);
         this.principal = principal;
         this.engineId = engineId;
-        this.upgrades = List.copyOf(upgrades);
-        this.inboundRate = config.inboundMessagesPerSecond() > 0
-                ? new TokenBucket(config.inboundMessagesPerSecond(), config.inboundBurst(), System.nanoTime()) : null;
+        this.inboundRate = hub.inboundRate() != null ? new TokenBucket(hub.inboundRate(), System.nanoTime()) : null;
     }
 
     /**
@@ -125,12 +119,12 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
      */
     public static EngineIoConnection open(Engine hub, EngineIoSettings settings, TransportConnection transport,
                                           Principal principal, String engineId, List<String> upgrades) {
-        EngineIoConnection c = new EngineIoConnection(hub, settings, transport, principal, engineId, upgrades);
-        c.start();
+        EngineIoConnection c = new EngineIoConnection(hub, settings, transport, principal, engineId);
+        c.start(upgrades);
         return c;
     }
 
-    private void start() {
+    private void start(List<String> upgrades) {
         if (!hub.register(this)) {
             fail(CloseCodes.SERVER_RESTART, "server shutting down");
             return;
@@ -139,13 +133,13 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
         open.put("sid", engineId);
         ArrayNode up = open.putArray("upgrades");
         upgrades.forEach(up::add);
-        open.put("pingInterval", config.heartbeatInterval().toMillis());
-        open.put("pingTimeout", config.heartbeatTimeout().toMillis());
-        open.put("maxPayload", config.maxMessageBytes());
+        open.put("pingInterval", hub.config().heartbeatInterval().toMillis());
+        open.put("pingTimeout", hub.config().heartbeatTimeout().toMillis());
+        open.put("maxPayload", hub.config().maxMessageBytes());
         out.write(Frame.text(ByteBuffer.wrap(new byte[] {'0'}), ByteBuffer.wrap(SocketIoProtocol.bytes(open))));
         out.flush();
         heartbeat = new Heartbeat(hub.heartbeatSchedule(), out, this);
-        heartbeat.start(config.heartbeatInterval().toNanos());
+        heartbeat.start(hub.config().heartbeatInterval().toNanos());
         connectTimer = hub.timer().scheduleIfOpen(() -> out.execute(this::connectDeadline),
                 settings.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -225,7 +219,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
             return;
         }
         if (inboundRate != null && !inboundRate.tryTake(System.nanoTime())) {
-            config.metrics().refused("rate limit");
+            hub.config().metrics().refused("rate limit");
             fail(CloseCodes.RATE_LIMITED, "inbound rate limit exceeded");
             return;
         }
@@ -238,7 +232,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
         } catch (ProtocolException e) {
             fail(e.closeCode(), e.getMessage());
         } catch (RuntimeException e) {
-            config.errorHandler().onError("socketio.decode", e);
+            hub.config().errorHandler().onError("socketio.decode", e);
             fail(CloseCodes.BAD_REQUEST, "malformed packet");
         }
     }
@@ -443,7 +437,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
             }
             connecting.put(c.namespace, c);
             c.deadline = hub.timer().schedule(() -> out.execute(() -> timedOut(c)),
-                    config.authenticationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+                    hub.config().authenticationTimeout().toNanos(), TimeUnit.NANOSECONDS);
         }
         stage.whenComplete((result, failure) -> out.execute(() -> {
             if (connecting(c.namespace) != c) {
@@ -462,7 +456,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
     }
 
     private AuthResult.Refused failed(Throwable failure) {
-        config.errorHandler().onError("socketio.middleware", failure);
+        hub.config().errorHandler().onError("socketio.middleware", failure);
         return UNAUTHORIZED;
     }
 
@@ -478,7 +472,7 @@ public final class EngineIoConnection implements ConnectionListener, EngineConne
 
     private void refuse(PendingConnect c, AuthResult.Refused refusal) {
         finish(c);
-        config.metrics().refused("socketio.connect");
+        hub.config().metrics().refused("socketio.connect");
         writeNow(c.endpoint.protocol().connectError(refusal.reason()));
         connectAttemptEnded();
     }

@@ -1,11 +1,14 @@
 package dev.tether.undertow.internal;
 
 import dev.tether.core.TetherConfig;
+import dev.tether.core.spi.ErrorHandler;
 import dev.tether.undertow.TetherUndertowConfig;
 import dev.tether.undertow.WriteWaterMark;
+import java.util.Objects;
 
 /**
- * The per-connection limits a {@link UndertowConnection} needs, resolved once per handler.
+ * The per-connection limits a {@link UndertowConnection} needs, and where its failures go,
+ * resolved once per handler and shared by its connections.
  *
  * @param maxMessageBytes the largest inbound message; larger ones close with 1009
  * @param idleTimeoutMs   the socket idle timeout
@@ -14,10 +17,11 @@ import dev.tether.undertow.WriteWaterMark;
  * @param highWaterBytes  backlog above which a connection is unwritable
  * @param messageReadTimeoutMs how long one inbound message may take to arrive whole
  * @param maxPingsPerMinute    pings allowed in one minute; more close with 1008; 0 means no limit
+ * @param errorHandler         the hub's, for failures of the application's listeners
  */
 public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long closeTimeoutMs,
                                  int lowWaterBytes, int highWaterBytes, long messageReadTimeoutMs,
-                                 int maxPingsPerMinute) {
+                                 int maxPingsPerMinute, ErrorHandler errorHandler) {
 
     /**
      * The settings of a handler mounted with {@code config} on a hub configured with {@code hub}.
@@ -41,7 +45,7 @@ public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long c
         WriteWaterMark marks = config.writeWaterMark();
         return new ConnectionSettings(hub.maxMessageBytes(), idleTimeoutMs, config.closeTimeout().toMillis(),
                 marks.lowBytes(), marks.highBytes(), config.messageReadTimeout().toMillis(),
-                config.maxPingsPerMinute());
+                config.maxPingsPerMinute(), hub.errorHandler());
     }
 
     /**
@@ -57,6 +61,7 @@ public record ConnectionSettings(int maxMessageBytes, long idleTimeoutMs, long c
         if (lowWaterBytes < 0 || highWaterBytes <= lowWaterBytes) {
             throw new IllegalArgumentException("water marks out of order: " + lowWaterBytes + ", " + highWaterBytes);
         }
+        Objects.requireNonNull(errorHandler, "errorHandler");
         if (maxPingsPerMinute < 0) {
             throw new IllegalArgumentException("maxPingsPerMinute must not be negative: " + maxPingsPerMinute);
         }

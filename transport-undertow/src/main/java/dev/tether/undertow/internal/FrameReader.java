@@ -90,6 +90,11 @@ final class FrameReader {
     private int messageDeclared;
     /** The message assembled so far, or null while none needs assembling. */
     private ByteBuffer message;
+    /**
+     * The UTF-8 state of a text message that arrives in pieces; null otherwise (a message wholly
+     * in one read is checked at once, {@link Utf8Validator#isValid}), so an idle connection holds
+     * none.
+     */
     private Utf8Validator utf8;
 
     /** A control frame's payload split between reads, or null until that first happens. */
@@ -268,12 +273,7 @@ final class FrameReader {
                 inMessage = true;
                 messageBinary = opcode == OP_BINARY;
                 messageDeclared = 0;
-                if (!messageBinary) {
-                    if (utf8 == null) {
-                        utf8 = new Utf8Validator();
-                    }
-                    utf8.reset();
-                }
+                utf8 = null;
             }
             messageDeclared += frameRemaining;
         } else {
@@ -283,6 +283,14 @@ final class FrameReader {
     }
 
     // ------------------------------------------------------------------ data
+
+    /** The UTF-8 state of the text message being assembled, created with its first piece. */
+    private Utf8Validator textPiece() {
+        if (utf8 == null) {
+            utf8 = new Utf8Validator();
+        }
+        return utf8;
+    }
 
     /** Reads data payload; true if an event was delivered. */
     private boolean readData(ByteBuffer in, Handler handler) {
@@ -295,7 +303,7 @@ final class FrameReader {
             maskIndex = unmask(bytes, offset, n, mask, maskIndex);
             in.position(at + n);
             frameRemaining = 0;
-            if (!messageBinary && !(utf8.accept(bytes, offset, n) && utf8.complete())) {
+            if (!messageBinary && !Utf8Validator.isValid(bytes, offset, n)) {
                 return violation(handler, CloseCodes.INVALID_PAYLOAD, "invalid UTF-8");
             }
             inFrame = false;
@@ -311,7 +319,7 @@ final class FrameReader {
         maskIndex = unmask(assembled.array(), into, n, mask, maskIndex);
         assembled.position(assembled.position() + n);
         frameRemaining -= n;
-        if (!messageBinary && !utf8.accept(assembled.array(), into, n)) {
+        if (!messageBinary && !textPiece().accept(assembled.array(), into, n)) {
             return violation(handler, CloseCodes.INVALID_PAYLOAD, "invalid UTF-8");
         }
         return frameRemaining == 0 && completeFrame(handler);
@@ -331,9 +339,10 @@ final class FrameReader {
         }
         inMessage = false;
         boundaries++;
-        if (!messageBinary && !utf8.complete()) {
+        if (!messageBinary && !textPiece().complete()) {
             return violation(handler, CloseCodes.INVALID_PAYLOAD, "invalid UTF-8");
         }
+        utf8 = null;
         ByteBuffer data = message == null ? ByteBuffer.wrap(NO_BYTES) : message.flip();
         message = null;
         handler.onMessage(data, messageBinary);
@@ -419,10 +428,9 @@ final class FrameReader {
         if (!isReceivable(code)) {
             return violation(handler, CloseCodes.PROTOCOL_ERROR, "invalid close code");
         }
-        Utf8Validator reasonCheck = new Utf8Validator();
         byte[] bytes = payload.array();
         int offset = payload.arrayOffset() + payload.position();
-        if (!reasonCheck.accept(bytes, offset, payload.remaining()) || !reasonCheck.complete()) {
+        if (!Utf8Validator.isValid(bytes, offset, payload.remaining())) {
             return violation(handler, CloseCodes.INVALID_PAYLOAD, "invalid UTF-8");
         }
         done = true;

@@ -23,7 +23,6 @@ import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
-import org.xnio.XnioIoThread;
 import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 
@@ -80,7 +79,7 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * connection is listed in its handler's {@link OpenConnections}, through which a server that
  * stops closes it with a close frame.
  */
-public final class UndertowConnection implements TransportConnection {
+public final class UndertowConnection extends OpenConnections.Member {
 
     /** RFC 6455 "no status code was present" (reported, never sent). */
     static final int NO_STATUS = 1005;
@@ -117,12 +116,8 @@ public final class UndertowConnection implements TransportConnection {
     };
 
     private final StreamConnection socket;
-    private final ConduitStreamSourceChannel source;
-    private final ConduitStreamSinkChannel sink;
-    private final XnioIoThread ioThread;
     private final IoThreadBuffers buffers;
     private final InetSocketAddress remoteAddress;
-    private final ErrorHandler errorHandler;
     private final ConnectionSettings settings;
     private final OpenConnections openConnections;
     private final FrameReader reader;
@@ -169,15 +164,11 @@ public final class UndertowConnection implements TransportConnection {
     private boolean socketGone;
     private XnioExecutor.Key closeTimer;
 
-    private UndertowConnection(StreamConnection socket, ErrorHandler errorHandler, ConnectionSettings settings,
+    private UndertowConnection(StreamConnection socket, ConnectionSettings settings,
                                OpenConnections openConnections) {
         this.socket = socket;
-        this.source = socket.getSourceChannel();
-        this.sink = socket.getSinkChannel();
-        this.ioThread = socket.getIoThread();
         this.buffers = IoThreadBuffers.current();
         this.remoteAddress = socket.getPeerAddress(InetSocketAddress.class);
-        this.errorHandler = errorHandler;
         this.settings = settings;
         this.openConnections = openConnections;
         this.reader = new FrameReader(settings.maxMessageBytes());
@@ -195,15 +186,15 @@ public final class UndertowConnection implements TransportConnection {
                                           BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector,
                                           AuthResult.Accepted credentials, ConnectionSettings settings,
                                           OpenConnections openConnections) {
-        ErrorHandler errors = tether.config().errorHandler();
-        UndertowConnection connection = new UndertowConnection(socket, errors, settings, openConnections);
-        connection.source.getReadSetter().set(connection.events);
-        connection.sink.getWriteSetter().set(connection.events);
+        ErrorHandler errors = settings.errorHandler();
+        UndertowConnection connection = new UndertowConnection(socket, settings, openConnections);
+        connection.source().getReadSetter().set(connection.events);
+        connection.sink().getWriteSetter().set(connection.events);
         // Added to Undertow's close listener, which still runs first: XNIO's setCloseListener
         // merges a new listener with the one set before (it does not replace it).
         socket.setCloseListener(connection.events);
         connection.lastActivityNs = System.nanoTime();
-        connection.buffers.watchIdle(connection, connection.ioThread, settings.idleTimeoutMs());
+        connection.buffers.watchIdle(connection, socket.getIoThread(), settings.idleTimeoutMs());
         ConnectionListener listener;
         try {
             listener = connector.apply(connection, credentials);
@@ -222,7 +213,7 @@ public final class UndertowConnection implements TransportConnection {
             // Closed during connect: socketClosed has run (on this thread) before the add.
             openConnections.remove(connection);
         }
-        connection.source.resumeReads();
+        connection.source().resumeReads();
         return connection;
     }
 
@@ -270,7 +261,7 @@ public final class UndertowConnection implements TransportConnection {
     @Override
     public void suspendReads() {
         readsSuspended = true;
-        source.suspendReads();
+        source().suspendReads();
     }
 
     @Override
@@ -279,7 +270,7 @@ public final class UndertowConnection implements TransportConnection {
             return;
         }
         readsSuspended = false;
-        source.resumeReads();
+        source().resumeReads();
         if (carry != null) {
             // Bytes already read wait here, and the socket may have nothing new to wake us.
             execute(this::readReady);
@@ -290,7 +281,7 @@ public final class UndertowConnection implements TransportConnection {
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
         try {
-            ioThread.execute(task);
+            socket.getIoThread().execute(task);
         } catch (RejectedExecutionException e) {
             // The worker is shutting down and the socket with it; the contract allows dropping.
         }
@@ -298,7 +289,7 @@ public final class UndertowConnection implements TransportConnection {
 
     @Override
     public boolean inIoThread() {
-        return Thread.currentThread() == ioThread;
+        return Thread.currentThread() == socket.getIoThread();
     }
 
     @Override
@@ -312,7 +303,7 @@ public final class UndertowConnection implements TransportConnection {
             return;
         }
         try {
-            ioThread.execute(() -> closeLocally(code, why));
+            socket.getIoThread().execute(() -> closeLocally(code, why));
         } catch (RejectedExecutionException e) {
             IoUtils.safeClose(socket);
         }
@@ -324,7 +315,7 @@ public final class UndertowConnection implements TransportConnection {
      */
     void closeAfterQueuedTasks(int code, String reason) {
         try {
-            ioThread.execute(() -> close(code, reason));
+            socket.getIoThread().execute(() -> close(code, reason));
         } catch (RejectedExecutionException e) {
             close(code, reason);
         }
@@ -430,14 +421,14 @@ public final class UndertowConnection implements TransportConnection {
         buffers.writer = null;
         ByteBuffer out = buffers.write.flip();
         try {
-            while (out.hasRemaining() && sink.write(out) > 0) {
+            while (out.hasRemaining() && sink().write(out) > 0) {
                 lastActivityNs = System.nanoTime();
             }
             if (out.hasRemaining()) {
                 backlogWith(out.remaining()).put(out);
-                sink.resumeWrites();
-            } else if (!sink.flush()) {
-                sink.resumeWrites();
+                sink().resumeWrites();
+            } else if (!sink().flush()) {
+                sink().resumeWrites();
             }
         } catch (IOException e) {
             abort();
@@ -450,7 +441,7 @@ public final class UndertowConnection implements TransportConnection {
     private void writeBacklog() {
         ByteBuffer b = backlog.flip();
         try {
-            while (b.hasRemaining() && sink.write(b) > 0) {
+            while (b.hasRemaining() && sink().write(b) > 0) {
                 lastActivityNs = System.nanoTime();
             }
         } catch (IOException e) {
@@ -460,11 +451,11 @@ public final class UndertowConnection implements TransportConnection {
         }
         if (b.hasRemaining()) {
             b.compact();
-            sink.resumeWrites();
+            sink().resumeWrites();
             return;
         }
         backlog = null;
-        sink.suspendWrites();
+        sink().suspendWrites();
         backlogWritten();
     }
 
@@ -487,7 +478,7 @@ public final class UndertowConnection implements TransportConnection {
                 try {
                     listener.onWritable();
                 } catch (RuntimeException e) {
-                    report(errorHandler, "transport.onWritable", e);
+                    report(settings.errorHandler(), "transport.onWritable", e);
                 }
             }
         }
@@ -507,7 +498,7 @@ public final class UndertowConnection implements TransportConnection {
         for (int reads = 0; reads < MAX_READS_PER_EVENT; reads++) {
             int n;
             try {
-                n = source.read(in);
+                n = source().read(in);
             } catch (IOException e) {
                 n = -1;
             }
@@ -568,7 +559,7 @@ public final class UndertowConnection implements TransportConnection {
 
     private void armReadDeadline(long delayMs) {
         try {
-            readDeadline = ioThread.executeAfter(this::readDeadlinePassed, Math.max(1, delayMs), TimeUnit.MILLISECONDS);
+            readDeadline = socket.getIoThread().executeAfter(this::readDeadlinePassed, Math.max(1, delayMs), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             readDeadline = null;
         }
@@ -608,7 +599,7 @@ public final class UndertowConnection implements TransportConnection {
         try {
             listener.onFrame(data, binary);
         } catch (RuntimeException e) {
-            report(errorHandler, "transport.onFrame", e);
+            report(settings.errorHandler(), "transport.onFrame", e);
         }
     }
 
@@ -742,8 +733,8 @@ public final class UndertowConnection implements TransportConnection {
      */
     private void halfClose() {
         try {
-            sink.shutdownWrites();
-            sink.flush();
+            sink().shutdownWrites();
+            sink().flush();
         } catch (IOException e) {
             closeSocket();
         }
@@ -759,7 +750,7 @@ public final class UndertowConnection implements TransportConnection {
     private void armCloseTimer() {
         if (closeTimer == null && !socketEnded) {
             try {
-                closeTimer = ioThread.executeAfter(this::closeSocket, settings.closeTimeoutMs(),
+                closeTimer = socket.getIoThread().executeAfter(this::closeSocket, settings.closeTimeoutMs(),
                         TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 closeSocket();
@@ -775,8 +766,8 @@ public final class UndertowConnection implements TransportConnection {
     private void closeSocket() {
         if (!socketEnded) {
             socketEnded = true;
-            source.suspendReads();
-            sink.suspendWrites();
+            source().suspendReads();
+            sink().suspendWrites();
             SocketCloser.close(socket);
         }
     }
@@ -793,7 +784,7 @@ public final class UndertowConnection implements TransportConnection {
     private void socketClosed() {
         if (!inIoThread()) {
             try {
-                ioThread.execute(this::socketClosed);
+                socket.getIoThread().execute(this::socketClosed);
                 return;
             } catch (RejectedExecutionException e) {
                 // The I/O thread is gone: finish here.
@@ -836,7 +827,7 @@ public final class UndertowConnection implements TransportConnection {
         reported = true;
         if (later) {
             try {
-                ioThread.execute(() -> deliverClosed(code, reason));
+                socket.getIoThread().execute(() -> deliverClosed(code, reason));
                 return;
             } catch (RejectedExecutionException e) {
                 // The I/O thread is going away: deliver now rather than never.
@@ -851,8 +842,18 @@ public final class UndertowConnection implements TransportConnection {
         try {
             l.onClosed(code, reason);
         } catch (RuntimeException e) {
-            report(errorHandler, "transport.onClosed", e);
+            report(settings.errorHandler(), "transport.onClosed", e);
         }
+    }
+
+    /** The socket's reading side (the socket's own field: not copied into each connection). */
+    private ConduitStreamSourceChannel source() {
+        return socket.getSourceChannel();
+    }
+
+    /** The socket's writing side. */
+    private ConduitStreamSinkChannel sink() {
+        return socket.getSinkChannel();
     }
 
     /** The socket's read, write and close events and the reader's, in one object per connection. */
@@ -860,7 +861,7 @@ public final class UndertowConnection implements TransportConnection {
 
         @Override
         public void handleEvent(Channel channel) {
-            if (channel == source) {
+            if (channel == socket.getSourceChannel()) {
                 readReady();
             } else if (channel == socket) {
                 socketClosed(); // the close listener
@@ -870,8 +871,8 @@ public final class UndertowConnection implements TransportConnection {
                 } else {
                     // A flush the conduit could not finish at once, or a spurious wake-up.
                     try {
-                        if (sink.flush()) {
-                            sink.suspendWrites();
+                        if (sink().flush()) {
+                            sink().suspendWrites();
                         }
                     } catch (IOException e) {
                         abort();

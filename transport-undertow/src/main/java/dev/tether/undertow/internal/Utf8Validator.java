@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
  * U+10FFFF), for text that arrives in pieces: a character may be split between two fragments or
  * two reads, and an invalid byte is found in the piece that holds it, before the message ends.
  *
- * <p>Not thread-safe; one per message being read. Holds three ints and nothing else.
+ * <p>Not thread-safe; one per message being read in pieces. Holds three ints and nothing else.
+ * Text that is all here is checked by {@link #isValid}, which needs no instance for ASCII.
  */
 final class Utf8Validator {
 
@@ -22,11 +23,21 @@ final class Utf8Validator {
     private int lower = 0x80;
     private int upper = 0xBF;
 
-    /** Forgets any partial character: the start of a new message. */
-    void reset() {
-        needed = 0;
-        lower = 0x80;
-        upper = 0xBF;
+    /** Whether {@code length} bytes are UTF-8 text, whole (no character cut at the end). */
+    static boolean isValid(byte[] bytes, int offset, int length) {
+        int end = offset + length;
+        int i = offset;
+        while (i + 8 <= end && ((long) LONGS.get(bytes, i) & HIGH_BITS) == 0) {
+            i += 8;
+        }
+        while (i < end && bytes[i] >= 0) {
+            i++;
+        }
+        if (i == end) {
+            return true; // ASCII, as most text is
+        }
+        Utf8Validator v = new Utf8Validator();
+        return v.accept(bytes, i, end - i) && v.complete();
     }
 
     /** Whether no character is left incomplete: the text so far may end here. */

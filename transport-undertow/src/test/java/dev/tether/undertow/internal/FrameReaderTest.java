@@ -135,6 +135,27 @@ class FrameReaderTest {
     }
 
     @Test
+    void aMessageThatEndsInTheMiddleOfACharacterDoesNotLeaveItToTheNextMessage() {
+        // The first message is cut after the euro sign's lead byte: refused, whoever comes next.
+        byte[] euro = text("€");
+        byte[] cut = concat(frame(false, 0, FrameReader.OP_TEXT, Arrays.copyOf(euro, 1)),
+                frame(true, 0, FrameReader.OP_CONTINUATION, new byte[0]));
+        assertThat(feed(cut)).containsExactly("violation:1007");
+        // A whole character after a fragmented message starts clean, in one read or byte by byte.
+        byte[] wire = concat(frame(false, 0, FrameReader.OP_TEXT, text("a")),
+                frame(true, 0, FrameReader.OP_CONTINUATION, euro),
+                frame(true, 0, FrameReader.OP_TEXT, text("ascii first, then €")));
+        assertThat(feed(wire)).containsExactly("text:a€", "text:ascii first, then €");
+        assertThat(feed(wire, ones(wire.length))).containsExactly("text:a€", "text:ascii first, then €");
+    }
+
+    @Test
+    void invalidUtf8AfterALongAsciiRunIsRefused() {
+        byte[] bytes = concat(text("sixteen ascii by"), new byte[] {(byte) 0xE2, (byte) 0x28, (byte) 0xA1});
+        assertThat(feed(frame(true, 0, FrameReader.OP_TEXT, bytes))).containsExactly("violation:1007");
+    }
+
+    @Test
     void invalidUtf8InTheFirstFragmentIsRefusedBeforeTheMessageEnds() {
         byte[] wire = frame(false, 0, FrameReader.OP_TEXT, new byte[] {'a', (byte) 0xC0, (byte) 0x80});
         assertThat(feed(wire)).containsExactly("violation:1007");

@@ -61,6 +61,13 @@ public interface Engine {
     Heartbeat.Schedule heartbeatSchedule();
 
     /**
+     * The inbound message rate every connection's bucket shares, from the configuration.
+     *
+     * @return the rate, or {@code null} if inbound messages are not limited
+     */
+    TokenBucket.Rate inboundRate();
+
+    /**
      * Whether this hub is a node of a cluster (it has a broker).
      *
      * @return whether sessions live in the broker as well

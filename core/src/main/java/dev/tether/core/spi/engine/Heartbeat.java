@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  *
  * @since 0.1.0
  */
-public final class Heartbeat {
+public final class Heartbeat implements Runnable {
 
     /**
      * What the heartbeat needs from its connection. I/O thread.
@@ -113,13 +113,13 @@ public final class Heartbeat {
     private long pingSentNanos;
     /** When the last ping must have been answered. I/O thread. */
     private long pongDeadlineNanos;
-    /**
-     * When the last ping's answer was due counted from when the ping was due, without the timer's
-     * lateness: the deadline a client that looks is held to ({@link #overdue}). I/O thread.
-     */
-    private long answerDueNanos;
     /** A ping was sent. I/O thread. */
     private boolean pinged;
+    /**
+     * What the pending timeout is for: false, the next ping; true, the last ping's answer.
+     * Written before the timeout is handed to the timer, which publishes it.
+     */
+    private boolean awaitingPong;
     private volatile Scheduler.Timeout pending;
 
     /**
@@ -165,6 +165,10 @@ public final class Heartbeat {
      * @return true if a ping is unanswered and its deadline has passed
      */
     public boolean overdue(long nowNanos) {
+        // The answer counted from when the ping was due, without the timer's lateness, is the
+        // deadline a client that looks is held to. pingDueNanos is still the last ping's: the
+        // next one is only scheduled once this one was answered.
+        long answerDueNanos = pingDueNanos + schedule.timeoutNanos;
         return pinged && !heardSincePing() && nowNanos - Math.min(pongDeadlineNanos, answerDueNanos) >= 0;
     }
 
@@ -182,7 +186,8 @@ public final class Heartbeat {
         long delay = grid <= 0 ? delayNanos : alignUp(now - GRID_ORIGIN, delayNanos, grid);
         pingDueNanos = now + delay;
         // A hub that closed has closed its timer: its connections are going away, no more pings.
-        pending = schedule.timer.scheduleIfOpen(() -> connection.execute(this::ping), delay, TimeUnit.NANOSECONDS);
+        awaitingPong = false;
+        pending = schedule.timer.scheduleIfOpen(this, delay, TimeUnit.NANOSECONDS);
     }
 
     private void ping() {
@@ -191,9 +196,23 @@ public final class Heartbeat {
             pingSentNanos = sent;
             long timeout = schedule.timeoutNanos;
             pongDeadlineNanos = sent + timeout - Math.min(Math.max(sent - pingDueNanos, 0), LATENESS_ALLOWANCE_NANOS);
-            answerDueNanos = pingDueNanos + timeout;
             pinged = true;
-            pending = schedule.timer.scheduleIfOpen(this::pongDeadline, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
+            awaitingPong = true;
+            pending = schedule.timer.scheduleIfOpen(this, pongDeadlineNanos - sent, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /**
+     * The timer's callback: a ping is due (it is sent on the I/O thread), or a pong deadline
+     * passed. Only the timer calls it; the heartbeat is its own timer task, so that a connection
+     * does not carry one besides.
+     */
+    @Override
+    public void run() {
+        if (awaitingPong) {
+            pongDeadline();
+        } else {
+            connection.execute(this::ping);
         }
     }
 

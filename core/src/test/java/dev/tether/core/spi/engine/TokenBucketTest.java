@@ -1,6 +1,7 @@
 package dev.tether.core.spi.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -73,6 +74,25 @@ class TokenBucketTest {
         assertThat(bucket.reserve(START, 0)).isEqualTo(-1);
         assertThat(bucket.reserve(START, TimeUnit.MILLISECONDS.toNanos(99))).isEqualTo(-1);
         assertThat(take(bucket, START + TimeUnit.MILLISECONDS.toNanos(100), 3)).as("the refusals took nothing").isEqualTo(1);
+    }
+
+    @Test
+    void bucketsThatShareARateKeepTheirOwnTokens() {
+        TokenBucket.Rate rate = new TokenBucket.Rate(10, 3);
+        TokenBucket first = new TokenBucket(rate, START);
+        TokenBucket second = new TokenBucket(rate, START);
+        assertThat(take(first, START, 10)).isEqualTo(3);
+        assertThat(take(second, START, 1)).as("the other bucket is still full").isEqualTo(1);
+        assertThat(take(second, START, 10)).isEqualTo(2);
+        assertThat(take(first, START + TimeUnit.MILLISECONDS.toNanos(100), 10)).isEqualTo(1);
+    }
+
+    @Test
+    void aRateOrBurstBelowOneIsRefused() {
+        assertThatThrownBy(() -> new TokenBucket.Rate(0, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 1");
+        assertThatThrownBy(() -> new TokenBucket.Rate(1, 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at least 1");
     }
 
     @Test
