@@ -25,10 +25,18 @@ public final class OpenConnections {
      * A connection that can be listed: the links of the list it is on. A connection is on at most
      * one list.
      */
-    public abstract static class Member implements TransportConnection {
+    public abstract static class Member {
         /** Guarded by the list's lock. */
         private Member previousOpen;
         private Member nextOpen;
+
+        /**
+         * Closes the connection with a close frame or packet ({@link TransportConnection#close}).
+         *
+         * @param code   the close code
+         * @param reason the close reason
+         */
+        public abstract void close(int code, String reason);
     }
 
     private final Object lock = new Object();
@@ -95,7 +103,7 @@ public final class OpenConnections {
      * connection already closing keeps the code it is closing with. Only the first call counts.
      */
     public void closeAll(int code, String reason) {
-        List<TransportConnection> snapshot;
+        List<Member> snapshot;
         synchronized (lock) {
             if (closing != null) {
                 return;
@@ -106,7 +114,7 @@ public final class OpenConnections {
                 snapshot.add(m);
             }
         }
-        for (TransportConnection connection : snapshot) {
+        for (Member connection : snapshot) {
             connection.close(code, reason);
         }
     }

@@ -54,7 +54,7 @@ import org.xnio.XnioIoThread;
  * requests get 400 and the session's id stays known until the upgraded WebSocket closes
  * ({@link #forget}), so that another WebSocket naming it is accepted and closed, not refused.
  */
-public final class PollingTransport extends OpenConnections.Member {
+public final class PollingTransport extends OpenConnections.Member implements TransportConnection {
 
     static final char SEPARATOR = '\u001e';
     /**

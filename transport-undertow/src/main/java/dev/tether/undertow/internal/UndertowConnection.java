@@ -79,7 +79,7 @@ import org.xnio.conduits.ConduitStreamSourceChannel;
  * connection is listed in its handler's {@link OpenConnections}, through which a server that
  * stops closes it with a close frame.
  */
-public final class UndertowConnection extends OpenConnections.Member {
+public final class UndertowConnection extends OpenConnections.Member implements TransportConnection {
 
     /** RFC 6455 "no status code was present" (reported, never sent). */
     static final int NO_STATUS = 1005;

@@ -2,8 +2,6 @@ package dev.tether.undertow.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tether.core.spi.Frame;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,50 +11,13 @@ import org.junit.jupiter.api.Test;
 /** The list of open connections, which runs through the connections themselves. */
 class OpenConnectionsTest {
 
-    /** Records the closes it is asked for; nothing else is used by the list. */
+    /** Records the closes it is asked for. */
     private static final class Recorded extends OpenConnections.Member {
         final List<String> closes = new ArrayList<>();
 
         @Override
-        public boolean write(Frame frame) {
-            return true;
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public boolean isWritable() {
-            return true;
-        }
-
-        @Override
-        public void suspendReads() {
-        }
-
-        @Override
-        public void resumeReads() {
-        }
-
-        @Override
-        public void execute(Runnable task) {
-            task.run();
-        }
-
-        @Override
-        public boolean inIoThread() {
-            return true;
-        }
-
-        @Override
         public void close(int code, String reason) {
             closes.add(code + " " + reason);
-        }
-
-        @Override
-        public InetSocketAddress remoteAddress() {
-            return new InetSocketAddress("127.0.0.1", 1);
         }
     }
 
