@@ -477,14 +477,11 @@ public final class ServerSession implements EngineSession, SerialExecutor.Backpr
     }
 
     /**
-     * Writes what is queued, up to one batch, then flushes once. At most one drain task is
-     * scheduled or running at a time (the {@code drainScheduled} flag); a task that finds the
-     * session moved to another link re-routes itself there.
-     */
-    /**
-     * The drain: writes what is queued, in order, on the link's I/O thread. Safe from any thread
-     * (elsewhere it moves itself there); {@link #scheduleDrain} is how it is asked for. The
-     * session is its own drain task, so that each session does not carry one.
+     * The drain: writes what is queued, up to one batch, on the link's I/O thread, then flushes
+     * once. At most one drain task is scheduled or running at a time (the {@code drainScheduled}
+     * flag; {@link #scheduleDrain} asks for one); a task that runs on another thread, or finds the
+     * session moved to another link, re-routes itself there. The session is its own drain task,
+     * so that each session does not carry one.
      */
     @Override
     public void run() {
