@@ -26,10 +26,7 @@ final class Utf8Validator {
     /** Whether {@code length} bytes are UTF-8 text, whole (no character cut at the end). */
     static boolean isValid(byte[] bytes, int offset, int length) {
         int end = offset + length;
-        int i = offset;
-        while (i + 8 <= end && ((long) LONGS.get(bytes, i) & HIGH_BITS) == 0) {
-            i += 8;
-        }
+        int i = skipAsciiWords(bytes, offset, end);
         while (i < end && bytes[i] >= 0) {
             i++;
         }
@@ -38,6 +35,14 @@ final class Utf8Validator {
         }
         Utf8Validator v = new Utf8Validator();
         return v.accept(bytes, i, end - i) && v.complete();
+    }
+
+    /** Where the run of ASCII from {@code i} stops being whole eight-byte words. */
+    private static int skipAsciiWords(byte[] bytes, int i, int end) {
+        while (i + 8 <= end && ((long) LONGS.get(bytes, i) & HIGH_BITS) == 0) {
+            i += 8;
+        }
+        return i;
     }
 
     /** Whether no character is left incomplete: the text so far may end here. */
@@ -51,10 +56,7 @@ final class Utf8Validator {
         int end = offset + length;
         while (i < end) {
             if (needed == 0) {
-                // ASCII runs, eight bytes at a time.
-                while (i + 8 <= end && ((long) LONGS.get(bytes, i) & HIGH_BITS) == 0) {
-                    i += 8;
-                }
+                i = skipAsciiWords(bytes, i, end); // ASCII runs, eight bytes at a time
                 if (i == end) {
                     break;
                 }
