@@ -28,8 +28,10 @@
                     echo and others: first line after the send phase (grace/closed), or exit
         after       after the generator exited
       Writes {"samples": {...}, "exit": rc, "result": {RESULT json or null}, "results": [one per
-      generator], "generator_cpu_s": [user+system CPU of each generator process, from wait4]} to
-      --out and exits with the first non-zero exit status of the generators (0 if none).
+      generator], "generator_cpu_s": [user+system CPU of each generator process, from wait4],
+      "heap_classes_delta": [[class, instances, bytes], ...]: for a hold with --jvm, the 15 classes
+      whose live bytes changed most from before to run_end (`jcmd PID GC.class_histogram`, taken
+      with each heap sample), else null} to --out and exits with the first non-zero exit status of the generators (0 if none).
 """
 import json
 import os
@@ -91,6 +93,32 @@ def jvm_heap_used_kb(pid):
     return total if found else None
 
 
+_HISTOGRAM_ROW = re.compile(r"^\s*\d+:\s+(\d+)\s+(\d+)\s+(\S+)", re.M)
+
+
+def jvm_classes(pid):
+    """Live objects per class, {class: [instances, bytes]}, from `jcmd PID GC.class_histogram`
+    (which collects first), or None. Kept only to tell, in the report, which classes a heap delta
+    is made of; not written out whole."""
+    try:
+        out = subprocess.run(["jcmd", str(pid), "GC.class_histogram"], check=True, capture_output=True,
+                             text=True, timeout=120).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return {m.group(3): [int(m.group(1)), int(m.group(2))] for m in _HISTOGRAM_ROW.finditer(out)}
+
+
+def classes_delta(before, after, top=15):
+    """The TOP classes by bytes of after - before: [[class, instances, bytes], ...] (growth first)."""
+    delta = []
+    for name in set(before) | set(after):
+        b, a = before.get(name, [0, 0]), after.get(name, [0, 0])
+        if a[1] != b[1]:
+            delta.append([name, a[0] - b[0], a[1] - b[1]])
+    delta.sort(key=lambda row: -abs(row[2]))
+    return delta[:top]
+
+
 # NMT categories that do not grow with connections: the heap itself, what scales with the heap's
 # committed size (GC: card table, remembered sets, mark bitmaps; they shrink and grow as G1 resizes
 # the heap, by tens of MB), the JIT's and class loading's, and NMT's own bookkeeping.
@@ -136,6 +164,7 @@ def sample(pid, jvm, gc=True):
     if jvm and gc:
         s["heap_used_kb"] = jvm_heap_used_kb(pid)
         s["native_kb"] = jvm_native_kb(pid)
+        s["classes"] = jvm_classes(pid)
         # The forced GC's own CPU must not count in a later window: read CPU again after it.
         s["cpu_after_gc_s"] = cpu_seconds(pid)
     return s
@@ -264,9 +293,15 @@ def drive(argv):
         samples["run_end"] = sample(pid, jvm, gc=False)
     samples["after"] = sample(pid, jvm)
     log.close()
+    # What the heap delta of a hold is made of (the report prints it per connection); the whole
+    # histograms stay out of the file.
+    histograms = {name: s.pop("classes", None) for name, s in samples.items()}
+    classes = None
+    if scenario == "hold" and histograms.get("before") and histograms.get("run_end"):
+        classes = classes_delta(histograms["before"], histograms["run_end"])
     with open(args["out"], "w") as f:
         json.dump({"samples": samples, "exit": rc, "result": results[0], "results": results,
-                   "generator_cpu_s": cpus}, f, indent=1)
+                   "generator_cpu_s": cpus, "heap_classes_delta": classes}, f, indent=1)
     return rc
 
 

@@ -197,6 +197,27 @@ def generator_section(w, meta, tether, sio):
     w("")
 
 
+def heap_classes_section(w, scenario, runs):
+    """Hold: what each JVM server's heap delta is made of, per connection, from the class histograms
+    procstat.py takes with the heap (so that a figure that moves between runs can be explained)."""
+    runs = [(name, run) for name, run in runs if run.get("heap_classes_delta")]
+    if scenario != "hold" or not runs:
+        return
+    w("### Heap delta by class, per connection (`jcmd PID GC.class_histogram`, before load to end of hold)")
+    w("")
+    for name, run in runs:
+        n = (run.get("result") or {}).get("connected") or 0
+        if not n:
+            continue
+        w(f"{name}, the largest changes:")
+        w("")
+        w("| class | bytes per connection | instances per connection |")
+        w("|---|--:|--:|")
+        for cls, count, nbytes in run["heap_classes_delta"]:
+            w(f"| `{cls}` | {nbytes / n:,.1f} | {count / n:.2f} |")
+        w("")
+
+
 def main():
     meta, tether, sio = (load(p) for p in sys.argv[1:4])
     extras = [(a.split("=", 1)[0], load(a.split("=", 1)[1])) for a in sys.argv[5:]]
@@ -272,6 +293,7 @@ def main():
       "native together). Socket.IO has no JVM heap: heap rows are "
         "Tether only.")
     w("")
+    heap_classes_section(w, scenario, [("Tether", tether)] + [(titles.get(n, n), r) for n, r in extras])
     logs = meta.get("histogram_logs") or {}
     links = [f"{name}: " + ", ".join(f"[`{f}`]({f})" for f in (logs.get(key) or "").split())
              for name, key in (("Tether", "tether"), ("Socket.IO", "socketio"),
