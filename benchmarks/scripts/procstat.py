@@ -4,7 +4,7 @@
   procstat.py sample PID [--jvm]
       one JSON object: rss_kb, hwm_kb (VmRSS, VmHWM from /proc/PID/status), cpu_s (utime+stime
       from /proc/PID/stat over CLK_TCK) and, with --jvm, heap_used_kb after a forced GC
-      (`jcmd PID GC.run`, then `jcmd PID GC.heap_info`), listen_overflows (TcpExt ListenOverflows of
+      (`jcmd PID GC.class_histogram`, which collects first, then `jcmd PID GC.heap_info`), listen_overflows (TcpExt ListenOverflows of
       /proc/net/netstat: SYNs dropped on a full accept queue, whole network namespace) and native_kb, the committed native memory
       that can grow with connections, from Native Memory Tracking (`jcmd PID VM.native_memory
       summary`, without the heap, GC, JIT and class metadata; null unless the JVM runs with
@@ -66,17 +66,28 @@ def cpu_seconds(pid):
 
 
 _UNITS = {"K": 1, "M": 1024, "G": 1024 * 1024}
+_HISTOGRAM_ROW = re.compile(r"^\s*\d+:\s+(\d+)\s+(\d+)\s+(\S+)", re.M)
 
 
-def jvm_heap_used_kb(pid):
-    """Forces a full GC, then returns the used heap in KB parsed from GC.heap_info (or None)."""
+def jvm_heap(pid):
+    """Forces a full GC (`jcmd PID GC.class_histogram` collects before it counts), then reads the
+    used heap from `jcmd PID GC.heap_info`: (used KB or None, {class: [instances, bytes]} or None).
+    The histogram comes first, in the place of a `GC.run`, so that it sees the same live objects
+    as the heap figure (a hold's connections close about a second after its end sample starts)."""
     try:
-        subprocess.run(["jcmd", str(pid), "GC.run"], check=True, capture_output=True, timeout=60)
-        out = subprocess.run(["jcmd", str(pid), "GC.heap_info"], check=True, capture_output=True,
-                             text=True, timeout=60).stdout
+        histogram = subprocess.run(["jcmd", str(pid), "GC.class_histogram"], check=True,
+                                   capture_output=True, text=True, timeout=120).stdout
+        info = subprocess.run(["jcmd", str(pid), "GC.heap_info"], check=True, capture_output=True,
+                              text=True, timeout=60).stdout
     except (subprocess.SubprocessError, OSError) as e:
         print(f"procstat: jcmd failed: {e}", file=sys.stderr)
-        return None
+        return None, None
+    classes = {m.group(3): [int(m.group(1)), int(m.group(2))] for m in _HISTOGRAM_ROW.finditer(histogram)}
+    return heap_used_kb(info), classes or None
+
+
+def heap_used_kb(out):
+    """The used heap in KB from `jcmd PID GC.heap_info` output, or None."""
     # G1 / Parallel / Shenandoah: one "... heap ... used 1234K" line; ZGC: "ZHeap used 12M";
     # Serial/Parallel: one line per generation ("def new generation ... used ...").
     for line in out.splitlines():
@@ -91,21 +102,6 @@ def jvm_heap_used_kb(pid):
             total += int(m.group(2)) * _UNITS[m.group(3)]
             found = True
     return total if found else None
-
-
-_HISTOGRAM_ROW = re.compile(r"^\s*\d+:\s+(\d+)\s+(\d+)\s+(\S+)", re.M)
-
-
-def jvm_classes(pid):
-    """Live objects per class, {class: [instances, bytes]}, from `jcmd PID GC.class_histogram`
-    (which collects first), or None. Kept only to tell, in the report, which classes a heap delta
-    is made of; not written out whole."""
-    try:
-        out = subprocess.run(["jcmd", str(pid), "GC.class_histogram"], check=True, capture_output=True,
-                             text=True, timeout=120).stdout
-    except (subprocess.SubprocessError, OSError):
-        return None
-    return {m.group(3): [int(m.group(1)), int(m.group(2))] for m in _HISTOGRAM_ROW.finditer(out)}
 
 
 def classes_delta(before, after, top=15):
@@ -162,9 +158,8 @@ def sample(pid, jvm, gc=True):
     s = {"t": time.time(), "rss_kb": status_kb(pid, "VmRSS"), "hwm_kb": status_kb(pid, "VmHWM"),
          "cpu_s": cpu_seconds(pid), "listen_overflows": listen_overflows()}
     if jvm and gc:
-        s["heap_used_kb"] = jvm_heap_used_kb(pid)
+        s["heap_used_kb"], s["classes"] = jvm_heap(pid)
         s["native_kb"] = jvm_native_kb(pid)
-        s["classes"] = jvm_classes(pid)
         # The forced GC's own CPU must not count in a later window: read CPU again after it.
         s["cpu_after_gc_s"] = cpu_seconds(pid)
     return s

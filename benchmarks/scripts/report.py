@@ -276,10 +276,10 @@ def main():
     w("")
     w("How: RSS from `/proc/PID/status` (VmRSS; peak VmHWM), CPU = utime+stime from `/proc/PID/stat` "
       "over `getconf CLK_TCK`. 'before load' is sampled after the server printed its listening line, "
-      "after the first of the generator's two warm-up rounds (JVM: after `jcmd PID GC.run`); the CPU, RSS and "
+      "after the first of the generator's two warm-up rounds (JVM: after the full GC of `jcmd PID GC.class_histogram`); the CPU, RSS and "
       "accept-queue figures count from the end of the second, without a GC there (benchmarks/README.md). The measured window runs from the "
       "generator's first progress line after the ramp to "
-      + ("1 s before the end of the hold (where RSS, then `jcmd GC.run` + `GC.heap_info` are taken, "
+      + ("1 s before the end of the hold (where RSS, then `jcmd GC.class_histogram` (a full GC) + `GC.heap_info` are taken, "
          "connections still open); idle CPU is the CPU in that window."
          if scenario == "hold" else
          "its first progress line after the send phase (progress lines are 1 s apart, so the window "
