@@ -80,7 +80,8 @@ public final class LoadGenerator {
             "         --histogram-log FILE   write every histogram of the run (HdrHistogram log, values in us)",
             "         --source-ip-offset K   source addresses from 127.0.0.(2+K) (several generator processes)",
             "         echo-search in lockstep with other processes: --generators N --generator-index I --peer-dir DIR",
-            "         --warmup-handshakes N  first N handshakes at 2000/s from this process, in two rounds, each",
+            "         --warmup-handshakes N  first N handshakes at 2000/s from this process, in two rounds (the",
+            "                                second min(2000, N/2)), each",
             "                                held 1 s and closed, not measured (a warm generator: its own JIT is",
             "                                not the server's latency)",
             "         --await-go     after each warm-up round print 'load: warm-up done' and wait for a line on",
@@ -119,16 +120,16 @@ public final class LoadGenerator {
      * 140–370 ms cold against 17–45 ms warm, on the same warm server: benchmarks/README.md). Two
      * rounds, so that a caller that forces a GC to sample the server's heap does it between them,
      * not just before the run; a storm's second round is a small storm ({@link LoadOptions#warmup(int, int)}).
+     * How many handshakes each round makes: {@link LoadOptions#warmupHandshakes(int)}.
      *
      * @return the second round's result
      */
     static LoadResult warmUp(LoadOptions options, PrintStream out, InputStream in)
             throws IOException, InterruptedException {
         Semaphore go = options.awaitGo() ? goes(in) : null;
-        int first = options.warmupHandshakes() / 2;
         LoadResult result = null;
         for (int round = 1; round <= 2; round++) {
-            int handshakes = round == 1 ? first : options.warmupHandshakes() - first;
+            int handshakes = options.warmupHandshakes(round);
             result = run(options.warmup(handshakes, round), new PrintStream(OutputStream.nullOutputStream()));
             out.printf(Locale.ROOT, "%s: round %d of 2, %d handshakes, %d welcomed, %d failed (not measured)%n",
                     LoadOptions.WARMUP_DONE, round, handshakes, result.connected(), result.failed());

@@ -54,7 +54,8 @@ import java.util.Objects;
  *                         (storm, failover) goes to the next target after the one it last tried, so
  *                         the list is also the clients' fail-over list
  * @param warmupHandshakes handshakes this process makes (and closes) before the run, unmeasured
- *                         ({@code --warmup-handshakes N}, default 0), in two rounds of half each
+ *                         ({@code --warmup-handshakes N}, default 0), in two rounds, the second
+ *                         {@value #WARMUP_SECOND_ROUND} (half of N when N is smaller), the first the rest
  *                         ({@link #warmup(int, int)} at {@value #WARMUP_RATE}/s; a storm's second round
  *                         is a small storm), so that the run measures a warm generator, not its JIT
  *                         compiling the connect and upgrade path
@@ -88,6 +89,8 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
     static final int STALLED_DRAIN_SECONDS = 3;
     /** The warm-up's connect rate. */
     static final int WARMUP_RATE = 2000;
+    /** The second warm-up round's handshakes (half the warm-up when that is smaller). */
+    static final int WARMUP_SECOND_ROUND = 2000;
     /** The most warm-up handshakes (one process holds them at once: 20,000 open files). */
     static final int MAX_WARMUP_HANDSHAKES = 19_000;
     /** The line printed when the warm-up is over. */
@@ -166,11 +169,24 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
         }
         if (warmupHandshakes < 0 || warmupHandshakes == 1 || warmupHandshakes > MAX_WARMUP_HANDSHAKES) {
             throw new IllegalArgumentException("--warmup-handshakes must be 0 or in 2.." + MAX_WARMUP_HANDSHAKES
-                    + " (two rounds of half each), was " + warmupHandshakes);
+                    + " (two rounds), was " + warmupHandshakes);
         }
         if (awaitGo && warmupHandshakes == 0) {
             throw new IllegalArgumentException("--await-go waits after the warm-up: it needs --warmup-handshakes N");
         }
+    }
+
+    /**
+     * The handshakes of warm-up round {@code round} (1 or 2): the second makes
+     * {@value #WARMUP_SECOND_ROUND} whatever the total (half of it when that is smaller), the first
+     * the rest. The ids of the sessions the second round closes stay in the server for its
+     * retention window, past the memory sample a caller takes between the rounds, and so count in
+     * a hold's memory per connection: a fixed second round keeps that share the same whatever the
+     * warm-up.
+     */
+    int warmupHandshakes(int round) {
+        int second = Math.min(WARMUP_SECOND_ROUND, warmupHandshakes / 2);
+        return round == 1 ? warmupHandshakes - second : second;
     }
 
     /**
