@@ -4,7 +4,8 @@
   procstat.py sample PID [--jvm]
       one JSON object: rss_kb, hwm_kb (VmRSS, VmHWM from /proc/PID/status), cpu_s (utime+stime
       from /proc/PID/stat over CLK_TCK) and, with --jvm, heap_used_kb after a forced GC
-      (`jcmd PID GC.class_histogram`, which collects first, then `jcmd PID GC.heap_info`), listen_overflows (TcpExt ListenOverflows of
+      (`jcmd PID GC.class_histogram`, which collects first, then `jcmd PID GC.heap_info`) and
+      heap_live_kb, the histogram's live objects alone, listen_overflows (TcpExt ListenOverflows of
       /proc/net/netstat: SYNs dropped on a full accept queue, whole network namespace) and native_kb, the committed native memory
       that can grow with connections, from Native Memory Tracking (`jcmd PID VM.native_memory
       summary`, without the heap, GC, JIT and class metadata; null unless the JVM runs with
@@ -86,6 +87,14 @@ def jvm_heap(pid):
     return heap_used_kb(info), classes or None
 
 
+def live_kb(classes):
+    """The bytes of every live object in a class histogram, in KB (None without one). Unlike
+    GC.heap_info's 'used', which counts G1 regions up to their top (after a full GC each collector
+    thread leaves its last region part-filled: several MB with 4 MB regions), this is the objects
+    alone."""
+    return sum(b for _, b in classes.values()) / 1024 if classes else None
+
+
 def heap_used_kb(out):
     """The used heap in KB from `jcmd PID GC.heap_info` output, or None."""
     # G1 / Parallel / Shenandoah: one "... heap ... used 1234K" line; ZGC: "ZHeap used 12M";
@@ -159,6 +168,7 @@ def sample(pid, jvm, gc=True):
          "cpu_s": cpu_seconds(pid), "listen_overflows": listen_overflows()}
     if jvm and gc:
         s["heap_used_kb"], s["classes"] = jvm_heap(pid)
+        s["heap_live_kb"] = live_kb(s["classes"])
         s["native_kb"] = jvm_native_kb(pid)
         # The forced GC's own CPU must not count in a later window: read CPU again after it.
         s["cpu_after_gc_s"] = cpu_seconds(pid)

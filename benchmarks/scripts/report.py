@@ -43,6 +43,11 @@ def derived(run, scenario):
             d["JVM heap used after GC, end of hold (MB)"] = end["heap_used_kb"] / 1024
             if n:
                 d["heap per connection (KB) = (heap delta)/N"] = (end["heap_used_kb"] - before["heap_used_kb"]) / n
+    if n and end and before.get("heap_live_kb") is not None and end.get("heap_live_kb") is not None:
+        # The class histograms' live objects: what the connections hold, without G1's part-filled
+        # regions that GC.heap_info's 'used' also counts (a few MB that differ from sample to sample).
+        d["live objects per connection (KB) = class histogram delta / N"] = (
+            end["heap_live_kb"] - before["heap_live_kb"]) / n
     if before.get("native_kb") is not None and end and end.get("native_kb") is not None:
         d["JVM native memory, per-connection categories (NMT committed), before load (MB)"] = before["native_kb"] / 1024
         d["JVM native memory, per-connection categories (NMT committed), end of %s (MB)" % (
