@@ -32,7 +32,8 @@
       generator], "generator_cpu_s": [user+system CPU of each generator process, from wait4],
       "heap_classes_delta": [[class, instances, bytes], ...]: for a hold with --jvm, the 15 classes
       whose live bytes changed most from before to run_end (`jcmd PID GC.class_histogram`, taken
-      with each heap sample), else null} to --out and exits with the first non-zero exit status of the generators (0 if none).
+      with each heap sample), else null} to --out and exits with the first non-zero exit status
+      of the generators (0 if none).
 """
 import json
 import os

@@ -295,7 +295,9 @@ def main():
       "direct buffers as 'Other', 'Internal', monitors; not the heap, GC structures sized by the heap, "
       "JIT or class metadata); 'memory per connection' adds the heap-after-GC "
       "and native deltas and is the figure to set against Socket.IO's RSS per connection (V8 heap and "
-      "native together). Socket.IO has no JVM heap: heap rows are "
+      "native together). 'Live objects per connection' is the class histograms' delta: the objects alone, "
+      "without the part-filled G1 regions the heap row also counts (benchmarks/README.md). "
+      "Socket.IO has no JVM heap: heap rows are "
         "Tether only.")
     w("")
     heap_classes_section(w, scenario, [("Tether", tether)] + [(titles.get(n, n), r) for n, r in extras])
