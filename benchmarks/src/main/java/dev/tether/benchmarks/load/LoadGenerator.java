@@ -120,7 +120,7 @@ public final class LoadGenerator {
      * 140–370 ms cold against 17–45 ms warm, on the same warm server: benchmarks/README.md). Two
      * rounds, so that a caller that forces a GC to sample the server's heap does it between them,
      * not just before the run; a storm's second round is a small storm ({@link LoadOptions#warmup(int, int)}).
-     * How many handshakes each round makes: {@link LoadOptions#warmupHandshakes(int)}.
+     * How many handshakes each round makes: {@link LoadOptions#warmupRoundHandshakes(int)}.
      *
      * @return the second round's result
      */
@@ -129,7 +129,7 @@ public final class LoadGenerator {
         Semaphore go = options.awaitGo() ? goes(in) : null;
         LoadResult result = null;
         for (int round = 1; round <= 2; round++) {
-            int handshakes = options.warmupHandshakes(round);
+            int handshakes = options.warmupRoundHandshakes(round);
             result = run(options.warmup(handshakes, round), new PrintStream(OutputStream.nullOutputStream()));
             out.printf(Locale.ROOT, "%s: round %d of 2, %d handshakes, %d welcomed, %d failed (not measured)%n",
                     LoadOptions.WARMUP_DONE, round, handshakes, result.connected(), result.failed());

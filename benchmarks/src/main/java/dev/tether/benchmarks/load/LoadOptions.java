@@ -184,7 +184,7 @@ record LoadOptions(Scenario scenario, WireProtocol protocol, InetAddress host, i
      * a hold's memory per connection: a fixed second round keeps that share the same whatever the
      * warm-up.
      */
-    int warmupHandshakes(int round) {
+    int warmupRoundHandshakes(int round) {
         int second = Math.min(WARMUP_SECOND_ROUND, warmupHandshakes / 2);
         return round == 1 ? warmupHandshakes - second : second;
     }

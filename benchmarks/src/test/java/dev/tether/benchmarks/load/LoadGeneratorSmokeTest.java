@@ -168,14 +168,14 @@ class LoadGeneratorSmokeTest {
         assertThat(secondRound.targets()).isEqualTo(options.targets());
         assertThat(LoadOptions.parse("echo", "--warmup-handshakes", "4000").warmup(2000, 2).scenario())
                 .isEqualTo(Scenario.HOLD);
-        assertThat(options.warmupHandshakes(1)).isEqualTo(2000);
-        assertThat(options.warmupHandshakes(2)).isEqualTo(2000);
+        assertThat(options.warmupRoundHandshakes(1)).isEqualTo(2000);
+        assertThat(options.warmupRoundHandshakes(2)).isEqualTo(2000);
         LoadOptions longWarmUp = LoadOptions.parse("hold", "--warmup-handshakes", "16000");
-        assertThat(longWarmUp.warmupHandshakes(1)).as("the first round takes what the fixed second leaves").isEqualTo(14_000);
-        assertThat(longWarmUp.warmupHandshakes(2)).isEqualTo(LoadOptions.WARMUP_SECOND_ROUND);
+        assertThat(longWarmUp.warmupRoundHandshakes(1)).as("the first round takes what the fixed second leaves").isEqualTo(14_000);
+        assertThat(longWarmUp.warmupRoundHandshakes(2)).isEqualTo(LoadOptions.WARMUP_SECOND_ROUND);
         LoadOptions shortWarmUp = LoadOptions.parse("hold", "--warmup-handshakes", "31");
-        assertThat(shortWarmUp.warmupHandshakes(1)).isEqualTo(16);
-        assertThat(shortWarmUp.warmupHandshakes(2)).isEqualTo(15);
+        assertThat(shortWarmUp.warmupRoundHandshakes(1)).isEqualTo(16);
+        assertThat(shortWarmUp.warmupRoundHandshakes(2)).isEqualTo(15);
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--await-go"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--warmup-handshakes");
         assertThatThrownBy(() -> LoadOptions.parse("hold", "--warmup-handshakes", "19001"))

@@ -861,7 +861,7 @@ public final class UndertowConnection extends OpenConnections.Member implements 
 
         @Override
         public void handleEvent(Channel channel) {
-            if (channel == socket.getSourceChannel()) {
+            if (channel == source()) {
                 readReady();
             } else if (channel == socket) {
                 socketClosed(); // the close listener
