@@ -10,11 +10,14 @@ import io.undertow.Handlers;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.protocol.http.HttpServerConnection;
 import java.net.InetSocketAddress;
 import java.security.Principal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +56,22 @@ class EmbeddedHandlerIT {
             assertThat(a.connectedOnIoThread).isTrue();
             raw.sendText("ping");
             assertThat(a.nextFrame(WAIT)).isEqualTo("text:ping");
+        }
+    }
+
+    @Test
+    void inTheHostsServerUndertowKeepsItsConnectionButNothingOfTheRequest() throws Exception {
+        String secret = "SECRET-" + UUID.randomUUID();
+        InetSocketAddress address = start(new TetherHandler(tether));
+        try (RawWebSocket raw = RawWebSocket.connect(address, "/?access_token=" + secret)) {
+            RecordingTether.Attached a = tether.nextConnection(WAIT);
+            // The host's listener gave Undertow the socket itself: its HTTP connection stays with
+            // the socket (XNIO cannot remove a close listener); the request does not.
+            assertThat(Reachability.instances(a.connection, HttpServerConnection.class)).hasSize(1);
+            assertThat(Reachability.instances(a.connection, HttpServerExchange.class)).isEmpty();
+            assertThat(Reachability.strings(a.connection, s -> s.contains(secret))).isEmpty();
+            raw.sendText("still here");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:still here");
         }
     }
 

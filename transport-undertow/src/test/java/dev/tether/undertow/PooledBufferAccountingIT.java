@@ -6,8 +6,6 @@ import dev.tether.core.TetherConfig;
 import dev.tether.core.spi.Frame;
 import dev.tether.core.spi.TransportConnection;
 import io.undertow.Undertow;
-import io.undertow.connector.ByteBufferPool;
-import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.DefaultByteBufferPool;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -15,8 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,62 +34,6 @@ class PooledBufferAccountingIT {
     private final RecordingTether tether = new RecordingTether(TetherConfig.builder().maxMessageBytes(20_000).build());
     private Undertow undertow;
     private InetSocketAddress address;
-
-    /** Counts the pooled buffers handed out and not yet closed. */
-    private static final class CountingPool implements ByteBufferPool {
-        final AtomicInteger outstanding = new AtomicInteger();
-        private final ByteBufferPool delegate;
-
-        CountingPool(ByteBufferPool delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public PooledByteBuffer allocate() {
-            PooledByteBuffer pooled = delegate.allocate();
-            outstanding.incrementAndGet();
-            AtomicBoolean closed = new AtomicBoolean();
-            return new PooledByteBuffer() {
-                @Override
-                public ByteBuffer getBuffer() {
-                    return pooled.getBuffer();
-                }
-
-                @Override
-                public void close() {
-                    if (closed.compareAndSet(false, true)) {
-                        outstanding.decrementAndGet();
-                        pooled.close();
-                    }
-                }
-
-                @Override
-                public boolean isOpen() {
-                    return !closed.get();
-                }
-            };
-        }
-
-        @Override
-        public ByteBufferPool getArrayBackedPool() {
-            return delegate.getArrayBackedPool();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
-
-        @Override
-        public int getBufferSize() {
-            return delegate.getBufferSize();
-        }
-
-        @Override
-        public boolean isDirect() {
-            return delegate.isDirect();
-        }
-    }
 
     @BeforeEach
     void start() {

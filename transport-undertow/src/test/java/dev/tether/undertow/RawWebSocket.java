@@ -131,14 +131,30 @@ final class RawWebSocket implements AutoCloseable {
         return startUpgrade(server, path, headers, 0);
     }
 
+    /**
+     * Sends an upgrade request and {@code early} with it, in one write (so that the server reads
+     * them together), and returns without reading the answer.
+     */
+    static PendingUpgrade startUpgradeWith(InetSocketAddress server, String path, byte[] early) throws IOException {
+        return startUpgrade(server, path, Map.of(), 0, early);
+    }
+
     private static PendingUpgrade startUpgrade(InetSocketAddress server, String path, Map<String, String> headers,
                                                int receiveBufferBytes) throws IOException {
+        return startUpgrade(server, path, headers, receiveBufferBytes, new byte[0]);
+    }
+
+    private static PendingUpgrade startUpgrade(InetSocketAddress server, String path, Map<String, String> headers,
+                                               int receiveBufferBytes, byte[] early) throws IOException {
         byte[] nonce = new byte[16];
         ThreadLocalRandom.current().nextBytes(nonce);
         String key = Base64.getEncoder().encodeToString(nonce);
         Socket socket = open(server, receiveBufferBytes);
         try {
-            writeHead(socket.getOutputStream(), upgradeRequest(server, path, key, headers));
+            byte[] head = upgradeRequest(server, path, key, headers).getBytes(StandardCharsets.ISO_8859_1);
+            OutputStream out = socket.getOutputStream();
+            out.write(ByteBuffer.allocate(head.length + early.length).put(head).put(early).array());
+            out.flush();
             return new PendingUpgrade(socket, key);
         } catch (IOException | RuntimeException e) {
             socket.close();

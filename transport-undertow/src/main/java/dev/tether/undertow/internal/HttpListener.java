@@ -30,6 +30,9 @@ import org.xnio.channels.AcceptingChannel;
  * logs that at ERROR with a stack trace, on every stop that races with arriving clients. Here the
  * accept step knows the listener was closed on purpose: a hand-over that finds it closed after
  * {@link #stop()} has nothing to hand over. Any other accept failure is logged (TS032).
+ *
+ * <p>Undertow gets each socket wrapped in a {@link DetachableConnection}, so that a WebSocket
+ * upgrade can take the socket back without Undertow's HTTP connection state.
  */
 public final class HttpListener {
 
@@ -119,7 +122,7 @@ public final class HttpListener {
             }
             StreamConnection accepted = listening.accept();
             if (accepted != null) {
-                openListener.handleEvent(accepted);
+                openListener.handleEvent(new DetachableConnection(accepted));
             }
         } catch (ClosedChannelException e) {
             if (!closing) {

@@ -135,7 +135,10 @@ public final class UndertowConnection extends OpenConnections.Member implements 
     private long pingWindowStartNs;
     private int pingsInWindow;
 
-    /** The unparsed rest of a read, kept while reads are suspended, or null. */
+    /**
+     * The unparsed rest of a read, kept while reads are suspended, or what the client sent before
+     * the 101 that Undertow read with the request; or null.
+     */
     private ByteBuffer carry;
     private boolean readsSuspended;
     /** A read that began a message left it incomplete: the message read deadline runs. */
@@ -177,17 +180,19 @@ public final class UndertowConnection extends OpenConnections.Member implements 
     /**
      * Takes over an upgraded socket, attaches it to the hub through {@code connector} with the
      * credentials it was accepted with (the hub's native protocol, or the Socket.IO server's),
-     * adds it to {@code openConnections} until the socket closes and starts reading. Call on the
-     * socket's I/O thread.
+     * adds it to {@code openConnections} until the socket closes and starts reading, with the
+     * bytes read ahead of the upgrade first. Call on the socket's I/O thread.
      *
      * @return the connection, already closed if the hub refused it
      */
-    public static UndertowConnection open(StreamConnection socket, Tether tether,
+    public static UndertowConnection open(DetachableConnection.Detached upgraded, Tether tether,
                                           BiFunction<TransportConnection, AuthResult.Accepted, ConnectionListener> connector,
                                           AuthResult.Accepted credentials, ConnectionSettings settings,
                                           OpenConnections openConnections) {
         ErrorHandler errors = settings.errorHandler();
+        StreamConnection socket = upgraded.socket();
         UndertowConnection connection = new UndertowConnection(socket, settings, openConnections);
+        connection.carry = upgraded.readAhead();
         connection.source().getReadSetter().set(connection.events);
         connection.sink().getWriteSetter().set(connection.events);
         // Added to Undertow's close listener, which still runs first: XNIO's setCloseListener
@@ -214,6 +219,7 @@ public final class UndertowConnection extends OpenConnections.Member implements 
             openConnections.remove(connection);
         }
         connection.source().resumeReads();
+        connection.readCarry();
         return connection;
     }
 
@@ -271,8 +277,12 @@ public final class UndertowConnection extends OpenConnections.Member implements 
         }
         readsSuspended = false;
         source().resumeReads();
+        readCarry();
+    }
+
+    /** Parses the bytes already read, if any: the socket may have nothing new to wake us. */
+    private void readCarry() {
         if (carry != null) {
-            // Bytes already read wait here, and the socket may have nothing new to wake us.
             execute(this::readReady);
         }
     }

@@ -37,6 +37,8 @@ import org.xnio.StreamConnection;
  * request stays reachable from the connection ({@code UndertowConnectionIT} checks this by
  * walking the object graph). As a second line of defence the exchange is emptied after the
  * upgrade (headers, query, path parameters, the query string that may carry an access token).
+ * On the standalone server the socket is then taken back from Undertow altogether
+ * ({@link DetachableConnection}), and Undertow's HTTP connection with the listener goes too.
  *
  * <p>The connections it attached and whose sockets are still open are listed in
  * {@link #openConnections()}.
@@ -229,13 +231,16 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
             }
         }
         forget(exchange);
+        // After the admission is taken: the detach runs Undertow's close listeners, the admission
+        // hold's among them.
+        DetachableConnection.Detached socket = DetachableConnection.detach(streamConnection, exchange.getConnection());
         if (credentials == null) {
             // Only reachable if something else upgraded this exchange with our listener.
             TransportHub.of(tether).cancelAdmission();
-            UndertowConnection.refuse(streamConnection, CloseCodes.INTERNAL_ERROR, "not authenticated");
+            UndertowConnection.refuse(socket.socket(), CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(streamConnection, tether, connector, credentials, settings, openConnections);
+        UndertowConnection.open(socket, tether, connector, credentials, settings, openConnections);
     }
 
     /**

@@ -1,0 +1,130 @@
+package dev.tether.undertow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tether.core.TetherConfig;
+import dev.tether.testing.Await;
+import dev.tether.undertow.internal.DetachableConnection;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.ConnectorStatistics;
+import io.undertow.server.DefaultByteBufferPool;
+import io.undertow.server.ServerConnection;
+import io.undertow.server.protocol.http.HttpOpenListener;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
+
+/**
+ * The standalone server's accept step gives Undertow each socket in a {@link DetachableConnection},
+ * and the upgrade takes the socket back: here with Undertow's listener counting its connections
+ * and its pooled buffers, over real sockets, so that what Undertow lets go of can be seen.
+ */
+class DetachedUpgradeIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final CountingPool pool = new CountingPool(new DefaultByteBufferPool(true, 4096, 64, 4));
+    private final RecordingTether tether = new RecordingTether(TetherConfig.defaults());
+    private XnioWorker worker;
+    private AcceptingChannel<StreamConnection> listening;
+    private ConnectorStatistics statistics;
+    private InetSocketAddress address;
+
+    /** The accept step of the standalone server's listener, on a worker of one I/O thread. */
+    @BeforeEach
+    void start() throws IOException {
+        worker = Xnio.getInstance(Undertow.class.getClassLoader())
+                .createWorker(OptionMap.create(Options.WORKER_IO_THREADS, 1));
+        HttpOpenListener open = new HttpOpenListener(pool, OptionMap.create(UndertowOptions.ENABLE_STATISTICS, true));
+        open.setRootHandler(new TetherHandler(tether));
+        statistics = open.getConnectorStatistics();
+        listening = worker.createStreamConnectionServer(new InetSocketAddress("127.0.0.1", 0), channel -> {
+            try {
+                StreamConnection accepted = channel.accept();
+                if (accepted != null) {
+                    open.handleEvent(new DetachableConnection(accepted));
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, OptionMap.EMPTY);
+        listening.resumeAccepts();
+        address = listening.getLocalAddress(InetSocketAddress.class);
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        stopWorker();
+    }
+
+    private void stopWorker() throws InterruptedException {
+        if (!worker.isShutdown()) {
+            IoUtils.safeClose(listening); // needs the worker's threads
+            worker.shutdownNow();
+        }
+        worker.awaitTermination();
+    }
+
+    @Test
+    void upgradeLetsGoOfUndertowsConnectionAndKeepsWhatTheClientSentEarly() throws Exception {
+        byte[] early = RawWebSocket.frame(true, 0, RawWebSocket.OP_TEXT, "early".getBytes(StandardCharsets.UTF_8));
+        try (RawWebSocket raw = RawWebSocket.startUpgradeWith(address, "/", early).upgraded()) {
+            RecordingTether.Attached a = tether.nextConnection(WAIT);
+            // Read with the request by Undertow, handed over with the socket, parsed first.
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:early");
+            raw.sendText("later");
+            assertThat(a.nextFrame(WAIT)).isEqualTo("text:later");
+
+            // Undertow counted the connection out and has every pooled buffer back (the one that
+            // held the early frame among them) while the WebSocket stays open...
+            Await.until(() -> statistics.getActiveConnections() == 0, WAIT, "Undertow's connection closed");
+            Await.until(() -> pool.outstanding.get() == 0, WAIT, "pooled buffers back");
+            // ...and nothing of its connection, nor the wrapper it saw, is reachable from ours.
+            assertThat(Reachability.instances(a.connection, ServerConnection.class)).isEmpty();
+            assertThat(Reachability.instances(a.connection, StreamConnection.class))
+                    .singleElement().isNotInstanceOf(DetachableConnection.class);
+
+            raw.sendClose(1000, "");
+            assertThat(raw.readCloseCode()).isEqualTo(1000);
+            assertThat(a.nextClose(WAIT)).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void aConnectionThatEndsBeforeAnyUpgradeClosesTheSocketAndUndertowsConnection() throws Exception {
+        try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.ISO_8859_1)); // never finished
+            out.flush();
+            Await.until(() -> statistics.getActiveConnections() == 1, WAIT, "Undertow's connection open");
+        }
+        Await.until(() -> statistics.getActiveConnections() == 0, WAIT, "Undertow's connection closed");
+        Await.until(() -> pool.outstanding.get() == 0, WAIT, "pooled buffers back");
+        assertThat(tether.nextConnection(Duration.ofMillis(1))).isNull();
+    }
+
+    @Test
+    void aSocketClosedUnderneathClosesUndertowsConnectionToo() throws Exception {
+        try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
+            socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            Await.until(() -> statistics.getActiveConnections() == 1, WAIT, "Undertow's connection open");
+            // A worker that stops closes its sockets itself, not through the wrapper Undertow has.
+            stopWorker();
+            assertThat(statistics.getActiveConnections()).isZero();
+        }
+    }
+}
