@@ -36,7 +36,10 @@ import org.xnio.OptionMap;
  * {@code NO_REQUEST_TIMEOUT} from {@link TetherUndertowConfig#requestParseTimeout()}), the
  * largest request head ({@code UndertowOptions.MAX_HEADER_SIZE}), the listen backlog
  * ({@code Options.BACKLOG}) and the number of I/O threads. Tether does its work on the I/O
- * threads, so the server's worker pool is kept small.
+ * threads, so the server's worker pool is kept small. After a WebSocket upgrade the server takes
+ * the socket back from Undertow, which then keeps nothing of its HTTP connection for the
+ * WebSocket's life (about 0.85 KB per connection that a {@link TetherHandler} mounted in a host's
+ * own Undertow server does keep).
  *
  * <p>Ownership: the server does not own the hub. {@link #close()} closes every open WebSocket
  * with a close frame carrying 1001 (going away, which clients treat as "reconnect and resume")
