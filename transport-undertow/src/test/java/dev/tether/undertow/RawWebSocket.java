@@ -151,10 +151,7 @@ final class RawWebSocket implements AutoCloseable {
         String key = Base64.getEncoder().encodeToString(nonce);
         Socket socket = open(server, receiveBufferBytes);
         try {
-            byte[] head = upgradeRequest(server, path, key, headers).getBytes(StandardCharsets.ISO_8859_1);
-            OutputStream out = socket.getOutputStream();
-            out.write(ByteBuffer.allocate(head.length + early.length).put(head).put(early).array());
-            out.flush();
+            writeHead(socket.getOutputStream(), upgradeRequest(server, path, key, headers), early);
             return new PendingUpgrade(socket, key);
         } catch (IOException | RuntimeException e) {
             socket.close();
@@ -466,7 +463,13 @@ final class RawWebSocket implements AutoCloseable {
     }
 
     private static void writeHead(OutputStream out, String head) throws IOException {
-        out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+        writeHead(out, head, new byte[0]);
+    }
+
+    /** Writes {@code head} and then {@code after} in one write. */
+    private static void writeHead(OutputStream out, String head, byte[] after) throws IOException {
+        byte[] bytes = head.getBytes(StandardCharsets.ISO_8859_1);
+        out.write(ByteBuffer.allocate(bytes.length + after.length).put(bytes).put(after).array());
         out.flush();
     }
 

@@ -195,8 +195,9 @@ public final class UndertowConnection extends OpenConnections.Member implements 
         connection.carry = upgraded.readAhead();
         connection.source().getReadSetter().set(connection.events);
         connection.sink().getWriteSetter().set(connection.events);
-        // Added to Undertow's close listener, which still runs first: XNIO's setCloseListener
-        // merges a new listener with the one set before (it does not replace it).
+        // Added to the close listener set before, which still runs first (Undertow's when it
+        // served the socket itself, the detach's on the standalone server): XNIO's
+        // setCloseListener merges a new listener with the one set before (it does not replace it).
         socket.setCloseListener(connection.events);
         connection.lastActivityNs = System.nanoTime();
         connection.buffers.watchIdle(connection, socket.getIoThread(), settings.idleTimeoutMs());
