@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Shares of a CPU profile's samples (async-profiler's collapsed stacks, recorded with `threads`):
-per thread group, and per kind of work found anywhere in a stack. Used by profile.sh.
+per thread group, per kind of work found anywhere in a stack, and per kind within each thread group
+(which thread pays for a hand-off: the handler pool's parking, the I/O thread's wake-ups). Used by
+profile.sh.
 
     profile-summary.py FILE.collapsed[.gz]
 """
@@ -40,6 +42,7 @@ def main(path):
     total = 0
     by_thread = {}
     by_kind = {k: 0 for k, _ in KINDS}
+    by_group_kind = {}
     with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         for line in f:
             stack, _, count = line.rstrip("\n").rpartition(" ")
@@ -54,6 +57,7 @@ def main(path):
             for kind, pattern in KINDS:
                 if re.search(pattern, stack):
                     by_kind[kind] += n
+                    by_group_kind[(group, kind)] = by_group_kind.get((group, kind), 0) + n
     if total == 0:
         print("no samples")
         return
@@ -64,6 +68,12 @@ def main(path):
     print("per kind of work (a sample may count for several):")
     for kind, _ in KINDS:
         print(f"  {kind:45s} {100 * by_kind[kind] / total:5.1f} %")
+    print("per thread group and kind (of all samples; 0.5 % and more):")
+    for group, _ in sorted(by_thread.items(), key=lambda e: -e[1]):
+        for kind, _ in KINDS:
+            share = 100 * by_group_kind.get((group, kind), 0) / total
+            if share >= 0.5:
+                print(f"  {group:15s} {kind:45s} {share:5.1f} %")
 
 
 if __name__ == "__main__":
