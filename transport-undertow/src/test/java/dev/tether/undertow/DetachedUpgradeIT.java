@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tether.core.TetherConfig;
 import dev.tether.testing.Await;
 import dev.tether.undertow.internal.DetachableConnection;
-import io.undertow.Undertow;
+import dev.tether.undertow.internal.HttpListener;
 import io.undertow.UndertowOptions;
 import io.undertow.server.ConnectorStatistics;
 import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.ServerConnection;
-import io.undertow.server.protocol.http.HttpOpenListener;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -20,18 +19,14 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.xnio.IoUtils;
 import org.xnio.OptionMap;
-import org.xnio.Options;
 import org.xnio.StreamConnection;
-import org.xnio.Xnio;
-import org.xnio.XnioWorker;
-import org.xnio.channels.AcceptingChannel;
 
 /**
- * The standalone server's accept step gives Undertow each socket in a {@link DetachableConnection},
- * and the upgrade takes the socket back: here with Undertow's listener counting its connections
- * and its pooled buffers, over real sockets, so that what Undertow lets go of can be seen.
+ * The standalone server's accept step ({@link HttpListener}) gives Undertow each socket in a
+ * {@link DetachableConnection}, and the upgrade takes the socket back: here with Undertow's
+ * listener counting its connections and its pooled buffers, over real sockets, so that what
+ * Undertow lets go of can be seen.
  */
 class DetachedUpgradeIT {
 
@@ -39,44 +34,30 @@ class DetachedUpgradeIT {
 
     private final CountingPool pool = new CountingPool(new DefaultByteBufferPool(true, 4096, 64, 4));
     private final RecordingTether tether = new RecordingTether(TetherConfig.defaults());
-    private XnioWorker worker;
-    private AcceptingChannel<StreamConnection> listening;
+    private HttpListener listener;
+    private boolean stopped;
     private ConnectorStatistics statistics;
     private InetSocketAddress address;
 
-    /** The accept step of the standalone server's listener, on a worker of one I/O thread. */
+    /** The standalone server's listener, on one I/O thread, counting its connections and buffers. */
     @BeforeEach
     void start() throws IOException {
-        worker = Xnio.getInstance(Undertow.class.getClassLoader())
-                .createWorker(OptionMap.create(Options.WORKER_IO_THREADS, 1));
-        HttpOpenListener open = new HttpOpenListener(pool, OptionMap.create(UndertowOptions.ENABLE_STATISTICS, true));
-        open.setRootHandler(new TetherHandler(tether));
-        statistics = open.getConnectorStatistics();
-        listening = worker.createStreamConnectionServer(new InetSocketAddress("127.0.0.1", 0), channel -> {
-            try {
-                StreamConnection accepted = channel.accept();
-                if (accepted != null) {
-                    open.handleEvent(new DetachableConnection(accepted));
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }, OptionMap.EMPTY);
-        listening.resumeAccepts();
-        address = listening.getLocalAddress(InetSocketAddress.class);
+        listener = HttpListener.start(new InetSocketAddress("127.0.0.1", 0), 1, 1,
+                OptionMap.create(UndertowOptions.ENABLE_STATISTICS, true), 128, new TetherHandler(tether), pool);
+        statistics = listener.statistics();
+        address = listener.address();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
-        stopWorker();
+        stopListener();
     }
 
-    private void stopWorker() throws InterruptedException {
-        if (!worker.isShutdown()) {
-            IoUtils.safeClose(listening); // needs the worker's threads
-            worker.shutdownNow();
+    private void stopListener() throws InterruptedException {
+        if (!stopped) {
+            stopped = true;
+            listener.stop();
         }
-        worker.awaitTermination();
     }
 
     @Test
@@ -123,7 +104,7 @@ class DetachedUpgradeIT {
             socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.ISO_8859_1));
             Await.until(() -> statistics.getActiveConnections() == 1, WAIT, "Undertow's connection open");
             // A worker that stops closes its sockets itself, not through the wrapper Undertow has.
-            stopWorker();
+            stopListener();
             assertThat(statistics.getActiveConnections()).isZero();
         }
     }

@@ -3,6 +3,7 @@ package dev.tether.undertow.internal;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.connector.ByteBufferPool;
+import io.undertow.server.ConnectorStatistics;
 import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
@@ -74,6 +75,16 @@ public final class HttpListener {
      */
     public static HttpListener start(InetSocketAddress address, int ioThreads, int workerThreads,
                                      OptionMap serverOptions, int backlog, HttpHandler root) throws IOException {
+        return start(address, ioThreads, workerThreads, serverOptions, backlog, root, buffers());
+    }
+
+    /**
+     * Starts listening, with Undertow's buffers taken from {@code buffers} (a test counts them).
+     * The other parameters are {@link #start(InetSocketAddress, int, int, OptionMap, int, HttpHandler)}'s.
+     */
+    public static HttpListener start(InetSocketAddress address, int ioThreads, int workerThreads,
+                                     OptionMap serverOptions, int backlog, HttpHandler root,
+                                     ByteBufferPool buffers) throws IOException {
         XnioWorker worker = Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
                 .set(Options.WORKER_IO_THREADS, ioThreads)
                 .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
@@ -84,7 +95,7 @@ public final class HttpListener {
                 .set(Options.CORK, true)
                 .getMap());
         try {
-            HttpOpenListener openListener = new HttpOpenListener(buffers(), OptionMap.builder()
+            HttpOpenListener openListener = new HttpOpenListener(buffers, OptionMap.builder()
                     .set(UndertowOptions.BUFFER_PIPELINED_DATA, true)
                     .addAll(serverOptions)
                     .getMap());
@@ -132,6 +143,14 @@ public final class HttpListener {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "TS032 transport.accept: accepting a connection failed", e);
         }
+    }
+
+    /**
+     * {@return Undertow's count of its HTTP connections and requests, or null unless the server
+     * options set {@code UndertowOptions.ENABLE_STATISTICS}}
+     */
+    public ConnectorStatistics statistics() {
+        return openListener.getConnectorStatistics();
     }
 
     /** {@return the address the listener is bound to} */

@@ -233,14 +233,14 @@ public final class WebSocketUpgrade implements HttpUpgradeListener {
         forget(exchange);
         // After the admission is taken: the detach runs Undertow's close listeners, the admission
         // hold's among them.
-        DetachableConnection.Detached socket = DetachableConnection.detach(streamConnection, exchange.getConnection());
+        DetachableConnection.Detached upgraded = DetachableConnection.detach(streamConnection, exchange.getConnection());
         if (credentials == null) {
             // Only reachable if something else upgraded this exchange with our listener.
             TransportHub.of(tether).cancelAdmission();
-            UndertowConnection.refuse(socket.socket(), CloseCodes.INTERNAL_ERROR, "not authenticated");
+            UndertowConnection.refuse(upgraded.socket(), CloseCodes.INTERNAL_ERROR, "not authenticated");
             return;
         }
-        UndertowConnection.open(socket, tether, connector, credentials, settings, openConnections);
+        UndertowConnection.open(upgraded, tether, connector, credentials, settings, openConnections);
     }
 
     /**
